@@ -1,0 +1,58 @@
+# usage_analytics — PGXS build.
+#
+#   make && make install          build and install into the server found by pg_config
+#   make installcheck             run the whole suite on a temporary instance (not as root)
+#   make test / make demo         the README's two commands (install packages, run as root)
+
+EXTENSION   = usage_analytics
+MODULE_big  = usage_analytics
+EXTVERSION  = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" usage_analytics.control)
+
+OBJS = \
+	src/usage_analytics.o \
+	src/guc.o \
+	src/spi_plans.o \
+	src/identity.o \
+	src/validate.o \
+	src/record.o \
+	src/quota.o \
+	src/append_only.o
+
+DATA = $(wildcard sql/usage_analytics--*.sql)
+
+PG_CONFIG ?= pg_config
+
+# pg_regress: pgTAP files, one per concern, on a temporary instance.
+TESTS       = $(sort $(wildcard test/sql/*.sql))
+REGRESS     = $(patsubst test/sql/%.sql,%,$(TESTS))
+REGRESS_OPTS = --inputdir=test --outputdir=test/results \
+	--temp-instance=test/tmp_instance --temp-config=test/postgresql.conf \
+	--load-extension=pgtap
+
+# Isolation specs (concurrency promises).
+ISOLATION      = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=test --outputdir=test/results/isolation \
+	--temp-instance=test/tmp_isolation --temp-config=test/postgresql.conf
+
+# Perl TAP tests (restart, crash, pg_cron).
+TAP_TESTS = 1
+
+PG_CPPFLAGS = -I$(srcdir)/src
+# -Wextra, less unused-parameter (PostgreSQL's own headers trip it, as in its own build).
+PG_CFLAGS   = -Wextra -Wno-unused-parameter
+SHLIB_LINK  =
+EXTRA_CLEAN = test/results test/tmp_instance test/tmp_isolation tmp_check \
+	test/results/isolation
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# PGXS runs TAP tests from t/; ours live in test/t.
+PROVE_TESTS = test/t/*.pl
+
+.PHONY: test demo
+test:
+	tools/run-tests.sh
+
+demo:
+	tools/demo.sh

@@ -1,0 +1,42 @@
+/*-------------------------------------------------------------------------
+ *
+ * append_only.c
+ *	  Trigger function analytics.guard_append_only(): the raw log is
+ *	  append-only.  UPDATE and DELETE (row triggers, cloned to every
+ *	  partition) and TRUNCATE (statement trigger on the parent) are refused,
+ *	  for every role, so counters can never drift from the log behind the
+ *	  extension's back.  Whole partitions leave only through retention.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "usage_analytics.h"
+
+#include "commands/trigger.h"
+
+PG_FUNCTION_INFO_V1(ua_guard_append_only);
+
+Datum
+ua_guard_append_only(PG_FUNCTION_ARGS)
+{
+	TriggerData *trigdata = (TriggerData *) fcinfo->context;
+	const char *what;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		elog(ERROR, "guard_append_only: not called by trigger manager");
+
+	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+		what = "UPDATE";
+	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
+		what = "DELETE";
+	else if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))
+		what = "TRUNCATE";
+	else
+		elog(ERROR, "guard_append_only: unexpected trigger event");
+
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s of analytics.chat_events is not allowed", what),
+			 errdetail("The raw log is append-only; counters and rollups are kept equal to it."),
+			 errhint("Old months leave by dropping whole partitions.")));
+	PG_RETURN_NULL();			/* not reached */
+}

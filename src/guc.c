@@ -1,0 +1,88 @@
+/*-------------------------------------------------------------------------
+ *
+ * guc.c
+ *	  The settings of usage_analytics, all declared here.  Each one is
+ *	  documented in the README's settings table.
+ *
+ *	  usage_analytics.user_id is PGC_SUSET: only superusers and roles
+ *	  granted SET ON PARAMETER (the app backend) can set it, so an end-user
+ *	  role cannot claim another user's identity.  The prefix is reserved,
+ *	  which also discards placeholders set before the library was loaded.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "usage_analytics.h"
+
+#include "compat.h"
+#include "utils/guc.h"
+
+char	   *ua_user_id_setting = NULL;
+bool		ua_trust_jwt_claims = false;
+char	   *ua_jwt_claim = NULL;
+char	   *ua_default_plan = NULL;
+int			ua_max_metadata_bytes = 16384;
+
+static bool
+check_user_id(char **newval, void **extra, GucSource source)
+{
+	if (*newval && strlen(*newval) > UA_MAX_ID_BYTES)
+	{
+		GUC_check_errdetail("A user id is at most %d bytes long.", UA_MAX_ID_BYTES);
+		return false;
+	}
+	return true;
+}
+
+void
+ua_define_gucs(void)
+{
+	DefineCustomStringVariable("usage_analytics.user_id",
+							   "The end user this session acts for.",
+							   "Read by analytics.current_user_id(); RLS shows this user's rows only. "
+							   "Superuser-only: grant SET ON PARAMETER to the app's backend role.",
+							   &ua_user_id_setting,
+							   "",
+							   PGC_SUSET,
+							   0,
+							   check_user_id, NULL, NULL);
+
+	DefineCustomBoolVariable("usage_analytics.trust_jwt_claims",
+							 "Take the end user from request.jwt.claims (PostgREST, Supabase).",
+							 "Only safe when end users reach the database through PostgREST alone: "
+							 "any role can set request.jwt.claims.",
+							 &ua_trust_jwt_claims,
+							 false,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomStringVariable("usage_analytics.jwt_claim",
+							   "The claim of request.jwt.claims that holds the user id.",
+							   NULL,
+							   &ua_jwt_claim,
+							   "sub",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("usage_analytics.default_plan",
+							   "The plan of users without a subscription.",
+							   NULL,
+							   &ua_default_plan,
+							   "free",
+							   PGC_SUSET,
+							   0,
+							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("usage_analytics.max_metadata_bytes",
+							"Largest metadata document accepted by the write path.",
+							NULL,
+							&ua_max_metadata_bytes,
+							16384,
+							0, 1024 * 1024,
+							PGC_SUSET,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	UA_RESERVE_GUC_PREFIX("usage_analytics");
+}

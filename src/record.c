@@ -1,0 +1,412 @@
+/*-------------------------------------------------------------------------
+ *
+ * record.c
+ *	  The write path: analytics.record_chat_event(), one finished request.
+ *
+ *	  1. Validate every argument (nothing is written before all pass).
+ *	  2. Claim the idempotency key (user_id, request_id), if given: a repeat
+ *	     returns the first event's id.  ON CONFLICT waits for a concurrent
+ *	     holder of the key, so a retry racing the original counts once.
+ *	  3. Look up the user's time zone (day bucket) and the price in force.
+ *	  4. Insert the event, then add it to the user's day counter.  The
+ *	     counter row is touched last so its lock is held for the shortest
+ *	     time; its update changes no indexed column and is HOT.
+ *
+ *	  Runs as SECURITY DEFINER with search_path pinned in the catalog;
+ *	  statements are prepared once per backend (spi_plans.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "usage_analytics.h"
+
+#include "access/detoast.h"
+#include "catalog/pg_type.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "validate.h"
+
+PG_FUNCTION_INFO_V1(ua_record_chat_event);
+
+/* Argument positions of analytics.record_chat_event(). */
+enum
+{
+	A_USER_ID, A_MODEL, A_PROVIDER, A_INPUT, A_CACHED, A_WRITE, A_OUTPUT,
+	A_REASONING, A_COST, A_RESPONSE_MS, A_TTFT_MS, A_STATUS, A_ERROR_CODE,
+	A_ERROR_MESSAGE, A_REQUEST_ID, A_OCCURRED_AT, A_ORG_ID, A_CONVERSATION_ID,
+	A_MESSAGE_ID, A_DOCUMENT_ID, A_SESSION_ID, A_REQUEST_TYPE, A_CATEGORY,
+	A_QUERY_INTENT, A_CACHE_HIT, A_SECTIONS, A_STEPS, A_METADATA
+};
+
+/* Text arguments and their limits. */
+static const struct
+{
+	int			argno;
+	const char *name;
+	int			maxbytes;
+	bool		required;
+}			text_args[] =
+{
+	{A_USER_ID, "user_id", UA_MAX_ID_BYTES, true},
+	{A_MODEL, "model", UA_MAX_NAME_BYTES, true},
+	{A_PROVIDER, "provider", UA_MAX_NAME_BYTES, false},
+	{A_STATUS, "status", UA_MAX_NAME_BYTES, false},
+	{A_ERROR_CODE, "error_code", UA_MAX_NAME_BYTES, false},
+	{A_ERROR_MESSAGE, "error_message", UA_MAX_MESSAGE_BYTES, false},
+	{A_REQUEST_ID, "request_id", UA_MAX_ID_BYTES, false},
+	{A_ORG_ID, "org_id", UA_MAX_ID_BYTES, false},
+	{A_CONVERSATION_ID, "conversation_id", UA_MAX_ID_BYTES, false},
+	{A_MESSAGE_ID, "message_id", UA_MAX_ID_BYTES, false},
+	{A_DOCUMENT_ID, "document_id", UA_MAX_ID_BYTES, false},
+	{A_SESSION_ID, "session_id", UA_MAX_ID_BYTES, false},
+	{A_REQUEST_TYPE, "request_type", UA_MAX_NAME_BYTES, false},
+	{A_CATEGORY, "category", UA_MAX_NAME_BYTES, false},
+	{A_QUERY_INTENT, "query_intent", UA_MAX_NAME_BYTES, false},
+};
+
+static UaPlan claim_key = {
+	.sql = "INSERT INTO analytics.request_keys AS k (user_id, request_id, event_id, occurred_at) "
+	"VALUES ($1, $2, pg_catalog.nextval('analytics.chat_events_id_seq'), $3) "
+	"ON CONFLICT (user_id, request_id) DO NOTHING RETURNING k.event_id",
+	.nargs = 3, .argtypes = {TEXTOID, TEXTOID, TIMESTAMPTZOID}
+};
+
+static UaPlan find_key = {
+	.sql = "SELECT k.event_id FROM analytics.request_keys k "
+	"WHERE k.user_id = $1 AND k.request_id = $2",
+	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
+};
+
+/* Day bucket in the user's time zone, and the price in force (0-2 rows). */
+static UaPlan context = {
+	.sql = "SELECT ($2 AT TIME ZONE s.time_zone)::pg_catalog.date, p.provider, "
+	"       p.cost_input, p.cost_cached_input, p.cost_cache_write, p.cost_output, p.cache_savings "
+	"  FROM analytics.subject_at($1, $2) s "
+	"  LEFT JOIN LATERAL analytics.price_request($3, $4, $2, $5, $6, $7, $8) p ON true",
+	.nargs = 8, .argtypes = {TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID}
+};
+
+static UaPlan insert_event = {
+	.sql = "INSERT INTO analytics.chat_events (id, occurred_at, usage_date, user_id, org_id, "
+	"  conversation_id, message_id, document_id, session_id, request_id, provider, model, "
+	"  request_type, category, query_intent, status, input_tokens, cached_input_tokens, "
+	"  cache_write_tokens, output_tokens, reasoning_tokens, cost, cost_input, "
+	"  cost_cached_input, cost_cache_write, cost_output, cache_savings, cost_source, "
+	"  response_time_ms, time_to_first_token_ms, cache_hit, error_code, error_message, "
+	"  sections_referenced, intermediate_steps, metadata) "
+	"VALUES (COALESCE($1, pg_catalog.nextval('analytics.chat_events_id_seq')), $2, $3, $4, $5, "
+	"  $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, "
+	"  $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36) "
+	"RETURNING id",
+	.nargs = 36, .argtypes = {INT8OID, TIMESTAMPTZOID, DATEOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		INT4OID, INT4OID, INT4OID, INT4OID, INT4OID,
+		NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID,
+		INT4OID, INT4OID, BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID, JSONBOID}
+};
+
+static UaPlan add_to_counter = {
+	.sql = "INSERT INTO analytics.usage_counters AS c (user_id, usage_date, requests, failed, "
+	"  input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, "
+	"  cache_hits, cost, cache_savings, response_time_sum, response_time_count) "
+	"VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+	"ON CONFLICT (user_id, usage_date) DO UPDATE SET "
+	"  requests = c.requests + 1, failed = c.failed + EXCLUDED.failed, "
+	"  input_tokens = c.input_tokens + EXCLUDED.input_tokens, "
+	"  cached_input_tokens = c.cached_input_tokens + EXCLUDED.cached_input_tokens, "
+	"  cache_write_tokens = c.cache_write_tokens + EXCLUDED.cache_write_tokens, "
+	"  output_tokens = c.output_tokens + EXCLUDED.output_tokens, "
+	"  reasoning_tokens = c.reasoning_tokens + EXCLUDED.reasoning_tokens, "
+	"  cache_hits = c.cache_hits + EXCLUDED.cache_hits, "
+	"  cost = c.cost + EXCLUDED.cost, "
+	"  cache_savings = c.cache_savings + EXCLUDED.cache_savings, "
+	"  response_time_sum = c.response_time_sum + EXCLUDED.response_time_sum, "
+	"  response_time_count = c.response_time_count + EXCLUDED.response_time_count",
+	.nargs = 13, .argtypes = {TEXTOID, DATEOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+		INT8OID, NUMERICOID, NUMERICOID, INT8OID, INT8OID}
+};
+
+/* The validated token ledger of one request. */
+typedef struct Ledger
+{
+	int64		input;
+	int64		cached;
+	int64		write;
+	int64		output;
+	int64		reasoning;
+} Ledger;
+
+static void
+check_arguments(FunctionCallInfo fcinfo, Ledger *ledger)
+{
+	int			i;
+
+	for (i = 0; i < (int) lengthof(text_args); i++)
+		ua_check_text(fcinfo, text_args[i].argno, text_args[i].name,
+					  text_args[i].maxbytes, text_args[i].required);
+
+	ledger->input = ua_check_count(fcinfo, A_INPUT, "input_tokens", UA_MAX_TOKENS, 0);
+	ledger->cached = ua_check_count(fcinfo, A_CACHED, "cached_input_tokens", UA_MAX_TOKENS, 0);
+	ledger->write = ua_check_count(fcinfo, A_WRITE, "cache_write_tokens", UA_MAX_TOKENS, 0);
+	ledger->output = ua_check_count(fcinfo, A_OUTPUT, "output_tokens", UA_MAX_TOKENS, 0);
+	ledger->reasoning = ua_check_count(fcinfo, A_REASONING, "reasoning_tokens", UA_MAX_TOKENS, 0);
+	if (ledger->reasoning > ledger->output)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("reasoning_tokens must not exceed output_tokens"),
+				 errdetail("Reasoning tokens are part of the output: " INT64_FORMAT " > " INT64_FORMAT ".",
+						   ledger->reasoning, ledger->output)));
+
+	if (!PG_ARGISNULL(A_COST))
+		ua_check_cost(PG_GETARG_DATUM(A_COST));
+
+	ua_check_count(fcinfo, A_RESPONSE_MS, "response_time_ms", UA_MAX_DURATION_MS, 0);
+	ua_check_count(fcinfo, A_TTFT_MS, "time_to_first_token_ms", UA_MAX_DURATION_MS, 0);
+	if (!PG_ARGISNULL(A_RESPONSE_MS) && !PG_ARGISNULL(A_TTFT_MS) &&
+		PG_GETARG_INT64(A_TTFT_MS) > PG_GETARG_INT64(A_RESPONSE_MS))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("time_to_first_token_ms must not exceed response_time_ms")));
+	ua_check_count(fcinfo, A_STEPS, "intermediate_steps", UA_MAX_INTERMEDIATE, 0);
+
+	if (!PG_ARGISNULL(A_STATUS))
+	{
+		char	   *status = text_to_cstring(PG_GETARG_TEXT_PP(A_STATUS));
+
+		if (strcmp(status, "completed") != 0 && strcmp(status, "failed") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("status must be \"completed\" or \"failed\", not \"%s\"", status),
+					 errhint("record_chat_event records finished requests.")));
+	}
+
+	if (!PG_ARGISNULL(A_OCCURRED_AT))
+	{
+		TimestampTz ts = PG_GETARG_TIMESTAMPTZ(A_OCCURRED_AT);
+
+		if (TIMESTAMP_NOT_FINITE(ts))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("occurred_at must be a finite timestamp")));
+		if (ts > GetCurrentTimestamp() + (int64) UA_FUTURE_SKEW_SECS * USECS_PER_SEC)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+					 errmsg("occurred_at is in the future"),
+					 errdetail("Events may be at most %d seconds ahead of the server clock.",
+							   UA_FUTURE_SKEW_SECS)));
+	}
+
+	if (!PG_ARGISNULL(A_SECTIONS))
+	{
+		ArrayType  *a = PG_GETARG_ARRAYTYPE_P(A_SECTIONS);
+		int			n = ArrayGetNItems(ARR_NDIM(a), ARR_DIMS(a));
+
+		if (ARR_NDIM(a) > 1 || n > UA_MAX_SECTIONS)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("sections_referenced must be a one-dimensional array of at most %d elements",
+							UA_MAX_SECTIONS)));
+	}
+
+	if (!PG_ARGISNULL(A_METADATA))
+	{
+		Size		size = toast_raw_datum_size(PG_GETARG_DATUM(A_METADATA)) - VARHDRSZ;
+		Jsonb	   *jb;
+
+		if (size > (Size) ua_max_metadata_bytes)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("metadata is too large"),
+					 errdetail("It takes %zu bytes; usage_analytics.max_metadata_bytes is %d.",
+							   size, ua_max_metadata_bytes)));
+		jb = PG_GETARG_JSONB_P(A_METADATA);
+		if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("metadata must be a JSON object")));
+	}
+}
+
+/* The argument as a Datum for SPI, with its null flag. */
+#define ARG(i, v, n, pos) \
+	do { (v)[pos] = PG_GETARG_DATUM(i); (n)[pos] = PG_ARGISNULL(i) ? 'n' : ' '; } while (0)
+
+Datum
+ua_record_chat_event(PG_FUNCTION_ARGS)
+{
+	Ledger		ledger;
+	TimestampTz occurred_at;
+	Datum		v[36];
+	char		n[37];
+	Datum		event_id = (Datum) 0;
+	bool		have_id = false;
+	bool		provided = !PG_ARGISNULL(A_COST);
+	bool		isnull;
+	bool		cache_hit;
+	bool		failed;
+	Datum		usage_date;
+	Datum		provider;
+	bool		provider_null;
+	Datum		cost;
+	Datum		cost_part[4];
+	bool		parts_null = true;
+	Datum		savings = (Datum) 0;
+	int			i;
+
+	check_arguments(fcinfo, &ledger);
+
+	occurred_at = PG_ARGISNULL(A_OCCURRED_AT) ? GetCurrentTransactionStartTimestamp()
+		: PG_GETARG_TIMESTAMPTZ(A_OCCURRED_AT);
+	failed = !PG_ARGISNULL(A_STATUS) &&
+		strcmp(text_to_cstring(PG_GETARG_TEXT_PP(A_STATUS)), "failed") == 0;
+	cache_hit = PG_ARGISNULL(A_CACHE_HIT) ? ledger.cached > 0 : PG_GETARG_BOOL(A_CACHE_HIT);
+
+	SPI_connect();
+
+	/* Idempotency: claim the key, or return the event that holds it. */
+	if (!PG_ARGISNULL(A_REQUEST_ID))
+	{
+		Datum		kv[3] = {PG_GETARG_DATUM(A_USER_ID), PG_GETARG_DATUM(A_REQUEST_ID),
+		TimestampTzGetDatum(occurred_at)};
+
+		ua_run(&claim_key, kv, NULL, false, -1);
+		if (SPI_processed == 0)
+		{
+			ua_run(&find_key, kv, NULL, true, 1);
+			event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+			SPI_finish();
+			PG_RETURN_DATUM(event_id);
+		}
+		event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		have_id = true;
+	}
+
+	/* Day bucket and price. */
+	{
+		Datum		cv[8] = {PG_GETARG_DATUM(A_USER_ID), TimestampTzGetDatum(occurred_at),
+			PG_GETARG_DATUM(A_MODEL), PG_GETARG_DATUM(A_PROVIDER),
+			Int64GetDatum(ledger.input), Int64GetDatum(ledger.cached),
+		Int64GetDatum(ledger.write), Int64GetDatum(ledger.output)};
+		char		cn[9] = "        ";
+		HeapTuple	row;
+		TupleDesc	desc;
+		bool		priced;
+
+		if (PG_ARGISNULL(A_PROVIDER))
+			cn[3] = 'n';
+		ua_run(&context, cv, cn, true, -1);
+		if (SPI_processed < 1)
+			elog(ERROR, "usage_analytics: no time zone row for user");
+		row = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		usage_date = SPI_getbinval(row, desc, 1, &isnull);
+		provider = SPI_getbinval(row, desc, 2, &provider_null);
+		priced = !provider_null;
+
+		if (!provided)
+		{
+			if (!priced)
+				ereport(ERROR,
+						(errcode(ERRCODE_UNDEFINED_OBJECT),
+						 errmsg("unknown model \"%s\"", text_to_cstring(PG_GETARG_TEXT_PP(A_MODEL))),
+						 PG_ARGISNULL(A_PROVIDER) ? 0 :
+						 errdetail("No price for provider \"%s\" in force at that time.",
+								   text_to_cstring(PG_GETARG_TEXT_PP(A_PROVIDER))),
+						 errhint("Add its prices to analytics.model_prices, or pass cost.")));
+			if (SPI_processed > 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("model \"%s\" is priced under more than one provider",
+								text_to_cstring(PG_GETARG_TEXT_PP(A_MODEL))),
+						 errhint("Pass provider.")));
+			cost = DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
+			for (i = 0; i < 4; i++)
+			{
+				cost_part[i] = SPI_getbinval(row, desc, 3 + i, &isnull);
+				cost = DirectFunctionCall2(numeric_add, cost, cost_part[i]);
+			}
+			savings = SPI_getbinval(row, desc, 7, &isnull);
+			parts_null = false;
+		}
+		else
+		{
+			cost = PG_GETARG_DATUM(A_COST);
+			/* Fill in the provider only when the price book is unambiguous. */
+			if (!PG_ARGISNULL(A_PROVIDER) || SPI_processed != 1)
+			{
+				provider = PG_GETARG_DATUM(A_PROVIDER);
+				provider_null = PG_ARGISNULL(A_PROVIDER);
+			}
+		}
+	}
+
+	/* The event. */
+	memset(n, ' ', sizeof(n));
+	v[0] = event_id;
+	n[0] = have_id ? ' ' : 'n';
+	v[1] = TimestampTzGetDatum(occurred_at);
+	v[2] = usage_date;
+	ARG(A_USER_ID, v, n, 3);
+	ARG(A_ORG_ID, v, n, 4);
+	ARG(A_CONVERSATION_ID, v, n, 5);
+	ARG(A_MESSAGE_ID, v, n, 6);
+	ARG(A_DOCUMENT_ID, v, n, 7);
+	ARG(A_SESSION_ID, v, n, 8);
+	ARG(A_REQUEST_ID, v, n, 9);
+	v[10] = provider;
+	n[10] = provider_null ? 'n' : ' ';
+	ARG(A_MODEL, v, n, 11);
+	ARG(A_REQUEST_TYPE, v, n, 12);
+	ARG(A_CATEGORY, v, n, 13);
+	ARG(A_QUERY_INTENT, v, n, 14);
+	v[15] = CStringGetTextDatum(failed ? "failed" : "completed");
+	v[16] = Int32GetDatum((int32) ledger.input);
+	v[17] = Int32GetDatum((int32) ledger.cached);
+	v[18] = Int32GetDatum((int32) ledger.write);
+	v[19] = Int32GetDatum((int32) ledger.output);
+	v[20] = Int32GetDatum((int32) ledger.reasoning);
+	v[21] = cost;
+	for (i = 0; i < 4; i++)
+	{
+		v[22 + i] = parts_null ? (Datum) 0 : cost_part[i];
+		n[22 + i] = parts_null ? 'n' : ' ';
+	}
+	v[26] = savings;
+	n[26] = parts_null ? 'n' : ' ';
+	v[27] = CStringGetTextDatum(provided ? "provided" : "computed");
+	v[28] = Int32GetDatum(PG_ARGISNULL(A_RESPONSE_MS) ? 0 : (int32) PG_GETARG_INT64(A_RESPONSE_MS));
+	n[28] = PG_ARGISNULL(A_RESPONSE_MS) ? 'n' : ' ';
+	v[29] = Int32GetDatum(PG_ARGISNULL(A_TTFT_MS) ? 0 : (int32) PG_GETARG_INT64(A_TTFT_MS));
+	n[29] = PG_ARGISNULL(A_TTFT_MS) ? 'n' : ' ';
+	v[30] = BoolGetDatum(cache_hit);
+	ARG(A_ERROR_CODE, v, n, 31);
+	ARG(A_ERROR_MESSAGE, v, n, 32);
+	ARG(A_SECTIONS, v, n, 33);
+	v[34] = Int32GetDatum(PG_ARGISNULL(A_STEPS) ? 0 : (int32) PG_GETARG_INT64(A_STEPS));
+	n[34] = PG_ARGISNULL(A_STEPS) ? 'n' : ' ';
+	ARG(A_METADATA, v, n, 35);
+	n[36] = '\0';
+
+	ua_run(&insert_event, v, n, false, 1);
+	event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+	/* The counter, last. */
+	{
+		Datum		uv[13] = {PG_GETARG_DATUM(A_USER_ID), usage_date,
+			Int64GetDatum(failed ? 1 : 0),
+			Int64GetDatum(ledger.input), Int64GetDatum(ledger.cached),
+			Int64GetDatum(ledger.write), Int64GetDatum(ledger.output),
+			Int64GetDatum(ledger.reasoning), Int64GetDatum(cache_hit ? 1 : 0),
+			cost,
+			parts_null ? DirectFunctionCall1(int8_numeric, Int64GetDatum(0)) : savings,
+			Int64GetDatum(PG_ARGISNULL(A_RESPONSE_MS) ? 0 : PG_GETARG_INT64(A_RESPONSE_MS)),
+		Int64GetDatum(PG_ARGISNULL(A_RESPONSE_MS) ? 0 : 1)};
+
+		ua_run(&add_to_counter, uv, NULL, false, 1);
+	}
+
+	SPI_finish();
+	PG_RETURN_DATUM(event_id);
+}

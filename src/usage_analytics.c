@@ -1,0 +1,24 @@
+/*-------------------------------------------------------------------------
+ *
+ * usage_analytics.c
+ *	  Module entry point: the magic block and _PG_init, which defines the
+ *	  settings.  The SQL-callable functions live in one file per subsystem:
+ *
+ *	    identity.c     analytics.current_user_id()
+ *	    record.c       analytics.record_chat_event()  (write path)
+ *	    quota.c        analytics.check_quota()
+ *	    append_only.c  the append-only guard trigger on chat_events
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "usage_analytics.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+void
+_PG_init(void)
+{
+	ua_define_gucs();
+}

@@ -1,0 +1,20 @@
+/*-------------------------------------------------------------------------
+ *
+ * validate.h
+ *	  Argument checks shared by the SQL-callable functions.  Each raises an
+ *	  ERROR with a specific SQLSTATE naming the argument; none writes.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UA_VALIDATE_H
+#define UA_VALIDATE_H
+
+#include "usage_analytics.h"
+
+extern bool ua_check_text(FunctionCallInfo fcinfo, int argno, const char *name,
+						  int maxbytes, bool required);
+extern int64 ua_check_count(FunctionCallInfo fcinfo, int argno, const char *name,
+							int64 max, int64 if_null);
+extern void ua_check_cost(Datum cost);
+
+#endif							/* UA_VALIDATE_H */
