@@ -25,30 +25,23 @@ PG_CONFIG ?= pg_config
 # pg_regress: pgTAP files, one per concern, on a temporary instance.
 TESTS       = $(sort $(wildcard test/sql/*.sql))
 REGRESS     = $(patsubst test/sql/%.sql,%,$(TESTS))
-REGRESS_OPTS = --inputdir=test --outputdir=test/results \
+REGRESS_OPTS = --inputdir=test --outputdir=test \
 	--temp-instance=test/tmp_instance --temp-config=test/postgresql.conf \
 	--load-extension=pgtap
 
 # Isolation specs (concurrency promises).
 ISOLATION      = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.spec)))
-ISOLATION_OPTS = --inputdir=test --outputdir=test/results/isolation \
+ISOLATION_OPTS = --inputdir=test --outputdir=test/isolation \
 	--temp-instance=test/tmp_isolation --temp-config=test/postgresql.conf
-
-# Perl TAP tests (restart, crash, pg_cron).
-TAP_TESTS = 1
 
 PG_CPPFLAGS = -I$(srcdir)/src
 # -Wextra, less unused-parameter (PostgreSQL's own headers trip it, as in its own build).
 PG_CFLAGS   = -Wextra -Wno-unused-parameter
 SHLIB_LINK  =
-EXTRA_CLEAN = test/results test/tmp_instance test/tmp_isolation tmp_check \
-	test/results/isolation
+EXTRA_CLEAN = test/results test/isolation test/regression.* test/tmp_instance test/tmp_isolation
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
-
-# PGXS runs TAP tests from t/; ours live in test/t.
-PROVE_TESTS = test/t/*.pl
 
 .PHONY: test demo
 test:

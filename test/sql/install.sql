@@ -1,0 +1,69 @@
+\set ECHO none
+\i test/setup.psql
+SELECT plan(16);
+
+SELECT has_schema('analytics');
+SELECT tables_are('analytics', ARRAY['chat_events', 'chat_events_default',
+  'chat_events_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM'),
+  'chat_events_' || to_char((now() AT TIME ZONE 'UTC') + interval '1 month', 'YYYYMM'),
+  'model_prices', 'plans', 'subscriptions', 'request_keys', 'usage_counters', 'role_bindings'],
+  'the raw log, a partition for this month and the next, and the data tables');
+SELECT views_are('analytics', ARRAY['user_daily_usage', 'user_monthly_usage', 'v_user_current_month']);
+SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'analytics.chat_events'::regclass), 'p',
+  'chat_events is partitioned');
+SELECT is((SELECT pg_get_partkeydef('analytics.chat_events'::regclass)), 'RANGE (occurred_at)',
+  'partitioned by event time');
+SELECT is((SELECT extrelocatable FROM pg_extension WHERE extname = 'usage_analytics'), false,
+  'not relocatable');
+SELECT is_empty($$
+  SELECT p.oid::regprocedure::text FROM pg_proc p
+   WHERE p.pronamespace = 'analytics'::regnamespace AND p.prosecdef
+     AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=pg_catalog, pg_temp')
+$$, 'every SECURITY DEFINER function pins search_path');
+SELECT is_empty($$
+  SELECT p.oid::regprocedure::text FROM pg_proc p
+   WHERE p.pronamespace = 'analytics'::regnamespace
+     AND has_function_privilege('public', p.oid, 'EXECUTE')
+$$, 'no function is executable by PUBLIC');
+SELECT is_empty($$
+  SELECT c.relname FROM pg_class c
+   WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+     AND (has_table_privilege('public', c.oid, 'SELECT') OR has_table_privilege('public', c.oid, 'INSERT'))
+$$, 'no relation is readable or writable by PUBLIC');
+SELECT is_empty($$
+  SELECT c.relname FROM pg_class c
+   WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'p')
+     AND NOT c.relrowsecurity AND c.relname NOT IN ('plans', 'model_prices')
+     AND NOT c.relispartition
+$$, 'RLS is on for every table holding per-user or internal rows');
+SELECT is_empty($$
+  SELECT format('%s %s', c.relname, p.polname) FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+   WHERE c.relnamespace = 'analytics'::regnamespace AND p.polcmd <> 'r'
+$$, 'no write policy at all: end users cannot insert or alter usage');
+SELECT is_empty($$
+  SELECT p.oid::regprocedure::text FROM pg_proc p
+   WHERE p.pronamespace = 'analytics'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL
+  UNION ALL
+  SELECT c.relname FROM pg_class c
+   WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+     AND NOT c.relispartition AND obj_description(c.oid, 'pg_class') IS NULL
+$$, 'every function, table and view has a comment');
+SELECT ok((SELECT count(*) FROM pg_extension e, unnest(e.extconfig) c
+            WHERE e.extname = 'usage_analytics') >= 7,
+  'data tables and sequences are registered with pg_extension_config_dump');
+SELECT is(current_setting('usage_analytics.default_plan'), 'free', 'default plan is free');
+SELECT set_eq('SELECT plan_id FROM analytics.plans', ARRAY['free', 'pro', 'enterprise'],
+  'example plans');
+SELECT ok((SELECT count(*) FROM analytics.model_prices) >= 5, 'example prices');
+
+SELECT * FROM finish();
+ROLLBACK;
+
+-- Installing over a pre-created schema fails.
+BEGIN;
+CREATE SCHEMA analytics;
+SELECT plan(1);
+SELECT throws_ok('CREATE EXTENSION usage_analytics', '42P06', NULL,
+  'CREATE EXTENSION fails when a schema analytics already exists');
+SELECT * FROM finish();
+ROLLBACK;
