@@ -61,18 +61,26 @@ CREATE FUNCTION analytics.sees_all_rows() RETURNS boolean
 COMMENT ON FUNCTION analytics.sees_all_rows() IS
   'True for superusers, app-backend roles and all-rows admins: RLS lets them read every user''s rows';
 
--- Organizations whose rows the caller administers.
-CREATE FUNCTION analytics.admin_org_ids() RETURNS text[]
+-- Organizations whose rows role r administers (org-scoped admin bindings).
+CREATE FUNCTION analytics.role_admin_orgs(r name) RETURNS text[]
   LANGUAGE sql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT COALESCE(pg_catalog.array_agg(DISTINCT b.org_id), '{}')
       FROM analytics.role_bindings b
      WHERE b.kind OPERATOR(pg_catalog.=) 'admin' AND b.org_id IS NOT NULL
-       AND pg_catalog.pg_has_role(CURRENT_USER, b.role_name, 'USAGE')
+       AND pg_catalog.pg_has_role(r, b.role_name, 'USAGE')
   $$;
+COMMENT ON FUNCTION analytics.role_admin_orgs(name) IS
+  'Organizations role r administers through org-scoped admin bindings';
+
+-- The caller's organizations.  The role is passed in: inside a SECURITY
+-- DEFINER function CURRENT_USER would be the owner.
+CREATE FUNCTION analytics.admin_org_ids() RETURNS text[]
+  LANGUAGE sql STABLE
+  AS $$ SELECT analytics.role_admin_orgs(CURRENT_USER) $$;
 COMMENT ON FUNCTION analytics.admin_org_ids() IS
-  'Organizations the current role administers through org-scoped admin bindings';
+  'Organizations the current role administers: RLS lets it read their events';
 
 /* ------------------------------------------------------------------------
  * Price book
@@ -757,6 +765,7 @@ CREATE FUNCTION analytics.access_privileges(kind text,
         ('*', 'FUNCTION', 'analytics.sees_all_rows()',                  'EXECUTE'),
         ('*', 'FUNCTION', 'analytics.role_has_kind(name, text[])',      'EXECUTE'),
         ('*', 'FUNCTION', 'analytics.admin_org_ids()',                  'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.role_admin_orgs(name)',            'EXECUTE'),
         ('*', 'FUNCTION', 'analytics.check_quota(text, bigint)',        'EXECUTE'),
         ('*', 'FUNCTION', 'analytics.openai_usage(jsonb)',              'EXECUTE'),
         ('*', 'FUNCTION', 'analytics.anthropic_usage(jsonb)',           'EXECUTE'),

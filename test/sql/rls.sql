@@ -1,0 +1,79 @@
+\set ECHO none
+\i test/setup.psql
+SELECT plan(38);
+
+CREATE ROLE ua_app;
+CREATE ROLE ua_user;
+CREATE ROLE ua_admin;
+CREATE ROLE ua_org_admin;
+CREATE ROLE ua_stranger;
+SELECT lives_ok($$SELECT analytics.grant_app_backend('ua_app')$$, 'grant the app backend');
+SELECT lives_ok($$SELECT analytics.grant_end_user('ua_user')$$, 'grant end users');
+SELECT lives_ok($$SELECT analytics.grant_admin('ua_admin')$$, 'grant an admin');
+SELECT lives_ok($$SELECT analytics.grant_admin('ua_org_admin', 'acme')$$, 'grant an org admin');
+SELECT throws_ok($$SELECT analytics.grant_end_user('no_such_role')$$, '42704', 'role "no_such_role" does not exist', 'unknown role');
+SELECT throws_ok($$SELECT analytics.apply_access('ua_user', 'end_user', 'acme', true)$$, '22023', NULL, 'org scope only for admins');
+
+SELECT count(*) FROM (
+  SELECT analytics.record_chat_event('alice', 'gpt-4o', input_tokens => 10),
+         analytics.record_chat_event('bob', 'gpt-4o', input_tokens => 20, org_id => 'acme'),
+         analytics.record_chat_event('carol', 'gpt-4o', input_tokens => 30, org_id => 'other')
+    FROM generate_series(1, 2)) x \gset
+SELECT ok(analytics.subscribe('alice', 'pro') > 0, 'subscribe alice');
+SELECT ok(analytics.subscribe('bob', 'pro') > 0, 'subscribe bob');
+
+-- An end user acting for alice sees alice's rows only, through every relation.
+SET usage_analytics.user_id = 'alice';
+SELECT is(pg_temp.as_role('ua_user', $$SELECT string_agg(DISTINCT user_id, ',') FROM analytics.chat_events$$), 'alice', 'events: own rows only');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT string_agg(DISTINCT user_id, ',') FROM analytics.usage_counters$$), 'alice', 'counters: own rows only');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT string_agg(DISTINCT user_id, ',') FROM analytics.user_daily_usage$$), 'alice', 'daily usage: own rows only');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT string_agg(DISTINCT user_id, ',') FROM analytics.user_monthly_usage$$), 'alice', 'monthly usage: own rows only');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT string_agg(DISTINCT user_id, ',') FROM analytics.v_user_current_month$$), 'alice', 'current month: own rows only');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT string_agg(DISTINCT user_id, ',') FROM analytics.subscriptions$$), 'alice', 'subscriptions: own rows only');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.chat_events WHERE user_id = 'bob'$$), '0', 'asking for bob''s events by name returns nothing');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT allowed::text FROM analytics.check_quota('alice')$$), 'true', 'an end user checks its own quota');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT allowed::text FROM analytics.check_quota('bob')$$), 'ERROR 42501', 'but not another user''s');
+
+-- An end user cannot change who it is, nor write anything.
+SELECT is(pg_temp.as_role('ua_user', $$SELECT set_config('usage_analytics.user_id', 'bob', false)$$), 'ERROR 42501', 'an end user cannot set usage_analytics.user_id');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT set_config('usage_analytics.trust_jwt_claims', 'on', false)$$), 'ERROR 42501', 'nor turn on trust of JWT claims');
+SELECT is(pg_temp.as_role('ua_user', $$INSERT INTO analytics.chat_events (occurred_at, usage_date, user_id, model, status, cost, cost_source) VALUES (now(), current_date, 'alice', 'm', 'completed', 0, 'provided') RETURNING 'inserted'$$), 'ERROR 42501', 'no INSERT into events');
+SELECT is(pg_temp.as_role('ua_user', $$UPDATE analytics.chat_events SET cost = 0 RETURNING 'updated'$$), 'ERROR 42501', 'no UPDATE of events');
+SELECT is(pg_temp.as_role('ua_user', $$DELETE FROM analytics.chat_events RETURNING 'deleted'$$), 'ERROR 42501', 'no DELETE of events');
+SELECT is(pg_temp.as_role('ua_user', $$UPDATE analytics.usage_counters SET requests = 0 RETURNING 'updated'$$), 'ERROR 42501', 'no UPDATE of counters');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT analytics.record_chat_event('alice', 'gpt-4o')::text$$), 'ERROR 42501', 'end users cannot record events');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT analytics.subscribe('alice', 'enterprise')::text$$), 'ERROR 42501', 'end users cannot change plans');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.request_keys$$), 'ERROR 42501', 'idempotency keys are internal');
+
+-- Without identity: nothing.  JWT claims are ignored unless trusted.
+RESET usage_analytics.user_id;
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.chat_events$$), '0', 'no identity: no rows');
+SET request.jwt.claims = '{"sub": "bob"}';
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.chat_events$$), '0', 'untrusted JWT claims: no rows');
+SET LOCAL usage_analytics.trust_jwt_claims = on;
+SELECT is(pg_temp.as_role('ua_user', $$SELECT string_agg(DISTINCT user_id, ',') FROM analytics.chat_events$$), 'bob', 'trusted JWT claims name the user');
+SET LOCAL usage_analytics.jwt_claim = 'uid';
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.chat_events$$), '0', 'a missing claim is no identity');
+RESET usage_analytics.trust_jwt_claims;
+RESET usage_analytics.jwt_claim;
+RESET request.jwt.claims;
+
+-- A role with no grant reaches nothing.
+SELECT is(pg_temp.as_role('ua_stranger', $$SELECT count(*)::text FROM analytics.chat_events$$), 'ERROR 42501', 'a role without access is refused');
+
+-- The app backend records, sets identities and reads everything.
+SELECT is(pg_temp.as_role('ua_app', $$SELECT (analytics.record_chat_event('dave', 'gpt-4o') > 0)::text$$), 'true', 'the app backend records events');
+SELECT is(pg_temp.as_role('ua_app', $$SELECT set_config('usage_analytics.user_id', 'dave', true)$$), 'dave', 'the app backend may set usage_analytics.user_id');
+SELECT is(pg_temp.as_role('ua_app', $$SELECT string_agg(DISTINCT user_id, ',' ORDER BY user_id) FROM analytics.chat_events$$), 'alice,bob,carol,dave', 'the app backend reads all rows');
+RESET usage_analytics.user_id;
+
+-- Admins: all rows, or their organization's events.
+SELECT is(pg_temp.as_role('ua_admin', $$SELECT string_agg(DISTINCT user_id, ',' ORDER BY user_id) FROM analytics.usage_counters$$), 'alice,bob,carol,dave', 'an admin reads all counters');
+SELECT is(pg_temp.as_role('ua_org_admin', $$SELECT string_agg(DISTINCT user_id, ',' ORDER BY user_id) FROM analytics.chat_events$$), 'bob', 'an org admin reads the organization''s events');
+
+-- Revoking takes everything back.
+SELECT lives_ok($$SELECT analytics.revoke_access('ua_user', 'end_user')$$, 'revoke end-user access');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.chat_events$$), 'ERROR 42501', 'a revoked role is refused');
+
+SELECT * FROM finish();
+ROLLBACK;
