@@ -73,6 +73,10 @@ static UaPlan claim_key = {
 	.nargs = 3, .argtypes = {TEXTOID, TEXTOID, TIMESTAMPTZOID}
 };
 
+/*
+ * Run with read_only = false: in READ COMMITTED that takes a new snapshot,
+ * which sees the key of the transaction ON CONFLICT waited for.
+ */
 static UaPlan find_key = {
 	.sql = "SELECT k.event_id FROM analytics.request_keys k "
 	"WHERE k.user_id = $1 AND k.request_id = $2",
@@ -274,7 +278,7 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 		ua_run(&claim_key, kv, NULL, false, -1);
 		if (SPI_processed == 0)
 		{
-			ua_run(&find_key, kv, NULL, true, 1);
+			ua_run(&find_key, kv, NULL, false, 1);
 			event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 			SPI_finish();
 			PG_RETURN_DATUM(event_id);
