@@ -1,0 +1,44 @@
+-- The demo: a few users on different plans and time zones, a few thousand
+-- requests of the last days, then a quota answer and the usage tables.
+\set ON_ERROR_STOP on
+\pset pager off
+SET client_min_messages = warning;
+CREATE EXTENSION usage_analytics;
+\o /dev/null
+
+SELECT analytics.subscribe('alice', 'free');
+SELECT analytics.subscribe('bob', 'pro', now() - interval '40 days', 'America/New_York');
+SELECT analytics.subscribe('chen', 'enterprise', now() - interval '40 days', 'Asia/Shanghai');
+
+-- 3,000 requests over the last 20 days: mixed models, cache hits, failures.
+SELECT setseed(0.5);
+SELECT count(analytics.record_chat_event(
+         user_id => (ARRAY['alice', 'bob', 'bob', 'chen', 'chen', 'chen'])[1 + (random() * 5)::int],
+         model => (ARRAY['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4', 'gemini-2.0-flash'])[1 + (random() * 3)::int],
+         input_tokens => (200 + random() * 3000)::int,
+         cached_input_tokens => CASE WHEN random() < 0.4 THEN (random() * 2000)::int ELSE 0 END,
+         output_tokens => (50 + random() * 800)::int,
+         response_time_ms => (300 + random() ^ 3 * 9000)::int,
+         status => CASE WHEN random() < 0.03 THEN 'failed' ELSE 'completed' END,
+         category => (ARRAY['search', 'summarize', 'chat'])[1 + (random() * 2)::int],
+         request_id => 'demo-' || i,
+         occurred_at => now() - random() * interval '20 days')) AS recorded
+  FROM generate_series(1, 3000) AS i;
+\o
+\echo 'recorded 3,000 requests of alice (free), bob (pro, New York) and chen (enterprise, Shanghai)'
+
+\echo
+\echo '== May alice make a request of 2,000 tokens now?'
+SELECT * FROM analytics.check_quota('alice', 2000);
+
+\echo '== Current month per user'
+SELECT user_id, plan_id, message_count, tokens_total, round(cost_total, 4) AS cost_usd,
+       status, limit_name, usage_percent, can_make_request
+  FROM analytics.v_user_current_month ORDER BY user_id;
+
+\echo '== Last 5 days per user (local days)'
+SELECT user_id, date, message_count, tokens_total, tokens_cached, round(cost_total, 4) AS cost_usd,
+       round(cost_saved_by_cache, 4) AS saved_by_cache, avg_response_time_ms, error_count
+  FROM analytics.user_daily_usage
+ WHERE date > current_date - 5
+ ORDER BY user_id, date;
