@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(38);
+SELECT plan(39);
 
 CREATE ROLE ua_app;
 CREATE ROLE ua_user;
@@ -44,6 +44,9 @@ SELECT is(pg_temp.as_role('ua_user', $$UPDATE analytics.usage_counters SET reque
 SELECT is(pg_temp.as_role('ua_user', $$SELECT analytics.record_chat_event('alice', 'gpt-4o')::text$$), 'ERROR 42501', 'end users cannot record events');
 SELECT is(pg_temp.as_role('ua_user', $$SELECT analytics.subscribe('alice', 'enterprise')::text$$), 'ERROR 42501', 'end users cannot change plans');
 SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.request_keys$$), 'ERROR 42501', 'idempotency keys are internal');
+
+SELECT throws_ok($$SELECT set_config('usage_analytics.user_id', repeat('x', 257), true)$$, '22023', NULL,
+  'an identity longer than 256 bytes is refused');
 
 -- Without identity: nothing.  JWT claims are ignored unless trusted.
 RESET usage_analytics.user_id;
