@@ -16,7 +16,8 @@ OBJS = \
 	src/validate.o \
 	src/record.o \
 	src/quota.o \
-	src/append_only.o
+	src/append_only.o \
+	src/sketch.o
 
 DATA = $(wildcard sql/usage_analytics--*.sql)
 

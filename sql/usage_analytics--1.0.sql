@@ -83,6 +83,118 @@ COMMENT ON FUNCTION analytics.admin_org_ids() IS
   'Organizations the current role administers: RLS lets it read their events';
 
 /* ------------------------------------------------------------------------
+ * latency_sketch: mergeable quantile sketch, relative error <= 1 % (C)
+ * ------------------------------------------------------------------------ */
+
+CREATE TYPE analytics.latency_sketch;
+CREATE FUNCTION analytics.latency_sketch_in(cstring) RETURNS analytics.latency_sketch
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_in';
+CREATE FUNCTION analytics.latency_sketch_out(analytics.latency_sketch) RETURNS cstring
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_out';
+CREATE FUNCTION analytics.latency_sketch_recv(internal) RETURNS analytics.latency_sketch
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_recv';
+CREATE FUNCTION analytics.latency_sketch_send(analytics.latency_sketch) RETURNS bytea
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_send';
+CREATE TYPE analytics.latency_sketch (
+  INPUT = analytics.latency_sketch_in,
+  OUTPUT = analytics.latency_sketch_out,
+  RECEIVE = analytics.latency_sketch_recv,
+  SEND = analytics.latency_sketch_send,
+  INTERNALLENGTH = VARIABLE,
+  ALIGNMENT = double,
+  STORAGE = extended
+);
+COMMENT ON TYPE analytics.latency_sketch IS
+  'Mergeable quantile sketch (logarithmic buckets, relative error <= 1 %, at most 2048 buckets)';
+COMMENT ON FUNCTION analytics.latency_sketch_in(cstring) IS 'Text input of latency_sketch';
+COMMENT ON FUNCTION analytics.latency_sketch_out(analytics.latency_sketch) IS 'Text output of latency_sketch';
+COMMENT ON FUNCTION analytics.latency_sketch_recv(internal) IS 'Binary input of latency_sketch';
+COMMENT ON FUNCTION analytics.latency_sketch_send(analytics.latency_sketch) IS 'Binary output of latency_sketch';
+
+CREATE FUNCTION analytics.latency_sketch_from_bytea(bytea) RETURNS analytics.latency_sketch
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_from_bytea';
+COMMENT ON FUNCTION analytics.latency_sketch_from_bytea(bytea) IS
+  'A sketch from its binary format (as sent by latency_sketch_send), validated';
+CREATE FUNCTION analytics.latency_sketch_to_bytea(analytics.latency_sketch) RETURNS bytea
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_to_bytea';
+COMMENT ON FUNCTION analytics.latency_sketch_to_bytea(analytics.latency_sketch) IS
+  'The binary format of a sketch';
+
+CREATE FUNCTION analytics.latency_sketch_add_trans(internal, double precision) RETURNS internal
+  LANGUAGE C IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_add_trans';
+COMMENT ON FUNCTION analytics.latency_sketch_add_trans(internal, double precision) IS
+  'Transition function of latency_sketch_agg';
+CREATE FUNCTION analytics.latency_sketch_merge_trans(internal, analytics.latency_sketch) RETURNS internal
+  LANGUAGE C IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_merge_trans';
+COMMENT ON FUNCTION analytics.latency_sketch_merge_trans(internal, analytics.latency_sketch) IS
+  'Transition function of latency_sketch_merge';
+CREATE FUNCTION analytics.latency_sketch_combine(internal, internal) RETURNS internal
+  LANGUAGE C IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_combine_states';
+COMMENT ON FUNCTION analytics.latency_sketch_combine(internal, internal) IS
+  'Combine function of the sketch aggregates (parallel aggregation)';
+CREATE FUNCTION analytics.latency_sketch_serialize(internal) RETURNS bytea
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_serialize';
+COMMENT ON FUNCTION analytics.latency_sketch_serialize(internal) IS
+  'Serialize function of the sketch aggregates';
+CREATE FUNCTION analytics.latency_sketch_deserialize(bytea, internal) RETURNS internal
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_deserialize';
+COMMENT ON FUNCTION analytics.latency_sketch_deserialize(bytea, internal) IS
+  'Deserialize function of the sketch aggregates';
+CREATE FUNCTION analytics.latency_sketch_final(internal) RETURNS analytics.latency_sketch
+  LANGUAGE C IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_final';
+COMMENT ON FUNCTION analytics.latency_sketch_final(internal) IS
+  'Final function of the sketch aggregates';
+
+CREATE AGGREGATE analytics.latency_sketch_agg(double precision) (
+  SFUNC = analytics.latency_sketch_add_trans,
+  STYPE = internal,
+  FINALFUNC = analytics.latency_sketch_final,
+  COMBINEFUNC = analytics.latency_sketch_combine,
+  SERIALFUNC = analytics.latency_sketch_serialize,
+  DESERIALFUNC = analytics.latency_sketch_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE analytics.latency_sketch_agg(double precision) IS
+  'The latency_sketch of a set of values (>= 0; NULLs are skipped)';
+CREATE AGGREGATE analytics.latency_sketch_merge(analytics.latency_sketch) (
+  SFUNC = analytics.latency_sketch_merge_trans,
+  STYPE = internal,
+  FINALFUNC = analytics.latency_sketch_final,
+  COMBINEFUNC = analytics.latency_sketch_combine,
+  SERIALFUNC = analytics.latency_sketch_serialize,
+  DESERIALFUNC = analytics.latency_sketch_deserialize,
+  PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE analytics.latency_sketch_merge(analytics.latency_sketch) IS
+  'The union of a set of latency_sketch values';
+
+CREATE FUNCTION analytics.latency_sketch_union(analytics.latency_sketch, analytics.latency_sketch)
+  RETURNS analytics.latency_sketch
+  LANGUAGE C IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_union';
+COMMENT ON FUNCTION analytics.latency_sketch_union(analytics.latency_sketch, analytics.latency_sketch) IS
+  'The union of two sketches (NULL counts as empty)';
+CREATE FUNCTION analytics.quantile(analytics.latency_sketch, double precision) RETURNS double precision
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_quantile';
+COMMENT ON FUNCTION analytics.quantile(analytics.latency_sketch, double precision) IS
+  'Estimated q-quantile (0 <= q <= 1), interpolated like percentile_cont, within 1 %; NULL for an empty sketch';
+CREATE FUNCTION analytics.quantiles(analytics.latency_sketch, double precision[]) RETURNS double precision[]
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_quantiles';
+COMMENT ON FUNCTION analytics.quantiles(analytics.latency_sketch, double precision[]) IS
+  'Estimated quantiles for an array of q';
+CREATE FUNCTION analytics.sketch_count(analytics.latency_sketch) RETURNS bigint
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_count';
+COMMENT ON FUNCTION analytics.sketch_count(analytics.latency_sketch) IS 'Number of values (exact)';
+CREATE FUNCTION analytics.sketch_sum(analytics.latency_sketch) RETURNS double precision
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_sum';
+COMMENT ON FUNCTION analytics.sketch_sum(analytics.latency_sketch) IS 'Sum of the values';
+CREATE FUNCTION analytics.sketch_min(analytics.latency_sketch) RETURNS double precision
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_min';
+COMMENT ON FUNCTION analytics.sketch_min(analytics.latency_sketch) IS 'Smallest value (exact), NULL if empty';
+CREATE FUNCTION analytics.sketch_max(analytics.latency_sketch) RETURNS double precision
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_max';
+COMMENT ON FUNCTION analytics.sketch_max(analytics.latency_sketch) IS 'Largest value (exact), NULL if empty';
+
+/* ------------------------------------------------------------------------
  * Price book
  * ------------------------------------------------------------------------ */
 
