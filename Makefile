@@ -17,7 +17,8 @@ OBJS = \
 	src/record.o \
 	src/quota.o \
 	src/append_only.o \
-	src/sketch.o
+	src/sketch.o \
+	src/feedback.o
 
 DATA = $(wildcard sql/usage_analytics--*.sql)
 

@@ -398,11 +398,15 @@ CREATE TABLE analytics.chat_events (
   sections_referenced     text[],
   intermediate_steps      integer CHECK (intermediate_steps BETWEEN 0 AND 100000),
   metadata                jsonb CHECK (metadata IS NULL OR pg_catalog.jsonb_typeof(metadata) = 'object'),
+  recorded_xid            bigint NOT NULL,
   PRIMARY KEY (user_id, occurred_at, id)
 ) PARTITION BY RANGE (occurred_at);
 ALTER SEQUENCE analytics.chat_events_id_seq OWNED BY analytics.chat_events.id;
 CREATE INDEX chat_events_id_idx ON analytics.chat_events (id);
-CREATE INDEX chat_events_occurred_idx ON analytics.chat_events USING brin (occurred_at);
+-- The fold reads new events by transaction id; dashboards read a user's
+-- not yet folded events.
+CREATE INDEX chat_events_xid_brin ON analytics.chat_events USING brin (recorded_xid);
+CREATE INDEX chat_events_user_xid_idx ON analytics.chat_events (user_id, recorded_xid);
 COMMENT ON TABLE analytics.chat_events IS
   'Append-only raw log, one row per LLM request, partitioned by month of occurred_at; written only by the extension''s functions';
 COMMENT ON COLUMN analytics.chat_events.usage_date IS
@@ -414,6 +418,8 @@ COMMENT ON COLUMN analytics.chat_events.output_tokens IS 'Output tokens, reasoni
 COMMENT ON COLUMN analytics.chat_events.reasoning_tokens IS 'Part of output_tokens spent on reasoning (informational)';
 COMMENT ON COLUMN analytics.chat_events.cost IS 'Total cost in USD, frozen at ingest';
 COMMENT ON COLUMN analytics.chat_events.cost_source IS 'computed from analytics.model_prices, or provided by the caller';
+COMMENT ON COLUMN analytics.chat_events.recorded_xid IS
+  'Full id of the recording (or settling) transaction: analytics.fold() folds events below its watermark, each exactly once';
 
 -- Catch-all partition: an event for a month without a partition is never lost;
 -- analytics.ensure_partitions() moves such rows into their month.
@@ -757,13 +763,339 @@ COMMENT ON FUNCTION analytics.ensure_partitions(integer) IS
   'Creates the monthly partitions of chat_events from the current UTC month to months_ahead months ahead (and for any month waiting in the default partition); returns how many it created';
 
 /* ------------------------------------------------------------------------
- * Views for apps and dashboards (security_invoker: RLS of the caller applies)
+ * Rollups, folded incrementally by analytics.fold().
+ *
+ * Every event carries recorded_xid, the full id of its transaction.  The
+ * fold takes h = the xmin of a fresh snapshot: every transaction below h
+ * has ended, so the events with recorded_xid in [watermark, h) are final
+ * and visible to the fold's later statements.  It folds exactly those and
+ * moves the watermark to h in the same transaction, under a row lock on
+ * fold_state: exactly once, whatever writers, long transactions and other
+ * folds do.  Feedback changes the events it rates; record_feedback applies
+ * its delta to the rollups when the event is already folded.
  * ------------------------------------------------------------------------ */
+
+CREATE TABLE analytics.fold_state (
+  singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  watermark     bigint NOT NULL DEFAULT 0,
+  folded_at     timestamptz,
+  events_folded bigint NOT NULL DEFAULT 0
+);
+INSERT INTO analytics.fold_state DEFAULT VALUES;
+COMMENT ON TABLE analytics.fold_state IS
+  'The fold''s progress: events with recorded_xid below watermark are in the rollups';
+
+CREATE FUNCTION analytics.fold_watermark() RETURNS bigint
+  LANGUAGE sql STABLE PARALLEL SAFE
+  AS $$ SELECT f.watermark FROM analytics.fold_state f $$;
+COMMENT ON FUNCTION analytics.fold_watermark() IS
+  'Events with recorded_xid below this are folded into the rollups; the rest are the unfolded tail';
+
+-- Per user and local day: latency and time-to-first-token sketches, feedback.
+CREATE TABLE analytics.rollup_user_daily (
+  user_id        text NOT NULL,
+  usage_date     date NOT NULL,
+  latency        analytics.latency_sketch,
+  ttft           analytics.latency_sketch,
+  feedback_sum   bigint NOT NULL DEFAULT 0,
+  feedback_count bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (user_id, usage_date)
+);
+COMMENT ON TABLE analytics.rollup_user_daily IS
+  'Folded per-user, per-local-day latency sketches and feedback totals';
+
+-- Per user, local day, provider and model ('' = provider unknown).
+CREATE TABLE analytics.rollup_user_models (
+  user_id             text NOT NULL,
+  usage_date          date NOT NULL,
+  provider            text NOT NULL,
+  model               text NOT NULL,
+  requests            bigint NOT NULL,
+  failed              bigint NOT NULL,
+  input_tokens        bigint NOT NULL,
+  cached_input_tokens bigint NOT NULL,
+  cache_write_tokens  bigint NOT NULL,
+  output_tokens       bigint NOT NULL,
+  reasoning_tokens    bigint NOT NULL,
+  cost                numeric NOT NULL,
+  latency_sum         bigint NOT NULL,
+  latency_count       bigint NOT NULL,
+  last_used           timestamptz NOT NULL,
+  PRIMARY KEY (user_id, usage_date, provider, model)
+);
+COMMENT ON TABLE analytics.rollup_user_models IS
+  'Folded per-user usage by local day, provider and model (provider '''' = unknown)';
+
+-- Per document and UTC day.
+CREATE TABLE analytics.rollup_documents (
+  document_id    text NOT NULL,
+  usage_date     date NOT NULL,
+  requests       bigint NOT NULL,
+  failed         bigint NOT NULL,
+  tokens_total   bigint NOT NULL,
+  cost           numeric NOT NULL,
+  cache_hits     bigint NOT NULL,
+  latency        analytics.latency_sketch,
+  feedback_sum   bigint NOT NULL DEFAULT 0,
+  feedback_count bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (document_id, usage_date)
+);
+COMMENT ON TABLE analytics.rollup_documents IS 'Folded per-document usage by UTC day';
+
+-- Whole system by UTC day, provider and model.
+CREATE TABLE analytics.rollup_system_models (
+  usage_date          date NOT NULL,
+  provider            text NOT NULL,
+  model               text NOT NULL,
+  requests            bigint NOT NULL,
+  failed              bigint NOT NULL,
+  tokens_total        bigint NOT NULL,
+  cached_input_tokens bigint NOT NULL,
+  cache_hits          bigint NOT NULL,
+  cost                numeric NOT NULL,
+  cache_savings       numeric NOT NULL,
+  latency             analytics.latency_sketch,
+  feedback_sum        bigint NOT NULL DEFAULT 0,
+  feedback_count      bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (usage_date, provider, model)
+);
+COMMENT ON TABLE analytics.rollup_system_models IS 'Folded system-wide usage by UTC day, provider and model';
+
+-- Per user, local day and category.
+CREATE TABLE analytics.rollup_user_categories (
+  user_id    text NOT NULL,
+  usage_date date NOT NULL,
+  category   text NOT NULL,
+  requests   bigint NOT NULL,
+  PRIMARY KEY (user_id, usage_date, category)
+);
+COMMENT ON TABLE analytics.rollup_user_categories IS 'Folded per-user requests by local day and category';
+
+-- Distinct items per scope and day, for exact distinct counts:
+--   user_conversation, user_document      (scope_id = user, local day)
+--   document_user, document_conversation  (scope_id = document, UTC day)
+--   system_user, system_conversation, system_document (scope_id = '', UTC day)
+CREATE TABLE analytics.rollup_distinct (
+  scope      text NOT NULL,
+  scope_id   text NOT NULL,
+  usage_date date NOT NULL,
+  item       text NOT NULL,
+  PRIMARY KEY (scope, scope_id, usage_date, item)
+);
+COMMENT ON TABLE analytics.rollup_distinct IS
+  'Folded distinct conversations, documents and users per scope and day, for exact distinct counts';
+
+/*
+ * Fold the events with recorded_xid in [lo, hi) (and, for a rebuild, a
+ * date range: local days for per-user rollups, UTC days for the others)
+ * into the rollups.  Returns the number of events folded.  Internal.
+ */
+CREATE FUNCTION analytics.fold_range(lo bigint, hi bigint, d_from date, d_to date)
+  RETURNS bigint
+  LANGUAGE sql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+  -- One statement: the batch is read once and feeds every rollup.
+  WITH batch AS MATERIALIZED (
+    SELECT e.user_id, e.usage_date, (e.occurred_at AT TIME ZONE 'UTC')::date AS utc_date,
+           e.occurred_at, COALESCE(e.provider, '') AS provider, e.model, e.status,
+           e.document_id, e.conversation_id, e.category, e.input_tokens, e.cached_input_tokens,
+           e.cache_write_tokens, e.output_tokens, e.reasoning_tokens,
+           e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens AS tokens_total,
+           e.cost, e.cache_savings, e.cache_hit, e.response_time_ms, e.time_to_first_token_ms,
+           e.feedback_rating
+      FROM analytics.chat_events e
+     WHERE e.recorded_xid >= lo AND e.recorded_xid < hi
+       AND e.status IN ('completed', 'failed')
+       AND (d_from IS NULL OR e.usage_date >= d_from OR (e.occurred_at AT TIME ZONE 'UTC')::date >= d_from)
+       AND (d_to IS NULL OR e.usage_date <= d_to OR (e.occurred_at AT TIME ZONE 'UTC')::date <= d_to)),
+  local_days AS (
+    SELECT * FROM batch b
+     WHERE (d_from IS NULL OR b.usage_date >= d_from) AND (d_to IS NULL OR b.usage_date <= d_to)),
+  utc_days AS (
+    SELECT * FROM batch b
+     WHERE (d_from IS NULL OR b.utc_date >= d_from) AND (d_to IS NULL OR b.utc_date <= d_to)),
+  user_daily AS (
+    INSERT INTO analytics.rollup_user_daily AS r
+      (user_id, usage_date, latency, ttft, feedback_sum, feedback_count)
+    SELECT b.user_id, b.usage_date,
+           analytics.latency_sketch_agg(b.response_time_ms),
+           analytics.latency_sketch_agg(b.time_to_first_token_ms),
+           COALESCE(sum(b.feedback_rating), 0), count(b.feedback_rating)
+      FROM local_days b
+     GROUP BY b.user_id, b.usage_date
+    ON CONFLICT (user_id, usage_date) DO UPDATE SET
+      latency = analytics.latency_sketch_union(r.latency, EXCLUDED.latency),
+      ttft = analytics.latency_sketch_union(r.ttft, EXCLUDED.ttft),
+      feedback_sum = r.feedback_sum + EXCLUDED.feedback_sum,
+      feedback_count = r.feedback_count + EXCLUDED.feedback_count
+    RETURNING 1),
+  user_models AS (
+    INSERT INTO analytics.rollup_user_models AS r
+      (user_id, usage_date, provider, model, requests, failed, input_tokens, cached_input_tokens,
+       cache_write_tokens, output_tokens, reasoning_tokens, cost, latency_sum, latency_count, last_used)
+    SELECT b.user_id, b.usage_date, b.provider, b.model, count(*),
+           count(*) FILTER (WHERE b.status = 'failed'),
+           sum(b.input_tokens), sum(b.cached_input_tokens), sum(b.cache_write_tokens),
+           sum(b.output_tokens), sum(b.reasoning_tokens), sum(b.cost),
+           COALESCE(sum(b.response_time_ms), 0), count(b.response_time_ms), max(b.occurred_at)
+      FROM local_days b
+     GROUP BY b.user_id, b.usage_date, b.provider, b.model
+    ON CONFLICT (user_id, usage_date, provider, model) DO UPDATE SET
+      requests = r.requests + EXCLUDED.requests,
+      failed = r.failed + EXCLUDED.failed,
+      input_tokens = r.input_tokens + EXCLUDED.input_tokens,
+      cached_input_tokens = r.cached_input_tokens + EXCLUDED.cached_input_tokens,
+      cache_write_tokens = r.cache_write_tokens + EXCLUDED.cache_write_tokens,
+      output_tokens = r.output_tokens + EXCLUDED.output_tokens,
+      reasoning_tokens = r.reasoning_tokens + EXCLUDED.reasoning_tokens,
+      cost = r.cost + EXCLUDED.cost,
+      latency_sum = r.latency_sum + EXCLUDED.latency_sum,
+      latency_count = r.latency_count + EXCLUDED.latency_count,
+      last_used = GREATEST(r.last_used, EXCLUDED.last_used)
+    RETURNING 1),
+  documents AS (
+    INSERT INTO analytics.rollup_documents AS r
+      (document_id, usage_date, requests, failed, tokens_total, cost, cache_hits, latency,
+       feedback_sum, feedback_count)
+    SELECT b.document_id, b.utc_date, count(*), count(*) FILTER (WHERE b.status = 'failed'),
+           sum(b.tokens_total), sum(b.cost), count(*) FILTER (WHERE b.cache_hit),
+           analytics.latency_sketch_agg(b.response_time_ms),
+           COALESCE(sum(b.feedback_rating), 0), count(b.feedback_rating)
+      FROM utc_days b
+     WHERE b.document_id IS NOT NULL
+     GROUP BY b.document_id, b.utc_date
+    ON CONFLICT (document_id, usage_date) DO UPDATE SET
+      requests = r.requests + EXCLUDED.requests,
+      failed = r.failed + EXCLUDED.failed,
+      tokens_total = r.tokens_total + EXCLUDED.tokens_total,
+      cost = r.cost + EXCLUDED.cost,
+      cache_hits = r.cache_hits + EXCLUDED.cache_hits,
+      latency = analytics.latency_sketch_union(r.latency, EXCLUDED.latency),
+      feedback_sum = r.feedback_sum + EXCLUDED.feedback_sum,
+      feedback_count = r.feedback_count + EXCLUDED.feedback_count
+    RETURNING 1),
+  system_models AS (
+    INSERT INTO analytics.rollup_system_models AS r
+      (usage_date, provider, model, requests, failed, tokens_total, cached_input_tokens, cache_hits,
+       cost, cache_savings, latency, feedback_sum, feedback_count)
+    SELECT b.utc_date, b.provider, b.model, count(*), count(*) FILTER (WHERE b.status = 'failed'),
+           sum(b.tokens_total), sum(b.cached_input_tokens), count(*) FILTER (WHERE b.cache_hit),
+           sum(b.cost), COALESCE(sum(b.cache_savings), 0),
+           analytics.latency_sketch_agg(b.response_time_ms),
+           COALESCE(sum(b.feedback_rating), 0), count(b.feedback_rating)
+      FROM utc_days b
+     GROUP BY b.utc_date, b.provider, b.model
+    ON CONFLICT (usage_date, provider, model) DO UPDATE SET
+      requests = r.requests + EXCLUDED.requests,
+      failed = r.failed + EXCLUDED.failed,
+      tokens_total = r.tokens_total + EXCLUDED.tokens_total,
+      cached_input_tokens = r.cached_input_tokens + EXCLUDED.cached_input_tokens,
+      cache_hits = r.cache_hits + EXCLUDED.cache_hits,
+      cost = r.cost + EXCLUDED.cost,
+      cache_savings = r.cache_savings + EXCLUDED.cache_savings,
+      latency = analytics.latency_sketch_union(r.latency, EXCLUDED.latency),
+      feedback_sum = r.feedback_sum + EXCLUDED.feedback_sum,
+      feedback_count = r.feedback_count + EXCLUDED.feedback_count
+    RETURNING 1),
+  categories AS (
+    INSERT INTO analytics.rollup_user_categories AS r (user_id, usage_date, category, requests)
+    SELECT b.user_id, b.usage_date, b.category, count(*)
+      FROM local_days b
+     WHERE b.category IS NOT NULL
+     GROUP BY b.user_id, b.usage_date, b.category
+    ON CONFLICT (user_id, usage_date, category) DO UPDATE SET requests = r.requests + EXCLUDED.requests
+    RETURNING 1),
+  distinct_items AS (
+    INSERT INTO analytics.rollup_distinct (scope, scope_id, usage_date, item)
+    SELECT DISTINCT v.scope, v.scope_id, v.d, v.item
+      FROM batch b,
+           LATERAL (VALUES
+             ('user_conversation', b.user_id, b.usage_date, b.conversation_id),
+             ('user_document', b.user_id, b.usage_date, b.document_id),
+             ('document_user', b.document_id, b.utc_date, b.user_id),
+             ('document_conversation', b.document_id, b.utc_date, b.conversation_id),
+             ('system_user', '', b.utc_date, b.user_id),
+             ('system_conversation', '', b.utc_date, b.conversation_id),
+             ('system_document', '', b.utc_date, b.document_id)) AS v(scope, scope_id, d, item)
+     WHERE v.scope_id IS NOT NULL AND v.item IS NOT NULL
+       AND (d_from IS NULL OR v.d >= d_from) AND (d_to IS NULL OR v.d <= d_to)
+    ON CONFLICT DO NOTHING
+    RETURNING 1)
+  SELECT count(*) FROM batch
+  $$;
+COMMENT ON FUNCTION analytics.fold_range(bigint, bigint, date, date) IS
+  'Folds the finished events of a transaction-id range (and date range) into the rollups (internal)';
+
+CREATE FUNCTION analytics.fold() RETURNS bigint
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  w bigint;
+  h bigint;
+  n bigint;
+BEGIN
+  -- One fold at a time: a concurrent fold waits here, then starts from the
+  -- watermark this one leaves.
+  SELECT f.watermark INTO w FROM analytics.fold_state f FOR UPDATE;
+  -- Every transaction below h has ended; the next statements see them all.
+  h := pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
+  IF h <= w THEN
+    RETURN 0;
+  END IF;
+  n := analytics.fold_range(w, h, NULL, NULL);
+  UPDATE analytics.fold_state
+     SET watermark = h, folded_at = now(), events_folded = events_folded + n;
+  RETURN n;
+END
+$$;
+COMMENT ON FUNCTION analytics.fold() IS
+  'Folds the events recorded since the last fold into the rollups, exactly once; safe with concurrent writers and folds; returns how many';
+
+/* Per-user views over counters and rollups.  Figures of not yet folded
+ * events come from the unfolded tail (index on user_id, recorded_xid), so
+ * every per-user figure reads its own writes. */
+
+CREATE FUNCTION analytics.user_period_extras(p_user_id text, d_from date, d_to date,
+    OUT latency analytics.latency_sketch, OUT feedback_sum bigint, OUT feedback_count bigint,
+    OUT conversation_count bigint, OUT document_count bigint)
+  RETURNS record
+  LANGUAGE sql STABLE
+  AS $$
+    WITH tail AS (
+      SELECT e.response_time_ms, e.feedback_rating, e.conversation_id, e.document_id
+        FROM analytics.chat_events e
+       WHERE e.user_id = p_user_id AND e.recorded_xid >= analytics.fold_watermark()
+         AND e.status IN ('completed', 'failed') AND e.usage_date BETWEEN d_from AND d_to)
+    SELECT analytics.latency_sketch_union(
+             (SELECT analytics.latency_sketch_merge(r.latency) FROM analytics.rollup_user_daily r
+               WHERE r.user_id = p_user_id AND r.usage_date BETWEEN d_from AND d_to),
+             (SELECT analytics.latency_sketch_agg(t.response_time_ms) FROM tail t)),
+           (SELECT COALESCE(sum(r.feedback_sum), 0) FROM analytics.rollup_user_daily r
+             WHERE r.user_id = p_user_id AND r.usage_date BETWEEN d_from AND d_to)::bigint
+             + (SELECT COALESCE(sum(t.feedback_rating), 0) FROM tail t)::bigint,
+           (SELECT COALESCE(sum(r.feedback_count), 0) FROM analytics.rollup_user_daily r
+             WHERE r.user_id = p_user_id AND r.usage_date BETWEEN d_from AND d_to)::bigint
+             + (SELECT count(t.feedback_rating) FROM tail t),
+           (SELECT count(DISTINCT i.item) FROM (
+              SELECT d.item FROM analytics.rollup_distinct d
+               WHERE d.scope = 'user_conversation' AND d.scope_id = p_user_id AND d.usage_date BETWEEN d_from AND d_to
+              UNION ALL SELECT t.conversation_id FROM tail t) i),
+           (SELECT count(DISTINCT i.item) FROM (
+              SELECT d.item FROM analytics.rollup_distinct d
+               WHERE d.scope = 'user_document' AND d.scope_id = p_user_id AND d.usage_date BETWEEN d_from AND d_to
+              UNION ALL SELECT t.document_id FROM tail t) i)
+  $$;
+COMMENT ON FUNCTION analytics.user_period_extras(text, date, date) IS
+  'A user''s latency sketch, feedback and distinct conversations and documents over local days: rollups plus the unfolded tail';
 
 CREATE VIEW analytics.user_daily_usage WITH (security_invoker = true) AS
 SELECT c.user_id,
        c.usage_date AS date,
        c.requests AS message_count,
+       x.conversation_count,
+       x.document_count,
        c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens AS tokens_total,
        c.input_tokens,
        c.cached_input_tokens AS tokens_cached,
@@ -776,14 +1108,16 @@ SELECT c.user_id,
        CASE WHEN c.response_time_count > 0
             THEN pg_catalog.round(c.response_time_sum::numeric / c.response_time_count)::integer
        END AS avg_response_time_ms,
-       NULL::integer AS median_response_time_ms,
-       NULL::integer AS p95_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.5))::integer AS median_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.95))::integer AS p95_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.99))::integer AS p99_response_time_ms,
        c.failed AS error_count,
-       NULL::numeric AS avg_feedback_rating,
-       NULL::bigint AS feedback_count
-  FROM analytics.usage_counters c;
+       pg_catalog.round(x.feedback_sum::numeric / NULLIF(x.feedback_count, 0), 2) AS avg_feedback_rating,
+       x.feedback_count
+  FROM analytics.usage_counters c
+  CROSS JOIN LATERAL analytics.user_period_extras(c.user_id, c.usage_date, c.usage_date) x;
 COMMENT ON VIEW analytics.user_daily_usage IS
-  'Per-user usage of each local day, exact, from the counters (latency percentiles and feedback: see the rollups)';
+  'Per-user usage of each local day (seed 000): exact counts from the counters, latency percentiles, feedback and distinct counts from the rollups plus unfolded events';
 
 CREATE VIEW analytics.user_monthly_usage WITH (security_invoker = true) AS
 SELECT m.user_id,
@@ -791,17 +1125,20 @@ SELECT m.user_id,
        EXTRACT(year FROM m.month)::integer AS year,
        EXTRACT(month FROM m.month)::integer AS month_number,
        pg_catalog.to_char(m.month, 'YYYY-MM') AS year_month,
-       m.message_count, m.active_days, m.tokens_total, m.input_tokens,
-       m.tokens_cached, m.cache_write_tokens, m.output_tokens, m.reasoning_tokens,
-       m.cache_hit_count,
+       m.message_count, x.conversation_count, x.document_count, m.active_days,
+       m.tokens_total, m.input_tokens, m.tokens_cached, m.cache_write_tokens, m.output_tokens,
+       m.reasoning_tokens, m.cache_hit_count,
        pg_catalog.round(100.0 * m.tokens_cached / NULLIF(m.tokens_total, 0), 2) AS cache_hit_rate,
        m.cost_total, m.cost_saved_by_cache,
        CASE WHEN m.rt_count > 0 THEN pg_catalog.round(m.rt_sum::numeric / m.rt_count)::integer END
          AS avg_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.5))::integer AS median_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.95))::integer AS p95_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.99))::integer AS p99_response_time_ms,
        m.error_count,
        pg_catalog.round(100.0 * m.error_count / NULLIF(m.message_count, 0), 2) AS error_rate,
-       NULL::numeric AS avg_feedback_rating,
-       NULL::bigint AS feedback_count
+       pg_catalog.round(x.feedback_sum::numeric / NULLIF(x.feedback_count, 0), 2) AS avg_feedback_rating,
+       x.feedback_count
   FROM (SELECT c.user_id,
                pg_catalog.date_trunc('month', c.usage_date::timestamp)::date AS month,
                sum(c.requests)::bigint AS message_count,
@@ -819,20 +1156,716 @@ SELECT m.user_id,
                sum(c.response_time_count)::bigint AS rt_count,
                sum(c.failed)::bigint AS error_count
           FROM analytics.usage_counters c
-         GROUP BY c.user_id, pg_catalog.date_trunc('month', c.usage_date::timestamp)::date) m;
+         GROUP BY c.user_id, pg_catalog.date_trunc('month', c.usage_date::timestamp)::date) m
+  CROSS JOIN LATERAL analytics.user_period_extras(m.user_id, m.month,
+                       (m.month + interval '1 month - 1 day')::date) x;
 COMMENT ON VIEW analytics.user_monthly_usage IS
-  'Per-user usage of each local month: the sum of at most 31 day counters';
+  'Per-user usage of each local month: sums of at most 31 day counters, with percentiles, feedback and distinct counts';
 
 CREATE VIEW analytics.v_user_current_month WITH (security_invoker = true) AS
 SELECT m.user_id, q.plan_id, m.month, m.message_count, m.tokens_total, m.cost_total,
        m.error_count, q.status, q.limit_name, q.used, q.limit_value, q.remaining,
        q.usage_percent, q.allowed AS can_make_request, q.resets_at
-  FROM analytics.user_monthly_usage m
+  FROM (SELECT c.user_id, pg_catalog.date_trunc('month', c.usage_date::timestamp)::date AS month,
+               sum(c.requests)::bigint AS message_count,
+               sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS tokens_total,
+               sum(c.cost) AS cost_total, sum(c.failed)::bigint AS error_count
+          FROM analytics.usage_counters c
+         WHERE c.usage_date >= (pg_catalog.date_trunc('month', pg_catalog.now() AT TIME ZONE 'UTC') - interval '1 month')::date
+         GROUP BY 1, 2) m
   CROSS JOIN LATERAL analytics.check_quota(m.user_id, 0) q
- WHERE m.month >= (pg_catalog.date_trunc('month', pg_catalog.now() AT TIME ZONE 'UTC') - interval '1 month')::date
-   AND m.month = q.month_start;
+ WHERE m.month = q.month_start;
 COMMENT ON VIEW analytics.v_user_current_month IS
   'Each user''s current local month with the check_quota answer: usage percent of the binding limit, remaining, status';
+
+CREATE VIEW analytics.document_usage WITH (security_invoker = true) AS
+SELECT r.document_id, r.usage_date AS date, r.requests AS query_count,
+       (SELECT count(*) FROM analytics.rollup_distinct d
+         WHERE d.scope = 'document_user' AND d.scope_id = r.document_id AND d.usage_date = r.usage_date) AS unique_users,
+       (SELECT count(*) FROM analytics.rollup_distinct d
+         WHERE d.scope = 'document_conversation' AND d.scope_id = r.document_id AND d.usage_date = r.usage_date) AS conversation_count,
+       r.tokens_total,
+       (r.tokens_total / NULLIF(r.requests, 0))::bigint AS avg_tokens_per_query,
+       r.cost AS cost_total,
+       round(analytics.sketch_sum(r.latency) / NULLIF(analytics.sketch_count(r.latency), 0))::integer AS avg_response_time_ms,
+       round(analytics.quantile(r.latency, 0.5))::integer AS median_response_time_ms,
+       round(analytics.quantile(r.latency, 0.95))::integer AS p95_response_time_ms,
+       round(100.0 * r.cache_hits / NULLIF(r.requests, 0), 2) AS cache_hit_rate,
+       round(r.feedback_sum::numeric / NULLIF(r.feedback_count, 0), 2) AS avg_feedback_rating,
+       r.feedback_count,
+       r.failed AS error_count
+  FROM analytics.rollup_documents r;
+COMMENT ON VIEW analytics.document_usage IS
+  'Per-document usage of each UTC day (seed 000), from the rollups as of the last fold';
+
+CREATE VIEW analytics.system_daily_metrics WITH (security_invoker = true) AS
+SELECT s.usage_date AS date,
+       (SELECT count(*) FROM analytics.rollup_distinct d
+         WHERE d.scope = 'system_user' AND d.scope_id = '' AND d.usage_date = s.usage_date) AS active_users,
+       (SELECT count(*) FROM analytics.rollup_distinct d
+         WHERE d.scope = 'system_user' AND d.scope_id = '' AND d.usage_date = s.usage_date
+           AND NOT EXISTS (SELECT 1 FROM analytics.rollup_distinct p
+                            WHERE p.scope = 'system_user' AND p.scope_id = '' AND p.item = d.item
+                              AND p.usage_date < d.usage_date)) AS new_users,
+       s.requests AS total_messages,
+       (SELECT count(*) FROM analytics.rollup_distinct d
+         WHERE d.scope = 'system_conversation' AND d.scope_id = '' AND d.usage_date = s.usage_date) AS total_conversations,
+       (SELECT count(*) FROM analytics.rollup_distinct d
+         WHERE d.scope = 'system_document' AND d.scope_id = '' AND d.usage_date = s.usage_date) AS total_documents_accessed,
+       s.tokens_total, s.cached_input_tokens AS tokens_cached,
+       round(100.0 * s.cached_input_tokens / NULLIF(s.tokens_total, 0), 2) AS cache_hit_rate,
+       s.cost AS cost_total,
+       round(s.cost / NULLIF(s.requests, 0), 6) AS cost_per_message,
+       s.cache_savings AS cost_saved_by_cache,
+       round(analytics.sketch_sum(s.latency) / NULLIF(analytics.sketch_count(s.latency), 0))::integer AS avg_response_time_ms,
+       round(analytics.quantile(s.latency, 0.5))::integer AS median_response_time_ms,
+       round(analytics.quantile(s.latency, 0.95))::integer AS p95_response_time_ms,
+       round(analytics.quantile(s.latency, 0.99))::integer AS p99_response_time_ms,
+       s.failed AS error_count,
+       round(100.0 * s.failed / NULLIF(s.requests, 0), 2) AS error_rate,
+       round(s.feedback_sum::numeric / NULLIF(s.feedback_count, 0), 2) AS avg_feedback_rating,
+       s.model_distribution
+  FROM (SELECT m.usage_date, sum(m.requests)::bigint AS requests, sum(m.failed)::bigint AS failed,
+               sum(m.tokens_total)::bigint AS tokens_total,
+               sum(m.cached_input_tokens)::bigint AS cached_input_tokens,
+               sum(m.cost) AS cost, sum(m.cache_savings) AS cache_savings,
+               analytics.latency_sketch_merge(m.latency) AS latency,
+               sum(m.feedback_sum)::bigint AS feedback_sum, sum(m.feedback_count)::bigint AS feedback_count,
+               jsonb_object_agg(m.model, m.requests) AS model_distribution
+          FROM (SELECT x.usage_date, x.model, sum(x.requests)::bigint AS requests, sum(x.failed) AS failed,
+                       sum(x.tokens_total) AS tokens_total, sum(x.cached_input_tokens) AS cached_input_tokens,
+                       sum(x.cost) AS cost, sum(x.cache_savings) AS cache_savings,
+                       analytics.latency_sketch_merge(x.latency) AS latency,
+                       sum(x.feedback_sum) AS feedback_sum, sum(x.feedback_count) AS feedback_count
+                  FROM analytics.rollup_system_models x GROUP BY x.usage_date, x.model) m
+         GROUP BY m.usage_date) s;
+COMMENT ON VIEW analytics.system_daily_metrics IS
+  'Platform-wide metrics of each UTC day (seed 000): active and new users, volume, cost, latency percentiles, errors, model distribution';
+
+/* ------------------------------------------------------------------------
+ * Feedback
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION analytics.record_feedback(event_id bigint, rating integer, feedback_text text DEFAULT NULL)
+  RETURNS void
+  LANGUAGE C VOLATILE CALLED ON NULL INPUT
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'ua_record_feedback';
+COMMENT ON FUNCTION analytics.record_feedback(bigint, integer, text) IS
+  'Rates an event 1-5 (again: replaces the rating); end users may rate only their own events';
+
+-- Applies feedback with the owner's rights, after record_feedback (C) has
+-- checked the caller.  Internal.
+CREATE FUNCTION analytics.apply_feedback(p_event bigint, p_rating integer, p_text text,
+    p_identity text, p_sees_all boolean)
+  RETURNS void
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  SET usage_analytics.internal_write = on
+  AS $$
+DECLARE
+  w bigint;
+  e record;
+  d_sum integer;
+  d_count integer;
+BEGIN
+  -- Hold the fold back while we decide whether the event is folded.
+  SELECT f.watermark INTO w FROM analytics.fold_state f FOR SHARE;
+  SELECT c.user_id, c.occurred_at, c.usage_date, c.status, c.recorded_xid, c.feedback_rating,
+         c.document_id, COALESCE(c.provider, '') AS provider, c.model
+    INTO e
+    FROM analytics.chat_events c WHERE c.id = p_event
+     FOR UPDATE;
+  IF NOT FOUND OR (NOT p_sees_all AND e.user_id IS DISTINCT FROM p_identity) THEN
+    RAISE EXCEPTION 'event % does not exist', p_event
+      USING ERRCODE = '42704', HINT = 'End users may rate only their own events.';
+  END IF;
+  IF e.status NOT IN ('completed', 'failed') THEN
+    RAISE EXCEPTION 'event % is % and cannot be rated yet', p_event, e.status USING ERRCODE = '55000';
+  END IF;
+  UPDATE analytics.chat_events c
+     SET feedback_rating = p_rating, feedback_text = p_text, feedback_at = now()
+   WHERE c.user_id = e.user_id AND c.occurred_at = e.occurred_at AND c.id = p_event;
+  IF e.recorded_xid < w THEN
+    -- Already folded: move the rollups by the difference.
+    d_sum := p_rating - COALESCE(e.feedback_rating, 0);
+    d_count := CASE WHEN e.feedback_rating IS NULL THEN 1 ELSE 0 END;
+    UPDATE analytics.rollup_user_daily r
+       SET feedback_sum = r.feedback_sum + d_sum, feedback_count = r.feedback_count + d_count
+     WHERE r.user_id = e.user_id AND r.usage_date = e.usage_date;
+    UPDATE analytics.rollup_system_models r
+       SET feedback_sum = r.feedback_sum + d_sum, feedback_count = r.feedback_count + d_count
+     WHERE r.usage_date = (e.occurred_at AT TIME ZONE 'UTC')::date
+       AND r.provider = e.provider AND r.model = e.model;
+    IF e.document_id IS NOT NULL THEN
+      UPDATE analytics.rollup_documents r
+         SET feedback_sum = r.feedback_sum + d_sum, feedback_count = r.feedback_count + d_count
+       WHERE r.document_id = e.document_id AND r.usage_date = (e.occurred_at AT TIME ZONE 'UTC')::date;
+    END IF;
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION analytics.apply_feedback(bigint, integer, text, text, boolean) IS
+  'Writes a rating and moves folded rollups by its difference (internal to record_feedback)';
+
+/* ------------------------------------------------------------------------
+ * Verification and repair
+ * ------------------------------------------------------------------------ */
+
+-- Each rollup as (key, value) text pairs: what is stored, and what the raw
+-- log says (events below the watermark; counters: every event).
+CREATE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, w bigint)
+  RETURNS TABLE (rollup text, stored_sql text, recomputed_sql text)
+  LANGUAGE sql IMMUTABLE
+  AS $f$
+    SELECT x.rollup,
+           format(x.stored, quote_nullable(d_from), quote_nullable(d_to)),
+           format(x.recomputed, quote_nullable(d_from), quote_nullable(d_to), w)
+      FROM (VALUES
+        ('usage_counters',
+         $$SELECT row(user_id, usage_date)::text, row(requests, failed, input_tokens, cached_input_tokens,
+                  cache_write_tokens, output_tokens, reasoning_tokens, cache_hits, cost, cache_savings,
+                  response_time_sum, response_time_count)::text
+             FROM analytics.usage_counters WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, usage_date)::text, row(count(*), count(*) FILTER (WHERE status = 'failed'),
+                  sum(input_tokens), sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens),
+                  sum(reasoning_tokens), count(*) FILTER (WHERE cache_hit), sum(cost),
+                  COALESCE(sum(cache_savings), 0), COALESCE(sum(response_time_ms), 0), count(response_time_ms))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed')
+              AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, usage_date$$),
+        ('rollup_user_daily',
+         $$SELECT row(user_id, usage_date)::text, row(latency, ttft, feedback_sum, feedback_count)::text
+             FROM analytics.rollup_user_daily WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, usage_date)::text,
+                  row(analytics.latency_sketch_agg(response_time_ms), analytics.latency_sketch_agg(time_to_first_token_ms),
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, usage_date$$),
+        ('rollup_user_models',
+         $$SELECT row(user_id, usage_date, provider, model)::text,
+                  row(requests, failed, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
+                      reasoning_tokens, cost, latency_sum, latency_count, last_used)::text
+             FROM analytics.rollup_user_models WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, usage_date, COALESCE(provider, ''), model)::text,
+                  row(count(*), count(*) FILTER (WHERE status = 'failed'), sum(input_tokens), sum(cached_input_tokens),
+                      sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens), sum(cost),
+                      COALESCE(sum(response_time_ms), 0), count(response_time_ms), max(occurred_at))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, usage_date, COALESCE(provider, ''), model$$),
+        ('rollup_user_categories',
+         $$SELECT row(user_id, usage_date, category)::text, requests::text
+             FROM analytics.rollup_user_categories WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, usage_date, category)::text, count(*)::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND category IS NOT NULL
+              AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, usage_date, category$$),
+        ('rollup_documents',
+         $$SELECT row(document_id, usage_date)::text,
+                  row(requests, failed, tokens_total, cost, cache_hits, latency, feedback_sum, feedback_count)::text
+             FROM analytics.rollup_documents WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(document_id, (occurred_at AT TIME ZONE 'UTC')::date)::text,
+                  row(count(*), count(*) FILTER (WHERE status = 'failed'),
+                      sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens), sum(cost),
+                      count(*) FILTER (WHERE cache_hit), analytics.latency_sketch_agg(response_time_ms),
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND document_id IS NOT NULL
+              AND (occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY document_id, (occurred_at AT TIME ZONE 'UTC')::date$$),
+        ('rollup_system_models',
+         $$SELECT row(usage_date, provider, model)::text,
+                  row(requests, failed, tokens_total, cached_input_tokens, cache_hits, cost, cache_savings, latency,
+                      feedback_sum, feedback_count)::text
+             FROM analytics.rollup_system_models WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row((occurred_at AT TIME ZONE 'UTC')::date, COALESCE(provider, ''), model)::text,
+                  row(count(*), count(*) FILTER (WHERE status = 'failed'),
+                      sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens),
+                      sum(cached_input_tokens), count(*) FILTER (WHERE cache_hit), sum(cost),
+                      COALESCE(sum(cache_savings), 0), analytics.latency_sketch_agg(response_time_ms),
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND (occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY (occurred_at AT TIME ZONE 'UTC')::date, COALESCE(provider, ''), model$$),
+        ('rollup_distinct',
+         $$SELECT row(scope, scope_id, usage_date, item)::text, 'present'
+             FROM analytics.rollup_distinct WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT DISTINCT row(v.scope, v.scope_id, v.d, v.item)::text, 'present'
+             FROM analytics.chat_events e,
+                  LATERAL (VALUES
+                    ('user_conversation', e.user_id, e.usage_date, e.conversation_id),
+                    ('user_document', e.user_id, e.usage_date, e.document_id),
+                    ('document_user', e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.user_id),
+                    ('document_conversation', e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.conversation_id),
+                    ('system_user', '', (e.occurred_at AT TIME ZONE 'UTC')::date, e.user_id),
+                    ('system_conversation', '', (e.occurred_at AT TIME ZONE 'UTC')::date, e.conversation_id),
+                    ('system_document', '', (e.occurred_at AT TIME ZONE 'UTC')::date, e.document_id)) AS v(scope, scope_id, d, item)
+            WHERE e.status IN ('completed', 'failed') AND e.recorded_xid < %3$s
+              AND v.scope_id IS NOT NULL AND v.item IS NOT NULL
+              AND v.d BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$)
+      ) AS x(rollup, stored, recomputed)
+  $f$;
+COMMENT ON FUNCTION analytics.rollup_comparisons(date, date, bigint) IS
+  'For each rollup, the query of its stored rows and the query recomputing them from the raw log (internal)';
+
+CREATE FUNCTION analytics.verify_rollups(from_date date DEFAULT NULL, to_date date DEFAULT NULL)
+  RETURNS TABLE (rollup text, key text, stored text, recomputed text)
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  w bigint;
+  c record;
+BEGIN
+  -- Dates are local days for per-user rollups and counters, UTC days for the others.
+  SELECT f.watermark INTO w FROM analytics.fold_state f;
+  FOR c IN SELECT * FROM analytics.rollup_comparisons(from_date, to_date, w) LOOP
+    RETURN QUERY EXECUTE format(
+      'SELECT %L::text, COALESCE(s.k, r.k), s.v, r.v
+         FROM (%s) AS s(k, v) FULL JOIN (%s) AS r(k, v) ON s.k = r.k
+        WHERE s.v IS DISTINCT FROM r.v ORDER BY 2',
+      c.rollup, c.stored_sql, c.recomputed_sql);
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION analytics.verify_rollups(date, date) IS
+  'The rows where a rollup or counter differs from a recomputation from the raw log (none, always); dates are local days for per-user rollups, UTC days for the others';
+
+CREATE FUNCTION analytics.rebuild_rollups(from_date date, to_date date)
+  RETURNS bigint
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  w bigint;
+BEGIN
+  IF from_date IS NULL OR to_date IS NULL OR from_date > to_date THEN
+    RAISE EXCEPTION 'from_date and to_date must be dates with from_date <= to_date' USING ERRCODE = '22023';
+  END IF;
+  -- No fold and no writer while we rebuild.
+  SELECT f.watermark INTO w FROM analytics.fold_state f FOR UPDATE;
+  LOCK TABLE analytics.usage_counters IN EXCLUSIVE MODE;
+
+  DELETE FROM analytics.usage_counters c WHERE c.usage_date BETWEEN from_date AND to_date;
+  INSERT INTO analytics.usage_counters (user_id, usage_date, requests, failed, input_tokens,
+      cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cache_hits, cost,
+      cache_savings, response_time_sum, response_time_count)
+  SELECT e.user_id, e.usage_date, count(*), count(*) FILTER (WHERE e.status = 'failed'),
+         sum(e.input_tokens), sum(e.cached_input_tokens), sum(e.cache_write_tokens), sum(e.output_tokens),
+         sum(e.reasoning_tokens), count(*) FILTER (WHERE e.cache_hit), sum(e.cost),
+         COALESCE(sum(e.cache_savings), 0), COALESCE(sum(e.response_time_ms), 0), count(e.response_time_ms)
+    FROM analytics.chat_events e
+   WHERE e.status IN ('completed', 'failed') AND e.usage_date BETWEEN from_date AND to_date
+   GROUP BY e.user_id, e.usage_date;
+
+  DELETE FROM analytics.rollup_user_daily r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_user_models r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_user_categories r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_documents r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_system_models r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_distinct r WHERE r.usage_date BETWEEN from_date AND to_date;
+  RETURN analytics.fold_range(0, w, from_date, to_date);
+END
+$$;
+COMMENT ON FUNCTION analytics.rebuild_rollups(date, date) IS
+  'Recomputes counters and rollups of a date range from the raw log (local days for per-user tables, UTC days for the others); returns the events refolded';
+
+/* ------------------------------------------------------------------------
+ * Read API (SECURITY INVOKER: RLS decides what the caller sees)
+ * ------------------------------------------------------------------------ */
+
+-- A user's figures by provider and model over a day range, folded part plus
+-- unfolded tail.
+CREATE FUNCTION analytics.user_model_usage(p_user_id text, d_from date, d_to date)
+  RETURNS TABLE (provider text, model text, requests bigint, failed bigint, tokens_total bigint,
+                 cost numeric, latency_sum bigint, latency_count bigint, last_used timestamptz)
+  LANGUAGE sql STABLE
+  AS $$
+    SELECT u.provider, u.model, sum(u.requests)::bigint, sum(u.failed)::bigint, sum(u.tokens)::bigint,
+           sum(u.cost), sum(u.latency_sum)::bigint, sum(u.latency_count)::bigint, max(u.last_used)
+      FROM (SELECT r.provider, r.model, r.requests, r.failed,
+                   r.input_tokens + r.cached_input_tokens + r.cache_write_tokens + r.output_tokens AS tokens,
+                   r.cost, r.latency_sum, r.latency_count, r.last_used
+              FROM analytics.rollup_user_models r
+             WHERE r.user_id = p_user_id AND r.usage_date BETWEEN d_from AND d_to
+            UNION ALL
+            SELECT COALESCE(e.provider, ''), e.model, 1, (e.status = 'failed')::int,
+                   e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens,
+                   e.cost, COALESCE(e.response_time_ms, 0), (e.response_time_ms IS NOT NULL)::int, e.occurred_at
+              FROM analytics.chat_events e
+             WHERE e.user_id = p_user_id AND e.recorded_xid >= analytics.fold_watermark()
+               AND e.status IN ('completed', 'failed') AND e.usage_date BETWEEN d_from AND d_to) u
+     GROUP BY u.provider, u.model
+  $$;
+COMMENT ON FUNCTION analytics.user_model_usage(text, date, date) IS
+  'A user''s usage by provider and model over local days, including events not yet folded';
+
+CREATE FUNCTION analytics.get_user_token_breakdown(p_user_id text DEFAULT analytics.current_user_id())
+  RETURNS TABLE (model text, provider text, request_count bigint, total_tokens bigint, total_cost numeric,
+                 avg_tokens_per_request bigint, last_used timestamptz)
+  LANGUAGE sql STABLE
+  AS $$
+    SELECT u.model, NULLIF(u.provider, ''), u.requests, u.tokens_total, u.cost,
+           (u.tokens_total / NULLIF(u.requests, 0))::bigint, u.last_used
+      FROM analytics.user_model_usage(p_user_id, '-infinity', 'infinity') u
+     ORDER BY u.tokens_total DESC, u.model
+  $$;
+COMMENT ON FUNCTION analytics.get_user_token_breakdown(text) IS
+  'A user''s all-time tokens and cost by model and provider (seed 003)';
+
+CREATE FUNCTION analytics.check_page(p_limit integer, p_offset integer) RETURNS void
+  LANGUAGE plpgsql IMMUTABLE
+  AS $$
+BEGIN
+  IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
+    RAISE EXCEPTION 'limit must be between 1 and 1000' USING ERRCODE = '22023';
+  END IF;
+  IF p_offset IS NULL OR p_offset < 0 OR p_offset > 100000 THEN
+    RAISE EXCEPTION 'offset must be between 0 and 100000' USING ERRCODE = '22023',
+      HINT = 'Page deep histories with get_user_request_history_before.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION analytics.check_page(integer, integer) IS 'Validates paging arguments (internal)';
+
+CREATE TYPE analytics.request_history_row AS (
+  id bigint, occurred_at timestamptz, model text, provider text, status text,
+  input_tokens integer, cached_input_tokens integer, cache_write_tokens integer,
+  output_tokens integer, reasoning_tokens integer, tokens_total integer, cost numeric,
+  response_time_ms integer, time_to_first_token_ms integer, category text, conversation_id text,
+  document_id text, error_code text, feedback_rating smallint);
+COMMENT ON TYPE analytics.request_history_row IS 'A row of a user''s request history';
+
+CREATE FUNCTION analytics.get_user_request_history(p_user_id text DEFAULT analytics.current_user_id(),
+    p_limit integer DEFAULT 50, p_offset integer DEFAULT 0)
+  RETURNS SETOF analytics.request_history_row
+  LANGUAGE plpgsql STABLE
+  AS $$
+BEGIN
+  PERFORM analytics.check_page(p_limit, p_offset);
+  RETURN QUERY
+  SELECT e.id, e.occurred_at, e.model, e.provider, e.status, e.input_tokens, e.cached_input_tokens,
+         e.cache_write_tokens, e.output_tokens, e.reasoning_tokens,
+         e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens,
+         e.cost, e.response_time_ms, e.time_to_first_token_ms, e.category, e.conversation_id,
+         e.document_id, e.error_code, e.feedback_rating
+    FROM analytics.chat_events e
+   WHERE e.user_id = p_user_id
+   ORDER BY e.occurred_at DESC, e.id DESC
+   LIMIT p_limit OFFSET p_offset;
+END
+$$;
+COMMENT ON FUNCTION analytics.get_user_request_history(text, integer, integer) IS
+  'A page of a user''s requests, newest first (seed 003); for deep pages use get_user_request_history_before';
+
+CREATE FUNCTION analytics.get_user_request_history_before(p_user_id text, before_occurred_at timestamptz,
+    before_id bigint, p_limit integer DEFAULT 50)
+  RETURNS SETOF analytics.request_history_row
+  LANGUAGE plpgsql STABLE
+  AS $$
+BEGIN
+  PERFORM analytics.check_page(p_limit, 0);
+  RETURN QUERY
+  SELECT e.id, e.occurred_at, e.model, e.provider, e.status, e.input_tokens, e.cached_input_tokens,
+         e.cache_write_tokens, e.output_tokens, e.reasoning_tokens,
+         e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens,
+         e.cost, e.response_time_ms, e.time_to_first_token_ms, e.category, e.conversation_id,
+         e.document_id, e.error_code, e.feedback_rating
+    FROM analytics.chat_events e
+   WHERE e.user_id = p_user_id
+     AND (before_occurred_at IS NULL OR (e.occurred_at, e.id) < (before_occurred_at, COALESCE(before_id, 9223372036854775807)))
+   ORDER BY e.occurred_at DESC, e.id DESC
+   LIMIT p_limit;
+END
+$$;
+COMMENT ON FUNCTION analytics.get_user_request_history_before(text, timestamptz, bigint, integer) IS
+  'Keyset page of a user''s requests older than (before_occurred_at, before_id), newest first: constant time at any depth';
+
+CREATE FUNCTION analytics.user_dashboard(p_user_id text DEFAULT analytics.current_user_id())
+  RETURNS jsonb
+  LANGUAGE plpgsql STABLE
+  AS $$
+DECLARE
+  q record;
+  plan record;
+  tot record;
+  cur record;
+  perf record;
+BEGIN
+  IF p_user_id IS NULL THEN
+    RAISE EXCEPTION 'user_id must not be null' USING ERRCODE = '23502',
+      HINT = 'Set usage_analytics.user_id or pass a user id.';
+  END IF;
+  SELECT * INTO q FROM analytics.check_quota(p_user_id, 0);
+  SELECT * INTO plan FROM analytics.plans p WHERE p.plan_id = q.plan_id;
+  -- All time, from the counters (exact, read-your-writes).
+  SELECT COALESCE(sum(c.requests), 0) AS requests, COALESCE(sum(c.failed), 0) AS failed,
+         COALESCE(sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens), 0) AS tokens,
+         COALESCE(sum(c.cost), 0) AS cost,
+         sum(c.response_time_sum) AS rt_sum, sum(c.response_time_count) AS rt_count,
+         COALESCE(sum(c.requests) FILTER (WHERE c.usage_date >= q.month_start), 0) AS month_requests
+    INTO tot
+    FROM analytics.usage_counters c WHERE c.user_id = p_user_id;
+  SELECT COALESCE(sum(c.requests), 0) AS today
+    INTO cur
+    FROM analytics.usage_counters c
+   WHERE c.user_id = p_user_id
+     AND c.usage_date = (now() AT TIME ZONE (SELECT s.time_zone FROM analytics.subject_at(p_user_id, now()) s))::date;
+  -- This month's latency percentiles and all-time feedback: rollups plus the unfolded tail.
+  SELECT analytics.quantiles(m.latency, '{0.5,0.95,0.99}') AS pct, a.feedback_sum AS fb_sum,
+         a.feedback_count AS fb_count
+    INTO perf
+    FROM analytics.user_period_extras(p_user_id, q.month_start, 'infinity') m,
+         analytics.user_period_extras(p_user_id, '-infinity', 'infinity') a;
+  RETURN jsonb_build_object(
+    'user', jsonb_build_object(
+      'id', p_user_id, 'plan', q.plan_id,
+      'requestsUsed', tot.month_requests, 'requestsLimit', plan.monthly_request_limit),
+    'metrics', jsonb_build_object(
+      'totalRequests', tot.requests, 'totalTokensUsed', tot.tokens, 'totalCost', tot.cost,
+      'averageResponseTime', round(tot.rt_sum::numeric / NULLIF(tot.rt_count, 0)),
+      'requestsThisMonth', tot.month_requests, 'requestsToday', cur.today),
+    'limits', jsonb_build_object(
+      'monthlyUsed', tot.month_requests, 'monthlyLimit', plan.monthly_request_limit,
+      'dailyUsed', cur.today, 'dailyLimit', plan.daily_request_limit,
+      'canMakeRequest', q.allowed, 'planName', plan.name, 'status', q.status,
+      'limitName', q.limit_name, 'usagePercent', q.usage_percent, 'resetsAt', q.resets_at),
+    'performance', jsonb_build_object(
+      'averageResponseTime', round(tot.rt_sum::numeric / NULLIF(tot.rt_count, 0)),
+      'medianResponseTime', round(perf.pct[1]::numeric),
+      'p95ResponseTime', round(perf.pct[2]::numeric),
+      'p99ResponseTime', round(perf.pct[3]::numeric),
+      'successRate', round(1 - tot.failed::numeric / NULLIF(tot.requests, 0), 4),
+      'averageRating', round(perf.fb_sum::numeric / NULLIF(perf.fb_count, 0), 2),
+      'totalRequests', tot.requests),
+    'recentRequests', COALESCE((
+      SELECT jsonb_agg(jsonb_build_object(
+               'id', h.id, 'occurredAt', h.occurred_at, 'model', h.model, 'status', h.status,
+               'tokens', h.tokens_total, 'cost', h.cost, 'responseTimeMs', h.response_time_ms,
+               'category', h.category))
+        FROM analytics.get_user_request_history(p_user_id, 10, 0) h), '[]'),
+    'requestsByCategory', COALESCE((
+      SELECT jsonb_object_agg(x.category, x.n)
+        FROM (SELECT c.category, sum(c.n)::bigint AS n
+                FROM (SELECT r.category, r.requests AS n FROM analytics.rollup_user_categories r
+                       WHERE r.user_id = p_user_id AND r.usage_date >= q.month_start
+                      UNION ALL
+                      SELECT e.category, 1 FROM analytics.chat_events e
+                       WHERE e.user_id = p_user_id AND e.recorded_xid >= analytics.fold_watermark()
+                         AND e.status IN ('completed', 'failed') AND e.category IS NOT NULL
+                         AND e.usage_date >= q.month_start) c
+               GROUP BY c.category) x), '{}'));
+END
+$$;
+COMMENT ON FUNCTION analytics.user_dashboard(text) IS
+  'A user''s dashboard (seed 001): user, metrics (all time), limits with canMakeRequest, performance (percentiles of this month), recentRequests, requestsByCategory (this month)';
+
+CREATE VIEW analytics.user_request_analytics WITH (security_invoker = true) AS
+SELECT c.user_id,
+       sum(c.requests)::bigint AS total_requests,
+       sum(c.requests - c.failed)::bigint AS successful_requests,
+       sum(c.failed)::bigint AS failed_requests,
+       sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS total_tokens,
+       sum(c.cost) AS total_cost,
+       round(sum(c.response_time_sum)::numeric / NULLIF(sum(c.response_time_count), 0))::integer AS avg_response_time,
+       (SELECT m.model FROM analytics.rollup_user_models m WHERE m.user_id = c.user_id
+         GROUP BY m.model ORDER BY sum(m.requests) DESC, m.model LIMIT 1) AS most_used_model,
+       (SELECT NULLIF(m.provider, '') FROM analytics.rollup_user_models m WHERE m.user_id = c.user_id
+         GROUP BY m.provider ORDER BY sum(m.requests) DESC, m.provider LIMIT 1) AS most_used_provider,
+       (SELECT max(e.occurred_at) FROM analytics.chat_events e WHERE e.user_id = c.user_id) AS last_request_time
+  FROM analytics.usage_counters c
+ GROUP BY c.user_id;
+COMMENT ON VIEW analytics.user_request_analytics IS
+  'Per-user totals (seed 003): requests, successes, failures, tokens, cost, average latency, most used model and provider (as of the last fold), last request';
+
+CREATE VIEW analytics.v_user_recent_activity WITH (security_invoker = true) AS
+SELECT e.user_id, e.occurred_at, e.id AS event_id, e.conversation_id, e.document_id, e.model, e.provider,
+       e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens AS tokens_total,
+       e.cost AS cost_total, e.response_time_ms, e.cache_hit, e.status = 'failed' AS error_occurred,
+       e.status, e.category, e.metadata
+  FROM analytics.chat_events e
+ WHERE e.occurred_at >= now() - interval '7 days';
+COMMENT ON VIEW analytics.v_user_recent_activity IS
+  'The last 7 days of requests (seed 000), with metadata instead of the seed''s document join';
+
+/* ------------------------------------------------------------------------
+ * Materialized views: built from rollups, refreshed concurrently, never
+ * readable by end users (served through identity-filtered views).
+ * ------------------------------------------------------------------------ */
+
+CREATE MATERIALIZED VIEW analytics.mv_user_monthly_summary AS
+SELECT m.user_id, m.month, m.message_count, m.conversation_count, m.document_count, m.active_days,
+       m.tokens_total, m.tokens_cached, m.cache_hit_rate, m.cost_total, m.cost_saved_by_cache,
+       m.avg_response_time_ms, m.median_response_time_ms, m.p95_response_time_ms,
+       m.p99_response_time_ms, m.error_count, m.error_rate, m.avg_feedback_rating, m.feedback_count
+  FROM analytics.user_monthly_usage m
+WITH NO DATA;
+CREATE UNIQUE INDEX mv_user_monthly_summary_key ON analytics.mv_user_monthly_summary (user_id, month);
+COMMENT ON MATERIALIZED VIEW analytics.mv_user_monthly_summary IS
+  'Per-user monthly summary with latency percentiles, distinct conversations and documents, feedback; refreshed by refresh_all_views(); read it through user_monthly_summary';
+
+CREATE MATERIALIZED VIEW analytics.mv_document_popularity AS
+SELECT d.document_id,
+       sum(d.requests) FILTER (WHERE d.usage_date > current_date - 7)::bigint AS requests_7d,
+       sum(d.requests) FILTER (WHERE d.usage_date > current_date - 30)::bigint AS requests_30d,
+       sum(d.requests)::bigint AS requests_all_time,
+       (SELECT count(DISTINCT x.item) FROM analytics.rollup_distinct x
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id AND x.usage_date > current_date - 7) AS users_7d,
+       (SELECT count(DISTINCT x.item) FROM analytics.rollup_distinct x
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id AND x.usage_date > current_date - 30) AS users_30d,
+       (SELECT count(DISTINCT x.item) FROM analytics.rollup_distinct x
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id) AS users_all_time,
+       sum(d.cost) FILTER (WHERE d.usage_date > current_date - 30) AS cost_30d,
+       sum(d.cost) AS cost_all_time,
+       round(sum(d.feedback_sum)::numeric / NULLIF(sum(d.feedback_count), 0), 2) AS avg_feedback_rating,
+       max(d.usage_date) AS last_used_date
+  FROM analytics.rollup_documents d
+ GROUP BY d.document_id
+WITH NO DATA;
+CREATE UNIQUE INDEX mv_document_popularity_key ON analytics.mv_document_popularity (document_id);
+COMMENT ON MATERIALIZED VIEW analytics.mv_document_popularity IS
+  'Per-document requests, users and cost over 7 days, 30 days (UTC, as of the refresh) and all time; admins and app backends only';
+
+CREATE FUNCTION analytics.refresh_all_views() RETURNS void
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  mv regclass;
+BEGIN
+  FOREACH mv IN ARRAY ARRAY['analytics.mv_user_monthly_summary', 'analytics.mv_document_popularity']::regclass[] LOOP
+    IF (SELECT c.relispopulated FROM pg_class c WHERE c.oid = mv) THEN
+      EXECUTE format('REFRESH MATERIALIZED VIEW CONCURRENTLY %s', mv);
+    ELSE
+      EXECUTE format('REFRESH MATERIALIZED VIEW %s', mv);
+    END IF;
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION analytics.refresh_all_views() IS
+  'Refreshes the materialized views from the rollups (concurrently once populated)';
+
+-- End users read their own rows of the summary through this view (owner's
+-- rights on the materialized view, rows filtered by identity).
+CREATE VIEW analytics.user_monthly_summary WITH (security_barrier = true) AS
+SELECT s.*
+  FROM analytics.mv_user_monthly_summary s
+ WHERE s.user_id OPERATOR(pg_catalog.=) analytics.current_user_id()
+    OR analytics.sees_all_rows();
+COMMENT ON VIEW analytics.user_monthly_summary IS
+  'mv_user_monthly_summary filtered to the caller''s own user (all rows for app backends and admins)';
+
+/* ------------------------------------------------------------------------
+ * pg_cron scheduling (optional)
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION analytics.job_definitions(OUT job_name text, OUT default_schedule text, OUT command text)
+  RETURNS SETOF record
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  AS $$
+    VALUES ('usage_analytics_fold', '* * * * *', 'SELECT analytics.fold()'),
+           ('usage_analytics_refresh_views', '*/10 * * * *', 'SELECT analytics.refresh_all_views()'),
+           ('usage_analytics_partitions', '17 3 * * *', 'SELECT analytics.ensure_partitions(2)')
+  $$;
+COMMENT ON FUNCTION analytics.job_definitions() IS
+  'The scheduled jobs of the extension: name, default cron schedule, command';
+
+CREATE FUNCTION analytics.require_pg_cron() RETURNS void
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  IF to_regprocedure('cron.schedule(name, text, text)') IS NULL THEN
+    RAISE EXCEPTION 'pg_cron is not installed in this database'
+      USING ERRCODE = '55000',
+            HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, '
+                   'restart, and run CREATE EXTENSION pg_cron.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION analytics.require_pg_cron() IS 'Raises 55000 with a hint when pg_cron is absent (internal)';
+
+CREATE FUNCTION analytics.schedule_jobs(schedules jsonb DEFAULT '{}')
+  RETURNS TABLE (job_name text, schedule text, jobid bigint)
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  j record;
+  bad text;
+BEGIN
+  PERFORM analytics.require_pg_cron();
+  IF schedules IS NULL OR jsonb_typeof(schedules) <> 'object' THEN
+    RAISE EXCEPTION 'schedules must be a JSON object of job name to cron schedule' USING ERRCODE = '22023';
+  END IF;
+  SELECT k INTO bad FROM jsonb_object_keys(schedules) k
+   WHERE k NOT IN (SELECT d.job_name FROM analytics.job_definitions() d) LIMIT 1;
+  IF bad IS NOT NULL THEN
+    RAISE EXCEPTION 'unknown job "%"', bad USING ERRCODE = '22023',
+      HINT = 'The jobs are listed by analytics.job_definitions().';
+  END IF;
+  FOR j IN SELECT d.job_name, COALESCE(schedules->>d.job_name, d.default_schedule) AS schedule, d.command
+             FROM analytics.job_definitions() d LOOP
+    job_name := j.job_name;
+    schedule := j.schedule;
+    -- cron.schedule(name, ...) replaces a job of the same name: idempotent.
+    EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid USING j.job_name::name, j.schedule, j.command;
+    RETURN NEXT;
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION analytics.schedule_jobs(jsonb) IS
+  'Creates or updates the named pg_cron jobs (fold, view refresh, partitions) in this database; schedules overrides defaults by job name';
+
+CREATE FUNCTION analytics.unschedule_jobs() RETURNS integer
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  n integer := 0;
+  j record;
+BEGIN
+  PERFORM analytics.require_pg_cron();
+  FOR j IN EXECUTE 'SELECT c.jobname FROM cron.job c WHERE c.jobname IN (SELECT d.job_name FROM analytics.job_definitions() d)' LOOP
+    EXECUTE 'SELECT cron.unschedule($1)' USING j.jobname;
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END
+$$;
+COMMENT ON FUNCTION analytics.unschedule_jobs() IS 'Removes the extension''s pg_cron jobs; returns how many';
+
+CREATE FUNCTION analytics.job_status()
+  RETURNS TABLE (job_name text, command text, scheduled boolean, schedule text, active boolean,
+                 last_start timestamptz, last_end timestamptz, last_status text, last_message text)
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  IF to_regclass('cron.job') IS NULL THEN
+    RETURN QUERY SELECT d.job_name, d.command, false, NULL::text, NULL::boolean, NULL::timestamptz,
+                        NULL::timestamptz, NULL::text, NULL::text
+                   FROM analytics.job_definitions() d;
+    RETURN;
+  END IF;
+  RETURN QUERY EXECUTE $q$
+    SELECT d.job_name, d.command, j.jobid IS NOT NULL, j.schedule, j.active,
+           r.start_time, r.end_time, r.status, r.return_message
+      FROM analytics.job_definitions() d
+      LEFT JOIN cron.job j ON j.jobname = d.job_name
+      LEFT JOIN LATERAL (SELECT x.start_time, x.end_time, x.status, x.return_message
+                           FROM cron.job_run_details x WHERE x.jobid = j.jobid
+                          ORDER BY x.start_time DESC NULLS LAST LIMIT 1) r ON true
+     ORDER BY d.job_name $q$;
+END
+$$;
+COMMENT ON FUNCTION analytics.job_status() IS 'The extension''s jobs with their pg_cron schedule and last run';
+
+CREATE VIEW analytics.jobs AS SELECT * FROM analytics.job_status();
+COMMENT ON VIEW analytics.jobs IS 'The extension''s scheduled jobs, their schedule and last run (empty schedule without pg_cron)';
 
 /* ------------------------------------------------------------------------
  * Row-level security.  End users read their own rows; app backends and
@@ -855,6 +1888,41 @@ ALTER TABLE analytics.subscriptions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY subscriptions_read ON analytics.subscriptions FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
          OR (SELECT analytics.sees_all_rows()));
+
+ALTER TABLE analytics.rollup_user_daily ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_user_daily_read ON analytics.rollup_user_daily FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows()));
+
+ALTER TABLE analytics.rollup_user_models ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_user_models_read ON analytics.rollup_user_models FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows()));
+
+ALTER TABLE analytics.rollup_user_categories ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_user_categories_read ON analytics.rollup_user_categories FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows()));
+
+-- Per-user scopes are the user's; document and system scopes are for
+-- app backends and admins.
+ALTER TABLE analytics.rollup_distinct ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_distinct_read ON analytics.rollup_distinct FOR SELECT
+  USING ((scope OPERATOR(pg_catalog.=) ANY ('{user_conversation,user_document}')
+          AND scope_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id()))
+         OR (SELECT analytics.sees_all_rows()));
+
+ALTER TABLE analytics.rollup_documents ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_documents_read ON analytics.rollup_documents FOR SELECT
+  USING ((SELECT analytics.sees_all_rows()));
+
+ALTER TABLE analytics.rollup_system_models ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_system_models_read ON analytics.rollup_system_models FOR SELECT
+  USING ((SELECT analytics.sees_all_rows()));
+
+-- Everyone may know how far the fold has come.
+ALTER TABLE analytics.fold_state ENABLE ROW LEVEL SECURITY;
+CREATE POLICY fold_state_read ON analytics.fold_state FOR SELECT USING (true);
 
 -- Internal tables: RLS on and no policy at all.
 ALTER TABLE analytics.request_keys ENABLE ROW LEVEL SECURITY;
@@ -889,6 +1957,50 @@ CREATE FUNCTION analytics.access_privileges(kind text,
         ('*', 'TABLE',    'analytics.user_daily_usage',                 'SELECT'),
         ('*', 'TABLE',    'analytics.user_monthly_usage',               'SELECT'),
         ('*', 'TABLE',    'analytics.v_user_current_month',             'SELECT'),
+        ('*', 'TABLE',    'analytics.fold_state',                       'SELECT'),
+        ('*', 'TABLE',    'analytics.rollup_user_daily',                'SELECT'),
+        ('*', 'TABLE',    'analytics.rollup_user_models',               'SELECT'),
+        ('*', 'TABLE',    'analytics.rollup_user_categories',           'SELECT'),
+        ('*', 'TABLE',    'analytics.rollup_distinct',                  'SELECT'),
+        ('*', 'TABLE',    'analytics.user_monthly_summary',             'SELECT'),
+        ('*', 'TABLE',    'analytics.user_request_analytics',           'SELECT'),
+        ('*', 'TABLE',    'analytics.v_user_recent_activity',           'SELECT'),
+        ('*', 'FUNCTION', 'analytics.fold_watermark()',                 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.user_period_extras(text, date, date)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.user_model_usage(text, date, date)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.subject_at(text, timestamptz)',    'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.user_dashboard(text)',             'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.get_user_request_history(text, integer, integer)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.get_user_request_history_before(text, timestamptz, bigint, integer)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.get_user_token_breakdown(text)',   'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.check_page(integer, integer)',     'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.record_feedback(bigint, integer, text)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.quantile(analytics.latency_sketch, double precision)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.quantiles(analytics.latency_sketch, double precision[])', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.latency_sketch_union(analytics.latency_sketch, analytics.latency_sketch)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.latency_sketch_agg(double precision)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.latency_sketch_merge(analytics.latency_sketch)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.sketch_count(analytics.latency_sketch)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.sketch_sum(analytics.latency_sketch)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.sketch_min(analytics.latency_sketch)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.sketch_max(analytics.latency_sketch)', 'EXECUTE'),
+        -- app backends and admins: system-wide figures
+        ('app_backend', 'TABLE', 'analytics.rollup_documents',     'SELECT'),
+        ('app_backend', 'TABLE', 'analytics.rollup_system_models', 'SELECT'),
+        ('app_backend', 'TABLE', 'analytics.document_usage',       'SELECT'),
+        ('app_backend', 'TABLE', 'analytics.system_daily_metrics', 'SELECT'),
+        ('app_backend', 'TABLE', 'analytics.mv_document_popularity', 'SELECT'),
+        ('admin', 'TABLE', 'analytics.rollup_documents',           'SELECT'),
+        ('admin', 'TABLE', 'analytics.rollup_system_models',       'SELECT'),
+        ('admin', 'TABLE', 'analytics.document_usage',             'SELECT'),
+        ('admin', 'TABLE', 'analytics.system_daily_metrics',       'SELECT'),
+        ('admin', 'TABLE', 'analytics.mv_document_popularity',     'SELECT'),
+        ('admin', 'TABLE', 'analytics.mv_user_monthly_summary',    'SELECT'),
+        ('admin', 'TABLE', 'analytics.jobs',                       'SELECT'),
+        ('admin', 'FUNCTION', 'analytics.fold()',                  'EXECUTE'),
+        ('admin', 'FUNCTION', 'analytics.refresh_all_views()',     'EXECUTE'),
+        ('admin', 'FUNCTION', 'analytics.verify_rollups(date, date)', 'EXECUTE'),
+        ('admin', 'FUNCTION', 'analytics.rebuild_rollups(date, date)', 'EXECUTE'),
         -- the application's backend
         ('app_backend', 'FUNCTION', 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)', 'EXECUTE'),
         ('app_backend', 'FUNCTION', 'analytics.record_chat_events(jsonb)',                   'EXECUTE'),
@@ -1000,6 +2112,14 @@ SELECT pg_catalog.pg_extension_config_dump('analytics.request_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.usage_counters', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.chat_events_default', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.chat_events_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.fold_state', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_daily', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_models', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_categories', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_documents', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_system_models', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_distinct', '');
 
--- Partitions for the current and next month.
+-- Partitions for the current and next month; the views start populated.
 SELECT analytics.ensure_partitions(1);
+SELECT analytics.refresh_all_views();

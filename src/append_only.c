@@ -7,6 +7,10 @@
  *	  for every role, so counters can never drift from the log behind the
  *	  extension's back.  Whole partitions leave only through retention.
  *
+ *	  The one exception: UPDATEs made by the extension's own functions,
+ *	  which set usage_analytics.internal_write (superuser-only) in their
+ *	  definition and keep counters and rollups in step themselves.
+ *
  *-------------------------------------------------------------------------
  */
 #include "usage_analytics.h"
@@ -25,7 +29,11 @@ ua_guard_append_only(PG_FUNCTION_ARGS)
 		elog(ERROR, "guard_append_only: not called by trigger manager");
 
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
+	{
+		if (ua_internal_write)
+			return PointerGetDatum(trigdata->tg_newtuple);
 		what = "UPDATE";
+	}
 	else if (TRIGGER_FIRED_BY_DELETE(trigdata->tg_event))
 		what = "DELETE";
 	else if (TRIGGER_FIRED_BY_TRUNCATE(trigdata->tg_event))

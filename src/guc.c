@@ -21,6 +21,7 @@ bool		ua_trust_jwt_claims = false;
 char	   *ua_jwt_claim = NULL;
 char	   *ua_default_plan = NULL;
 int			ua_max_metadata_bytes = 16384;
+bool		ua_internal_write = false;
 
 static bool
 check_user_id(char **newval, void **extra, GucSource source)
@@ -83,6 +84,19 @@ ua_define_gucs(void)
 							PGC_SUSET,
 							GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
+
+	/*
+	 * Set only by the extension's own functions (a SET clause in their
+	 * definition): lets them update rows of the append-only log.
+	 */
+	DefineCustomBoolVariable("usage_analytics.internal_write",
+							 "Internal: the extension's functions are updating the raw log.",
+							 NULL,
+							 &ua_internal_write,
+							 false,
+							 PGC_SUSET,
+							 GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							 NULL, NULL, NULL);
 
 	UA_RESERVE_GUC_PREFIX("usage_analytics");
 }

@@ -8,7 +8,8 @@
  *	     returns the first event's id.  ON CONFLICT waits for a concurrent
  *	     holder of the key, so a retry racing the original counts once.
  *	  3. Look up the user's time zone (day bucket) and the price in force.
- *	  4. Insert the event, then add it to the user's day counter.  The
+ *	  4. Insert the event, stamped with its top transaction id (the fold's
+ *	     watermark, see analytics.fold()), then add it to the user's day counter.  The
  *	     counter row is touched last so its lock is held for the shortest
  *	     time; its update changes no indexed column and is HOT.
  *
@@ -20,6 +21,7 @@
 #include "usage_analytics.h"
 
 #include "access/detoast.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -99,16 +101,16 @@ static UaPlan insert_event = {
 	"  cache_write_tokens, output_tokens, reasoning_tokens, cost, cost_input, "
 	"  cost_cached_input, cost_cache_write, cost_output, cache_savings, cost_source, "
 	"  response_time_ms, time_to_first_token_ms, cache_hit, error_code, error_message, "
-	"  sections_referenced, intermediate_steps, metadata) "
+	"  sections_referenced, intermediate_steps, metadata, recorded_xid) "
 	"VALUES (COALESCE($1, pg_catalog.nextval('analytics.chat_events_id_seq')), $2, $3, $4, $5, "
 	"  $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, "
-	"  $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36) "
+	"  $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37) "
 	"RETURNING id",
-	.nargs = 36, .argtypes = {INT8OID, TIMESTAMPTZOID, DATEOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	.nargs = 37, .argtypes = {INT8OID, TIMESTAMPTZOID, DATEOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		INT4OID, INT4OID, INT4OID, INT4OID, INT4OID,
 		NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID,
-		INT4OID, INT4OID, BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID, JSONBOID}
+		INT4OID, INT4OID, BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID, JSONBOID, INT8OID}
 };
 
 static UaPlan add_to_counter = {
@@ -242,8 +244,8 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 {
 	Ledger		ledger;
 	TimestampTz occurred_at;
-	Datum		v[36];
-	char		n[37];
+	Datum		v[37];
+	char		n[38];
 	Datum		event_id = (Datum) 0;
 	bool		have_id = false;
 	bool		provided = !PG_ARGISNULL(A_COST);
@@ -391,7 +393,9 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	v[34] = Int32GetDatum(PG_ARGISNULL(A_STEPS) ? 0 : (int32) PG_GETARG_INT64(A_STEPS));
 	n[34] = PG_ARGISNULL(A_STEPS) ? 'n' : ' ';
 	ARG(A_METADATA, v, n, 35);
-	n[36] = '\0';
+	/* The fold's watermark: every event carries its top transaction id. */
+	v[36] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
+	n[37] = '\0';
 
 	ua_run(&insert_event, v, n, false, 1);
 	event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);

@@ -30,6 +30,7 @@ extern bool ua_trust_jwt_claims;
 extern char *ua_jwt_claim;
 extern char *ua_default_plan;
 extern int	ua_max_metadata_bytes;
+extern bool ua_internal_write;
 extern void ua_define_gucs(void);
 
 /* identity.c */

@@ -1,14 +1,24 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(16);
+SELECT plan(18);
 
 SELECT has_schema('analytics');
 SELECT tables_are('analytics', ARRAY['chat_events', 'chat_events_default',
   'chat_events_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM'),
   'chat_events_' || to_char((now() AT TIME ZONE 'UTC') + interval '1 month', 'YYYYMM'),
-  'model_prices', 'plans', 'subscriptions', 'request_keys', 'usage_counters', 'role_bindings'],
+  'model_prices', 'plans', 'subscriptions', 'request_keys', 'usage_counters', 'role_bindings',
+  'fold_state', 'rollup_user_daily', 'rollup_user_models', 'rollup_user_categories', 'rollup_documents',
+  'rollup_system_models', 'rollup_distinct'],
   'the raw log, a partition for this month and the next, and the data tables');
-SELECT views_are('analytics', ARRAY['user_daily_usage', 'user_monthly_usage', 'v_user_current_month']);
+SELECT views_are('analytics', ARRAY['user_daily_usage', 'user_monthly_usage', 'v_user_current_month',
+  'document_usage', 'system_daily_metrics', 'user_monthly_summary', 'user_request_analytics',
+  'v_user_recent_activity', 'jobs']);
+SELECT materialized_views_are('analytics', ARRAY['mv_user_monthly_summary', 'mv_document_popularity']);
+SELECT is_empty($$
+  SELECT c.relname FROM pg_class c
+   WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind = 'm'
+     AND NOT EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisunique)
+$$, 'every materialized view has a unique index (for concurrent refresh)');
 SELECT is((SELECT relkind::text FROM pg_class WHERE oid = 'analytics.chat_events'::regclass), 'p',
   'chat_events is partitioned');
 SELECT is((SELECT pg_get_partkeydef('analytics.chat_events'::regclass)), 'RANGE (occurred_at)',
