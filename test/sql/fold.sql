@@ -1,0 +1,107 @@
+\set ECHO none
+-- The fold only folds committed transactions: this file commits as it goes.
+\set autocommit on
+\i test/setup.psql
+SELECT plan(29);
+
+-- A randomized workload: users in several time zones, late events, failures,
+-- rollbacks, documents, conversations, categories; folds in between.
+SELECT ok(analytics.subscribe('tokyo', 'pro', '2020-01-01', 'Asia/Tokyo') > 0, 'a Tokyo user');
+CREATE FUNCTION pg_temp.workload(n integer) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE
+  i integer;
+BEGIN
+  FOR i IN 1..n LOOP
+    BEGIN
+      PERFORM analytics.record_chat_event(
+        user_id => (ARRAY['u1', 'u2', 'u3', 'tokyo'])[1 + (random() * 3)::int],
+        model => (ARRAY['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4'])[1 + (random() * 2)::int],
+        input_tokens => (random() * 4000)::int,
+        cached_input_tokens => CASE WHEN random() < 0.3 THEN (random() * 2000)::int ELSE 0 END,
+        output_tokens => (random() * 900)::int,
+        response_time_ms => CASE WHEN random() < 0.95 THEN (50 + random() ^ 3 * 20000)::int END,
+        time_to_first_token_ms => CASE WHEN random() < 0.5 THEN (random() * 40)::int END,
+        status => CASE WHEN random() < 0.08 THEN 'failed' ELSE 'completed' END,
+        document_id => CASE WHEN random() < 0.6 THEN 'doc' || (random() * 5)::int END,
+        conversation_id => 'conv' || (random() * 12)::int,
+        category => (ARRAY['search', 'chat', NULL])[1 + (random() * 2)::int],
+        occurred_at => now() - CASE WHEN random() < 0.15 THEN random() * interval '60 days'
+                                    ELSE random() * interval '2 hours' END);
+      IF random() < 0.15 THEN
+        RAISE EXCEPTION 'roll back';
+      END IF;
+    EXCEPTION WHEN raise_exception THEN
+      NULL;
+    END;
+  END LOOP;
+END
+$$;
+SELECT setseed(0.11) \gset
+SELECT pg_temp.workload(300) \gset
+SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'nothing folded yet: nothing differs');
+SELECT ok(analytics.fold() > 200, 'the fold folds the recorded events');
+SELECT is(analytics.fold(), 0::bigint, 'a second fold has nothing left');
+SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'rollups equal the raw log after a fold');
+SELECT is((SELECT sum(requests) FROM analytics.rollup_system_models),
+          (SELECT count(*) FROM analytics.chat_events)::numeric, 'every event folded exactly once');
+
+-- More events, some late, and feedback before and after their fold.
+SELECT pg_temp.workload(200) \gset
+SELECT min(id) AS folded_id FROM analytics.chat_events WHERE recorded_xid < analytics.fold_watermark() \gset
+SELECT max(id) AS unfolded_id FROM analytics.chat_events \gset
+SELECT lives_ok(format('SELECT analytics.record_feedback(%s, 5, ''great'')', :folded_id), 'rate a folded event');
+SELECT lives_ok(format('SELECT analytics.record_feedback(%s, 2)', :folded_id), 'rate it again');
+SELECT lives_ok(format('SELECT analytics.record_feedback(%s, 4)', :unfolded_id), 'rate an unfolded event');
+SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'feedback on folded events moves the rollups');
+SELECT ok(analytics.fold() > 100, 'fold again');
+SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'rollups equal the raw log after late events and feedback');
+SELECT is((SELECT feedback_rating FROM analytics.chat_events WHERE id = :folded_id), 2::smallint, 'a new rating replaces the old');
+SELECT is((SELECT sum(feedback_count) FROM analytics.rollup_user_daily), 2::numeric, 'two rated events are counted');
+
+-- Read-your-writes: per-user views include unfolded events.
+SELECT analytics.record_chat_event('fresh', 'gpt-4o', response_time_ms => 1234, conversation_id => 'c', document_id => 'd') AS fresh_id \gset
+SELECT results_eq($$SELECT message_count, median_response_time_ms, conversation_count, document_count
+                      FROM analytics.user_daily_usage WHERE user_id = 'fresh'$$,
+  $$VALUES (1::bigint, 1234, 1::bigint, 1::bigint)$$, 'an unfolded event shows in user_daily_usage at once');
+SELECT lives_ok(format('SELECT analytics.record_feedback(%s, 3)', :fresh_id), 'rate the unfolded event');
+SELECT is((SELECT avg_feedback_rating FROM analytics.user_monthly_usage WHERE user_id = 'fresh'), 3.00,
+  'and its rating shows in user_monthly_usage');
+SELECT is((SELECT analytics.user_dashboard('fresh') #>> '{performance,medianResponseTime}'), '1234',
+  'and in the dashboard');
+SELECT ok(analytics.fold() >= 1, 'fold it');
+SELECT results_eq($$SELECT message_count, median_response_time_ms, conversation_count, avg_feedback_rating
+                      FROM analytics.user_monthly_usage WHERE user_id = 'fresh'$$,
+  $$VALUES (1::bigint, 1234, 1::bigint, 3.00)$$, 'the same figures once folded: nothing counted twice');
+
+-- Percentiles from rollups match percentile_cont over the raw log.
+SELECT cmp_ok((SELECT max(abs(m.median_response_time_ms - e.p50) / NULLIF(e.p50, 0))
+                 FROM analytics.user_monthly_usage m
+                 JOIN (SELECT user_id, date_trunc('month', usage_date)::date AS month,
+                              percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_ms) AS p50
+                         FROM analytics.chat_events GROUP BY 1, 2) e USING (user_id, month)
+                WHERE e.p50 >= 100),
+              '<=', 0.011::float8, 'monthly medians from merged rollups are within 1 % (plus rounding)');
+
+-- System and document rollups.
+SELECT is((SELECT sum(total_messages) FROM analytics.system_daily_metrics),
+          (SELECT count(*) FROM analytics.chat_events)::numeric, 'system metrics count every event');
+SELECT is((SELECT sum(active_users) FROM analytics.system_daily_metrics),
+          (SELECT count(DISTINCT (user_id, (occurred_at AT TIME ZONE 'UTC')::date)) FROM analytics.chat_events)::numeric,
+  'active users per UTC day');
+SELECT is((SELECT sum(new_users) FROM analytics.system_daily_metrics),
+          (SELECT count(DISTINCT user_id) FROM analytics.chat_events)::numeric, 'each user is new exactly once');
+SELECT is((SELECT sum(unique_users) FROM analytics.document_usage),
+          (SELECT count(DISTINCT (document_id, user_id, (occurred_at AT TIME ZONE 'UTC')::date))
+             FROM analytics.chat_events WHERE document_id IS NOT NULL)::numeric, 'distinct users per document and day');
+
+-- Repair: damage a range, verify finds it, rebuild mends it.
+UPDATE analytics.rollup_user_models SET requests = requests + 1
+ WHERE usage_date = (SELECT max(usage_date) FROM analytics.rollup_user_models);
+DELETE FROM analytics.rollup_distinct WHERE scope = 'system_user';
+SELECT isnt_empty('SELECT * FROM analytics.verify_rollups()', 'verify_rollups reports damaged rollups');
+SELECT ok(analytics.rebuild_rollups('1970-01-01', '2100-01-01') > 0, 'rebuild the whole range');
+SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'rebuilt rollups equal the raw log');
+SELECT throws_ok($$SELECT analytics.rebuild_rollups('2026-02-01', '2026-01-01')$$, '22023', NULL, 'reversed range');
+
+SELECT * FROM finish();
+DROP EXTENSION usage_analytics;
