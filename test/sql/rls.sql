@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(39);
+SELECT plan(65);
 
 CREATE ROLE ua_app;
 CREATE ROLE ua_user;
@@ -73,6 +73,46 @@ RESET usage_analytics.user_id;
 -- Admins: all rows, or their organization's events.
 SELECT is(pg_temp.as_role('ua_admin', $$SELECT string_agg(DISTINCT user_id, ',' ORDER BY user_id) FROM analytics.usage_counters$$), 'alice,bob,carol,dave', 'an admin reads all counters');
 SELECT is(pg_temp.as_role('ua_org_admin', $$SELECT string_agg(DISTINCT user_id, ',' ORDER BY user_id) FROM analytics.chat_events$$), 'bob', 'an org admin reads the organization''s events');
+
+-- Rollups, materialized views and the read API.
+INSERT INTO analytics.rollup_user_daily (user_id, usage_date) VALUES ('alice', current_date), ('bob', current_date);
+INSERT INTO analytics.rollup_user_models VALUES ('bob', current_date, 'openai', 'gpt-4o', 1, 0, 1, 0, 0, 1, 0, 0.1, 0, 0, now());
+INSERT INTO analytics.rollup_distinct VALUES ('user_conversation', 'bob', current_date, 'c1'),
+  ('system_user', '', current_date, 'bob');
+INSERT INTO analytics.rollup_documents VALUES ('doc', current_date, 1, 0, 1, 0.1, 0, NULL, 0, 0);
+SELECT lives_ok('SELECT analytics.refresh_all_views()', 'refresh the materialized views');
+SET usage_analytics.user_id = 'alice';
+SELECT is(pg_temp.as_role('ua_user', $$SELECT string_agg(DISTINCT user_id, ',') FROM analytics.rollup_user_daily$$), 'alice', 'rollup_user_daily: own rows only');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.rollup_user_models$$), '0', 'rollup_user_models: own rows only');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.rollup_distinct$$), '0', 'rollup_distinct: own scopes only');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.mv_user_monthly_summary$$), 'ERROR 42501', 'end users cannot read mv_user_monthly_summary');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.mv_document_popularity$$), 'ERROR 42501', 'end users cannot read mv_document_popularity');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT string_agg(DISTINCT user_id, ',') FROM analytics.user_monthly_summary$$), 'alice', 'user_monthly_summary: own rows only');
+SELECT is(pg_temp.as_role('ua_app', $$SELECT string_agg(DISTINCT user_id, ',' ORDER BY user_id) FROM analytics.user_monthly_summary$$), 'alice,bob,carol,dave', 'user_monthly_summary: all rows for the app backend');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.document_usage$$), 'ERROR 42501', 'end users cannot read document_usage');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.system_daily_metrics$$), 'ERROR 42501', 'end users cannot read system_daily_metrics');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.jobs$$), 'ERROR 42501', 'end users cannot read analytics.jobs');
+SELECT is(pg_temp.as_role('ua_admin', $$SELECT count(*)::text FROM analytics.document_usage$$), '1', 'admins read document_usage');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT (analytics.user_dashboard() #>> '{metrics,totalRequests}')$$), '2', 'an end user reads its own dashboard');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT analytics.user_dashboard('bob')::text$$), 'ERROR 42501', 'but not another user''s');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.get_user_request_history('bob')$$), '0', 'another user''s history is empty');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.get_user_token_breakdown('bob')$$), '0', 'another user''s token breakdown is empty');
+SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.get_user_request_history()$$), '2', 'its own history');
+
+-- Feedback: own events only; nothing else changes.
+SELECT min(id) AS alice_event FROM analytics.chat_events WHERE user_id = 'alice' \gset
+SELECT min(id) AS bob_event FROM analytics.chat_events WHERE user_id = 'bob' \gset
+SELECT is(pg_temp.as_role('ua_user', format('SELECT analytics.record_feedback(%s, 5, %L)::text', :alice_event, 'good')), '', 'an end user rates its own event');
+SELECT is((SELECT row(feedback_rating, feedback_text, cost, input_tokens)::text FROM analytics.chat_events WHERE id = :alice_event),
+  '(5,good,0.0000250000,10)', 'only the feedback changed');
+SELECT is(pg_temp.as_role('ua_user', format('SELECT analytics.record_feedback(%s, 1)::text', :bob_event)), 'ERROR 42704', 'but not another user''s: it does not exist for them');
+SELECT is(pg_temp.as_role('ua_user', 'SELECT analytics.record_feedback(999999, 1)::text'), 'ERROR 42704', 'an unknown event');
+SELECT throws_ok(format('SELECT analytics.record_feedback(%s, 6)', :alice_event), '22023', 'rating must be between 1 and 5', 'rating above 5');
+SELECT throws_ok(format('SELECT analytics.record_feedback(%s, NULL)', :alice_event), '23502', 'rating must not be null', 'no rating');
+SELECT throws_ok('SELECT analytics.record_feedback(NULL, 3)', '23502', 'event_id must not be null', 'no event');
+SELECT throws_ok(format('SELECT analytics.record_feedback(%s, 3, repeat(%L, 5000))', :alice_event, 'x'), '22001', NULL, 'feedback text too long');
+RESET usage_analytics.user_id;
+SELECT is(pg_temp.as_role('ua_user', format('SELECT analytics.record_feedback(%s, 2)::text', :alice_event)), 'ERROR 42501', 'no identity: no feedback');
 
 -- Revoking takes everything back.
 SELECT lives_ok($$SELECT analytics.revoke_access('ua_user', 'end_user')$$, 'revoke end-user access');
