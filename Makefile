@@ -36,11 +36,15 @@ ISOLATION      = $(patsubst test/specs/%.spec,%,$(sort $(wildcard test/specs/*.s
 ISOLATION_OPTS = --inputdir=test --outputdir=test/isolation \
 	--temp-instance=test/tmp_isolation --temp-config=test/postgresql.conf
 
+# Perl TAP tests (pg_cron, restarts, crashes).
+TAP_TESTS   = 1
+PROVE_TESTS = test/t/*.pl
+
 PG_CPPFLAGS = -I$(srcdir)/src
 # -Wextra, less unused-parameter (PostgreSQL's own headers trip it, as in its own build).
 PG_CFLAGS   = -Wextra -Wno-unused-parameter
 SHLIB_LINK  =
-EXTRA_CLEAN = test/results test/isolation test/regression.* test/tmp_instance test/tmp_isolation
+EXTRA_CLEAN = test/results test/isolation test/regression.* test/tmp_instance test/tmp_isolation tmp_check
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

@@ -1778,7 +1778,10 @@ CREATE FUNCTION analytics.require_pg_cron() RETURNS void
   SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
-  IF to_regprocedure('cron.schedule(name, text, text)') IS NULL THEN
+  -- cron.schedule(job_name, schedule, command): name before pg_cron 1.4, text since.
+  IF NOT EXISTS (SELECT 1 FROM pg_proc p
+                  WHERE p.pronamespace = to_regnamespace('cron') AND p.proname = 'schedule'
+                    AND p.pronargs = 3) THEN
     RAISE EXCEPTION 'pg_cron is not installed in this database'
       USING ERRCODE = '55000',
             HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, '
@@ -1812,7 +1815,7 @@ BEGIN
     job_name := j.job_name;
     schedule := j.schedule;
     -- cron.schedule(name, ...) replaces a job of the same name: idempotent.
-    EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid USING j.job_name::name, j.schedule, j.command;
+    EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid USING j.job_name, j.schedule, j.command;
     RETURN NEXT;
   END LOOP;
 END

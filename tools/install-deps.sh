@@ -3,7 +3,8 @@
 # they are missing.  Needs root (apt-get); does nothing when all are present.
 set -euo pipefail
 PG_MAJOR=${PG_MAJOR:-15}
-pkgs=(make gcc "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" "postgresql-$PG_MAJOR-pgtap")
+pkgs=(make gcc "postgresql-$PG_MAJOR" "postgresql-server-dev-$PG_MAJOR" "postgresql-$PG_MAJOR-pgtap"
+      "postgresql-$PG_MAJOR-cron" libipc-run-perl)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

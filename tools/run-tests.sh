@@ -30,19 +30,22 @@ run() {
   runuser -u postgres -- make -C "$scratch/tree" -s "$@" 2>&1 | tee -a "$log"
   [ "${PIPESTATUS[0]}" -eq 0 ] || status=1
 }
-run installcheck ISOLATION=            # pg_regress / pgTAP
-run installcheck REGRESS=              # isolation specs
+run installcheck ISOLATION= TAP_TESTS=           # pg_regress / pgTAP
+run installcheck REGRESS= TAP_TESTS=             # isolation specs
+run installcheck REGRESS= ISOLATION=             # Perl TAP (prove)
 
 # Keep the outputs in the tree for inspection (git-ignored).
-rm -rf test/results test/isolation
+rm -rf test/results test/isolation test/tap_check
 cp -a "$scratch/tree/test/results" test/results 2>/dev/null
 mkdir -p test/isolation && cp -a "$scratch/tree/test/isolation/." test/isolation/ 2>/dev/null
+cp -a "$scratch/tree/tmp_check" test/tap_check 2>/dev/null
 for f in "$scratch/tree/test/regression.diffs" "$scratch/tree/test/isolation/regression.diffs"; do
   [ -s "$f" ] && { echo "--- $f"; cat "$f"; }
 done
 
-passed=$(grep -cE '\.\.\. ok( |$)' "$log")
-failed=$(grep -cE '\.\.\. FAILED' "$log")
+# pg_regress and isolation: "test x ... ok"; prove: "test/t/x.pl .. ok".
+passed=$(grep -cE '\.\.\. ok( |$)|^test/t/\S+\.pl \.+ ok$' "$log")
+failed=$(grep -cE '\.\.\. FAILED|^test/t/\S+\.pl \(Wstat' "$log")
 if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,53 @@
+# pg_cron end to end: schedule the extension's jobs on a server with pg_cron
+# preloaded, let the fold job fire for real, and check the rollups moved.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('cron');
+$node->init;
+$node->append_conf('postgresql.conf', qq(
+shared_preload_libraries = 'pg_cron'
+cron.database_name = 'postgres'
+cron.use_background_workers = on
+max_worker_processes = 16
+));
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_cron; CREATE EXTENSION usage_analytics;');
+
+is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.schedule_jobs()'),
+	'3', 'schedule_jobs creates three jobs');
+$node->safe_psql('postgres',
+	q(SELECT analytics.schedule_jobs('{"usage_analytics_refresh_views": "*/5 * * * *"}')));
+is($node->safe_psql('postgres',
+		q(SELECT string_agg(jobname || ' ' || schedule, ', ' ORDER BY jobname) FROM cron.job)),
+	'usage_analytics_fold * * * * *, usage_analytics_partitions 17 3 * * *, usage_analytics_refresh_views */5 * * * *',
+	'scheduling again is idempotent and applies a new schedule');
+
+my ($rc, $out, $err) = $node->psql('postgres',
+	q(SELECT analytics.schedule_jobs('{"no_such_job": "* * * * *"}')));
+like($err, qr/unknown job "no_such_job"/, 'unknown job names are refused');
+
+$node->safe_psql('postgres',
+	q(SELECT count(analytics.record_chat_event('u' || (i % 3), 'gpt-4o', response_time_ms => 100 + i))
+	    FROM generate_series(1, 25) i));
+is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.rollup_system_models'),
+	'0', 'nothing folded before the job runs');
+
+ok($node->poll_query_until('postgres',
+		'SELECT COALESCE(sum(requests), 0) = 25 FROM analytics.rollup_system_models'),
+	'the fold job fired and folded the events');
+ok($node->poll_query_until('postgres',
+		q(SELECT last_status = 'succeeded' FROM analytics.jobs WHERE job_name = 'usage_analytics_fold')),
+	'analytics.jobs shows the last run');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.verify_rollups()'),
+	'0', 'rollups folded by the job equal the raw log');
+
+is($node->safe_psql('postgres', 'SELECT analytics.unschedule_jobs()'), '3', 'unschedule_jobs removes them');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.jobs WHERE scheduled'), '0',
+	'no job left');
+
+$node->stop;
+done_testing();
