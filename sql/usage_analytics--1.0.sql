@@ -38,18 +38,33 @@ CREATE TABLE analytics.role_bindings (
 COMMENT ON TABLE analytics.role_bindings IS
   'Database roles bound to a kind of access by analytics.grant_app_backend/grant_end_user/grant_admin; admin rows with org_id see that organization only';
 
--- Does role r hold one of the kinds (directly or through membership)?
--- Superusers hold every kind.  Org-scoped admin bindings do not count here.
+-- The kinds of access role r holds, directly or through membership, with
+-- their organization (NULL: all rows).  Superusers hold every kind.  The
+-- one definition of access; SETOF so that callers' statements inline it.
+-- Reads role_bindings: callable by the owner only; see role_has_kind.
+CREATE FUNCTION analytics.role_kinds(r name)
+  RETURNS TABLE (kind text, org_id text)
+  LANGUAGE sql STABLE
+  AS $$
+    SELECT b.kind, b.org_id
+      FROM analytics.role_bindings b
+     WHERE pg_catalog.pg_has_role(r, b.role_name, 'USAGE')
+    UNION ALL
+    SELECT k.kind, NULL
+      FROM pg_catalog.pg_roles a,
+           pg_catalog.unnest('{app_backend,end_user,admin}'::text[]) AS k(kind)
+     WHERE a.rolname OPERATOR(pg_catalog.=) r AND a.rolsuper
+  $$;
+COMMENT ON FUNCTION analytics.role_kinds(name) IS
+  'The kinds of access (app_backend, end_user, admin) a role holds, with the organization of org-scoped admin bindings';
+
+-- Does role r hold one of the kinds for all rows?
 CREATE FUNCTION analytics.role_has_kind(r name, kinds text[]) RETURNS boolean
   LANGUAGE sql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a
-                    WHERE a.rolname OPERATOR(pg_catalog.=) r AND a.rolsuper)
-        OR EXISTS (SELECT 1 FROM analytics.role_bindings b
-                    WHERE b.kind OPERATOR(pg_catalog.=) ANY (kinds)
-                      AND b.org_id IS NULL
-                      AND pg_catalog.pg_has_role(r, b.role_name, 'USAGE'))
+    SELECT EXISTS (SELECT 1 FROM analytics.role_kinds(r) k
+                    WHERE k.kind OPERATOR(pg_catalog.=) ANY (kinds) AND k.org_id IS NULL)
   $$;
 COMMENT ON FUNCTION analytics.role_has_kind(name, text[]) IS
   'True when role r is a superuser or a member of a role bound to one of kinds (all-rows bindings only)';
@@ -66,10 +81,9 @@ CREATE FUNCTION analytics.role_admin_orgs(r name) RETURNS text[]
   LANGUAGE sql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT COALESCE(pg_catalog.array_agg(DISTINCT b.org_id), '{}')
-      FROM analytics.role_bindings b
-     WHERE b.kind OPERATOR(pg_catalog.=) 'admin' AND b.org_id IS NOT NULL
-       AND pg_catalog.pg_has_role(r, b.role_name, 'USAGE')
+    SELECT COALESCE(pg_catalog.array_agg(DISTINCT k.org_id), '{}')
+      FROM analytics.role_kinds(r) k
+     WHERE k.kind OPERATOR(pg_catalog.=) 'admin' AND k.org_id IS NOT NULL
   $$;
 COMMENT ON FUNCTION analytics.role_admin_orgs(name) IS
   'Organizations role r administers through org-scoped admin bindings';
@@ -289,10 +303,12 @@ COMMENT ON TABLE analytics.subscriptions IS
   'Binds a user to a plan for [starts_at, ends_at); its time_zone decides the user''s day and month buckets';
 
 -- The plan and time zone in force for a user at a time (default plan, UTC
--- without a subscription).
+-- without a subscription): one row.  Declared SETOF so that the planner
+-- inlines it into the statements that use it (write path, quota).
 CREATE FUNCTION analytics.subject_at(p_user_id text, p_at timestamptz,
     OUT plan_id text, OUT time_zone text)
-  RETURNS record
+  RETURNS SETOF record
+  ROWS 1
   LANGUAGE sql STABLE PARALLEL SAFE
   AS $$
     SELECT COALESCE(s.plan_id, pg_catalog.current_setting('usage_analytics.default_plan')),
@@ -450,14 +466,19 @@ CREATE TRIGGER chat_events_no_truncate
   FOR EACH STATEMENT EXECUTE FUNCTION analytics.guard_append_only();
 
 /* ------------------------------------------------------------------------
- * Exact counters: one row per user and local day, maintained by the write
- * path in the event's transaction.  Updated HOT (no indexed column changes,
- * fillfactor leaves room on the page).
+ * Exact counters per user and local day, maintained by the write path in
+ * the event's transaction, split into slots: each backend adds to the slot
+ * of its own backend number, so two running transactions never update the
+ * same counter row.  No writer waits for another's commit (one busy user
+ * scales like many), and a transaction recording events for several users
+ * in any order cannot deadlock.  Readers sum the slots.  Updated HOT (no
+ * indexed column changes, fillfactor leaves room on the page).
  * ------------------------------------------------------------------------ */
 
 CREATE TABLE analytics.usage_counters (
   user_id             text NOT NULL,
   usage_date          date NOT NULL,
+  slot                smallint NOT NULL DEFAULT 0,
   requests            bigint NOT NULL DEFAULT 0,
   failed              bigint NOT NULL DEFAULT 0,
   input_tokens        bigint NOT NULL DEFAULT 0,
@@ -470,10 +491,10 @@ CREATE TABLE analytics.usage_counters (
   cache_savings       numeric NOT NULL DEFAULT 0,
   response_time_sum   bigint NOT NULL DEFAULT 0,
   response_time_count bigint NOT NULL DEFAULT 0,
-  PRIMARY KEY (user_id, usage_date)
+  PRIMARY KEY (user_id, usage_date, slot)
 ) WITH (fillfactor = 50);
 COMMENT ON TABLE analytics.usage_counters IS
-  'Exact per-user, per-local-day counters of recorded requests (completed and failed), kept in the event''s transaction';
+  'Exact per-user, per-local-day counters of recorded requests (completed and failed), kept in the event''s transaction; sum the slots';
 
 /* ------------------------------------------------------------------------
  * Write path (C)
@@ -647,7 +668,8 @@ COMMENT ON FUNCTION analytics.anthropic_usage(jsonb) IS
  * ------------------------------------------------------------------------ */
 
 -- Everything check_quota needs in one read of the counters: plan, local
--- periods, and the used amounts (at most 31 counter rows).
+-- periods, and the used amounts (the day rows of one month).  One row;
+-- SETOF so that it is inlined into check_quota's prepared statement.
 CREATE FUNCTION analytics.usage_snapshot(p_user_id text, p_at timestamptz,
     OUT plan_id text, OUT plan_found boolean, OUT month_start date,
     OUT day_resets_at timestamptz, OUT month_resets_at timestamptz,
@@ -657,7 +679,8 @@ CREATE FUNCTION analytics.usage_snapshot(p_user_id text, p_at timestamptz,
     OUT monthly_token_limit bigint, OUT monthly_cost_limit numeric,
     OUT max_tokens_per_request bigint, OUT enforcement text,
     OUT warn_thresholds numeric[])
-  RETURNS record
+  RETURNS SETOF record
+  ROWS 1
   LANGUAGE sql STABLE PARALLEL SAFE
   AS $$
     WITH d AS (
@@ -1114,7 +1137,15 @@ SELECT c.user_id,
        c.failed AS error_count,
        pg_catalog.round(x.feedback_sum::numeric / NULLIF(x.feedback_count, 0), 2) AS avg_feedback_rating,
        x.feedback_count
-  FROM analytics.usage_counters c
+  FROM (SELECT u.user_id, u.usage_date, sum(u.requests)::bigint AS requests, sum(u.failed)::bigint AS failed,
+               sum(u.input_tokens)::bigint AS input_tokens, sum(u.cached_input_tokens)::bigint AS cached_input_tokens,
+               sum(u.cache_write_tokens)::bigint AS cache_write_tokens, sum(u.output_tokens)::bigint AS output_tokens,
+               sum(u.reasoning_tokens)::bigint AS reasoning_tokens, sum(u.cache_hits)::bigint AS cache_hits,
+               sum(u.cost) AS cost, sum(u.cache_savings) AS cache_savings,
+               sum(u.response_time_sum)::bigint AS response_time_sum,
+               sum(u.response_time_count)::bigint AS response_time_count
+          FROM analytics.usage_counters u
+         GROUP BY u.user_id, u.usage_date) c
   CROSS JOIN LATERAL analytics.user_period_extras(c.user_id, c.usage_date, c.usage_date) x;
 COMMENT ON VIEW analytics.user_daily_usage IS
   'Per-user usage of each local day (seed 000): exact counts from the counters, latency percentiles, feedback and distinct counts from the rollups plus unfolded events';
@@ -1142,7 +1173,7 @@ SELECT m.user_id,
   FROM (SELECT c.user_id,
                pg_catalog.date_trunc('month', c.usage_date::timestamp)::date AS month,
                sum(c.requests)::bigint AS message_count,
-               count(*) FILTER (WHERE c.requests > 0)::integer AS active_days,
+               count(DISTINCT c.usage_date) FILTER (WHERE c.requests > 0)::integer AS active_days,
                sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS tokens_total,
                sum(c.input_tokens)::bigint AS input_tokens,
                sum(c.cached_input_tokens)::bigint AS tokens_cached,
@@ -1323,10 +1354,11 @@ CREATE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, w bigint)
            format(x.recomputed, quote_nullable(d_from), quote_nullable(d_to), w)
       FROM (VALUES
         ('usage_counters',
-         $$SELECT row(user_id, usage_date)::text, row(requests, failed, input_tokens, cached_input_tokens,
-                  cache_write_tokens, output_tokens, reasoning_tokens, cache_hits, cost, cache_savings,
-                  response_time_sum, response_time_count)::text
-             FROM analytics.usage_counters WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, usage_date)::text, row(sum(requests), sum(failed), sum(input_tokens),
+                  sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens),
+                  sum(cache_hits), sum(cost), sum(cache_savings), sum(response_time_sum), sum(response_time_count))::text
+             FROM analytics.usage_counters WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, usage_date$$,
          $$SELECT row(user_id, usage_date)::text, row(count(*), count(*) FILTER (WHERE status = 'failed'),
                   sum(input_tokens), sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens),
                   sum(reasoning_tokens), count(*) FILTER (WHERE cache_hit), sum(cost),

@@ -23,4 +23,16 @@
 #define UA_RESERVE_GUC_PREFIX(prefix) EmitWarningsOnPlaceholders(prefix)
 #endif
 
+/*
+ * A number no other running backend has: the counter slot of this backend.
+ * MyBackendId became MyProcNumber in 17.
+ */
+#if PG_VERSION_NUM >= 170000
+#include "storage/procnumber.h"
+#define UA_BACKEND_SLOT ((int16) MyProcNumber)
+#else
+#include "storage/backendid.h"
+#define UA_BACKEND_SLOT ((int16) MyBackendId)
+#endif
+
 #endif							/* UA_COMPAT_H */

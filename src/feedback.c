@@ -25,7 +25,8 @@ PG_FUNCTION_INFO_V1(ua_record_feedback);
 #define UA_MAX_FEEDBACK_BYTES 4096
 
 static UaPlan sees_all = {
-	.sql = "SELECT analytics.role_has_kind($1, '{admin,app_backend}')",
+	.sql = "SELECT EXISTS (SELECT 1 FROM analytics.role_kinds($1) k "
+	"WHERE k.kind = ANY ('{admin,app_backend}') AND k.org_id IS NULL)",
 	.nargs = 1, .argtypes = {NAMEOID}
 };
 
@@ -64,8 +65,10 @@ ua_record_feedback(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	role = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	ua_become_function_owner(fcinfo, &saved);
 	ua_run(&sees_all, &role, NULL, true, 1);
 	all_rows = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	ua_restore_user(&saved);
 	if (identity == NULL && !all_rows)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

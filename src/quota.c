@@ -38,8 +38,10 @@
 
 PG_FUNCTION_INFO_V1(ua_check_quota);
 
+/* Run as the owner (role_kinds reads role_bindings); inlined and prepared. */
 static UaPlan may_read_all = {
-	.sql = "SELECT analytics.role_has_kind($1, '{admin,app_backend}')",
+	.sql = "SELECT EXISTS (SELECT 1 FROM analytics.role_kinds($1) k "
+	"WHERE k.kind = ANY ('{admin,app_backend}') AND k.org_id IS NULL)",
 	.nargs = 1, .argtypes = {NAMEOID}
 };
 
@@ -105,18 +107,21 @@ cmp(Datum a, Datum b)
 	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, b));
 }
 
-/* The end user may ask about itself; others need an all-rows role. */
+/*
+ * The end user may ask about itself; others need an all-rows role.  Called
+ * as the owner, with the caller's role.
+ */
 static void
-authorize(text *user_id)
+authorize(text *user_id, Oid caller)
 {
 	char	   *me = ua_identity();
 	char	   *whom = text_to_cstring(user_id);
 	Datum		role;
 	bool		isnull;
 
-	if (me != NULL && strcmp(me, whom) == 0)
+	if ((me != NULL && strcmp(me, whom) == 0) || superuser_arg(caller))
 		return;
-	role = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	role = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(caller, false)));
 	ua_run(&may_read_all, &role, NULL, true, 1);
 	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
 		ereport(ERROR,
@@ -160,9 +165,8 @@ ua_check_quota(PG_FUNCTION_ARGS)
 	result_desc = BlessTupleDesc(result_desc);
 
 	SPI_connect();
-	authorize(PG_GETARG_TEXT_PP(0));
-
 	ua_become_function_owner(fcinfo, &saved);
+	authorize(PG_GETARG_TEXT_PP(0), saved.userid);
 	{
 		Datum		arg = PG_GETARG_DATUM(0);
 

@@ -9,9 +9,11 @@
  *	     holder of the key, so a retry racing the original counts once.
  *	  3. Look up the user's time zone (day bucket) and the price in force.
  *	  4. Insert the event, stamped with its top transaction id (the fold's
- *	     watermark, see analytics.fold()), then add it to the user's day counter.  The
- *	     counter row is touched last so its lock is held for the shortest
- *	     time; its update changes no indexed column and is HOT.
+ *	     watermark, see analytics.fold()), then add it to the user's day
+ *	     counter, in this backend's slot: no other running transaction
+ *	     updates that row, so writers never wait for each other there and
+ *	     cannot deadlock.  The counter is touched last; its update changes
+ *	     no indexed column and is HOT.
  *
  *	  Runs as SECURITY DEFINER with search_path pinned in the catalog;
  *	  statements are prepared once per backend (spi_plans.c).
@@ -20,6 +22,7 @@
  */
 #include "usage_analytics.h"
 
+#include "compat.h"
 #include "access/detoast.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -114,11 +117,11 @@ static UaPlan insert_event = {
 };
 
 static UaPlan add_to_counter = {
-	.sql = "INSERT INTO analytics.usage_counters AS c (user_id, usage_date, requests, failed, "
+	.sql = "INSERT INTO analytics.usage_counters AS c (user_id, usage_date, slot, requests, failed, "
 	"  input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, "
 	"  cache_hits, cost, cache_savings, response_time_sum, response_time_count) "
-	"VALUES ($1, $2, 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
-	"ON CONFLICT (user_id, usage_date) DO UPDATE SET "
+	"VALUES ($1, $2, $14, 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
+	"ON CONFLICT (user_id, usage_date, slot) DO UPDATE SET "
 	"  requests = c.requests + 1, failed = c.failed + EXCLUDED.failed, "
 	"  input_tokens = c.input_tokens + EXCLUDED.input_tokens, "
 	"  cached_input_tokens = c.cached_input_tokens + EXCLUDED.cached_input_tokens, "
@@ -130,8 +133,8 @@ static UaPlan add_to_counter = {
 	"  cache_savings = c.cache_savings + EXCLUDED.cache_savings, "
 	"  response_time_sum = c.response_time_sum + EXCLUDED.response_time_sum, "
 	"  response_time_count = c.response_time_count + EXCLUDED.response_time_count",
-	.nargs = 13, .argtypes = {TEXTOID, DATEOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-		INT8OID, NUMERICOID, NUMERICOID, INT8OID, INT8OID}
+	.nargs = 14, .argtypes = {TEXTOID, DATEOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+		INT8OID, NUMERICOID, NUMERICOID, INT8OID, INT8OID, INT2OID}
 };
 
 /* The validated token ledger of one request. */
@@ -402,7 +405,7 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 
 	/* The counter, last. */
 	{
-		Datum		uv[13] = {PG_GETARG_DATUM(A_USER_ID), usage_date,
+		Datum		uv[14] = {PG_GETARG_DATUM(A_USER_ID), usage_date,
 			Int64GetDatum(failed ? 1 : 0),
 			Int64GetDatum(ledger.input), Int64GetDatum(ledger.cached),
 			Int64GetDatum(ledger.write), Int64GetDatum(ledger.output),
@@ -410,7 +413,8 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 			cost,
 			parts_null ? DirectFunctionCall1(int8_numeric, Int64GetDatum(0)) : savings,
 			Int64GetDatum(PG_ARGISNULL(A_RESPONSE_MS) ? 0 : PG_GETARG_INT64(A_RESPONSE_MS)),
-		Int64GetDatum(PG_ARGISNULL(A_RESPONSE_MS) ? 0 : 1)};
+			Int64GetDatum(PG_ARGISNULL(A_RESPONSE_MS) ? 0 : 1),
+		Int16GetDatum(UA_BACKEND_SLOT)};
 
 		ua_run(&add_to_counter, uv, NULL, false, 1);
 	}

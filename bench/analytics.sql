@@ -1,0 +1,59 @@
+-- Issue 3 figures at the loaded size: fold throughput, month percentiles
+-- from rollups vs percentile_cont over the raw log, view refresh vs a
+-- seed-style refresh over raw events.
+SELECT date_trunc('month', now() - interval '1 month')::date AS m0 \gset
+
+-- Fold everything recorded so far.
+SELECT clock_timestamp() AS t0 \gset
+SELECT analytics.fold() AS folded \gset
+SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS fold_s \gset
+INSERT INTO bench.results (section, metric, value, target) VALUES
+  ('fold', 'events folded', :'folded', ''),
+  ('fold', 'fold throughput (events/s)', round(:folded / :fold_s), '>= 200000');
+
+-- Previous month, p50/p95/p99 for every user.
+CREATE TEMP TABLE exact AS
+SELECT user_id, count(*) AS n,
+       percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY response_time_ms) AS p
+  FROM analytics.chat_events
+ WHERE occurred_at >= :'m0'::date AND occurred_at < (:'m0'::date + interval '1 month')
+ GROUP BY user_id;
+CREATE TEMP TABLE sketched AS
+SELECT user_id, analytics.quantiles(analytics.latency_sketch_merge(latency), ARRAY[0.5, 0.95, 0.99]) AS p
+  FROM analytics.rollup_user_daily
+ WHERE usage_date >= :'m0'::date AND usage_date < (:'m0'::date + interval '1 month')
+ GROUP BY user_id;
+SELECT bench.best_ms(format($q$SELECT user_id, percentile_cont(ARRAY[0.5, 0.95, 0.99]) WITHIN GROUP (ORDER BY response_time_ms)
+                                  FROM analytics.chat_events WHERE occurred_at >= %L AND occurred_at < %L GROUP BY user_id$q$,
+                              :'m0', (:'m0'::date + interval '1 month')), 3) AS raw_ms \gset
+SELECT bench.best_ms(format($q$SELECT user_id, analytics.quantiles(analytics.latency_sketch_merge(latency), ARRAY[0.5, 0.95, 0.99])
+                                  FROM analytics.rollup_user_daily WHERE usage_date >= %L AND usage_date < %L GROUP BY user_id$q$,
+                              :'m0', (:'m0'::date + interval '1 month')), 3) AS sketch_ms \gset
+SELECT max(abs(s.p[i] / e.p[i] - 1)) AS max_err, count(DISTINCT e.user_id) AS users
+  FROM exact e JOIN sketched s USING (user_id), generate_series(1, 3) i \gset
+INSERT INTO bench.results (section, metric, value, target) VALUES
+  ('percentiles', 'users in the month', :'users', ''),
+  ('percentiles', 'percentile_cont over raw events (ms)', round(:raw_ms::numeric, 1), ''),
+  ('percentiles', 'merged rollup sketches (ms)', round(:sketch_ms::numeric, 1), ''),
+  ('percentiles', 'speed-up', round(:raw_ms / :sketch_ms, 1) || 'x', '>= 50x'),
+  ('percentiles', 'max relative error (p50, p95, p99, all users)', round(100 * :max_err::numeric, 3) || ' %', '<= 1 %');
+
+-- View refresh: ours (from rollups) vs a seed-style view over raw events.
+CREATE MATERIALIZED VIEW bench_seed_monthly AS
+SELECT user_id, date_trunc('month', occurred_at) AS month, count(*) AS message_count,
+       sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens) AS tokens,
+       sum(cost) AS cost, avg(response_time_ms) AS avg_rt,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY response_time_ms) AS median_rt,
+       percentile_cont(0.95) WITHIN GROUP (ORDER BY response_time_ms) AS p95_rt,
+       count(DISTINCT conversation_id) AS conversations
+  FROM analytics.chat_events GROUP BY 1, 2;
+CREATE UNIQUE INDEX ON bench_seed_monthly (user_id, month);
+SELECT bench.best_ms('REFRESH MATERIALIZED VIEW CONCURRENTLY bench_seed_monthly', 2) AS seed_ms \gset
+SELECT bench.best_ms('SELECT analytics.refresh_all_views()', 2) AS ours_ms \gset
+SELECT count(*) AS rollup_rows FROM analytics.rollup_user_daily \gset
+INSERT INTO bench.results (section, metric, value, target) VALUES
+  ('views', 'rollup_user_daily rows', :'rollup_rows', ''),
+  ('views', 'refresh_all_views() (ms)', round(:ours_ms::numeric), 'proportional to rollup rows'),
+  ('views', 'seed-style refresh over raw events (ms)', round(:seed_ms::numeric), ''),
+  ('views', 'ratio', round(:seed_ms / :ours_ms, 1) || 'x', '');
+DROP MATERIALIZED VIEW bench_seed_monthly;
