@@ -1080,35 +1080,57 @@ COMMENT ON FUNCTION analytics.fold() IS
  * events come from the unfolded tail (index on user_id, recorded_xid), so
  * every per-user figure reads its own writes. */
 
-CREATE FUNCTION analytics.user_period_extras(p_user_id text, d_from date, d_to date,
-    OUT latency analytics.latency_sketch, OUT feedback_sum bigint, OUT feedback_count bigint,
-    OUT conversation_count bigint, OUT document_count bigint)
-  RETURNS record
+-- Events of a user over local days that the fold has not reached yet.
+CREATE FUNCTION analytics.unfolded_events(p_user_id text, d_from date, d_to date)
+  RETURNS SETOF analytics.chat_events
   LANGUAGE sql STABLE
   AS $$
-    WITH tail AS (
-      SELECT e.response_time_ms, e.feedback_rating, e.conversation_id, e.document_id
-        FROM analytics.chat_events e
-       WHERE e.user_id = p_user_id AND e.recorded_xid >= analytics.fold_watermark()
-         AND e.status IN ('completed', 'failed') AND e.usage_date BETWEEN d_from AND d_to)
+    SELECT e.* FROM analytics.chat_events e
+     WHERE e.user_id = p_user_id AND e.recorded_xid >= analytics.fold_watermark()
+       AND e.status IN ('completed', 'failed') AND e.usage_date BETWEEN d_from AND d_to
+  $$;
+COMMENT ON FUNCTION analytics.unfolded_events(text, date, date) IS
+  'A user''s finished events of a range of local days not yet folded (the tail that read-your-writes views add)';
+
+-- A user's latency sketch and feedback over local days: rollups plus tail.
+CREATE FUNCTION analytics.user_period_latency(p_user_id text, d_from date, d_to date)
+  RETURNS TABLE (latency analytics.latency_sketch, feedback_sum bigint, feedback_count bigint)
+  LANGUAGE sql STABLE
+  AS $$
     SELECT analytics.latency_sketch_union(
              (SELECT analytics.latency_sketch_merge(r.latency) FROM analytics.rollup_user_daily r
                WHERE r.user_id = p_user_id AND r.usage_date BETWEEN d_from AND d_to),
-             (SELECT analytics.latency_sketch_agg(t.response_time_ms) FROM tail t)),
+             (SELECT analytics.latency_sketch_agg(t.response_time_ms)
+                FROM analytics.unfolded_events(p_user_id, d_from, d_to) t)),
            (SELECT COALESCE(sum(r.feedback_sum), 0) FROM analytics.rollup_user_daily r
              WHERE r.user_id = p_user_id AND r.usage_date BETWEEN d_from AND d_to)::bigint
-             + (SELECT COALESCE(sum(t.feedback_rating), 0) FROM tail t)::bigint,
+             + (SELECT COALESCE(sum(t.feedback_rating), 0)
+                  FROM analytics.unfolded_events(p_user_id, d_from, d_to) t)::bigint,
            (SELECT COALESCE(sum(r.feedback_count), 0) FROM analytics.rollup_user_daily r
              WHERE r.user_id = p_user_id AND r.usage_date BETWEEN d_from AND d_to)::bigint
-             + (SELECT count(t.feedback_rating) FROM tail t),
+             + (SELECT count(t.feedback_rating) FROM analytics.unfolded_events(p_user_id, d_from, d_to) t)
+  $$;
+COMMENT ON FUNCTION analytics.user_period_latency(text, date, date) IS
+  'A user''s latency sketch and feedback totals over local days: rollups plus the unfolded tail';
+
+-- ... and its distinct conversations and documents.
+CREATE FUNCTION analytics.user_period_extras(p_user_id text, d_from date, d_to date)
+  RETURNS TABLE (latency analytics.latency_sketch, feedback_sum bigint, feedback_count bigint,
+                 conversation_count bigint, document_count bigint)
+  LANGUAGE sql STABLE
+  AS $$
+    SELECT l.latency, l.feedback_sum, l.feedback_count,
            (SELECT count(DISTINCT i.item) FROM (
               SELECT d.item FROM analytics.rollup_distinct d
                WHERE d.scope = 'user_conversation' AND d.scope_id = p_user_id AND d.usage_date BETWEEN d_from AND d_to
-              UNION ALL SELECT t.conversation_id FROM tail t) i),
+              UNION ALL
+              SELECT t.conversation_id FROM analytics.unfolded_events(p_user_id, d_from, d_to) t) i),
            (SELECT count(DISTINCT i.item) FROM (
               SELECT d.item FROM analytics.rollup_distinct d
                WHERE d.scope = 'user_document' AND d.scope_id = p_user_id AND d.usage_date BETWEEN d_from AND d_to
-              UNION ALL SELECT t.document_id FROM tail t) i)
+              UNION ALL
+              SELECT t.document_id FROM analytics.unfolded_events(p_user_id, d_from, d_to) t) i)
+      FROM analytics.user_period_latency(p_user_id, d_from, d_to) l
   $$;
 COMMENT ON FUNCTION analytics.user_period_extras(text, date, date) IS
   'A user''s latency sketch, feedback and distinct conversations and documents over local days: rollups plus the unfolded tail';
@@ -1527,9 +1549,7 @@ CREATE FUNCTION analytics.user_model_usage(p_user_id text, d_from date, d_to dat
             SELECT COALESCE(e.provider, ''), e.model, 1, (e.status = 'failed')::int,
                    e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens,
                    e.cost, COALESCE(e.response_time_ms, 0), (e.response_time_ms IS NOT NULL)::int, e.occurred_at
-              FROM analytics.chat_events e
-             WHERE e.user_id = p_user_id AND e.recorded_xid >= analytics.fold_watermark()
-               AND e.status IN ('completed', 'failed') AND e.usage_date BETWEEN d_from AND d_to) u
+              FROM analytics.unfolded_events(p_user_id, d_from, d_to) e) u
      GROUP BY u.provider, u.model
   $$;
 COMMENT ON FUNCTION analytics.user_model_usage(text, date, date) IS
@@ -1650,8 +1670,8 @@ BEGIN
   SELECT analytics.quantiles(m.latency, '{0.5,0.95,0.99}') AS pct, a.feedback_sum AS fb_sum,
          a.feedback_count AS fb_count
     INTO perf
-    FROM analytics.user_period_extras(p_user_id, q.month_start, 'infinity') m,
-         analytics.user_period_extras(p_user_id, '-infinity', 'infinity') a;
+    FROM analytics.user_period_latency(p_user_id, q.month_start, 'infinity') m,
+         analytics.user_period_latency(p_user_id, '-infinity', 'infinity') a;
   RETURN jsonb_build_object(
     'user', jsonb_build_object(
       'id', p_user_id, 'plan', q.plan_id,
@@ -1685,10 +1705,8 @@ BEGIN
                 FROM (SELECT r.category, r.requests AS n FROM analytics.rollup_user_categories r
                        WHERE r.user_id = p_user_id AND r.usage_date >= q.month_start
                       UNION ALL
-                      SELECT e.category, 1 FROM analytics.chat_events e
-                       WHERE e.user_id = p_user_id AND e.recorded_xid >= analytics.fold_watermark()
-                         AND e.status IN ('completed', 'failed') AND e.category IS NOT NULL
-                         AND e.usage_date >= q.month_start) c
+                      SELECT e.category, 1 FROM analytics.unfolded_events(p_user_id, q.month_start, 'infinity') e
+                       WHERE e.category IS NOT NULL) c
                GROUP BY c.category) x), '{}'));
 END
 $$;
@@ -2002,6 +2020,8 @@ CREATE FUNCTION analytics.access_privileges(kind text,
         ('*', 'TABLE',    'analytics.v_user_recent_activity',           'SELECT'),
         ('*', 'FUNCTION', 'analytics.fold_watermark()',                 'EXECUTE'),
         ('*', 'FUNCTION', 'analytics.user_period_extras(text, date, date)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.user_period_latency(text, date, date)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.unfolded_events(text, date, date)', 'EXECUTE'),
         ('*', 'FUNCTION', 'analytics.user_model_usage(text, date, date)', 'EXECUTE'),
         ('*', 'FUNCTION', 'analytics.subject_at(text, timestamptz)',    'EXECUTE'),
         ('*', 'FUNCTION', 'analytics.user_dashboard(text)',             'EXECUTE'),
