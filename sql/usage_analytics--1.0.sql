@@ -827,6 +827,20 @@ CREATE TABLE analytics.rollup_user_daily (
 COMMENT ON TABLE analytics.rollup_user_daily IS
   'Folded per-user, per-local-day latency sketches and feedback totals';
 
+-- The same per local month: a month's percentiles for every user read one
+-- row per user.
+CREATE TABLE analytics.rollup_user_monthly (
+  user_id        text NOT NULL,
+  month          date NOT NULL,
+  latency        analytics.latency_sketch,
+  ttft           analytics.latency_sketch,
+  feedback_sum   bigint NOT NULL DEFAULT 0,
+  feedback_count bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (user_id, month)
+);
+COMMENT ON TABLE analytics.rollup_user_monthly IS
+  'Folded per-user, per-local-month latency sketches and feedback totals';
+
 -- Per user, local day, provider and model ('' = provider unknown).
 CREATE TABLE analytics.rollup_user_models (
   user_id             text NOT NULL,
@@ -948,6 +962,21 @@ CREATE FUNCTION analytics.fold_range(lo bigint, hi bigint, d_from date, d_to dat
       FROM local_days b
      GROUP BY b.user_id, b.usage_date
     ON CONFLICT (user_id, usage_date) DO UPDATE SET
+      latency = analytics.latency_sketch_union(r.latency, EXCLUDED.latency),
+      ttft = analytics.latency_sketch_union(r.ttft, EXCLUDED.ttft),
+      feedback_sum = r.feedback_sum + EXCLUDED.feedback_sum,
+      feedback_count = r.feedback_count + EXCLUDED.feedback_count
+    RETURNING 1),
+  user_monthly AS (
+    INSERT INTO analytics.rollup_user_monthly AS r
+      (user_id, month, latency, ttft, feedback_sum, feedback_count)
+    SELECT b.user_id, date_trunc('month', b.usage_date::timestamp)::date,
+           analytics.latency_sketch_agg(b.response_time_ms),
+           analytics.latency_sketch_agg(b.time_to_first_token_ms),
+           COALESCE(sum(b.feedback_rating), 0), count(b.feedback_rating)
+      FROM local_days b
+     GROUP BY b.user_id, date_trunc('month', b.usage_date::timestamp)::date
+    ON CONFLICT (user_id, month) DO UPDATE SET
       latency = analytics.latency_sketch_union(r.latency, EXCLUDED.latency),
       ttft = analytics.latency_sketch_union(r.ttft, EXCLUDED.ttft),
       feedback_sum = r.feedback_sum + EXCLUDED.feedback_sum,
@@ -1113,14 +1142,34 @@ CREATE FUNCTION analytics.user_period_latency(p_user_id text, d_from date, d_to 
 COMMENT ON FUNCTION analytics.user_period_latency(text, date, date) IS
   'A user''s latency sketch and feedback totals over local days: rollups plus the unfolded tail';
 
--- ... and its distinct conversations and documents.
-CREATE FUNCTION analytics.user_period_extras(p_user_id text, d_from date, d_to date)
-  RETURNS TABLE (latency analytics.latency_sketch, feedback_sum bigint, feedback_count bigint,
-                 conversation_count bigint, document_count bigint)
+-- The same over local months, from the monthly rollups (one row a month).
+CREATE FUNCTION analytics.user_months_latency(p_user_id text, m_from date, m_to date)
+  RETURNS TABLE (latency analytics.latency_sketch, feedback_sum bigint, feedback_count bigint)
   LANGUAGE sql STABLE
   AS $$
-    SELECT l.latency, l.feedback_sum, l.feedback_count,
-           (SELECT count(DISTINCT i.item) FROM (
+    SELECT analytics.latency_sketch_union(
+             (SELECT analytics.latency_sketch_merge(r.latency) FROM analytics.rollup_user_monthly r
+               WHERE r.user_id = p_user_id AND r.month BETWEEN m_from AND m_to),
+             (SELECT analytics.latency_sketch_agg(t.response_time_ms)
+                FROM analytics.unfolded_events(p_user_id, m_from, (m_to + interval '1 month - 1 day')::date) t)),
+           (SELECT COALESCE(sum(r.feedback_sum), 0) FROM analytics.rollup_user_monthly r
+             WHERE r.user_id = p_user_id AND r.month BETWEEN m_from AND m_to)::bigint
+             + (SELECT COALESCE(sum(t.feedback_rating), 0)
+                  FROM analytics.unfolded_events(p_user_id, m_from, (m_to + interval '1 month - 1 day')::date) t)::bigint,
+           (SELECT COALESCE(sum(r.feedback_count), 0) FROM analytics.rollup_user_monthly r
+             WHERE r.user_id = p_user_id AND r.month BETWEEN m_from AND m_to)::bigint
+             + (SELECT count(t.feedback_rating)
+                  FROM analytics.unfolded_events(p_user_id, m_from, (m_to + interval '1 month - 1 day')::date) t)
+  $$;
+COMMENT ON FUNCTION analytics.user_months_latency(text, date, date) IS
+  'A user''s latency sketch and feedback totals over local months (first days m_from..m_to): monthly rollups plus the unfolded tail';
+
+-- A user's distinct conversations and documents over local days.
+CREATE FUNCTION analytics.user_period_distinct(p_user_id text, d_from date, d_to date)
+  RETURNS TABLE (conversation_count bigint, document_count bigint)
+  LANGUAGE sql STABLE
+  AS $$
+    SELECT (SELECT count(DISTINCT i.item) FROM (
               SELECT d.item FROM analytics.rollup_distinct d
                WHERE d.scope = 'user_conversation' AND d.scope_id = p_user_id AND d.usage_date BETWEEN d_from AND d_to
               UNION ALL
@@ -1130,17 +1179,16 @@ CREATE FUNCTION analytics.user_period_extras(p_user_id text, d_from date, d_to d
                WHERE d.scope = 'user_document' AND d.scope_id = p_user_id AND d.usage_date BETWEEN d_from AND d_to
               UNION ALL
               SELECT t.document_id FROM analytics.unfolded_events(p_user_id, d_from, d_to) t) i)
-      FROM analytics.user_period_latency(p_user_id, d_from, d_to) l
   $$;
-COMMENT ON FUNCTION analytics.user_period_extras(text, date, date) IS
-  'A user''s latency sketch, feedback and distinct conversations and documents over local days: rollups plus the unfolded tail';
+COMMENT ON FUNCTION analytics.user_period_distinct(text, date, date) IS
+  'A user''s distinct conversations and documents over local days: rollups plus the unfolded tail';
 
 CREATE VIEW analytics.user_daily_usage WITH (security_invoker = true) AS
 SELECT c.user_id,
        c.usage_date AS date,
        c.requests AS message_count,
-       x.conversation_count,
-       x.document_count,
+       d.conversation_count,
+       d.document_count,
        c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens AS tokens_total,
        c.input_tokens,
        c.cached_input_tokens AS tokens_cached,
@@ -1168,7 +1216,8 @@ SELECT c.user_id,
                sum(u.response_time_count)::bigint AS response_time_count
           FROM analytics.usage_counters u
          GROUP BY u.user_id, u.usage_date) c
-  CROSS JOIN LATERAL analytics.user_period_extras(c.user_id, c.usage_date, c.usage_date) x;
+  CROSS JOIN LATERAL analytics.user_period_latency(c.user_id, c.usage_date, c.usage_date) x
+  CROSS JOIN LATERAL analytics.user_period_distinct(c.user_id, c.usage_date, c.usage_date) d;
 COMMENT ON VIEW analytics.user_daily_usage IS
   'Per-user usage of each local day (seed 000): exact counts from the counters, latency percentiles, feedback and distinct counts from the rollups plus unfolded events';
 
@@ -1178,7 +1227,7 @@ SELECT m.user_id,
        EXTRACT(year FROM m.month)::integer AS year,
        EXTRACT(month FROM m.month)::integer AS month_number,
        pg_catalog.to_char(m.month, 'YYYY-MM') AS year_month,
-       m.message_count, x.conversation_count, x.document_count, m.active_days,
+       m.message_count, d.conversation_count, d.document_count, m.active_days,
        m.tokens_total, m.input_tokens, m.tokens_cached, m.cache_write_tokens, m.output_tokens,
        m.reasoning_tokens, m.cache_hit_count,
        pg_catalog.round(100.0 * m.tokens_cached / NULLIF(m.tokens_total, 0), 2) AS cache_hit_rate,
@@ -1210,8 +1259,9 @@ SELECT m.user_id,
                sum(c.failed)::bigint AS error_count
           FROM analytics.usage_counters c
          GROUP BY c.user_id, pg_catalog.date_trunc('month', c.usage_date::timestamp)::date) m
-  CROSS JOIN LATERAL analytics.user_period_extras(m.user_id, m.month,
-                       (m.month + interval '1 month - 1 day')::date) x;
+  CROSS JOIN LATERAL analytics.user_months_latency(m.user_id, m.month, m.month) x
+  CROSS JOIN LATERAL analytics.user_period_distinct(m.user_id, m.month,
+                       (m.month + interval '1 month - 1 day')::date) d;
 COMMENT ON VIEW analytics.user_monthly_usage IS
   'Per-user usage of each local month: sums of at most 31 day counters, with percentiles, feedback and distinct counts';
 
@@ -1346,6 +1396,9 @@ BEGIN
     UPDATE analytics.rollup_user_daily r
        SET feedback_sum = r.feedback_sum + d_sum, feedback_count = r.feedback_count + d_count
      WHERE r.user_id = e.user_id AND r.usage_date = e.usage_date;
+    UPDATE analytics.rollup_user_monthly r
+       SET feedback_sum = r.feedback_sum + d_sum, feedback_count = r.feedback_count + d_count
+     WHERE r.user_id = e.user_id AND r.month = date_trunc('month', e.usage_date::timestamp)::date;
     UPDATE analytics.rollup_system_models r
        SET feedback_sum = r.feedback_sum + d_sum, feedback_count = r.feedback_count + d_count
      WHERE r.usage_date = (e.occurred_at AT TIME ZONE 'UTC')::date
@@ -1397,6 +1450,15 @@ CREATE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, w bigint)
              FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
               AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
             GROUP BY user_id, usage_date$$),
+        ('rollup_user_monthly',
+         $$SELECT row(user_id, month)::text, row(latency, ttft, feedback_sum, feedback_count)::text
+             FROM analytics.rollup_user_monthly WHERE month BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, date_trunc('month', usage_date::timestamp)::date)::text,
+                  row(analytics.latency_sketch_agg(response_time_ms), analytics.latency_sketch_agg(time_to_first_token_ms),
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND date_trunc('month', usage_date::timestamp)::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, date_trunc('month', usage_date::timestamp)::date$$),
         ('rollup_user_models',
          $$SELECT row(user_id, usage_date, provider, model)::text,
                   row(requests, failed, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
@@ -1499,6 +1561,9 @@ BEGIN
   IF from_date IS NULL OR to_date IS NULL OR from_date > to_date THEN
     RAISE EXCEPTION 'from_date and to_date must be dates with from_date <= to_date' USING ERRCODE = '22023';
   END IF;
+  -- Whole months, so that monthly rollups are rebuilt whole.
+  from_date := date_trunc('month', from_date::timestamp)::date;
+  to_date := (date_trunc('month', to_date::timestamp) + interval '1 month - 1 day')::date;
   -- No fold and no writer while we rebuild.
   SELECT f.watermark INTO w FROM analytics.fold_state f FOR UPDATE;
   LOCK TABLE analytics.usage_counters IN EXCLUSIVE MODE;
@@ -1516,6 +1581,7 @@ BEGIN
    GROUP BY e.user_id, e.usage_date;
 
   DELETE FROM analytics.rollup_user_daily r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_user_monthly r WHERE r.month BETWEEN from_date AND to_date;
   DELETE FROM analytics.rollup_user_models r WHERE r.usage_date BETWEEN from_date AND to_date;
   DELETE FROM analytics.rollup_user_categories r WHERE r.usage_date BETWEEN from_date AND to_date;
   DELETE FROM analytics.rollup_documents r WHERE r.usage_date BETWEEN from_date AND to_date;
@@ -1525,7 +1591,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION analytics.rebuild_rollups(date, date) IS
-  'Recomputes counters and rollups of a date range from the raw log (local days for per-user tables, UTC days for the others); returns the events refolded';
+  'Recomputes counters and rollups of the whole months of a date range from the raw log (local days for per-user tables, UTC days for the others); returns the events refolded';
 
 /* ------------------------------------------------------------------------
  * Read API (SECURITY INVOKER: RLS decides what the caller sees)
@@ -1620,6 +1686,10 @@ CREATE FUNCTION analytics.get_user_request_history_before(p_user_id text, before
   AS $$
 BEGIN
   PERFORM analytics.check_page(p_limit, 0);
+  IF before_occurred_at IS NULL THEN
+    RAISE EXCEPTION 'before_occurred_at must not be null' USING ERRCODE = '23502',
+      HINT = 'Pass the occurred_at and id of the last row of the previous page.';
+  END IF;
   RETURN QUERY
   SELECT e.id, e.occurred_at, e.model, e.provider, e.status, e.input_tokens, e.cached_input_tokens,
          e.cache_write_tokens, e.output_tokens, e.reasoning_tokens,
@@ -1628,7 +1698,7 @@ BEGIN
          e.document_id, e.error_code, e.feedback_rating
     FROM analytics.chat_events e
    WHERE e.user_id = p_user_id
-     AND (before_occurred_at IS NULL OR (e.occurred_at, e.id) < (before_occurred_at, COALESCE(before_id, 9223372036854775807)))
+     AND (e.occurred_at, e.id) < (before_occurred_at, COALESCE(before_id, 9223372036854775807))
    ORDER BY e.occurred_at DESC, e.id DESC
    LIMIT p_limit;
 END
@@ -1670,8 +1740,8 @@ BEGIN
   SELECT analytics.quantiles(m.latency, '{0.5,0.95,0.99}') AS pct, a.feedback_sum AS fb_sum,
          a.feedback_count AS fb_count
     INTO perf
-    FROM analytics.user_period_latency(p_user_id, q.month_start, 'infinity') m,
-         analytics.user_period_latency(p_user_id, '-infinity', 'infinity') a;
+    FROM analytics.user_months_latency(p_user_id, q.month_start, q.month_start) m,
+         analytics.user_months_latency(p_user_id, '-infinity', 'infinity') a;
   RETURN jsonb_build_object(
     'user', jsonb_build_object(
       'id', p_user_id, 'plan', q.plan_id,
@@ -1747,15 +1817,27 @@ COMMENT ON VIEW analytics.v_user_recent_activity IS
  * ------------------------------------------------------------------------ */
 
 CREATE MATERIALIZED VIEW analytics.mv_user_monthly_summary AS
-SELECT m.user_id, m.month, m.message_count, m.conversation_count, m.document_count, m.active_days,
-       m.tokens_total, m.tokens_cached, m.cache_hit_rate, m.cost_total, m.cost_saved_by_cache,
-       m.avg_response_time_ms, m.median_response_time_ms, m.p95_response_time_ms,
-       m.p99_response_time_ms, m.error_count, m.error_rate, m.avg_feedback_rating, m.feedback_count
-  FROM analytics.user_monthly_usage m
+SELECT c.user_id, c.month, c.message_count, c.active_days, c.tokens_total, c.tokens_cached,
+       c.cost_total, c.cost_saved_by_cache, c.error_count,
+       round(100.0 * c.error_count / NULLIF(c.message_count, 0), 2) AS error_rate,
+       round(analytics.quantile(r.latency, 0.5))::integer AS median_response_time_ms,
+       round(analytics.quantile(r.latency, 0.95))::integer AS p95_response_time_ms,
+       round(analytics.quantile(r.latency, 0.99))::integer AS p99_response_time_ms,
+       round(r.feedback_sum::numeric / NULLIF(r.feedback_count, 0), 2) AS avg_feedback_rating,
+       r.feedback_count
+  FROM (SELECT u.user_id, date_trunc('month', u.usage_date::timestamp)::date AS month,
+               sum(u.requests)::bigint AS message_count,
+               count(DISTINCT u.usage_date) FILTER (WHERE u.requests > 0)::integer AS active_days,
+               sum(u.input_tokens + u.cached_input_tokens + u.cache_write_tokens + u.output_tokens)::bigint AS tokens_total,
+               sum(u.cached_input_tokens)::bigint AS tokens_cached, sum(u.cost) AS cost_total,
+               sum(u.cache_savings) AS cost_saved_by_cache, sum(u.failed)::bigint AS error_count
+          FROM analytics.usage_counters u
+         GROUP BY 1, 2) c
+  LEFT JOIN analytics.rollup_user_monthly r USING (user_id, month)
 WITH NO DATA;
 CREATE UNIQUE INDEX mv_user_monthly_summary_key ON analytics.mv_user_monthly_summary (user_id, month);
 COMMENT ON MATERIALIZED VIEW analytics.mv_user_monthly_summary IS
-  'Per-user monthly summary with latency percentiles, distinct conversations and documents, feedback; refreshed by refresh_all_views(); read it through user_monthly_summary';
+  'Per-user monthly summary from the counters and monthly rollups (percentiles and feedback as of the last fold); refreshed by refresh_all_views(); read it through user_monthly_summary';
 
 CREATE MATERIALIZED VIEW analytics.mv_document_popularity AS
 SELECT d.document_id,
@@ -1947,6 +2029,11 @@ CREATE POLICY rollup_user_daily_read ON analytics.rollup_user_daily FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
          OR (SELECT analytics.sees_all_rows()));
 
+ALTER TABLE analytics.rollup_user_monthly ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_user_monthly_read ON analytics.rollup_user_monthly FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows()));
+
 ALTER TABLE analytics.rollup_user_models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_user_models_read ON analytics.rollup_user_models FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
@@ -2019,7 +2106,9 @@ CREATE FUNCTION analytics.access_privileges(kind text,
         ('*', 'TABLE',    'analytics.user_request_analytics',           'SELECT'),
         ('*', 'TABLE',    'analytics.v_user_recent_activity',           'SELECT'),
         ('*', 'FUNCTION', 'analytics.fold_watermark()',                 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.user_period_extras(text, date, date)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.user_period_distinct(text, date, date)', 'EXECUTE'),
+        ('*', 'FUNCTION', 'analytics.user_months_latency(text, date, date)', 'EXECUTE'),
+        ('*', 'TABLE',    'analytics.rollup_user_monthly',              'SELECT'),
         ('*', 'FUNCTION', 'analytics.user_period_latency(text, date, date)', 'EXECUTE'),
         ('*', 'FUNCTION', 'analytics.unfolded_events(text, date, date)', 'EXECUTE'),
         ('*', 'FUNCTION', 'analytics.user_model_usage(text, date, date)', 'EXECUTE'),
@@ -2170,6 +2259,7 @@ SELECT pg_catalog.pg_extension_config_dump('analytics.chat_events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.fold_state', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_daily', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_models', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_monthly', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_categories', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_documents', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_system_models', '');
