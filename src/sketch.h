@@ -29,7 +29,7 @@
 #include "postgres.h"
 
 #define UA_SKETCH_VERSION		1
-#define UA_SKETCH_ALPHA			0.01
+#define UA_SKETCH_ALPHA			0.0095	/* 1 % with a margin for rounding */
 #define UA_SKETCH_MAX_BINS		2048
 #define UA_SKETCH_MIN_VALUE		1e-9
 #define UA_SKETCH_MAX_VALUE		1e300
