@@ -18,7 +18,10 @@ OBJS = \
 	src/quota.o \
 	src/append_only.o \
 	src/sketch.o \
-	src/feedback.o
+	src/feedback.o \
+	src/counters.o \
+	src/notify.o \
+	src/admission.o
 
 DATA = $(wildcard sql/usage_analytics--*.sql)
 

@@ -415,6 +415,9 @@ CREATE TABLE analytics.chat_events (
   intermediate_steps      integer CHECK (intermediate_steps BETWEEN 0 AND 100000),
   metadata                jsonb CHECK (metadata IS NULL OR pg_catalog.jsonb_typeof(metadata) = 'object'),
   recorded_xid            bigint NOT NULL,
+  reserved_tokens         integer CHECK (reserved_tokens BETWEEN 0 AND 400000000),
+  reserved_cost           numeric CHECK (reserved_cost >= 0 AND reserved_cost <= 1000000),
+  settled_at              timestamptz,
   PRIMARY KEY (user_id, occurred_at, id)
 ) PARTITION BY RANGE (occurred_at);
 ALTER SEQUENCE analytics.chat_events_id_seq OWNED BY analytics.chat_events.id;
@@ -423,6 +426,8 @@ CREATE INDEX chat_events_id_idx ON analytics.chat_events (id);
 -- not yet folded events.
 CREATE INDEX chat_events_xid_brin ON analytics.chat_events USING brin (recorded_xid);
 CREATE INDEX chat_events_user_xid_idx ON analytics.chat_events (user_id, recorded_xid);
+-- Reservations waiting to be settled or expired.
+CREATE INDEX chat_events_pending_idx ON analytics.chat_events (occurred_at) WHERE status = 'pending';
 COMMENT ON TABLE analytics.chat_events IS
   'Append-only raw log, one row per LLM request, partitioned by month of occurred_at; written only by the extension''s functions';
 COMMENT ON COLUMN analytics.chat_events.usage_date IS
@@ -434,6 +439,8 @@ COMMENT ON COLUMN analytics.chat_events.output_tokens IS 'Output tokens, reasoni
 COMMENT ON COLUMN analytics.chat_events.reasoning_tokens IS 'Part of output_tokens spent on reasoning (informational)';
 COMMENT ON COLUMN analytics.chat_events.cost IS 'Total cost in USD, frozen at ingest';
 COMMENT ON COLUMN analytics.chat_events.cost_source IS 'computed from analytics.model_prices, or provided by the caller';
+COMMENT ON COLUMN analytics.chat_events.reserved_tokens IS
+  'Tokens reserved by start_request until the request is settled or expires';
 COMMENT ON COLUMN analytics.chat_events.recorded_xid IS
   'Full id of the recording (or settling) transaction: analytics.fold() folds events below its watermark, each exactly once';
 
@@ -491,6 +498,10 @@ CREATE TABLE analytics.usage_counters (
   cache_savings       numeric NOT NULL DEFAULT 0,
   response_time_sum   bigint NOT NULL DEFAULT 0,
   response_time_count bigint NOT NULL DEFAULT 0,
+  pending_requests    bigint NOT NULL DEFAULT 0,
+  pending_tokens      bigint NOT NULL DEFAULT 0,
+  pending_cost        numeric NOT NULL DEFAULT 0,
+  rejected            bigint NOT NULL DEFAULT 0,
   PRIMARY KEY (user_id, usage_date, slot)
 ) WITH (fillfactor = 50);
 COMMENT ON TABLE analytics.usage_counters IS
@@ -668,7 +679,8 @@ COMMENT ON FUNCTION analytics.anthropic_usage(jsonb) IS
  * ------------------------------------------------------------------------ */
 
 -- Everything check_quota needs in one read of the counters: plan, local
--- periods, and the used amounts (the day rows of one month).  One row;
+-- periods, and the used amounts (the day rows of one month), reservations
+-- of requests in flight included.  One row;
 -- SETOF so that it is inlined into check_quota's prepared statement.
 CREATE FUNCTION analytics.usage_snapshot(p_user_id text, p_at timestamptz,
     OUT plan_id text, OUT plan_found boolean, OUT month_start date,
@@ -678,7 +690,7 @@ CREATE FUNCTION analytics.usage_snapshot(p_user_id text, p_at timestamptz,
     OUT daily_request_limit bigint, OUT monthly_request_limit bigint,
     OUT monthly_token_limit bigint, OUT monthly_cost_limit numeric,
     OUT max_tokens_per_request bigint, OUT enforcement text,
-    OUT warn_thresholds numeric[])
+    OUT warn_thresholds numeric[], OUT today date)
   RETURNS SETOF record
   ROWS 1
   LANGUAGE sql STABLE PARALLEL SAFE
@@ -693,14 +705,15 @@ CREATE FUNCTION analytics.usage_snapshot(p_user_id text, p_at timestamptz,
            ((d.month_start::timestamp + interval '1 month') AT TIME ZONE d.time_zone),
            c.day_requests, c.month_requests, c.month_tokens, c.month_cost,
            p.daily_request_limit, p.monthly_request_limit, p.monthly_token_limit,
-           p.monthly_cost_limit, p.max_tokens_per_request, p.enforcement, p.warn_thresholds
+           p.monthly_cost_limit, p.max_tokens_per_request, p.enforcement, p.warn_thresholds, d.today
       FROM d
       LEFT JOIN analytics.plans p ON p.plan_id = d.plan_id
       CROSS JOIN LATERAL (
-        SELECT COALESCE(sum(u.requests) FILTER (WHERE u.usage_date = d.today), 0)::bigint AS day_requests,
-               COALESCE(sum(u.requests), 0)::bigint AS month_requests,
-               COALESCE(sum(u.input_tokens + u.cached_input_tokens + u.cache_write_tokens + u.output_tokens), 0)::bigint AS month_tokens,
-               COALESCE(sum(u.cost), 0) AS month_cost
+        SELECT COALESCE(sum(u.requests + u.pending_requests) FILTER (WHERE u.usage_date = d.today), 0)::bigint AS day_requests,
+               COALESCE(sum(u.requests + u.pending_requests), 0)::bigint AS month_requests,
+               COALESCE(sum(u.input_tokens + u.cached_input_tokens + u.cache_write_tokens + u.output_tokens
+                            + u.pending_tokens), 0)::bigint AS month_tokens,
+               COALESCE(sum(u.cost + u.pending_cost), 0) AS month_cost
           FROM analytics.usage_counters u
          WHERE u.user_id = p_user_id
            AND u.usage_date >= d.month_start
@@ -720,6 +733,143 @@ CREATE FUNCTION analytics.check_quota(user_id text, tokens bigint DEFAULT 0,
   AS 'MODULE_PATHNAME', 'ua_check_quota';
 COMMENT ON FUNCTION analytics.check_quota(text, bigint) IS
   'May this user make a request of this many tokens now? Answers from the counters; read-only. End users may ask only about themselves';
+
+/* ------------------------------------------------------------------------
+ * Admission: start_request / complete_request (C), reservation expiry,
+ * threshold notifications
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION analytics.start_request(
+    user_id          text,
+    model            text,
+    estimated_tokens bigint  DEFAULT 0,
+    request_id       text    DEFAULT NULL,
+    provider         text    DEFAULT NULL,
+    estimated_cost   numeric DEFAULT NULL,
+    org_id           text    DEFAULT NULL,
+    conversation_id  text    DEFAULT NULL,
+    message_id       text    DEFAULT NULL,
+    document_id      text    DEFAULT NULL,
+    session_id       text    DEFAULT NULL,
+    request_type     text    DEFAULT NULL,
+    category         text    DEFAULT NULL,
+    query_intent     text    DEFAULT NULL,
+    metadata         jsonb   DEFAULT NULL,
+    OUT event_id bigint, OUT allowed boolean, OUT status text, OUT limit_name text,
+    OUT remaining numeric, OUT resets_at timestamptz)
+  RETURNS record
+  LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'ua_start_request';
+COMMENT ON FUNCTION analytics.start_request(text, text, bigint, text, text, numeric, text, text, text, text, text, text, text, text, jsonb) IS
+  'Admits a request and reserves its estimate against the user''s hard limits (exact under any concurrency), or rejects it; logs it as pending or rejected; idempotent on (user_id, request_id)';
+
+CREATE FUNCTION analytics.complete_request(
+    event_id               bigint  DEFAULT NULL,
+    status                 text    DEFAULT 'completed',
+    input_tokens           bigint  DEFAULT 0,
+    cached_input_tokens    bigint  DEFAULT 0,
+    cache_write_tokens     bigint  DEFAULT 0,
+    output_tokens          bigint  DEFAULT 0,
+    reasoning_tokens       bigint  DEFAULT 0,
+    cost                   numeric DEFAULT NULL,
+    response_time_ms       bigint  DEFAULT NULL,
+    time_to_first_token_ms bigint  DEFAULT NULL,
+    error_code             text    DEFAULT NULL,
+    error_message          text    DEFAULT NULL,
+    cache_hit              boolean DEFAULT NULL,
+    user_id                text    DEFAULT NULL,
+    request_id             text    DEFAULT NULL,
+    OUT event_id_out bigint, OUT status_out text, OUT cost_out numeric)
+  RETURNS record
+  LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'ua_complete_request';
+COMMENT ON FUNCTION analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, boolean, text, text) IS
+  'Settles a start_request reservation with the actual usage (by event_id, or user_id and request_id); settling twice returns the same answer';
+
+CREATE FUNCTION analytics.backend_slot() RETURNS smallint
+  LANGUAGE C STABLE PARALLEL RESTRICTED AS 'MODULE_PATHNAME', 'ua_backend_slot';
+COMMENT ON FUNCTION analytics.backend_slot() IS
+  'The usage_counters slot this backend writes (internal)';
+
+CREATE FUNCTION analytics.expire_reservations() RETURNS bigint
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  SET usage_analytics.internal_write = on
+  AS $$
+DECLARE
+  n bigint;
+BEGIN
+  -- Pending requests older than usage_analytics.reservation_ttl: mark them
+  -- expired and release their reservations.  A concurrent complete_request
+  -- holds the row: this statement then sees it settled and skips it.
+  WITH gone AS (
+    UPDATE analytics.chat_events e SET status = 'expired', settled_at = now()
+     WHERE e.status = 'pending'
+       AND e.occurred_at < now() - current_setting('usage_analytics.reservation_ttl')::interval
+    RETURNING e.user_id, e.usage_date, COALESCE(e.reserved_tokens, 0) AS t, COALESCE(e.reserved_cost, 0) AS c),
+  released AS (
+    INSERT INTO analytics.usage_counters AS u (user_id, usage_date, slot, pending_requests, pending_tokens, pending_cost)
+    SELECT g.user_id, g.usage_date, analytics.backend_slot(), -count(*), -sum(g.t), -sum(g.c)
+      FROM gone g GROUP BY g.user_id, g.usage_date
+    ON CONFLICT (user_id, usage_date, slot) DO UPDATE SET
+      pending_requests = u.pending_requests + EXCLUDED.pending_requests,
+      pending_tokens = u.pending_tokens + EXCLUDED.pending_tokens,
+      pending_cost = u.pending_cost + EXCLUDED.pending_cost
+    RETURNING 1)
+  SELECT count(*) INTO n FROM gone;
+  RETURN n;
+END
+$$;
+COMMENT ON FUNCTION analytics.expire_reservations() IS
+  'Marks pending requests older than usage_analytics.reservation_ttl expired and releases their reservations; returns how many';
+
+CREATE TABLE analytics.notifications (
+  notification_id bigint GENERATED ALWAYS AS IDENTITY,
+  user_id         text NOT NULL,
+  limit_name      text NOT NULL,
+  period_start    date NOT NULL,
+  threshold       numeric NOT NULL,
+  used            numeric NOT NULL,
+  limit_value     numeric NOT NULL,
+  plan_id         text NOT NULL,
+  created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  acknowledged_at timestamptz,
+  PRIMARY KEY (user_id, limit_name, period_start, threshold),
+  UNIQUE (user_id, notification_id)
+);
+CREATE INDEX notifications_open_idx ON analytics.notifications (created_at) WHERE acknowledged_at IS NULL;
+COMMENT ON TABLE analytics.notifications IS
+  'Outbox of usage thresholds reached: one row per user, limit, period and threshold, written in the transaction that reached it and announced with NOTIFY usage_analytics';
+
+CREATE FUNCTION analytics.list_notifications(p_user_id text DEFAULT NULL, include_acknowledged boolean DEFAULT false)
+  RETURNS SETOF analytics.notifications
+  LANGUAGE sql STABLE
+  AS $$
+    SELECT n.* FROM analytics.notifications n
+     WHERE (p_user_id IS NULL OR n.user_id = p_user_id)
+       AND (include_acknowledged OR n.acknowledged_at IS NULL)
+     ORDER BY n.created_at, n.notification_id
+  $$;
+COMMENT ON FUNCTION analytics.list_notifications(text, boolean) IS
+  'Notifications the caller may see (RLS), oldest first; unacknowledged ones unless asked';
+
+CREATE FUNCTION analytics.acknowledge_notifications(ids bigint[]) RETURNS integer
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  n integer;
+BEGIN
+  UPDATE analytics.notifications SET acknowledged_at = now()
+   WHERE notification_id = ANY (ids) AND acknowledged_at IS NULL;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END
+$$;
+COMMENT ON FUNCTION analytics.acknowledge_notifications(bigint[]) IS
+  'Marks notifications acknowledged (app backends and admins); returns how many changed';
 
 /* ------------------------------------------------------------------------
  * Partitions
@@ -1900,7 +2050,8 @@ CREATE FUNCTION analytics.job_definitions(OUT job_name text, OUT default_schedul
   AS $$
     VALUES ('usage_analytics_fold', '* * * * *', 'SELECT analytics.fold()'),
            ('usage_analytics_refresh_views', '*/10 * * * *', 'SELECT analytics.refresh_all_views()'),
-           ('usage_analytics_partitions', '17 3 * * *', 'SELECT analytics.ensure_partitions(2)')
+           ('usage_analytics_partitions', '17 3 * * *', 'SELECT analytics.ensure_partitions(2)'),
+           ('usage_analytics_expire', '* * * * *', 'SELECT analytics.expire_reservations()')
   $$;
 COMMENT ON FUNCTION analytics.job_definitions() IS
   'The scheduled jobs of the extension: name, default cron schedule, command';
@@ -1953,7 +2104,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION analytics.schedule_jobs(jsonb) IS
-  'Creates or updates the named pg_cron jobs (fold, view refresh, partitions) in this database; schedules overrides defaults by job name';
+  'Creates or updates the named pg_cron jobs (fold, view refresh, partitions, reservation expiry) in this database; schedules overrides defaults by job name';
 
 CREATE FUNCTION analytics.unschedule_jobs() RETURNS integer
   LANGUAGE plpgsql VOLATILE
@@ -2029,6 +2180,11 @@ CREATE POLICY rollup_user_daily_read ON analytics.rollup_user_daily FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
          OR (SELECT analytics.sees_all_rows()));
 
+ALTER TABLE analytics.notifications ENABLE ROW LEVEL SECURITY;
+CREATE POLICY notifications_read ON analytics.notifications FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows()));
+
 ALTER TABLE analytics.rollup_user_monthly ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_user_monthly_read ON analytics.rollup_user_monthly FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
@@ -2098,6 +2254,8 @@ CREATE FUNCTION analytics.access_privileges(kind text,
         ('*', 'TABLE',    'analytics.user_monthly_usage',               'SELECT'),
         ('*', 'TABLE',    'analytics.v_user_current_month',             'SELECT'),
         ('*', 'TABLE',    'analytics.fold_state',                       'SELECT'),
+        ('*', 'TABLE',    'analytics.notifications',                    'SELECT'),
+        ('*', 'FUNCTION', 'analytics.list_notifications(text, boolean)', 'EXECUTE'),
         ('*', 'TABLE',    'analytics.rollup_user_daily',                'SELECT'),
         ('*', 'TABLE',    'analytics.rollup_user_models',               'SELECT'),
         ('*', 'TABLE',    'analytics.rollup_user_categories',           'SELECT'),
@@ -2148,6 +2306,11 @@ CREATE FUNCTION analytics.access_privileges(kind text,
         -- the application's backend
         ('app_backend', 'FUNCTION', 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)', 'EXECUTE'),
         ('app_backend', 'FUNCTION', 'analytics.record_chat_events(jsonb)',                   'EXECUTE'),
+        ('app_backend', 'FUNCTION', 'analytics.start_request(text, text, bigint, text, text, numeric, text, text, text, text, text, text, text, text, jsonb)', 'EXECUTE'),
+        ('app_backend', 'FUNCTION', 'analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, boolean, text, text)', 'EXECUTE'),
+        ('app_backend', 'FUNCTION', 'analytics.acknowledge_notifications(bigint[])',        'EXECUTE'),
+        ('admin', 'FUNCTION', 'analytics.acknowledge_notifications(bigint[])',              'EXECUTE'),
+        ('admin', 'FUNCTION', 'analytics.expire_reservations()',                            'EXECUTE'),
         ('app_backend', 'FUNCTION', 'analytics.subscribe(text, text, timestamptz, text)',  'EXECUTE'),
         ('app_backend', 'PARAMETER', 'usage_analytics.user_id',                            'SET'),
         -- administrators
@@ -2257,6 +2420,8 @@ SELECT pg_catalog.pg_extension_config_dump('analytics.usage_counters', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.chat_events_default', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.chat_events_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.fold_state', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.notifications', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.notifications_notification_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_daily', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_models', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_monthly', '');

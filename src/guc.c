@@ -22,6 +22,8 @@ char	   *ua_jwt_claim = NULL;
 char	   *ua_default_plan = NULL;
 int			ua_max_metadata_bytes = 16384;
 bool		ua_internal_write = false;
+bool		ua_notify_enabled = true;
+int			ua_reservation_ttl = 600;
 
 static bool
 check_user_id(char **newval, void **extra, GucSource source)
@@ -83,6 +85,25 @@ ua_define_gucs(void)
 							0, 1024 * 1024,
 							PGC_SUSET,
 							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("usage_analytics.notify_thresholds",
+							 "Record and NOTIFY usage thresholds reached, in the writing transaction.",
+							 "Costs one quota evaluation per recorded event; off skips it.",
+							 &ua_notify_enabled,
+							 true,
+							 PGC_SUSET,
+							 0,
+							 NULL, NULL, NULL);
+
+	DefineCustomIntVariable("usage_analytics.reservation_ttl",
+							"Time after which an unsettled start_request reservation expires.",
+							"analytics.expire_reservations() releases older reservations.",
+							&ua_reservation_ttl,
+							600,
+							1, 7 * 24 * 3600,
+							PGC_SUSET,
+							GUC_UNIT_S,
 							NULL, NULL, NULL);
 
 	/*

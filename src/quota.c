@@ -3,12 +3,16 @@
  * quota.c
  *	  analytics.check_quota(user_id, tokens): may this user make a request
  *	  of this many tokens now?  Read-only; answers from the user's plan and
- *	  at most 31 day counters (analytics.usage_snapshot), never from events.
+ *	  one month of day counters (analytics.usage_snapshot), never from
+ *	  events.  Reservations of requests in flight count as used.
  *
- *	  Authorization runs as the caller: an end user may ask about the
- *	  identity it acts for (analytics.current_user_id()); app backends,
- *	  admins and superusers about anyone.  The counters are then read with
- *	  the function owner's rights.
+ *	  ua_quota_evaluate() is shared with start_request (admission.c) and the
+ *	  threshold notifications (notify.c).
+ *
+ *	  Authorization runs as the caller's role (passed in): an end user may
+ *	  ask about the identity it acts for (analytics.current_user_id()); app
+ *	  backends, admins and superusers about anyone.  The counters are read
+ *	  with the function owner's rights.
  *
  *	  Limits, in reporting order: daily_requests, monthly_requests,
  *	  monthly_tokens, monthly_cost, max_tokens_per_request.  A limit is
@@ -34,6 +38,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/numeric.h"
+#include "quota.h"
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(ua_check_quota);
@@ -56,7 +61,7 @@ enum
 	S_PLAN_ID = 1, S_PLAN_FOUND, S_MONTH_START, S_DAY_RESETS, S_MONTH_RESETS,
 	S_DAY_REQUESTS, S_MONTH_REQUESTS, S_MONTH_TOKENS, S_MONTH_COST,
 	S_DAILY_REQ_LIMIT, S_MONTHLY_REQ_LIMIT, S_MONTHLY_TOKEN_LIMIT,
-	S_MONTHLY_COST_LIMIT, S_MAX_TOKENS, S_ENFORCEMENT, S_THRESHOLDS
+	S_MONTHLY_COST_LIMIT, S_MAX_TOKENS, S_ENFORCEMENT, S_THRESHOLDS, S_TODAY
 };
 
 typedef struct QuotaLimit
@@ -65,16 +70,16 @@ typedef struct QuotaLimit
 	int			limit_col;		/* snapshot column of the limit */
 	int			used_col;		/* snapshot column of the used amount, 0: tokens */
 	int			resets_col;		/* snapshot column of the reset time, 0: none */
-	int			need;			/* 1: one request; 2: the tokens; 0: nothing */
-	bool		per_request;
+	int			period_col;		/* snapshot column of the period start, 0: none */
+	int			need;			/* 1: one request; 2: the tokens; 0: the cost */
 } QuotaLimit;
 
-static const QuotaLimit limits[] = {
-	{"daily_requests", S_DAILY_REQ_LIMIT, S_DAY_REQUESTS, S_DAY_RESETS, 1, false},
-	{"monthly_requests", S_MONTHLY_REQ_LIMIT, S_MONTH_REQUESTS, S_MONTH_RESETS, 1, false},
-	{"monthly_tokens", S_MONTHLY_TOKEN_LIMIT, S_MONTH_TOKENS, S_MONTH_RESETS, 2, false},
-	{"monthly_cost", S_MONTHLY_COST_LIMIT, S_MONTH_COST, S_MONTH_RESETS, 0, false},
-	{"max_tokens_per_request", S_MAX_TOKENS, 0, 0, 0, true},
+static const QuotaLimit limit_defs[UA_NLIMITS] = {
+	{"daily_requests", S_DAILY_REQ_LIMIT, S_DAY_REQUESTS, S_DAY_RESETS, S_TODAY, 1},
+	{"monthly_requests", S_MONTHLY_REQ_LIMIT, S_MONTH_REQUESTS, S_MONTH_RESETS, S_MONTH_START, 1},
+	{"monthly_tokens", S_MONTHLY_TOKEN_LIMIT, S_MONTH_TOKENS, S_MONTH_RESETS, S_MONTH_START, 2},
+	{"monthly_cost", S_MONTHLY_COST_LIMIT, S_MONTH_COST, S_MONTH_RESETS, S_MONTH_START, 0},
+	{"max_tokens_per_request", S_MAX_TOKENS, 0, 0, 0, 0},
 };
 
 static Datum
@@ -83,36 +88,27 @@ num(int64 v)
 	return DirectFunctionCall1(int8_numeric, Int64GetDatum(v));
 }
 
-/* A snapshot column as numeric, copied out of SPI memory; NULL -> isnull. */
-static Datum
-col_numeric(HeapTuple row, TupleDesc desc, int col, bool *isnull, MemoryContext cxt)
-{
-	Datum		d = SPI_getbinval(row, desc, col, isnull);
-	MemoryContext old;
-
-	if (*isnull)
-		return (Datum) 0;
-	old = MemoryContextSwitchTo(cxt);
-	if (SPI_gettypeid(desc, col) == INT8OID)
-		d = num(DatumGetInt64(d));
-	else
-		d = datumCopy(d, false, -1);
-	MemoryContextSwitchTo(old);
-	return d;
-}
-
 static int
 cmp(Datum a, Datum b)
 {
 	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, b));
 }
 
-/*
- * The end user may ask about itself; others need an all-rows role.  Called
- * as the owner, with the caller's role.
- */
-static void
-authorize(text *user_id, Oid caller)
+/* A snapshot column as numeric (int8 converted); NULL -> isnull.  In cxt. */
+static Datum
+col_numeric(HeapTuple row, TupleDesc desc, int col, bool *isnull)
+{
+	Datum		d = SPI_getbinval(row, desc, col, isnull);
+
+	if (*isnull)
+		return (Datum) 0;
+	if (SPI_gettypeid(desc, col) == INT8OID)
+		return num(DatumGetInt64(d));
+	return datumCopy(d, false, -1);
+}
+
+void
+ua_quota_authorize(text *user_id, Oid caller)
 {
 	char	   *me = ua_identity();
 	char	   *whom = text_to_cstring(user_id);
@@ -131,27 +127,118 @@ authorize(text *user_id, Oid caller)
 				 errhint("End users may check only their own quota; set usage_analytics.user_id.")));
 }
 
+void
+ua_quota_evaluate(Datum user_id, int64 tokens, Datum cost, bool read_only, MemoryContext cxt,
+				  UaQuota *q)
+{
+	MemoryContext old;
+	HeapTuple	row;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		hundred;
+	Datum		lowest = (Datum) 0;
+	int			i;
+
+	ua_run(&snapshot, &user_id, NULL, read_only, 1);
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	if (!DatumGetBool(SPI_getbinval(row, desc, S_PLAN_FOUND, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("plan \"%s\" does not exist", SPI_getvalue(row, desc, S_PLAN_ID)),
+				 errhint("Set usage_analytics.default_plan to a plan of analytics.plans.")));
+
+	old = MemoryContextSwitchTo(cxt);
+	memset(q, 0, sizeof(UaQuota));
+	hundred = num(100);
+	q->hard = strcmp(SPI_getvalue(row, desc, S_ENFORCEMENT), "hard") == 0;
+	q->plan_id = CStringGetTextDatum(SPI_getvalue(row, desc, S_PLAN_ID));
+	q->month_start = SPI_getbinval(row, desc, S_MONTH_START, &isnull);
+	q->chosen = -1;
+
+	deconstruct_array(DatumGetArrayTypePCopy(SPI_getbinval(row, desc, S_THRESHOLDS, &isnull)),
+					  NUMERICOID, -1, false, TYPALIGN_INT, &q->thresholds, NULL, &q->nthresholds);
+	for (i = 0; i < q->nthresholds; i++)
+	{
+		Datum		pct = DirectFunctionCall2(numeric_mul, q->thresholds[i], hundred);
+
+		if (i == 0 || cmp(pct, lowest) < 0)
+			lowest = pct;
+	}
+
+	for (i = 0; i < UA_NLIMITS; i++)
+	{
+		const QuotaLimit *def = &limit_defs[i];
+		UaLimitState *l = &q->limits[i];
+		Datum		need;
+
+		l->name = def->name;
+		l->periodic = def->used_col != 0;
+		l->limit = col_numeric(row, desc, def->limit_col, &isnull);
+		if (isnull)
+			continue;
+		l->present = true;
+		l->used = def->used_col ? col_numeric(row, desc, def->used_col, &isnull) : num(tokens);
+		need = def->need == 1 ? num(1) : def->need == 2 ? num(tokens) : cost;
+		if (!l->periodic)
+			l->exceeded = cmp(l->used, l->limit) > 0;
+		else
+			l->exceeded = cmp(l->used, l->limit) >= 0 ||
+				cmp(DirectFunctionCall2(numeric_add, l->used, need), l->limit) > 0;
+		if (cmp(l->limit, num(0)) == 0)
+			l->percent = hundred;
+		else
+			l->percent = DirectFunctionCall2(numeric_round,
+											 DirectFunctionCall2(numeric_div,
+																 DirectFunctionCall2(numeric_mul, l->used, hundred),
+																 l->limit),
+											 Int32GetDatum(2));
+		if (def->resets_col)
+			l->resets_at = SPI_getbinval(row, desc, def->resets_col, &isnull);
+		if (def->period_col)
+			l->period_start = SPI_getbinval(row, desc, def->period_col, &isnull);
+
+		/* Report the first exceeded limit, else the fullest periodic one. */
+		if (q->chosen >= 0 && q->limits[q->chosen].exceeded)
+			continue;
+		if (l->exceeded || (l->periodic && (q->chosen < 0 ||
+											cmp(l->percent, q->limits[q->chosen].percent) > 0)))
+			q->chosen = i;
+	}
+
+	q->allowed = true;
+	for (i = 0; i < UA_NLIMITS; i++)
+		if (q->limits[i].present && q->limits[i].exceeded && q->hard)
+			q->allowed = false;
+
+	if (q->chosen < 0)
+		q->status = "normal";
+	else
+	{
+		UaLimitState *c = &q->limits[q->chosen];
+
+		if (c->exceeded || cmp(c->percent, hundred) >= 0)
+			q->status = "limit_reached";
+		else if (cmp(c->percent, num(90)) >= 0)
+			q->status = "warning";
+		else if (cmp(c->percent, lowest) >= 0)
+			q->status = "approaching";
+		else
+			q->status = "normal";
+	}
+	MemoryContextSwitchTo(old);
+}
+
 Datum
 ua_check_quota(PG_FUNCTION_ARGS)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	TupleDesc	result_desc;
 	UaSavedUser saved;
-	HeapTuple	row;
-	TupleDesc	desc;
+	UaQuota		q;
 	Datum		out[10];
 	bool		out_null[10];
 	int64		tokens;
-	bool		isnull;
-	bool		hard;
-	Datum		hundred = num(100);
-	Datum		lowest_threshold = (Datum) 0;
-	int			chosen = -1;
-	bool		chosen_exceeded = false;
-	Datum		chosen_used = 0,
-				chosen_limit = 0,
-				chosen_pct = 0;
-	bool		any_hard_exceeded = false;
 	int			i;
 
 	if (PG_ARGISNULL(0))
@@ -166,133 +253,35 @@ ua_check_quota(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	ua_become_function_owner(fcinfo, &saved);
-	authorize(PG_GETARG_TEXT_PP(0), saved.userid);
-	{
-		Datum		arg = PG_GETARG_DATUM(0);
-
-		ua_run(&snapshot, &arg, NULL, true, 1);
-	}
+	ua_quota_authorize(PG_GETARG_TEXT_PP(0), saved.userid);
+	ua_quota_evaluate(PG_GETARG_DATUM(0), tokens, num(0), true, cxt, &q);
 	ua_restore_user(&saved);
-
-	row = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	if (!DatumGetBool(SPI_getbinval(row, desc, S_PLAN_FOUND, &isnull)))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("plan \"%s\" does not exist", SPI_getvalue(row, desc, S_PLAN_ID)),
-				 errhint("Set usage_analytics.default_plan to a plan of analytics.plans.")));
-	hard = strcmp(SPI_getvalue(row, desc, S_ENFORCEMENT), "hard") == 0;
-
-	/* The lowest warning threshold, as a percentage. */
-	{
-		Datum		arr = SPI_getbinval(row, desc, S_THRESHOLDS, &isnull);
-		Datum	   *elems;
-		int			nelems;
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		deconstruct_array(DatumGetArrayTypeP(arr), NUMERICOID, -1, false, TYPALIGN_INT,
-						  &elems, NULL, &nelems);
-		for (i = 0; i < nelems; i++)
-		{
-			Datum		pct = DirectFunctionCall2(numeric_mul, elems[i], hundred);
-
-			if (i == 0 || cmp(pct, lowest_threshold) < 0)
-				lowest_threshold = pct;
-		}
-		MemoryContextSwitchTo(old);
-	}
-
-	for (i = 0; i < (int) lengthof(limits); i++)
-	{
-		const QuotaLimit *l = &limits[i];
-		Datum		limit = col_numeric(row, desc, l->limit_col, &isnull, cxt);
-		Datum		used;
-		Datum		need;
-		Datum		pct;
-		bool		exceeded;
-		MemoryContext old;
-
-		if (isnull)
-			continue;
-		used = l->used_col ? col_numeric(row, desc, l->used_col, &isnull, cxt) : num(tokens);
-		old = MemoryContextSwitchTo(cxt);
-		need = num(l->need == 1 ? 1 : l->need == 2 ? tokens : 0);
-		if (l->per_request)
-			exceeded = cmp(used, limit) > 0;
-		else
-			exceeded = cmp(used, limit) >= 0 ||
-				cmp(DirectFunctionCall2(numeric_add, used, need), limit) > 0;
-		if (cmp(limit, num(0)) == 0)
-			pct = hundred;
-		else
-			pct = DirectFunctionCall2(numeric_round,
-									  DirectFunctionCall2(numeric_div,
-														  DirectFunctionCall2(numeric_mul, used, hundred),
-														  limit),
-									  Int32GetDatum(2));
-		MemoryContextSwitchTo(old);
-
-		if (exceeded && hard)
-			any_hard_exceeded = true;
-		/* Report the first exceeded limit, else the fullest periodic one. */
-		if (chosen_exceeded)
-			continue;
-		if (exceeded || (!l->per_request && (chosen < 0 || cmp(pct, chosen_pct) > 0)))
-		{
-			chosen = i;
-			chosen_exceeded = exceeded;
-			chosen_used = used;
-			chosen_limit = limit;
-			chosen_pct = pct;
-		}
-	}
+	SPI_finish();
 
 	memset(out_null, false, sizeof(out_null));
-	out[0] = BoolGetDatum(!any_hard_exceeded);
-	if (chosen < 0)
+	out[0] = BoolGetDatum(q.allowed);
+	out[1] = CStringGetTextDatum(q.status);
+	if (q.chosen < 0)
 	{
-		out[1] = CStringGetTextDatum("normal");
 		for (i = 2; i <= 7; i++)
 			out_null[i] = true;
 	}
 	else
 	{
-		const QuotaLimit *l = &limits[chosen];
-		const char *status;
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-		Datum		remaining = DirectFunctionCall2(numeric_sub, chosen_limit, chosen_used);
+		UaLimitState *c = &q.limits[q.chosen];
+		Datum		remaining = DirectFunctionCall2(numeric_sub, c->limit, c->used);
 
-		if (chosen_exceeded || cmp(chosen_pct, hundred) >= 0)
-			status = "limit_reached";
-		else if (cmp(chosen_pct, num(90)) >= 0)
-			status = "warning";
-		else if (cmp(chosen_pct, lowest_threshold) >= 0)
-			status = "approaching";
-		else
-			status = "normal";
 		if (cmp(remaining, num(0)) < 0)
 			remaining = num(0);
-		out[1] = CStringGetTextDatum(status);
-		out[2] = CStringGetTextDatum(l->name);
-		out[3] = chosen_used;
-		out[4] = chosen_limit;
+		out[2] = CStringGetTextDatum(c->name);
+		out[3] = c->used;
+		out[4] = c->limit;
 		out[5] = remaining;
-		out[6] = chosen_pct;
-		MemoryContextSwitchTo(old);
-		if (l->resets_col)
-			out[7] = SPI_getbinval(row, desc, l->resets_col, &out_null[7]);
-		else
-			out_null[7] = true;
+		out[6] = c->percent;
+		out[7] = c->resets_at;
+		out_null[7] = !c->periodic;
 	}
-	{
-		MemoryContext old = MemoryContextSwitchTo(cxt);
-
-		out[8] = CStringGetTextDatum(SPI_getvalue(row, desc, S_PLAN_ID));
-		out[9] = SPI_getbinval(row, desc, S_MONTH_START, &isnull);
-		MemoryContextSwitchTo(old);
-	}
-
-	/* timestamptz and date are by value: safe after SPI_finish. */
-	SPI_finish();
+	out[8] = q.plan_id;
+	out[9] = q.month_start;
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(result_desc, out, out_null)));
 }

@@ -10,10 +10,8 @@
  *	  3. Look up the user's time zone (day bucket) and the price in force.
  *	  4. Insert the event, stamped with its top transaction id (the fold's
  *	     watermark, see analytics.fold()), then add it to the user's day
- *	     counter, in this backend's slot: no other running transaction
- *	     updates that row, so writers never wait for each other there and
- *	     cannot deadlock.  The counter is touched last; its update changes
- *	     no indexed column and is HOT.
+ *	     counter (counters.c: this backend's slot, no waits, no deadlocks).
+ *	  5. Record and announce any usage threshold now reached (notify.c).
  *
  *	  Runs as SECURITY DEFINER with search_path pinned in the catalog;
  *	  statements are prepared once per backend (spi_plans.c).
@@ -22,15 +20,14 @@
  */
 #include "usage_analytics.h"
 
-#include "compat.h"
-#include "access/detoast.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/jsonb.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
+#include "counters.h"
+#include "quota.h"
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(ua_record_chat_event);
@@ -88,6 +85,26 @@ static UaPlan find_key = {
 	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
 };
 
+/*
+ * Claim the idempotency key (user_id, request_id) for a new event: true and
+ * the new event's id, or false and the id of the event that holds it.  A
+ * concurrent holder is waited for.  SPI connected, owner's rights.
+ */
+bool
+ua_claim_request_key(Datum user_id, Datum request_id, TimestampTz at, Datum *event_id)
+{
+	Datum		kv[3] = {user_id, request_id, TimestampTzGetDatum(at)};
+	bool		isnull;
+	bool		claimed;
+
+	ua_run(&claim_key, kv, NULL, false, -1);
+	claimed = SPI_processed == 1;
+	if (!claimed)
+		ua_run(&find_key, kv, NULL, false, 1);
+	*event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return claimed;
+}
+
 /* Day bucket in the user's time zone, and the price in force (0-2 rows). */
 static UaPlan context = {
 	.sql = "SELECT ($2 AT TIME ZONE s.time_zone)::pg_catalog.date, p.provider, "
@@ -116,26 +133,6 @@ static UaPlan insert_event = {
 		INT4OID, INT4OID, BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID, JSONBOID, INT8OID}
 };
 
-static UaPlan add_to_counter = {
-	.sql = "INSERT INTO analytics.usage_counters AS c (user_id, usage_date, slot, requests, failed, "
-	"  input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, "
-	"  cache_hits, cost, cache_savings, response_time_sum, response_time_count) "
-	"VALUES ($1, $2, $14, 1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) "
-	"ON CONFLICT (user_id, usage_date, slot) DO UPDATE SET "
-	"  requests = c.requests + 1, failed = c.failed + EXCLUDED.failed, "
-	"  input_tokens = c.input_tokens + EXCLUDED.input_tokens, "
-	"  cached_input_tokens = c.cached_input_tokens + EXCLUDED.cached_input_tokens, "
-	"  cache_write_tokens = c.cache_write_tokens + EXCLUDED.cache_write_tokens, "
-	"  output_tokens = c.output_tokens + EXCLUDED.output_tokens, "
-	"  reasoning_tokens = c.reasoning_tokens + EXCLUDED.reasoning_tokens, "
-	"  cache_hits = c.cache_hits + EXCLUDED.cache_hits, "
-	"  cost = c.cost + EXCLUDED.cost, "
-	"  cache_savings = c.cache_savings + EXCLUDED.cache_savings, "
-	"  response_time_sum = c.response_time_sum + EXCLUDED.response_time_sum, "
-	"  response_time_count = c.response_time_count + EXCLUDED.response_time_count",
-	.nargs = 14, .argtypes = {TEXTOID, DATEOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-		INT8OID, NUMERICOID, NUMERICOID, INT8OID, INT8OID, INT2OID}
-};
 
 /* The validated token ledger of one request. */
 typedef struct Ledger
@@ -219,23 +216,7 @@ check_arguments(FunctionCallInfo fcinfo, Ledger *ledger)
 							UA_MAX_SECTIONS)));
 	}
 
-	if (!PG_ARGISNULL(A_METADATA))
-	{
-		Size		size = toast_raw_datum_size(PG_GETARG_DATUM(A_METADATA)) - VARHDRSZ;
-		Jsonb	   *jb;
-
-		if (size > (Size) ua_max_metadata_bytes)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("metadata is too large"),
-					 errdetail("It takes %zu bytes; usage_analytics.max_metadata_bytes is %d.",
-							   size, ua_max_metadata_bytes)));
-		jb = PG_GETARG_JSONB_P(A_METADATA);
-		if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("metadata must be a JSON object")));
-	}
+	ua_check_metadata(fcinfo, A_METADATA);
 }
 
 /* The argument as a Datum for SPI, with its null flag. */
@@ -277,18 +258,12 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	/* Idempotency: claim the key, or return the event that holds it. */
 	if (!PG_ARGISNULL(A_REQUEST_ID))
 	{
-		Datum		kv[3] = {PG_GETARG_DATUM(A_USER_ID), PG_GETARG_DATUM(A_REQUEST_ID),
-		TimestampTzGetDatum(occurred_at)};
-
-		ua_run(&claim_key, kv, NULL, false, -1);
-		if (SPI_processed == 0)
+		if (!ua_claim_request_key(PG_GETARG_DATUM(A_USER_ID), PG_GETARG_DATUM(A_REQUEST_ID),
+								  occurred_at, &event_id))
 		{
-			ua_run(&find_key, kv, NULL, false, 1);
-			event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 			SPI_finish();
 			PG_RETURN_DATUM(event_id);
 		}
-		event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 		have_id = true;
 	}
 
@@ -405,19 +380,23 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 
 	/* The counter, last. */
 	{
-		Datum		uv[14] = {PG_GETARG_DATUM(A_USER_ID), usage_date,
-			Int64GetDatum(failed ? 1 : 0),
-			Int64GetDatum(ledger.input), Int64GetDatum(ledger.cached),
-			Int64GetDatum(ledger.write), Int64GetDatum(ledger.output),
-			Int64GetDatum(ledger.reasoning), Int64GetDatum(cache_hit ? 1 : 0),
-			cost,
-			parts_null ? DirectFunctionCall1(int8_numeric, Int64GetDatum(0)) : savings,
-			Int64GetDatum(PG_ARGISNULL(A_RESPONSE_MS) ? 0 : PG_GETARG_INT64(A_RESPONSE_MS)),
-			Int64GetDatum(PG_ARGISNULL(A_RESPONSE_MS) ? 0 : 1),
-		Int16GetDatum(UA_BACKEND_SLOT)};
+		UaCounterDelta d = {0};
 
-		ua_run(&add_to_counter, uv, NULL, false, 1);
+		d.requests = 1;
+		d.failed = failed ? 1 : 0;
+		d.input_tokens = ledger.input;
+		d.cached_input_tokens = ledger.cached;
+		d.cache_write_tokens = ledger.write;
+		d.output_tokens = ledger.output;
+		d.reasoning_tokens = ledger.reasoning;
+		d.cache_hits = cache_hit ? 1 : 0;
+		d.cost = cost;
+		d.cache_savings = parts_null ? (Datum) 0 : savings;
+		d.response_time_sum = PG_ARGISNULL(A_RESPONSE_MS) ? 0 : PG_GETARG_INT64(A_RESPONSE_MS);
+		d.response_time_count = PG_ARGISNULL(A_RESPONSE_MS) ? 0 : 1;
+		ua_counters_add(PG_GETARG_DATUM(A_USER_ID), usage_date, &d);
 	}
+	ua_notify_after_usage(PG_GETARG_DATUM(A_USER_ID));
 
 	SPI_finish();
 	PG_RETURN_DATUM(event_id);

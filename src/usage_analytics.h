@@ -12,6 +12,7 @@
 #include "postgres.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "datatype/timestamp.h"
 
 /* Validation limits: one place, mirrored by the CHECK constraints. */
 #define UA_MAX_TOKENS			100000000	/* per ledger bucket and request */
@@ -31,7 +32,13 @@ extern char *ua_jwt_claim;
 extern char *ua_default_plan;
 extern int	ua_max_metadata_bytes;
 extern bool ua_internal_write;
+extern bool ua_notify_enabled;
+extern int	ua_reservation_ttl;
 extern void ua_define_gucs(void);
+
+/* record.c */
+extern bool ua_claim_request_key(Datum user_id, Datum request_id, TimestampTz at,
+								 Datum *event_id);
 
 /* identity.c */
 extern char *ua_identity(void);
@@ -48,6 +55,7 @@ typedef struct UaPlan
 extern SPIPlanPtr ua_plan(UaPlan *p);
 extern void ua_run(UaPlan *p, Datum *values, const char *nulls, bool read_only,
 				   int expected);
+extern void ua_run_internal_write(UaPlan *p, Datum *values, const char *nulls, int expected);
 
 typedef struct UaSavedUser
 {

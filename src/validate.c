@@ -4,13 +4,16 @@
  *	  Argument checks shared by the SQL-callable functions.
  *
  *	  SQLSTATEs: 23502 a required argument is NULL; 22023 a value out of
- *	  range or empty; 22001 a string longer than its limit.
+ *	  range or empty; 22001 a string longer than its limit; 54000 metadata
+ *	  too large.
  *
  *-------------------------------------------------------------------------
  */
 #include "validate.h"
 
+#include "access/detoast.h"
 #include "utils/builtins.h"
+#include "utils/jsonb.h"
 #include "utils/numeric.h"
 
 /*
@@ -87,4 +90,27 @@ ua_check_cost(Datum cost)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("cost must be at most %s USD", UA_MAX_COST)));
+}
+
+/* metadata: a JSON object of at most usage_analytics.max_metadata_bytes. */
+void
+ua_check_metadata(FunctionCallInfo fcinfo, int argno)
+{
+	Size		size;
+	Jsonb	   *jb;
+
+	if (PG_ARGISNULL(argno))
+		return;
+	size = toast_raw_datum_size(PG_GETARG_DATUM(argno)) - VARHDRSZ;
+	if (size > (Size) ua_max_metadata_bytes)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("metadata is too large"),
+				 errdetail("It takes %zu bytes; usage_analytics.max_metadata_bytes is %d.",
+						   size, ua_max_metadata_bytes)));
+	jb = PG_GETARG_JSONB_P(argno);
+	if (!JB_ROOT_IS_OBJECT(jb) || JB_ROOT_IS_SCALAR(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("metadata must be a JSON object")));
 }

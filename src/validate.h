@@ -16,5 +16,6 @@ extern bool ua_check_text(FunctionCallInfo fcinfo, int argno, const char *name,
 extern int64 ua_check_count(FunctionCallInfo fcinfo, int argno, const char *name,
 							int64 max, int64 if_null);
 extern void ua_check_cost(Datum cost);
+extern void ua_check_metadata(FunctionCallInfo fcinfo, int argno);
 
 #endif							/* UA_VALIDATE_H */

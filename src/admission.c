@@ -1,0 +1,552 @@
+/*-------------------------------------------------------------------------
+ *
+ * admission.c
+ *	  Exact quota admission: analytics.start_request() admits a request and
+ *	  reserves its estimate against the user's hard limits, or rejects it;
+ *	  analytics.complete_request() settles the reservation with the actual
+ *	  usage.  analytics.expire_reservations() (SQL) releases what is never
+ *	  settled.
+ *
+ *	  Exactness: start_request takes a transaction-scoped advisory lock on
+ *	  the user before it reads the counters, and keeps it to commit.  The
+ *	  next admission of that user waits for the lock, then reads (a new
+ *	  READ COMMITTED snapshot) every reservation committed before it: never
+ *	  more admitted than a limit allows, however many clients race.  Under
+ *	  REPEATABLE READ or SERIALIZABLE the snapshot would predate the lock,
+ *	  so start_request refuses to run there.  Reservations count as used in
+ *	  every quota answer (usage_snapshot adds the pending counters).
+ *
+ *	  A settled event gets the settling transaction's id as recorded_xid, so
+ *	  the fold (which skips pending events) folds it exactly once.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "usage_analytics.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "compat.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "counters.h"
+#include "quota.h"
+#include "validate.h"
+
+PG_FUNCTION_INFO_V1(ua_start_request);
+PG_FUNCTION_INFO_V1(ua_complete_request);
+PG_FUNCTION_INFO_V1(ua_backend_slot);
+
+/* Arguments of start_request. */
+enum
+{
+	S_USER_ID, S_MODEL, S_EST_TOKENS, S_REQUEST_ID, S_PROVIDER, S_EST_COST, S_ORG_ID,
+	S_CONVERSATION_ID, S_MESSAGE_ID, S_DOCUMENT_ID, S_SESSION_ID, S_REQUEST_TYPE,
+	S_CATEGORY, S_QUERY_INTENT, S_METADATA
+};
+
+/* Arguments of complete_request. */
+enum
+{
+	C_EVENT_ID, C_STATUS, C_INPUT, C_CACHED, C_WRITE, C_OUTPUT, C_REASONING, C_COST,
+	C_RESPONSE_MS, C_TTFT_MS, C_ERROR_CODE, C_ERROR_MESSAGE, C_CACHE_HIT, C_USER_ID,
+	C_REQUEST_ID
+};
+
+static UaPlan lock_user = {
+	.sql = "SELECT pg_catalog.pg_advisory_xact_lock("
+	"pg_catalog.hashtextextended('usage_analytics.admission:' || $1, 0))",
+	.nargs = 1, .argtypes = {TEXTOID}
+};
+
+static UaPlan day_of = {
+	.sql = "SELECT ($2 AT TIME ZONE s.time_zone)::pg_catalog.date FROM analytics.subject_at($1, $2) s",
+	.nargs = 2, .argtypes = {TEXTOID, TIMESTAMPTZOID}
+};
+
+static UaPlan event_state = {
+	.sql = "SELECT status, error_code FROM analytics.chat_events WHERE id = $1",
+	.nargs = 1, .argtypes = {INT8OID}
+};
+
+static UaPlan insert_request = {
+	.sql = "INSERT INTO analytics.chat_events (id, occurred_at, usage_date, user_id, org_id, "
+	"  conversation_id, message_id, document_id, session_id, request_id, provider, model, "
+	"  request_type, category, query_intent, status, cost, cost_source, error_code, "
+	"  error_message, metadata, recorded_xid, reserved_tokens, reserved_cost) "
+	"VALUES (COALESCE($1, pg_catalog.nextval('analytics.chat_events_id_seq')), $2, $3, $4, $5, "
+	"  $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, 'computed', $17, $18, $19, $20, "
+	"  $21, $22) RETURNING id",
+	.nargs = 22, .argtypes = {INT8OID, TIMESTAMPTZOID, DATEOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, JSONBOID, INT8OID, INT4OID, NUMERICOID}
+};
+
+static UaPlan find_key = {
+	.sql = "SELECT k.event_id FROM analytics.request_keys k WHERE k.user_id = $1 AND k.request_id = $2",
+	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
+};
+
+static UaPlan lock_event = {
+	.sql = "SELECT user_id, occurred_at, usage_date, status, model, provider, "
+	"  COALESCE(reserved_tokens, 0)::int8, COALESCE(reserved_cost, 0), cost "
+	"FROM analytics.chat_events WHERE id = $1 FOR UPDATE",
+	.nargs = 1, .argtypes = {INT8OID}
+};
+
+static UaPlan price = {
+	.sql = "SELECT provider, cost_input, cost_cached_input, cost_cache_write, cost_output, cache_savings "
+	"FROM analytics.price_request($1, $2, $3, $4, $5, $6, $7)",
+	.nargs = 7, .argtypes = {TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID}
+};
+
+static UaPlan settle = {
+	.sql = "UPDATE analytics.chat_events SET status = $4, input_tokens = $5, "
+	"  cached_input_tokens = $6, cache_write_tokens = $7, output_tokens = $8, "
+	"  reasoning_tokens = $9, cost = $10, cost_input = $11, cost_cached_input = $12, "
+	"  cost_cache_write = $13, cost_output = $14, cache_savings = $15, cost_source = $16, "
+	"  response_time_ms = $17, time_to_first_token_ms = $18, cache_hit = $19, "
+	"  error_code = $20, error_message = $21, provider = COALESCE(provider, $22), "
+	"  settled_at = pg_catalog.now(), recorded_xid = $23 "
+	"WHERE user_id = $1 AND occurred_at = $2 AND id = $3",
+	.nargs = 23, .argtypes = {TEXTOID, TIMESTAMPTZOID, INT8OID, TEXTOID, INT4OID, INT4OID,
+		INT4OID, INT4OID, INT4OID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID,
+	NUMERICOID, TEXTOID, INT4OID, INT4OID, BOOLOID, TEXTOID, TEXTOID, TEXTOID, INT8OID}
+};
+
+static Datum
+zero(void)
+{
+	return DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
+}
+
+static Datum
+arg_or_null(FunctionCallInfo fcinfo, int argno, char *null)
+{
+	*null = PG_ARGISNULL(argno) ? 'n' : ' ';
+	return PG_ARGISNULL(argno) ? (Datum) 0 : PG_GETARG_DATUM(argno);
+}
+
+static HeapTuple
+result_tuple(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
+{
+	TupleDesc	desc;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	return heap_form_tuple(BlessTupleDesc(desc), values, nulls);
+}
+
+Datum
+ua_start_request(PG_FUNCTION_ARGS)
+{
+	static const struct
+	{
+		int			argno;
+		const char *name;
+		int			maxbytes;
+		bool		required;
+	}			texts[] =
+	{
+		{S_USER_ID, "user_id", UA_MAX_ID_BYTES, true},
+		{S_MODEL, "model", UA_MAX_NAME_BYTES, true},
+		{S_REQUEST_ID, "request_id", UA_MAX_ID_BYTES, false},
+		{S_PROVIDER, "provider", UA_MAX_NAME_BYTES, false},
+		{S_ORG_ID, "org_id", UA_MAX_ID_BYTES, false},
+		{S_CONVERSATION_ID, "conversation_id", UA_MAX_ID_BYTES, false},
+		{S_MESSAGE_ID, "message_id", UA_MAX_ID_BYTES, false},
+		{S_DOCUMENT_ID, "document_id", UA_MAX_ID_BYTES, false},
+		{S_SESSION_ID, "session_id", UA_MAX_ID_BYTES, false},
+		{S_REQUEST_TYPE, "request_type", UA_MAX_NAME_BYTES, false},
+		{S_CATEGORY, "category", UA_MAX_NAME_BYTES, false},
+		{S_QUERY_INTENT, "query_intent", UA_MAX_NAME_BYTES, false},
+	};
+	MemoryContext cxt = CurrentMemoryContext;
+	Datum		user_id;
+	int64		tokens;
+	Datum		est_cost;
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Datum		event_id = (Datum) 0;
+	bool		have_id = false;
+	bool		isnull;
+	UaQuota		q;
+	UaLimitState *c;
+	Datum		usage_date;
+	Datum		out[6];
+	bool		out_null[6] = {false, false, false, true, true, true};
+	int			i;
+
+	for (i = 0; i < (int) lengthof(texts); i++)
+		ua_check_text(fcinfo, texts[i].argno, texts[i].name, texts[i].maxbytes, texts[i].required);
+	tokens = ua_check_count(fcinfo, S_EST_TOKENS, "estimated_tokens", UA_MAX_TOKENS * 4LL, 0);
+	est_cost = PG_ARGISNULL(S_EST_COST) ? zero() : PG_GETARG_DATUM(S_EST_COST);
+	ua_check_cost(est_cost);
+	ua_check_metadata(fcinfo, S_METADATA);
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("start_request must run at the READ COMMITTED isolation level"),
+				 errdetail("Admission reads the reservations committed while it waited for the user's lock."),
+				 errhint("Call it in its own READ COMMITTED transaction.")));
+	user_id = PG_GETARG_DATUM(S_USER_ID);
+
+	SPI_connect();
+
+	/* A retry of the same request returns the first answer. */
+	if (!PG_ARGISNULL(S_REQUEST_ID))
+	{
+		if (!ua_claim_request_key(user_id, PG_GETARG_DATUM(S_REQUEST_ID), now, &event_id))
+		{
+			char	   *status;
+			char	   *limit;
+			MemoryContext old;
+
+			ua_run(&event_state, &event_id, NULL, false, 1);
+			status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+			limit = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+			old = MemoryContextSwitchTo(cxt);
+			out[0] = event_id;
+			out[1] = BoolGetDatum(strcmp(status, "rejected") != 0);
+			out[2] = CStringGetTextDatum(status);
+			if (strcmp(status, "rejected") == 0 && limit != NULL)
+			{
+				out[3] = CStringGetTextDatum(limit);
+				out_null[3] = false;
+			}
+			MemoryContextSwitchTo(old);
+			SPI_finish();
+			PG_RETURN_DATUM(HeapTupleGetDatum(result_tuple(fcinfo, out, out_null)));
+		}
+		have_id = true;
+	}
+
+	/* One admission of this user at a time, until commit. */
+	ua_run(&lock_user, &user_id, NULL, false, 1);
+	ua_quota_evaluate(user_id, tokens, est_cost, false, cxt, &q);
+
+	{
+		Datum		dv[2] = {user_id, TimestampTzGetDatum(now)};
+
+		ua_run(&day_of, dv, NULL, true, 1);
+		usage_date = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	}
+
+	/* The event: pending with its reservation, or rejected with the limit. */
+	{
+		Datum		v[22];
+		char		n[23];
+		const char *limit = q.chosen >= 0 ? q.limits[q.chosen].name : NULL;
+
+		memset(n, ' ', sizeof(n));
+		n[22] = '\0';
+		v[0] = event_id;
+		n[0] = have_id ? ' ' : 'n';
+		v[1] = TimestampTzGetDatum(now);
+		v[2] = usage_date;
+		v[3] = user_id;
+		v[4] = arg_or_null(fcinfo, S_ORG_ID, &n[4]);
+		v[5] = arg_or_null(fcinfo, S_CONVERSATION_ID, &n[5]);
+		v[6] = arg_or_null(fcinfo, S_MESSAGE_ID, &n[6]);
+		v[7] = arg_or_null(fcinfo, S_DOCUMENT_ID, &n[7]);
+		v[8] = arg_or_null(fcinfo, S_SESSION_ID, &n[8]);
+		v[9] = arg_or_null(fcinfo, S_REQUEST_ID, &n[9]);
+		v[10] = arg_or_null(fcinfo, S_PROVIDER, &n[10]);
+		v[11] = PG_GETARG_DATUM(S_MODEL);
+		v[12] = arg_or_null(fcinfo, S_REQUEST_TYPE, &n[12]);
+		v[13] = arg_or_null(fcinfo, S_CATEGORY, &n[13]);
+		v[14] = arg_or_null(fcinfo, S_QUERY_INTENT, &n[14]);
+		v[15] = CStringGetTextDatum(q.allowed ? "pending" : "rejected");
+		v[16] = q.allowed ? (Datum) 0 : CStringGetTextDatum(limit);
+		n[16] = q.allowed ? 'n' : ' ';
+		v[17] = q.allowed ? (Datum) 0 :
+			CStringGetTextDatum(psprintf("quota exceeded: %s", limit));
+		n[17] = q.allowed ? 'n' : ' ';
+		v[18] = arg_or_null(fcinfo, S_METADATA, &n[18]);
+		v[19] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
+		v[20] = Int32GetDatum((int32) tokens);
+		n[20] = q.allowed ? ' ' : 'n';
+		v[21] = est_cost;
+		n[21] = q.allowed ? ' ' : 'n';
+		ua_run(&insert_request, v, n, false, 1);
+		event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	}
+
+	/* The reservation (or the rejection) in the counters, last. */
+	{
+		UaCounterDelta d = {0};
+
+		if (q.allowed)
+		{
+			d.pending_requests = 1;
+			d.pending_tokens = tokens;
+			d.pending_cost = est_cost;
+		}
+		else
+			d.rejected = 1;
+		ua_counters_add(user_id, usage_date, &d);
+	}
+
+	/* The answer: after the reservation when admitted. */
+	if (q.allowed)
+	{
+		ua_quota_evaluate(user_id, 0, zero(), false, cxt, &q);
+		if (ua_notify_enabled)
+			ua_notify_thresholds(user_id, &q);
+	}
+	SPI_finish();
+
+	out[0] = event_id;
+	out[1] = BoolGetDatum(q.allowed || !q.hard);
+	out[2] = CStringGetTextDatum(q.allowed ? "pending" : "rejected");
+	if (q.chosen >= 0)
+	{
+		Datum		remaining;
+
+		c = &q.limits[q.chosen];
+		remaining = DirectFunctionCall2(numeric_sub, c->limit, c->used);
+		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, remaining, zero())) < 0)
+			remaining = zero();
+		out[3] = CStringGetTextDatum(c->name);
+		out[4] = remaining;
+		out[5] = c->resets_at;
+		out_null[3] = out_null[4] = false;
+		out_null[5] = !c->periodic;
+	}
+	PG_RETURN_DATUM(HeapTupleGetDatum(result_tuple(fcinfo, out, out_null)));
+}
+
+Datum
+ua_complete_request(PG_FUNCTION_ARGS)
+{
+	int64		input,
+				cached,
+				write,
+				output,
+				reasoning;
+	bool		failed = false;
+	Datum		event_id;
+	HeapTuple	row;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		user_id,
+				occurred_at,
+				usage_date,
+				model,
+				provider,
+				reserved_cost,
+				cost;
+	bool		provider_null;
+	int64		reserved_tokens;
+	char	   *status;
+	Datum		parts[5];
+	bool		priced = false;
+	bool		cache_hit;
+	Datum		out[3];
+	bool		out_null[3] = {false, false, false};
+	int			i;
+	MemoryContext cxt = CurrentMemoryContext;
+	MemoryContext old;
+
+	ua_check_text(fcinfo, C_STATUS, "status", UA_MAX_NAME_BYTES, false);
+	ua_check_text(fcinfo, C_ERROR_CODE, "error_code", UA_MAX_NAME_BYTES, false);
+	ua_check_text(fcinfo, C_ERROR_MESSAGE, "error_message", UA_MAX_MESSAGE_BYTES, false);
+	ua_check_text(fcinfo, C_USER_ID, "user_id", UA_MAX_ID_BYTES, false);
+	ua_check_text(fcinfo, C_REQUEST_ID, "request_id", UA_MAX_ID_BYTES, false);
+	input = ua_check_count(fcinfo, C_INPUT, "input_tokens", UA_MAX_TOKENS, 0);
+	cached = ua_check_count(fcinfo, C_CACHED, "cached_input_tokens", UA_MAX_TOKENS, 0);
+	write = ua_check_count(fcinfo, C_WRITE, "cache_write_tokens", UA_MAX_TOKENS, 0);
+	output = ua_check_count(fcinfo, C_OUTPUT, "output_tokens", UA_MAX_TOKENS, 0);
+	reasoning = ua_check_count(fcinfo, C_REASONING, "reasoning_tokens", UA_MAX_TOKENS, 0);
+	if (reasoning > output)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("reasoning_tokens must not exceed output_tokens")));
+	ua_check_count(fcinfo, C_RESPONSE_MS, "response_time_ms", UA_MAX_DURATION_MS, 0);
+	ua_check_count(fcinfo, C_TTFT_MS, "time_to_first_token_ms", UA_MAX_DURATION_MS, 0);
+	if (!PG_ARGISNULL(C_COST))
+		ua_check_cost(PG_GETARG_DATUM(C_COST));
+	if (!PG_ARGISNULL(C_STATUS))
+	{
+		char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(C_STATUS));
+
+		if (strcmp(s, "completed") != 0 && strcmp(s, "failed") != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("status must be \"completed\" or \"failed\", not \"%s\"", s)));
+		failed = strcmp(s, "failed") == 0;
+	}
+	cache_hit = PG_ARGISNULL(C_CACHE_HIT) ? cached > 0 : PG_GETARG_BOOL(C_CACHE_HIT);
+
+	SPI_connect();
+
+	/* Which event: by id, or by the user's request_id. */
+	if (!PG_ARGISNULL(C_EVENT_ID))
+		event_id = PG_GETARG_DATUM(C_EVENT_ID);
+	else if (!PG_ARGISNULL(C_USER_ID) && !PG_ARGISNULL(C_REQUEST_ID))
+	{
+		Datum		kv[2] = {PG_GETARG_DATUM(C_USER_ID), PG_GETARG_DATUM(C_REQUEST_ID)};
+
+		ua_run(&find_key, kv, NULL, true, -1);
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("no request \"%s\" of user \"%s\"",
+							text_to_cstring(PG_GETARG_TEXT_PP(C_REQUEST_ID)),
+							text_to_cstring(PG_GETARG_TEXT_PP(C_USER_ID)))));
+		event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	}
+	else
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("complete_request needs event_id, or user_id and request_id")));
+
+	ua_run(&lock_event, &event_id, NULL, false, -1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("request " INT64_FORMAT " does not exist", DatumGetInt64(event_id))));
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	user_id = SPI_getbinval(row, desc, 1, &isnull);
+	if (!PG_ARGISNULL(C_USER_ID) &&
+		strcmp(TextDatumGetCString(user_id), text_to_cstring(PG_GETARG_TEXT_PP(C_USER_ID))) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("request " INT64_FORMAT " does not exist", DatumGetInt64(event_id)),
+				 errhint("It is not a request of that user.")));
+	occurred_at = SPI_getbinval(row, desc, 2, &isnull);
+	usage_date = SPI_getbinval(row, desc, 3, &isnull);
+	status = SPI_getvalue(row, desc, 4);
+	model = SPI_getbinval(row, desc, 5, &isnull);
+	provider = SPI_getbinval(row, desc, 6, &provider_null);
+	reserved_tokens = DatumGetInt64(SPI_getbinval(row, desc, 7, &isnull));
+	reserved_cost = SPI_getbinval(row, desc, 8, &isnull);
+
+	/* Settled already: the same answer again, nothing changes. */
+	if (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0)
+	{
+		old = MemoryContextSwitchTo(cxt);
+		out[0] = event_id;
+		out[1] = CStringGetTextDatum(status);
+		out[2] = datumCopy(SPI_getbinval(row, desc, 9, &isnull), false, -1);
+		MemoryContextSwitchTo(old);
+		SPI_finish();
+		PG_RETURN_DATUM(HeapTupleGetDatum(result_tuple(fcinfo, out, out_null)));
+	}
+	if (strcmp(status, "rejected") == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("request " INT64_FORMAT " was rejected and cannot be completed",
+						DatumGetInt64(event_id))));
+
+	/* The cost at the price in force when the request started. */
+	if (PG_ARGISNULL(C_COST))
+	{
+		Datum		pv[7] = {model, provider, occurred_at, Int64GetDatum(input),
+		Int64GetDatum(cached), Int64GetDatum(write), Int64GetDatum(output)};
+		char		pn[8] = "       ";
+
+		pn[1] = provider_null ? 'n' : ' ';
+		ua_run(&price, pv, pn, true, -1);
+		if (SPI_processed != 1)
+			ereport(ERROR,
+					(errcode(SPI_processed == 0 ? ERRCODE_UNDEFINED_OBJECT : ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg(SPI_processed == 0 ? "unknown model \"%s\"" :
+							"model \"%s\" is priced under more than one provider",
+							TextDatumGetCString(model)),
+					 errhint("Add its prices to analytics.model_prices, or pass cost.")));
+		cost = zero();
+		for (i = 0; i < 5; i++)
+		{
+			parts[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2 + i, &isnull);
+			if (i < 4)
+				cost = DirectFunctionCall2(numeric_add, cost, parts[i]);
+		}
+		if (provider_null)
+			provider = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &provider_null);
+		priced = true;
+	}
+	else
+		cost = PG_GETARG_DATUM(C_COST);
+
+	/* Settle the event: the log is append-only to everyone else. */
+	{
+		Datum		v[23];
+		char		n[24];
+
+		memset(n, ' ', sizeof(n));
+		n[23] = '\0';
+		v[0] = user_id;
+		v[1] = occurred_at;
+		v[2] = event_id;
+		v[3] = CStringGetTextDatum(failed ? "failed" : "completed");
+		v[4] = Int32GetDatum((int32) input);
+		v[5] = Int32GetDatum((int32) cached);
+		v[6] = Int32GetDatum((int32) write);
+		v[7] = Int32GetDatum((int32) output);
+		v[8] = Int32GetDatum((int32) reasoning);
+		v[9] = cost;
+		for (i = 0; i < 5; i++)
+		{
+			v[10 + i] = priced ? parts[i] : (Datum) 0;
+			n[10 + i] = priced ? ' ' : 'n';
+		}
+		v[15] = CStringGetTextDatum(priced ? "computed" : "provided");
+		v[16] = Int32GetDatum(PG_ARGISNULL(C_RESPONSE_MS) ? 0 : (int32) PG_GETARG_INT64(C_RESPONSE_MS));
+		n[16] = PG_ARGISNULL(C_RESPONSE_MS) ? 'n' : ' ';
+		v[17] = Int32GetDatum(PG_ARGISNULL(C_TTFT_MS) ? 0 : (int32) PG_GETARG_INT64(C_TTFT_MS));
+		n[17] = PG_ARGISNULL(C_TTFT_MS) ? 'n' : ' ';
+		v[18] = BoolGetDatum(cache_hit);
+		v[19] = arg_or_null(fcinfo, C_ERROR_CODE, &n[19]);
+		v[20] = arg_or_null(fcinfo, C_ERROR_MESSAGE, &n[20]);
+		v[21] = provider;
+		n[21] = provider_null ? 'n' : ' ';
+		v[22] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
+
+		ua_run_internal_write(&settle, v, n, 1);
+	}
+
+	/* Actual usage in, the reservation out (unless it expired already). */
+	{
+		UaCounterDelta d = {0};
+		bool		was_pending = strcmp(status, "pending") == 0;
+
+		d.requests = 1;
+		d.failed = failed ? 1 : 0;
+		d.input_tokens = input;
+		d.cached_input_tokens = cached;
+		d.cache_write_tokens = write;
+		d.output_tokens = output;
+		d.reasoning_tokens = reasoning;
+		d.cache_hits = cache_hit ? 1 : 0;
+		d.cost = cost;
+		d.cache_savings = priced ? parts[4] : (Datum) 0;
+		d.response_time_sum = PG_ARGISNULL(C_RESPONSE_MS) ? 0 : PG_GETARG_INT64(C_RESPONSE_MS);
+		d.response_time_count = PG_ARGISNULL(C_RESPONSE_MS) ? 0 : 1;
+		if (was_pending)
+		{
+			d.pending_requests = -1;
+			d.pending_tokens = -reserved_tokens;
+			d.pending_cost = DirectFunctionCall1(numeric_uminus, reserved_cost);
+		}
+		ua_counters_add(user_id, usage_date, &d);
+	}
+	ua_notify_after_usage(user_id);
+	old = MemoryContextSwitchTo(cxt);
+	out[2] = datumCopy(cost, false, -1);
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+
+	out[0] = event_id;
+	out[1] = CStringGetTextDatum(failed ? "failed" : "completed");
+	PG_RETURN_DATUM(HeapTupleGetDatum(result_tuple(fcinfo, out, out_null)));
+}
+
+/* analytics.backend_slot(): the counter slot of this backend (counters.c). */
+Datum
+ua_backend_slot(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT16(UA_BACKEND_SLOT);
+}

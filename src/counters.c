@@ -1,0 +1,73 @@
+/*-------------------------------------------------------------------------
+ *
+ * counters.c
+ *	  The one statement that changes analytics.usage_counters: add a delta
+ *	  to a user's day, in the slot of this backend.
+ *
+ *	  Each backend writes only its own slot (its backend number), so no two
+ *	  running transactions update the same counter row: writers never wait
+ *	  for each other here and cannot deadlock, whatever order they touch
+ *	  users in.  Readers sum the slots.  The update changes no indexed
+ *	  column and is HOT.  Callers touch the counters last in their
+ *	  transaction.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "usage_analytics.h"
+
+#include "catalog/pg_type.h"
+#include "compat.h"
+#include "counters.h"
+#include "utils/numeric.h"
+#include "utils/builtins.h"
+
+static UaPlan add_delta = {
+	.sql = "INSERT INTO analytics.usage_counters AS c (user_id, usage_date, slot, requests, failed, "
+	"  input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, "
+	"  cache_hits, cost, cache_savings, response_time_sum, response_time_count, "
+	"  pending_requests, pending_tokens, pending_cost, rejected) "
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) "
+	"ON CONFLICT (user_id, usage_date, slot) DO UPDATE SET "
+	"  requests = c.requests + EXCLUDED.requests, failed = c.failed + EXCLUDED.failed, "
+	"  input_tokens = c.input_tokens + EXCLUDED.input_tokens, "
+	"  cached_input_tokens = c.cached_input_tokens + EXCLUDED.cached_input_tokens, "
+	"  cache_write_tokens = c.cache_write_tokens + EXCLUDED.cache_write_tokens, "
+	"  output_tokens = c.output_tokens + EXCLUDED.output_tokens, "
+	"  reasoning_tokens = c.reasoning_tokens + EXCLUDED.reasoning_tokens, "
+	"  cache_hits = c.cache_hits + EXCLUDED.cache_hits, "
+	"  cost = c.cost + EXCLUDED.cost, "
+	"  cache_savings = c.cache_savings + EXCLUDED.cache_savings, "
+	"  response_time_sum = c.response_time_sum + EXCLUDED.response_time_sum, "
+	"  response_time_count = c.response_time_count + EXCLUDED.response_time_count, "
+	"  pending_requests = c.pending_requests + EXCLUDED.pending_requests, "
+	"  pending_tokens = c.pending_tokens + EXCLUDED.pending_tokens, "
+	"  pending_cost = c.pending_cost + EXCLUDED.pending_cost, "
+	"  rejected = c.rejected + EXCLUDED.rejected",
+	.nargs = 19, .argtypes = {TEXTOID, DATEOID, INT2OID, INT8OID, INT8OID, INT8OID, INT8OID,
+		INT8OID, INT8OID, INT8OID, INT8OID, NUMERICOID, NUMERICOID, INT8OID, INT8OID,
+	INT8OID, INT8OID, NUMERICOID, INT8OID}
+};
+
+static Datum
+or_zero(Datum n)
+{
+	return n ? n : DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
+}
+
+void
+ua_counters_add(Datum user_id, Datum usage_date, const UaCounterDelta *d)
+{
+	Datum		v[19] = {
+		user_id, usage_date, Int16GetDatum(UA_BACKEND_SLOT),
+		Int64GetDatum(d->requests), Int64GetDatum(d->failed),
+		Int64GetDatum(d->input_tokens), Int64GetDatum(d->cached_input_tokens),
+		Int64GetDatum(d->cache_write_tokens), Int64GetDatum(d->output_tokens),
+		Int64GetDatum(d->reasoning_tokens), Int64GetDatum(d->cache_hits),
+		or_zero(d->cost), or_zero(d->cache_savings),
+		Int64GetDatum(d->response_time_sum), Int64GetDatum(d->response_time_count),
+		Int64GetDatum(d->pending_requests), Int64GetDatum(d->pending_tokens),
+		or_zero(d->pending_cost), Int64GetDatum(d->rejected)
+	};
+
+	ua_run(&add_delta, v, NULL, false, 1);
+}

@@ -1,0 +1,36 @@
+/*-------------------------------------------------------------------------
+ *
+ * counters.h
+ *	  Adding to the exact per-user, per-day counters (counters.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UA_COUNTERS_H
+#define UA_COUNTERS_H
+
+#include "usage_analytics.h"
+
+typedef struct UaCounterDelta
+{
+	int64		requests;
+	int64		failed;
+	int64		input_tokens;
+	int64		cached_input_tokens;
+	int64		cache_write_tokens;
+	int64		output_tokens;
+	int64		reasoning_tokens;
+	int64		cache_hits;
+	Datum		cost;			/* numeric; 0 when (Datum) 0 */
+	Datum		cache_savings;	/* numeric; 0 when (Datum) 0 */
+	int64		response_time_sum;
+	int64		response_time_count;
+	int64		pending_requests;
+	int64		pending_tokens;
+	Datum		pending_cost;	/* numeric; 0 when (Datum) 0 */
+	int64		rejected;
+} UaCounterDelta;
+
+/* Add delta to (user_id, usage_date) in this backend's slot.  SPI connected. */
+extern void ua_counters_add(Datum user_id, Datum usage_date, const UaCounterDelta *delta);
+
+#endif							/* UA_COUNTERS_H */

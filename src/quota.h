@@ -1,0 +1,60 @@
+/*-------------------------------------------------------------------------
+ *
+ * quota.h
+ *	  The quota evaluation shared by check_quota, start_request and the
+ *	  threshold notifications (quota.c, notify.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UA_QUOTA_H
+#define UA_QUOTA_H
+
+#include "usage_analytics.h"
+
+#define UA_NLIMITS 5
+
+/* One limit of the user's plan, evaluated for a request. */
+typedef struct UaLimitState
+{
+	const char *name;
+	bool		present;		/* the plan has this limit */
+	bool		periodic;		/* false: max_tokens_per_request */
+	bool		exceeded;
+	Datum		used;			/* numeric */
+	Datum		limit;			/* numeric */
+	Datum		percent;		/* numeric, 2 decimals */
+	Datum		period_start;	/* date */
+	Datum		resets_at;		/* timestamptz */
+} UaLimitState;
+
+typedef struct UaQuota
+{
+	bool		allowed;
+	bool		hard;
+	const char *status;
+	int			chosen;			/* index into limits, -1: none */
+	UaLimitState limits[UA_NLIMITS];
+	Datum		plan_id;		/* text */
+	Datum		month_start;	/* date */
+	int			nthresholds;
+	Datum	   *thresholds;		/* numeric fractions of the limit */
+} UaQuota;
+
+/*
+ * Evaluate the user's quota for one more request of `tokens` tokens costing
+ * `cost` (numeric).  SPI must be connected and the caller must have
+ * switched to the owner's rights.  read_only = false takes a new snapshot,
+ * which sees this transaction's own counter changes.  Results are
+ * allocated in cxt.
+ */
+extern void ua_quota_evaluate(Datum user_id, int64 tokens, Datum cost, bool read_only,
+							  MemoryContext cxt, UaQuota *q);
+
+/* Authorization of end users: may the caller read this user's quota? */
+extern void ua_quota_authorize(text *user_id, Oid caller);
+
+/* notify.c: record and announce thresholds the user has reached. */
+extern void ua_notify_thresholds(Datum user_id, const UaQuota *q);
+extern void ua_notify_after_usage(Datum user_id);
+
+#endif							/* UA_QUOTA_H */
