@@ -807,7 +807,7 @@ BEGIN
   WITH gone AS (
     UPDATE analytics.chat_events e SET status = 'expired', settled_at = now()
      WHERE e.status = 'pending'
-       AND e.occurred_at < now() - current_setting('usage_analytics.reservation_ttl')::interval
+       AND e.occurred_at < clock_timestamp() - current_setting('usage_analytics.reservation_ttl')::interval
     RETURNING e.user_id, e.usage_date, COALESCE(e.reserved_tokens, 0) AS t, COALESCE(e.reserved_cost, 0) AS c),
   released AS (
     INSERT INTO analytics.usage_counters AS u (user_id, usage_date, slot, pending_requests, pending_tokens, pending_cost)

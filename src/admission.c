@@ -173,6 +173,7 @@ ua_start_request(PG_FUNCTION_ARGS)
 	bool		isnull;
 	UaQuota		q;
 	UaLimitState *c;
+	bool		admitted;
 	Datum		usage_date;
 	Datum		out[6];
 	bool		out_null[6] = {false, false, false, true, true, true};
@@ -288,8 +289,9 @@ ua_start_request(PG_FUNCTION_ARGS)
 		ua_counters_add(user_id, usage_date, &d);
 	}
 
-	/* The answer: after the reservation when admitted. */
-	if (q.allowed)
+	/* The answer: the decision, and the figures after the reservation. */
+	admitted = q.allowed;
+	if (admitted)
 	{
 		ua_quota_evaluate(user_id, 0, zero(), false, cxt, &q);
 		if (ua_notify_enabled)
@@ -298,8 +300,8 @@ ua_start_request(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	out[0] = event_id;
-	out[1] = BoolGetDatum(q.allowed || !q.hard);
-	out[2] = CStringGetTextDatum(q.allowed ? "pending" : "rejected");
+	out[1] = BoolGetDatum(admitted);
+	out[2] = CStringGetTextDatum(admitted ? "pending" : "rejected");
 	if (q.chosen >= 0)
 	{
 		Datum		remaining;
