@@ -5,7 +5,8 @@
  *	  reaches one of the plan's warn_thresholds (80 % and 100 % by default),
  *	  one row goes to analytics.notifications per user, limit, period and
  *	  threshold, in the transaction that saw it reached, and NOTIFY
- *	  usage_analytics carries it as JSON.  The primary key makes the row
+ *	  usage_analytics carries it as JSON (notification_id, user_id, limit,
+ *	  threshold, used, limit_value, plan_id; the period is in the row).  The primary key makes the row
  *	  unique: two transactions racing over the same threshold write one row
  *	  (the second waits for the first and then finds it).  A rollback takes
  *	  the row and the NOTIFY with it.
@@ -30,8 +31,8 @@ static UaPlan record_threshold = {
 	"  RETURNING n.*) "
 	"SELECT pg_catalog.pg_notify('usage_analytics', pg_catalog.jsonb_build_object("
 	"  'notification_id', n.notification_id, 'user_id', n.user_id, 'limit', n.limit_name, "
-	"  'period_start', n.period_start, 'threshold', n.threshold, 'used', n.used, "
-	"  'limit_value', n.limit_value, 'plan_id', n.plan_id)::text) FROM n",
+	"  'threshold', n.threshold, 'used', n.used, 'limit_value', n.limit_value, "
+	"  'plan_id', n.plan_id)::text) FROM n",
 	.nargs = 7, .argtypes = {TEXTOID, TEXTOID, DATEOID, NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID}
 };
 
