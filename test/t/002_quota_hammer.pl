@@ -1,0 +1,74 @@
+# pgbench harness: 16 clients hammer one user with hard limits.  Exactly L
+# requests (or L token estimates) are admitted, never L+1; retries with the
+# same request_id count once; settled, the counters equal the raw log.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('hammer');
+$node->init;
+$node->append_conf('postgresql.conf', "max_connections = 50\n");
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION usage_analytics;
+	INSERT INTO analytics.plans (plan_id, name, daily_request_limit, monthly_token_limit, enforcement)
+	VALUES ('requests37', '37 a day', 37, NULL, 'hard'),
+	       ('tokens5000', '5000 tokens', NULL, 5000, 'hard');
+	SELECT analytics.subscribe('hot', 'requests37');
+	SELECT analytics.subscribe('hot-tokens', 'tokens5000');
+});
+
+sub hammer
+{
+	my ($name, $sql, $transactions) = @_;
+	$node->pgbench("--no-vacuum --client=16 --jobs=4 --transactions=$transactions",
+		0, [qr{processed: @{[16 * $transactions]}/@{[16 * $transactions]}}], [qr{^$}],
+		$name, { "002_$name" => $sql });
+}
+
+hammer('requests', q{SELECT * FROM analytics.start_request('hot', 'gpt-4o', 10);}, 20);
+is($node->safe_psql('postgres',
+		q{SELECT count(*) FILTER (WHERE status = 'pending') || ' ' || count(*) FILTER (WHERE status = 'rejected')
+		    FROM analytics.chat_events WHERE user_id = 'hot'}),
+	'37 283', '16 clients, 320 attempts, limit 37: exactly 37 admitted');
+
+hammer('tokens', q{SELECT * FROM analytics.start_request('hot-tokens', 'gpt-4o', 130);}, 10);
+is($node->safe_psql('postgres',
+		q{SELECT count(*) FROM analytics.chat_events WHERE user_id = 'hot-tokens' AND status = 'pending'}),
+	'38', 'token limit 5000 with estimates of 130: exactly 38 admitted');
+
+# Retries: every client sends the same 25 request ids, recorded and admitted.
+hammer('retries', q{
+\set r random(1, 25)
+SELECT analytics.record_chat_event('retry', 'gpt-4o', input_tokens => 7, request_id => 'rec-' || :r);
+SELECT * FROM analytics.start_request('retry-adm', 'gpt-4o', 5, request_id => 'adm-' || :r);
+}, 25);
+is($node->safe_psql('postgres',
+		q{SELECT count(*) || ' ' || sum(input_tokens) FROM analytics.chat_events WHERE user_id = 'retry'}),
+	'25 175', 'retried recordings are counted once');
+is($node->safe_psql('postgres',
+		q{SELECT count(*) FROM analytics.chat_events WHERE user_id = 'retry-adm'}),
+	'25', 'retried admissions reserve once');
+is($node->safe_psql('postgres',
+		q{SELECT sum(requests) || ' ' || sum(input_tokens) FROM analytics.usage_counters WHERE user_id = 'retry'}),
+	'25 175', 'counters equal the log under retries');
+
+# Settle everything from 16 clients at once.
+hammer('settle', q{
+SELECT analytics.complete_request(e.id, input_tokens => 5, output_tokens => 5)
+  FROM (SELECT id FROM analytics.chat_events WHERE status = 'pending' ORDER BY random() LIMIT 1) e;
+}, 10);
+$node->safe_psql('postgres', q{
+	SELECT analytics.complete_request(id, input_tokens => 5, output_tokens => 5)
+	  FROM analytics.chat_events WHERE status = 'pending'});
+is($node->safe_psql('postgres',
+		q{SELECT sum(pending_requests) || ' ' || sum(pending_tokens) FROM analytics.usage_counters}),
+	'0 0', 'no reservation left once all are settled');
+$node->safe_psql('postgres', 'SELECT analytics.fold()');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.verify_rollups()'),
+	'0', 'counters and rollups equal the raw log');
+
+$node->stop;
+done_testing();
