@@ -6,10 +6,16 @@
  *	  one row goes to analytics.notifications per user, limit, period and
  *	  threshold, in the transaction that saw it reached, and NOTIFY
  *	  usage_analytics carries it as JSON (notification_id, user_id, limit,
- *	  threshold, used, limit_value, plan_id; the period is in the row).  The primary key makes the row
- *	  unique: two transactions racing over the same threshold write one row
- *	  (the second waits for the first and then finds it).  A rollback takes
- *	  the row and the NOTIFY with it.
+ *	  threshold, used, limit_value, plan_id; the period is in the row).
+ *
+ *	  Never a wait, never a deadlock: a transaction first tries a
+ *	  transaction-scoped advisory lock on the notification's key.  Only the
+ *	  holder inserts; a transaction that finds it held skips, since the
+ *	  holder is writing that very row.  The primary key keeps it to one row
+ *	  against committed ones (ON CONFLICT DO NOTHING, which then never has
+ *	  an in-flight row to wait for).  A rollback takes the row and the
+ *	  NOTIFY with it; if the holder rolls back after another transaction
+ *	  skipped, the user's next event writes the row.
  *
  *	  Called after the counters changed, with the owner's rights.
  *
@@ -23,10 +29,13 @@
 #include "quota.h"
 
 static UaPlan record_threshold = {
-	.sql = "WITH n AS ("
+	.sql = "WITH l AS ("
+	"  SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended("
+	"    'usage_analytics.notification:' || $1 || ':' || $2 || ':' || $3 || ':' || $4, 0)) AS mine), "
+	"n AS ("
 	"  INSERT INTO analytics.notifications AS n "
 	"    (user_id, limit_name, period_start, threshold, used, limit_value, plan_id) "
-	"  VALUES ($1, $2, $3, $4, $5, $6, $7) "
+	"  SELECT $1, $2, $3, $4, $5, $6, $7 FROM l WHERE l.mine "
 	"  ON CONFLICT (user_id, limit_name, period_start, threshold) DO NOTHING "
 	"  RETURNING n.*) "
 	"SELECT pg_catalog.pg_notify('usage_analytics', pg_catalog.jsonb_build_object("
