@@ -142,13 +142,7 @@ result_tuple(FunctionCallInfo fcinfo, Datum *values, bool *nulls)
 Datum
 ua_start_request(PG_FUNCTION_ARGS)
 {
-	static const struct
-	{
-		int			argno;
-		const char *name;
-		int			maxbytes;
-		bool		required;
-	}			texts[] =
+	static const UaTextArg texts[] =
 	{
 		{S_USER_ID, "user_id", UA_MAX_ID_BYTES, true},
 		{S_MODEL, "model", UA_MAX_NAME_BYTES, true},
@@ -177,10 +171,8 @@ ua_start_request(PG_FUNCTION_ARGS)
 	Datum		usage_date;
 	Datum		out[6];
 	bool		out_null[6] = {false, false, false, true, true, true};
-	int			i;
 
-	for (i = 0; i < (int) lengthof(texts); i++)
-		ua_check_text(fcinfo, texts[i].argno, texts[i].name, texts[i].maxbytes, texts[i].required);
+	ua_check_text_args(fcinfo, texts, lengthof(texts));
 	tokens = ua_check_count(fcinfo, S_EST_TOKENS, "estimated_tokens", UA_MAX_TOKENS * 4LL, 0);
 	est_cost = PG_ARGISNULL(S_EST_COST) ? zero() : PG_GETARG_DATUM(S_EST_COST);
 	ua_check_cost(est_cost);

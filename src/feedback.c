@@ -18,17 +18,12 @@
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "quota.h"
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(ua_record_feedback);
 
 #define UA_MAX_FEEDBACK_BYTES 4096
-
-static UaPlan sees_all = {
-	.sql = "SELECT EXISTS (SELECT 1 FROM analytics.role_kinds($1) k "
-	"WHERE k.kind = ANY ('{admin,app_backend}') AND k.org_id IS NULL)",
-	.nargs = 1, .argtypes = {NAMEOID}
-};
 
 static UaPlan apply = {
 	.sql = "SELECT analytics.apply_feedback($1, $2, $3, $4, $5)",
@@ -39,8 +34,6 @@ Datum
 ua_record_feedback(PG_FUNCTION_ARGS)
 {
 	char	   *identity = ua_identity();
-	Datum		role;
-	bool		isnull;
 	bool		all_rows;
 	Datum		values[5];
 	char		nulls[6] = "     ";
@@ -64,10 +57,8 @@ ua_record_feedback(PG_FUNCTION_ARGS)
 	ua_check_text(fcinfo, 2, "feedback_text", UA_MAX_FEEDBACK_BYTES, false);
 
 	SPI_connect();
-	role = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
 	ua_become_function_owner(fcinfo, &saved);
-	ua_run(&sees_all, &role, NULL, true, 1);
-	all_rows = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	all_rows = ua_role_sees_all(saved.userid);
 	ua_restore_user(&saved);
 	if (identity == NULL && !all_rows)
 		ereport(ERROR,

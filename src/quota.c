@@ -107,19 +107,29 @@ col_numeric(HeapTuple row, TupleDesc desc, int col, bool *isnull)
 	return datumCopy(d, false, -1);
 }
 
+/* Does the role read every user's rows (superuser, app backend, admin)? */
+bool
+ua_role_sees_all(Oid role)
+{
+	Datum		name;
+	bool		isnull;
+
+	if (superuser_arg(role))
+		return true;
+	name = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(role, false)));
+	ua_run(&may_read_all, &name, NULL, true, 1);
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
 void
 ua_quota_authorize(text *user_id, Oid caller)
 {
 	char	   *me = ua_identity();
 	char	   *whom = text_to_cstring(user_id);
-	Datum		role;
-	bool		isnull;
 
-	if ((me != NULL && strcmp(me, whom) == 0) || superuser_arg(caller))
+	if (me != NULL && strcmp(me, whom) == 0)
 		return;
-	role = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(caller, false)));
-	ua_run(&may_read_all, &role, NULL, true, 1);
-	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+	if (!ua_role_sees_all(caller))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied to check the quota of another user"),

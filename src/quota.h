@@ -50,7 +50,11 @@ typedef struct UaQuota
 extern void ua_quota_evaluate(Datum user_id, int64 tokens, Datum cost, bool read_only,
 							  MemoryContext cxt, UaQuota *q);
 
-/* Authorization of end users: may the caller read this user's quota? */
+/*
+ * Authorization (SPI connected, owner's rights): does a role read every
+ * user's rows; may the caller read this user's quota (42501 if not)?
+ */
+extern bool ua_role_sees_all(Oid role);
 extern void ua_quota_authorize(text *user_id, Oid caller);
 
 /* notify.c: record and announce thresholds the user has reached. */

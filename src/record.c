@@ -43,13 +43,7 @@ enum
 };
 
 /* Text arguments and their limits. */
-static const struct
-{
-	int			argno;
-	const char *name;
-	int			maxbytes;
-	bool		required;
-}			text_args[] =
+static const UaTextArg text_args[] =
 {
 	{A_USER_ID, "user_id", UA_MAX_ID_BYTES, true},
 	{A_MODEL, "model", UA_MAX_NAME_BYTES, true},
@@ -147,11 +141,7 @@ typedef struct Ledger
 static void
 check_arguments(FunctionCallInfo fcinfo, Ledger *ledger)
 {
-	int			i;
-
-	for (i = 0; i < (int) lengthof(text_args); i++)
-		ua_check_text(fcinfo, text_args[i].argno, text_args[i].name,
-					  text_args[i].maxbytes, text_args[i].required);
+	ua_check_text_args(fcinfo, text_args, lengthof(text_args));
 
 	ledger->input = ua_check_count(fcinfo, A_INPUT, "input_tokens", UA_MAX_TOKENS, 0);
 	ledger->cached = ua_check_count(fcinfo, A_CACHED, "cached_input_tokens", UA_MAX_TOKENS, 0);

@@ -50,6 +50,15 @@ ua_check_text(FunctionCallInfo fcinfo, int argno, const char *name,
 	return false;
 }
 
+void
+ua_check_text_args(FunctionCallInfo fcinfo, const UaTextArg *args, int nargs)
+{
+	int			i;
+
+	for (i = 0; i < nargs; i++)
+		ua_check_text(fcinfo, args[i].argno, args[i].name, args[i].maxbytes, args[i].required);
+}
+
 /* A count between 0 and max; NULL means if_null. */
 int64
 ua_check_count(FunctionCallInfo fcinfo, int argno, const char *name,

@@ -13,6 +13,17 @@
 
 extern bool ua_check_text(FunctionCallInfo fcinfo, int argno, const char *name,
 						  int maxbytes, bool required);
+
+/* A text argument and its limits, for ua_check_text_args. */
+typedef struct UaTextArg
+{
+	int			argno;
+	const char *name;
+	int			maxbytes;
+	bool		required;
+} UaTextArg;
+
+extern void ua_check_text_args(FunctionCallInfo fcinfo, const UaTextArg *args, int nargs);
 extern int64 ua_check_count(FunctionCallInfo fcinfo, int argno, const char *name,
 							int64 max, int64 if_null);
 extern void ua_check_cost(Datum cost);
