@@ -2165,40 +2165,20 @@ CREATE POLICY chat_events_read ON analytics.chat_events FOR SELECT
          OR (SELECT analytics.sees_all_rows())
          OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}')));
 
-ALTER TABLE analytics.usage_counters ENABLE ROW LEVEL SECURITY;
-CREATE POLICY usage_counters_read ON analytics.usage_counters FOR SELECT
-  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
-         OR (SELECT analytics.sees_all_rows()));
-
-ALTER TABLE analytics.subscriptions ENABLE ROW LEVEL SECURITY;
-CREATE POLICY subscriptions_read ON analytics.subscriptions FOR SELECT
-  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
-         OR (SELECT analytics.sees_all_rows()));
-
-ALTER TABLE analytics.rollup_user_daily ENABLE ROW LEVEL SECURITY;
-CREATE POLICY rollup_user_daily_read ON analytics.rollup_user_daily FOR SELECT
-  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
-         OR (SELECT analytics.sees_all_rows()));
-
-ALTER TABLE analytics.notifications ENABLE ROW LEVEL SECURITY;
-CREATE POLICY notifications_read ON analytics.notifications FOR SELECT
-  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
-         OR (SELECT analytics.sees_all_rows()));
-
-ALTER TABLE analytics.rollup_user_monthly ENABLE ROW LEVEL SECURITY;
-CREATE POLICY rollup_user_monthly_read ON analytics.rollup_user_monthly FOR SELECT
-  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
-         OR (SELECT analytics.sees_all_rows()));
-
-ALTER TABLE analytics.rollup_user_models ENABLE ROW LEVEL SECURITY;
-CREATE POLICY rollup_user_models_read ON analytics.rollup_user_models FOR SELECT
-  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
-         OR (SELECT analytics.sees_all_rows()));
-
-ALTER TABLE analytics.rollup_user_categories ENABLE ROW LEVEL SECURITY;
-CREATE POLICY rollup_user_categories_read ON analytics.rollup_user_categories FOR SELECT
-  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
-         OR (SELECT analytics.sees_all_rows()));
+-- Tables of one row set per user: one policy, the same for all.
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['usage_counters', 'subscriptions', 'notifications', 'rollup_user_daily',
+                           'rollup_user_monthly', 'rollup_user_models', 'rollup_user_categories'] LOOP
+    EXECUTE format('ALTER TABLE analytics.%I ENABLE ROW LEVEL SECURITY', t);
+    EXECUTE format($p$CREATE POLICY %I ON analytics.%I FOR SELECT
+                     USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+                            OR (SELECT analytics.sees_all_rows()))$p$, t || '_read', t);
+  END LOOP;
+END
+$$;
 
 -- Per-user scopes are the user's; document and system scopes are for
 -- app backends and admins.

@@ -17,14 +17,24 @@
  *	  NOTIFY with it; if the holder rolls back after another transaction
  *	  skipped, the user's next event writes the row.
  *
+ *	  Each backend remembers the keys it saw written (by itself or, committed,
+ *	  by others), so a user above a threshold costs no further attempt; the
+ *	  memory is dropped when a transaction aborts, since what it wrote is
+ *	  gone then.
+ *
  *	  Called after the counters changed, with the owner's rights.
  *
  *-------------------------------------------------------------------------
  */
 #include "usage_analytics.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "catalog/namespace.h"
+#include "common/hashfn.h"
+#include "utils/lsyscache.h"
 #include "utils/builtins.h"
+#include "utils/hsearch.h"
 #include "utils/numeric.h"
 #include "quota.h"
 
@@ -38,18 +48,71 @@ static UaPlan record_threshold = {
 	"  SELECT $1, $2, $3, $4, $5, $6, $7 FROM l WHERE l.mine "
 	"  ON CONFLICT (user_id, limit_name, period_start, threshold) DO NOTHING "
 	"  RETURNING n.*) "
-	"SELECT pg_catalog.pg_notify('usage_analytics', pg_catalog.jsonb_build_object("
+	"SELECT l.mine, (SELECT count(pg_catalog.pg_notify('usage_analytics', pg_catalog.jsonb_build_object("
 	"  'notification_id', n.notification_id, 'user_id', n.user_id, 'limit', n.limit_name, "
 	"  'threshold', n.threshold, 'used', n.used, 'limit_value', n.limit_value, "
-	"  'plan_id', n.plan_id)::text) FROM n",
+	"  'plan_id', n.plan_id)::text)) FROM n) FROM l",
 	.nargs = 7, .argtypes = {TEXTOID, TEXTOID, DATEOID, NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID}
 };
+
+/*
+ * Keys (64-bit hashes) of notifications known to exist in this backend, for
+ * the notifications table of known_relid (a re-created extension starts
+ * afresh).
+ */
+#define UA_KNOWN_NOTIFICATIONS_MAX 100000
+static HTAB *known = NULL;
+static Oid	known_relid = InvalidOid;
+
+static void
+forget_on_abort(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT && known != NULL)
+	{
+		hash_destroy(known);
+		known = NULL;
+	}
+}
+
+static uint64
+key_hash(Datum user_id, const char *limit, Datum period, Datum threshold)
+{
+	char	   *key = psprintf("%s|%s|%d|%s", TextDatumGetCString(user_id), limit,
+							   DatumGetInt32(period),
+							   DatumGetCString(DirectFunctionCall1(numeric_out, threshold)));
+
+	return hash_bytes_extended((const unsigned char *) key, strlen(key), 0);
+}
 
 void
 ua_notify_thresholds(Datum user_id, const UaQuota *q)
 {
+	static bool registered = false;
+	Oid			relid;
 	int			i,
 				t;
+
+	if (!registered)
+	{
+		RegisterXactCallback(forget_on_abort, NULL);
+		registered = true;
+	}
+	relid = get_relname_relid("notifications", get_namespace_oid("analytics", false));
+	if (known != NULL && (relid != known_relid ||
+						  hash_get_num_entries(known) > UA_KNOWN_NOTIFICATIONS_MAX))
+	{
+		hash_destroy(known);	/* another table, or bounded memory: start over */
+		known = NULL;
+	}
+	known_relid = relid;
+	if (known == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(uint64);
+		ctl.entrysize = sizeof(uint64);
+		known = hash_create("usage_analytics notifications", 256, &ctl, HASH_ELEM | HASH_BLOBS);
+	}
 
 	for (i = 0; i < UA_NLIMITS; i++)
 	{
@@ -61,8 +124,14 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 		{
 			Datum		level = DirectFunctionCall2(numeric_mul, q->thresholds[t], l->limit);
 			Datum		v[7];
+			uint64		key;
+			bool		found;
+			bool		isnull;
 
 			if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, l->used, level)) < 0)
+				continue;
+			key = key_hash(user_id, l->name, l->period_start, q->thresholds[t]);
+			if (hash_search(known, &key, HASH_FIND, NULL) != NULL)
 				continue;
 			v[0] = user_id;
 			v[1] = CStringGetTextDatum(l->name);
@@ -71,7 +140,10 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 			v[4] = l->used;
 			v[5] = l->limit;
 			v[6] = q->plan_id;
-			ua_run(&record_threshold, v, NULL, false, -1);
+			ua_run(&record_threshold, v, NULL, false, 1);
+			/* Ours now, or written and committed by another: known. */
+			if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+				hash_search(known, &key, HASH_ENTER, &found);
 		}
 	}
 }

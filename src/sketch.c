@@ -522,11 +522,11 @@ agg_context(FunctionCallInfo fcinfo, const char *fn)
 	return cxt;
 }
 
-/* latency_sketch_agg(double precision) transition */
-Datum
-ua_sketch_add_trans(PG_FUNCTION_ARGS)
+/* Both transitions: NULL input skipped, state created on the first value. */
+static Datum
+sketch_transition(FunctionCallInfo fcinfo, const char *fn, void (*add) (UaSketchState *, Datum))
 {
-	MemoryContext cxt = agg_context(fcinfo, "latency_sketch_agg");
+	MemoryContext cxt = agg_context(fcinfo, fn);
 	UaSketchState *st = PG_ARGISNULL(0) ? NULL : (UaSketchState *) PG_GETARG_POINTER(0);
 	MemoryContext old;
 
@@ -539,31 +539,35 @@ ua_sketch_add_trans(PG_FUNCTION_ARGS)
 	old = MemoryContextSwitchTo(cxt);
 	if (st == NULL)
 		st = state_new();
-	state_add_value(st, PG_GETARG_FLOAT8(1));
+	add(st, PG_GETARG_DATUM(1));
 	MemoryContextSwitchTo(old);
 	PG_RETURN_POINTER(st);
+}
+
+static void
+add_float8(UaSketchState *st, Datum value)
+{
+	state_add_value(st, DatumGetFloat8(value));
+}
+
+static void
+add_sketch(UaSketchState *st, Datum value)
+{
+	state_merge_sketch(st, (UaSketchHeader *) PG_DETOAST_DATUM(value));
+}
+
+/* latency_sketch_agg(double precision) transition */
+Datum
+ua_sketch_add_trans(PG_FUNCTION_ARGS)
+{
+	return sketch_transition(fcinfo, "latency_sketch_agg", add_float8);
 }
 
 /* latency_sketch_merge(latency_sketch) transition */
 Datum
 ua_sketch_merge_trans(PG_FUNCTION_ARGS)
 {
-	MemoryContext cxt = agg_context(fcinfo, "latency_sketch_merge");
-	UaSketchState *st = PG_ARGISNULL(0) ? NULL : (UaSketchState *) PG_GETARG_POINTER(0);
-	MemoryContext old;
-
-	if (PG_ARGISNULL(1))
-	{
-		if (st == NULL)
-			PG_RETURN_NULL();
-		PG_RETURN_POINTER(st);
-	}
-	old = MemoryContextSwitchTo(cxt);
-	if (st == NULL)
-		st = state_new();
-	state_merge_sketch(st, (UaSketchHeader *) PG_DETOAST_DATUM(PG_GETARG_DATUM(1)));
-	MemoryContextSwitchTo(old);
-	PG_RETURN_POINTER(st);
+	return sketch_transition(fcinfo, "latency_sketch_merge", add_sketch);
 }
 
 /* combine: copy the other state's bins into a state of our own context */
