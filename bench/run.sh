@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The benchmark: one command, one throwaway cluster, one table of figures.
 #
-#   bench/run.sh              2*10^6 events through record_chat_event; fold,
-#                             percentiles, view refresh; read latency at 10^6
-#                             and 2*10^6 events
+#   bench/run.sh              2*10^6 events through record_chat_event (default
+#                             plan: free); fold, percentiles, view refresh; read
+#                             latency at half and all of them (BENCH_EVENTS=n)
 #   BENCH_FULL=1 bench/run.sh also grows the log to 10^7 events (bulk insert
 #                             plus rebuild) and measures read latency there
 #
@@ -33,17 +33,17 @@ load() {  # $1 events, $2 seed: two writers in parallel; prints seconds
 echo "loading $((N / 2)) events through record_chat_event (2 writers)..."
 s1=$(load $((N / 2)) 11)
 psql_q -c 'SELECT analytics.fold()' > /dev/null
-psql_q -v label='read path at 10^6 events' -f bench/read_latency.sql
+psql_q -v label="read path, $((N / 2)) events" -f bench/read_latency.sql
 echo "loading $((N / 2)) more..."
 s2=$(load $((N / 2)) 21)
 psql_q -c "INSERT INTO bench.results (section, metric, value, target) VALUES ('load',
   'record_chat_event, 2 writers, $CHUNK per transaction (events/s)', round($N / ($s1 + $s2)), '')"
 echo "fold, percentiles, views..."
 psql_q -f bench/analytics.sql
-psql_q -v label='read path at 2*10^6 events' -f bench/read_latency.sql
+psql_q -v label="read path, $N events" -f bench/read_latency.sql
 if [ "${BENCH_FULL:-0}" = 1 ]; then
   echo "growing the log to 10^7 events (bulk insert and rebuild)..."
   psql_q -v n=$((10000000 - N)) -v seed=0.5 -f bench/bulk.sql
-  psql_q -v label='read path at 10^7 events' -f bench/read_latency.sql
+  psql_q -v label='read path, 10^7 events' -f bench/read_latency.sql
 fi
 psql_q -P pager=off -c 'SELECT section, metric, value, target FROM bench.results ORDER BY n' | tee bench/.last_results.txt
