@@ -32,3 +32,13 @@ BEGIN
 END
 $$;
 CREATE TABLE bench.results (n serial, section text, metric text, value text, target text);
+-- Mean time of one call of expr (over u = each of users), rounds times, in
+-- one statement: no per-call planning in the measure.
+CREATE FUNCTION bench.per_call_ms(expr text, users text[], rounds integer) RETURNS float8 LANGUAGE plpgsql AS $$
+DECLARE
+  q text := format('SELECT count(%s) FROM unnest(%L::text[]) u, generate_series(1, %s)', expr, users, rounds);
+BEGIN
+  EXECUTE q;   -- warm
+  RETURN bench.best_ms(q, 3) / (rounds * cardinality(users));
+END
+$$;
