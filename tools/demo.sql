@@ -24,17 +24,35 @@ SELECT count(analytics.record_chat_event(
          request_id => 'demo-' || i,
          occurred_at => now() - random() * interval '20 days')) AS recorded
   FROM generate_series(1, 3000) AS i;
+SELECT analytics.fold();
 \o
-\echo 'recorded 3,000 requests of alice (free), bob (pro, New York) and chen (enterprise, Shanghai)'
+\echo 'recorded 3,000 requests of alice (free), bob (pro, New York) and chen (enterprise, Shanghai), folded'
 
 \echo
 \echo '== May alice make a request of 2,000 tokens now?'
 SELECT * FROM analytics.check_quota('alice', 2000);
 
+\echo '== Admission: alice starts a request estimated at 2,000 tokens; it uses 60,400'
+SELECT event_id, allowed, status, limit_name, remaining FROM analytics.start_request('alice', 'gpt-4o', 2000) \gset
+SELECT :event_id AS event_id, :'allowed' AS allowed, :'status' AS status, :'limit_name' AS limit_name, :'remaining' AS remaining;
+SELECT * FROM analytics.complete_request(:event_id, input_tokens => 60000, output_tokens => 400, response_time_ms => 2100);
+
+\echo '== This month per user, with latency percentiles from the rollups'
+SELECT user_id, message_count, tokens_total, round(cost_total, 4) AS cost_usd,
+       median_response_time_ms AS p50_ms, p95_response_time_ms AS p95_ms, p99_response_time_ms AS p99_ms
+  FROM analytics.user_monthly_usage
+ WHERE month = date_trunc('month', now())::date ORDER BY user_id;
+
 \echo '== Current month per user'
 SELECT user_id, plan_id, message_count, tokens_total, round(cost_total, 4) AS cost_usd,
        status, limit_name, usage_percent, can_make_request
   FROM analytics.v_user_current_month ORDER BY user_id;
+
+\echo '== Threshold notifications'
+SELECT user_id, limit_name, threshold, used, limit_value FROM analytics.notifications ORDER BY user_id, limit_name, threshold;
+
+\echo '== Dashboard of alice (limits and performance)'
+SELECT jsonb_pretty(analytics.user_dashboard('alice') - 'recentRequests');
 
 \echo '== Last 5 days per user (local days)'
 SELECT user_id, date, message_count, tokens_total, tokens_cached, round(cost_total, 4) AS cost_usd,
