@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(40);
+SELECT plan(42);
 
 INSERT INTO analytics.plans (plan_id, name, daily_request_limit, monthly_token_limit, monthly_cost_limit,
     max_tokens_per_request, enforcement, warn_thresholds)
@@ -69,6 +69,10 @@ SELECT throws_ok(format('SELECT * FROM analytics.complete_request(%s, ''pending'
   '22023', NULL, 'settling as pending');
 SELECT throws_ok(format('SELECT * FROM analytics.complete_request(%s, input_tokens => -3)', (SELECT id FROM analytics.chat_events WHERE request_id = 'r4')),
   '22023', NULL, 'negative actual tokens');
+SELECT throws_ok(format('SELECT * FROM analytics.complete_request(%s, output_tokens => 3, reasoning_tokens => 4)', (SELECT id FROM analytics.chat_events WHERE request_id = 'r4')),
+  '22023', 'reasoning_tokens must not exceed output_tokens', 'reasoning beyond output');
+SELECT throws_ok(format('SELECT analytics.record_feedback(%s, 4)', (SELECT id FROM analytics.chat_events WHERE request_id = 'r4')),
+  '55000', NULL, 'a pending request cannot be rated yet');
 
 -- Expiry releases what is never settled.
 SET LOCAL usage_analytics.reservation_ttl = '1s';

@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(24);
+SELECT plan(25);
 
 SELECT ok(analytics.subscribe('ann', 'pro') > 0, 'subscribe ann');
 -- 30 requests of ann over three days; categories; one failure.
@@ -37,6 +37,7 @@ SELECT is((SELECT count(*) FROM analytics.get_user_request_history('nobody')), 0
 SELECT throws_ok($$SELECT * FROM analytics.get_user_request_history('ann', 0)$$, '22023', 'limit must be between 1 and 1000', 'limit 0');
 SELECT throws_ok($$SELECT * FROM analytics.get_user_request_history('ann', 10, -1)$$, '22023', NULL, 'negative offset');
 SELECT throws_ok($$SELECT * FROM analytics.get_user_request_history_before('ann', now(), 1, 5000)$$, '22023', NULL, 'keyset limit too large');
+SELECT throws_ok($$SELECT * FROM analytics.get_user_request_history_before('ann', NULL, NULL)$$, '23502', 'before_occurred_at must not be null', 'keyset page without a position');
 
 -- Token breakdown (seed 003), read-your-writes before any fold.
 SELECT results_eq($$SELECT model, provider, request_count, total_tokens FROM analytics.get_user_token_breakdown('ann')$$,

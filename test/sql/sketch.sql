@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(26);
+SELECT plan(27);
 
 -- Skewed latencies: exact percentiles vs the sketch, per group.
 SELECT setseed(0.7) \gset
@@ -77,6 +77,7 @@ SELECT cmp_ok((SELECT abs(analytics.quantile(analytics.latency_sketch_agg(v), 0.
 SELECT throws_ok($$SELECT analytics.quantile(analytics.latency_sketch_agg(1), 1.5)$$, '22003', 'quantile 1.5 is not between 0 and 1', 'q above 1');
 SELECT throws_ok($$SELECT analytics.quantiles(analytics.latency_sketch_agg(1), '{0.5,-0.1}')$$, '22003', NULL, 'q below 0 in an array');
 SELECT throws_ok($$SELECT analytics.latency_sketch_agg(-1)$$, '22003', NULL, 'negative values');
+SELECT throws_ok($$SELECT analytics.quantiles(analytics.latency_sketch_agg(1), '{{0.5},{0.9}}')$$, '2202E', NULL, 'a two-dimensional array of quantiles');
 SELECT throws_ok($$SELECT analytics.latency_sketch_agg('NaN')$$, '22003', NULL, 'NaN values');
 SELECT throws_ok($$SELECT 'v1;n=2;z=0;sum=1;min=1;max=1;b=0:1'::analytics.latency_sketch$$, '22P02', 'invalid latency_sketch', 'counts that do not add up');
 SELECT throws_ok($$SELECT 'v2;n=0;z=0;sum=0;min=0;max=0;b='::analytics.latency_sketch$$, '22P02', NULL, 'unknown version');

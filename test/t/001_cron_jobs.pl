@@ -29,6 +29,8 @@ is($node->safe_psql('postgres',
 my ($rc, $out, $err) = $node->psql('postgres',
 	q(SELECT analytics.schedule_jobs('{"no_such_job": "* * * * *"}')));
 like($err, qr/unknown job "no_such_job"/, 'unknown job names are refused');
+($rc, $out, $err) = $node->psql('postgres', q(SELECT analytics.schedule_jobs('[1]')));
+like($err, qr/schedules must be a JSON object/, 'schedules must be an object');
 
 $node->safe_psql('postgres',
 	q(SELECT count(analytics.record_chat_event('u' || (i % 3), 'gpt-4o', response_time_ms => 100 + i))
