@@ -952,11 +952,12 @@ CREATE TABLE analytics.fold_state (
   singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
   watermark     bigint NOT NULL DEFAULT 0,
   folded_at     timestamptz,
-  events_folded bigint NOT NULL DEFAULT 0
+  events_folded bigint NOT NULL DEFAULT 0,
+  retained_from timestamptz
 );
 INSERT INTO analytics.fold_state DEFAULT VALUES;
 COMMENT ON TABLE analytics.fold_state IS
-  'The fold''s progress: events with recorded_xid below watermark are in the rollups';
+  'The fold''s progress: events with recorded_xid below watermark are in the rollups; raw events before retained_from were removed by retention';
 
 CREATE FUNCTION analytics.fold_watermark() RETURNS bigint
   LANGUAGE sql STABLE PARALLEL SAFE
@@ -1496,6 +1497,53 @@ COMMENT ON VIEW analytics.system_daily_metrics IS
   'Platform-wide metrics of each UTC day (seed 000): active and new users, volume, cost, latency percentiles, errors, model distribution';
 
 /* ------------------------------------------------------------------------
+ * Retention: whole months of raw events leave; counters and rollups stay.
+ * ------------------------------------------------------------------------ */
+
+CREATE FUNCTION analytics.apply_retention() RETURNS integer
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  months integer := current_setting('usage_analytics.retention_months')::integer;
+  cutoff timestamptz;
+  p record;
+  dropped integer := 0;
+BEGIN
+  -- Keep the current UTC month and the retention_months before it.
+  cutoff := (date_trunc('month', now() AT TIME ZONE 'UTC') - make_interval(months => months)) AT TIME ZONE 'UTC';
+  -- Fold first: what is dropped must be in the rollups.
+  PERFORM analytics.fold();
+  PERFORM 1 FROM analytics.fold_state FOR UPDATE;
+  FOR p IN
+    SELECT c.oid::regclass AS part, c.relname,
+           to_timestamp(substr(c.relname, 13) || '01', 'YYYYMMDD') AT TIME ZONE 'UTC' AT TIME ZONE 'UTC' AS month_start
+      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = 'analytics.chat_events'::regclass
+       AND c.relname ~ '^chat_events_[0-9]{6}$'
+     ORDER BY c.relname
+  LOOP
+    CONTINUE WHEN (p.month_start + interval '1 month') > cutoff;
+    IF EXISTS (SELECT 1 FROM pg_depend d
+                WHERE d.classid = 'pg_class'::regclass AND d.objid = p.part
+                  AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e') THEN
+      EXECUTE format('ALTER EXTENSION usage_analytics DROP TABLE %s', p.part);
+    END IF;
+    EXECUTE format('DROP TABLE %s', p.part);
+    dropped := dropped + 1;
+  END LOOP;
+  IF dropped > 0 THEN
+    DELETE FROM analytics.request_keys k WHERE k.occurred_at < cutoff;
+    UPDATE analytics.fold_state
+       SET retained_from = GREATEST(COALESCE(retained_from, cutoff), cutoff);
+  END IF;
+  RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION analytics.apply_retention() IS
+  'Drops the monthly partitions of chat_events older than usage_analytics.retention_months (after folding them); counters and rollups are kept; returns how many';
+
+/* ------------------------------------------------------------------------
  * Feedback
  * ------------------------------------------------------------------------ */
 
@@ -1684,10 +1732,17 @@ CREATE FUNCTION analytics.verify_rollups(from_date date DEFAULT NULL, to_date da
   AS $$
 DECLARE
   w bigint;
+  horizon date;
   c record;
 BEGIN
-  -- Dates are local days for per-user rollups and counters, UTC days for the others.
-  SELECT f.watermark INTO w FROM analytics.fold_state f;
+  -- Dates are local days for per-user rollups and counters, UTC days for the
+  -- others.  Before the retention horizon (and on its boundary day, which
+  -- local days straddle) the raw log is gone: nothing to compare with.
+  SELECT f.watermark, (f.retained_from AT TIME ZONE 'UTC')::date + 1 INTO w, horizon
+    FROM analytics.fold_state f;
+  IF horizon IS NOT NULL AND (from_date IS NULL OR from_date < horizon) THEN
+    from_date := horizon;
+  END IF;
   FOR c IN SELECT * FROM analytics.rollup_comparisons(from_date, to_date, w) LOOP
     RETURN QUERY EXECUTE format(
       'SELECT %L::text, COALESCE(s.k, r.k), s.v, r.v
@@ -1698,7 +1753,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION analytics.verify_rollups(date, date) IS
-  'The rows where a rollup or counter differs from a recomputation from the raw log (none, always); dates are local days for per-user rollups, UTC days for the others';
+  'The rows where a rollup or counter differs from a recomputation from the raw log (none, always), from the retention horizon on; dates are local days for per-user rollups, UTC days for the others';
 
 CREATE FUNCTION analytics.rebuild_rollups(from_date date, to_date date)
   RETURNS bigint
@@ -1716,6 +1771,12 @@ BEGIN
   to_date := (date_trunc('month', to_date::timestamp) + interval '1 month - 1 day')::date;
   -- No fold and no writer while we rebuild.
   SELECT f.watermark INTO w FROM analytics.fold_state f FOR UPDATE;
+  IF EXISTS (SELECT 1 FROM analytics.fold_state f
+              WHERE f.retained_from IS NOT NULL AND from_date <= (f.retained_from AT TIME ZONE 'UTC')::date) THEN
+    RAISE EXCEPTION 'cannot rebuild rollups before the retention horizon'
+      USING ERRCODE = '55000',
+            DETAIL = 'The raw events of those months were dropped; their rollups are all that is left.';
+  END IF;
   LOCK TABLE analytics.usage_counters IN EXCLUSIVE MODE;
 
   DELETE FROM analytics.usage_counters c WHERE c.usage_date BETWEEN from_date AND to_date;
@@ -2051,7 +2112,8 @@ CREATE FUNCTION analytics.job_definitions(OUT job_name text, OUT default_schedul
     VALUES ('usage_analytics_fold', '* * * * *', 'SELECT analytics.fold()'),
            ('usage_analytics_refresh_views', '*/10 * * * *', 'SELECT analytics.refresh_all_views()'),
            ('usage_analytics_partitions', '17 3 * * *', 'SELECT analytics.ensure_partitions(2)'),
-           ('usage_analytics_expire', '* * * * *', 'SELECT analytics.expire_reservations()')
+           ('usage_analytics_expire', '* * * * *', 'SELECT analytics.expire_reservations()'),
+           ('usage_analytics_retention', '37 3 * * *', 'SELECT analytics.apply_retention()')
   $$;
 COMMENT ON FUNCTION analytics.job_definitions() IS
   'The scheduled jobs of the extension: name, default cron schedule, command';
@@ -2291,6 +2353,7 @@ CREATE FUNCTION analytics.access_privileges(kind text,
         ('app_backend', 'FUNCTION', 'analytics.acknowledge_notifications(bigint[])',        'EXECUTE'),
         ('admin', 'FUNCTION', 'analytics.acknowledge_notifications(bigint[])',              'EXECUTE'),
         ('admin', 'FUNCTION', 'analytics.expire_reservations()',                            'EXECUTE'),
+        ('admin', 'FUNCTION', 'analytics.apply_retention()',                                'EXECUTE'),
         ('app_backend', 'FUNCTION', 'analytics.subscribe(text, text, timestamptz, text)',  'EXECUTE'),
         ('app_backend', 'PARAMETER', 'usage_analytics.user_id',                            'SET'),
         -- administrators

@@ -24,6 +24,7 @@ int			ua_max_metadata_bytes = 16384;
 bool		ua_internal_write = false;
 bool		ua_notify_enabled = true;
 int			ua_reservation_ttl = 600;
+int			ua_retention_months = 13;
 
 static bool
 check_user_id(char **newval, void **extra, GucSource source)
@@ -104,6 +105,16 @@ ua_define_gucs(void)
 							1, 7 * 24 * 3600,
 							PGC_SUSET,
 							GUC_UNIT_S,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("usage_analytics.retention_months",
+							"Months of raw events kept before the current one.",
+							"analytics.apply_retention() drops older monthly partitions; rollups stay.",
+							&ua_retention_months,
+							13,
+							1, 1200,
+							PGC_SUSET,
+							0,
 							NULL, NULL, NULL);
 
 	/*

@@ -34,6 +34,7 @@ extern int	ua_max_metadata_bytes;
 extern bool ua_internal_write;
 extern bool ua_notify_enabled;
 extern int	ua_reservation_ttl;
+extern int	ua_retention_months;
 extern void ua_define_gucs(void);
 
 /* record.c */

@@ -18,12 +18,12 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_cron; CREATE EXTENSION usage_analytics;');
 
 is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.schedule_jobs()'),
-	'4', 'schedule_jobs creates the four jobs');
+	'5', 'schedule_jobs creates the five jobs');
 $node->safe_psql('postgres',
 	q(SELECT analytics.schedule_jobs('{"usage_analytics_refresh_views": "*/5 * * * *"}')));
 is($node->safe_psql('postgres',
 		q(SELECT string_agg(jobname || ' ' || schedule, ', ' ORDER BY jobname) FROM cron.job)),
-	'usage_analytics_expire * * * * *, usage_analytics_fold * * * * *, usage_analytics_partitions 17 3 * * *, usage_analytics_refresh_views */5 * * * *',
+	'usage_analytics_expire * * * * *, usage_analytics_fold * * * * *, usage_analytics_partitions 17 3 * * *, usage_analytics_refresh_views */5 * * * *, usage_analytics_retention 37 3 * * *',
 	'scheduling again is idempotent and applies a new schedule');
 
 my ($rc, $out, $err) = $node->psql('postgres',
@@ -47,7 +47,7 @@ ok($node->poll_query_until('postgres',
 is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.verify_rollups()'),
 	'0', 'rollups folded by the job equal the raw log');
 
-is($node->safe_psql('postgres', 'SELECT analytics.unschedule_jobs()'), '4', 'unschedule_jobs removes them');
+is($node->safe_psql('postgres', 'SELECT analytics.unschedule_jobs()'), '5', 'unschedule_jobs removes them');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.jobs WHERE scheduled'), '0',
 	'no job left');
 
