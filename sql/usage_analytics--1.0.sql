@@ -1277,18 +1277,16 @@ CREATE FUNCTION analytics.user_period_latency(p_user_id text, d_from date, d_to 
   RETURNS TABLE (latency analytics.latency_sketch, feedback_sum bigint, feedback_count bigint)
   LANGUAGE sql STABLE
   AS $$
-    SELECT analytics.latency_sketch_union(
-             (SELECT analytics.latency_sketch_merge(r.latency) FROM analytics.rollup_user_daily r
-               WHERE r.user_id = p_user_id AND r.usage_date BETWEEN d_from AND d_to),
-             (SELECT analytics.latency_sketch_agg(t.response_time_ms)
-                FROM analytics.unfolded_events(p_user_id, d_from, d_to) t)),
-           (SELECT COALESCE(sum(r.feedback_sum), 0) FROM analytics.rollup_user_daily r
-             WHERE r.user_id = p_user_id AND r.usage_date BETWEEN d_from AND d_to)::bigint
-             + (SELECT COALESCE(sum(t.feedback_rating), 0)
-                  FROM analytics.unfolded_events(p_user_id, d_from, d_to) t)::bigint,
-           (SELECT COALESCE(sum(r.feedback_count), 0) FROM analytics.rollup_user_daily r
-             WHERE r.user_id = p_user_id AND r.usage_date BETWEEN d_from AND d_to)::bigint
-             + (SELECT count(t.feedback_rating) FROM analytics.unfolded_events(p_user_id, d_from, d_to) t)
+    WITH r AS (SELECT analytics.latency_sketch_merge(x.latency) AS l, sum(x.feedback_sum) AS s,
+                      sum(x.feedback_count) AS c
+                 FROM analytics.rollup_user_daily x
+                WHERE x.user_id = p_user_id AND x.usage_date BETWEEN d_from AND d_to),
+         t AS (SELECT analytics.latency_sketch_agg(e.response_time_ms) AS l, sum(e.feedback_rating) AS s,
+                      count(e.feedback_rating) AS c
+                 FROM analytics.unfolded_events(p_user_id, d_from, d_to) e)
+    SELECT analytics.latency_sketch_union(r.l, t.l), (COALESCE(r.s, 0) + COALESCE(t.s, 0))::bigint,
+           (COALESCE(r.c, 0) + t.c)::bigint
+      FROM r, t
   $$;
 COMMENT ON FUNCTION analytics.user_period_latency(text, date, date) IS
   'A user''s latency sketch and feedback totals over local days: rollups plus the unfolded tail';
@@ -1298,19 +1296,17 @@ CREATE FUNCTION analytics.user_months_latency(p_user_id text, m_from date, m_to 
   RETURNS TABLE (latency analytics.latency_sketch, feedback_sum bigint, feedback_count bigint)
   LANGUAGE sql STABLE
   AS $$
-    SELECT analytics.latency_sketch_union(
-             (SELECT analytics.latency_sketch_merge(r.latency) FROM analytics.rollup_user_monthly r
-               WHERE r.user_id = p_user_id AND r.month BETWEEN m_from AND m_to),
-             (SELECT analytics.latency_sketch_agg(t.response_time_ms)
-                FROM analytics.unfolded_events(p_user_id, m_from, (m_to + interval '1 month - 1 day')::date) t)),
-           (SELECT COALESCE(sum(r.feedback_sum), 0) FROM analytics.rollup_user_monthly r
-             WHERE r.user_id = p_user_id AND r.month BETWEEN m_from AND m_to)::bigint
-             + (SELECT COALESCE(sum(t.feedback_rating), 0)
-                  FROM analytics.unfolded_events(p_user_id, m_from, (m_to + interval '1 month - 1 day')::date) t)::bigint,
-           (SELECT COALESCE(sum(r.feedback_count), 0) FROM analytics.rollup_user_monthly r
-             WHERE r.user_id = p_user_id AND r.month BETWEEN m_from AND m_to)::bigint
-             + (SELECT count(t.feedback_rating)
-                  FROM analytics.unfolded_events(p_user_id, m_from, (m_to + interval '1 month - 1 day')::date) t)
+    WITH r AS (SELECT analytics.latency_sketch_merge(x.latency) AS l, sum(x.feedback_sum) AS s,
+                      sum(x.feedback_count) AS c
+                 FROM analytics.rollup_user_monthly x
+                WHERE x.user_id = p_user_id AND x.month BETWEEN m_from AND m_to),
+         t AS (SELECT analytics.latency_sketch_agg(e.response_time_ms) AS l, sum(e.feedback_rating) AS s,
+                      count(e.feedback_rating) AS c
+                 FROM analytics.unfolded_events(p_user_id, m_from,
+                                                (m_to + interval '1 month - 1 day')::date) e)
+    SELECT analytics.latency_sketch_union(r.l, t.l), (COALESCE(r.s, 0) + COALESCE(t.s, 0))::bigint,
+           (COALESCE(r.c, 0) + t.c)::bigint
+      FROM r, t
   $$;
 COMMENT ON FUNCTION analytics.user_months_latency(text, date, date) IS
   'A user''s latency sketch and feedback totals over local months (first days m_from..m_to): monthly rollups plus the unfolded tail';
