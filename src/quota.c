@@ -36,6 +36,8 @@
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/datetime.h"
 #include "utils/datum.h"
 #include "utils/numeric.h"
 #include "quota.h"
@@ -141,32 +143,60 @@ void
 ua_quota_evaluate(Datum user_id, int64 tokens, Datum cost, bool read_only, MemoryContext cxt,
 				  UaQuota *q)
 {
+	ua_run(&snapshot, &user_id, NULL, read_only, 1);
+	ua_quota_from_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 0, tokens, cost, NULL, cxt, q);
+}
+
+/* Is date d in the same month as date m? */
+static bool
+same_month(DateADT d, DateADT m)
+{
+	int			y1,
+				m1,
+				d1,
+				y2,
+				m2,
+				d2;
+
+	j2date(d + POSTGRES_EPOCH_JDATE, &y1, &m1, &d1);
+	j2date(m + POSTGRES_EPOCH_JDATE, &y2, &m2, &d2);
+	return y1 == y2 && m1 == m2;
+}
+
+void
+ua_quota_from_row(HeapTuple row, TupleDesc desc, int base, int64 tokens, Datum cost,
+				  const UaUsageAdd *add, MemoryContext cxt, UaQuota *q)
+{
 	MemoryContext old;
-	HeapTuple	row;
-	TupleDesc	desc;
 	bool		isnull;
 	Datum		hundred;
 	Datum		lowest = (Datum) 0;
+	bool		in_day = false;
+	bool		in_month = false;
 	int			i;
 
-	ua_run(&snapshot, &user_id, NULL, read_only, 1);
-	row = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	if (!DatumGetBool(SPI_getbinval(row, desc, S_PLAN_FOUND, &isnull)))
+	if (!DatumGetBool(SPI_getbinval(row, desc, base + S_PLAN_FOUND, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("plan \"%s\" does not exist", SPI_getvalue(row, desc, S_PLAN_ID)),
+				 errmsg("plan \"%s\" does not exist", SPI_getvalue(row, desc, base + S_PLAN_ID)),
 				 errhint("Set usage_analytics.default_plan to a plan of analytics.plans.")));
 
 	old = MemoryContextSwitchTo(cxt);
 	memset(q, 0, sizeof(UaQuota));
 	hundred = num(100);
-	q->hard = strcmp(SPI_getvalue(row, desc, S_ENFORCEMENT), "hard") == 0;
-	q->plan_id = CStringGetTextDatum(SPI_getvalue(row, desc, S_PLAN_ID));
-	q->month_start = SPI_getbinval(row, desc, S_MONTH_START, &isnull);
+	q->hard = strcmp(SPI_getvalue(row, desc, base + S_ENFORCEMENT), "hard") == 0;
+	q->plan_id = CStringGetTextDatum(SPI_getvalue(row, desc, base + S_PLAN_ID));
+	q->month_start = SPI_getbinval(row, desc, base + S_MONTH_START, &isnull);
 	q->chosen = -1;
+	if (add)
+	{
+		DateADT		d = DatumGetDateADT(add->usage_date);
 
-	deconstruct_array(DatumGetArrayTypePCopy(SPI_getbinval(row, desc, S_THRESHOLDS, &isnull)),
+		in_day = d == DatumGetDateADT(SPI_getbinval(row, desc, base + S_TODAY, &isnull));
+		in_month = same_month(d, DatumGetDateADT(q->month_start));
+	}
+
+	deconstruct_array(DatumGetArrayTypePCopy(SPI_getbinval(row, desc, base + S_THRESHOLDS, &isnull)),
 					  NUMERICOID, -1, false, TYPALIGN_INT, &q->thresholds, NULL, &q->nthresholds);
 	for (i = 0; i < q->nthresholds; i++)
 	{
@@ -184,11 +214,16 @@ ua_quota_evaluate(Datum user_id, int64 tokens, Datum cost, bool read_only, Memor
 
 		l->name = def->name;
 		l->periodic = def->used_col != 0;
-		l->limit = col_numeric(row, desc, def->limit_col, &isnull);
+		l->limit = col_numeric(row, desc, base + def->limit_col, &isnull);
 		if (isnull)
 			continue;
 		l->present = true;
-		l->used = def->used_col ? col_numeric(row, desc, def->used_col, &isnull) : num(tokens);
+		l->used = def->used_col ? col_numeric(row, desc, base + def->used_col, &isnull) : num(tokens);
+		/* A change this transaction made after the snapshot was read. */
+		if (add && l->periodic && (def->period_col == S_TODAY ? in_day : in_month))
+			l->used = DirectFunctionCall2(numeric_add, l->used,
+										  def->need == 1 ? num(add->requests) :
+										  def->need == 2 ? num(add->tokens) : add->cost);
 		need = def->need == 1 ? num(1) : def->need == 2 ? num(tokens) : cost;
 		if (!l->periodic)
 			l->exceeded = cmp(l->used, l->limit) > 0;
@@ -204,9 +239,9 @@ ua_quota_evaluate(Datum user_id, int64 tokens, Datum cost, bool read_only, Memor
 																 l->limit),
 											 Int32GetDatum(2));
 		if (def->resets_col)
-			l->resets_at = SPI_getbinval(row, desc, def->resets_col, &isnull);
+			l->resets_at = SPI_getbinval(row, desc, base + def->resets_col, &isnull);
 		if (def->period_col)
-			l->period_start = SPI_getbinval(row, desc, def->period_col, &isnull);
+			l->period_start = SPI_getbinval(row, desc, base + def->period_col, &isnull);
 
 		/* Report the first exceeded limit, else the fullest periodic one. */
 		if (q->chosen >= 0 && q->limits[q->chosen].exceeded)

@@ -50,6 +50,22 @@ typedef struct UaQuota
 extern void ua_quota_evaluate(Datum user_id, int64 tokens, Datum cost, bool read_only,
 							  MemoryContext cxt, UaQuota *q);
 
+/* Usage this transaction added after the snapshot row was read. */
+typedef struct UaUsageAdd
+{
+	Datum		usage_date;		/* the local day it was counted on */
+	int64		requests;
+	int64		tokens;
+	Datum		cost;			/* numeric */
+} UaUsageAdd;
+
+/*
+ * The same from a usage_snapshot row already read (its columns start after
+ * column `base`), plus `add` when not NULL.  Allocations in cxt.
+ */
+extern void ua_quota_from_row(HeapTuple row, TupleDesc desc, int base, int64 tokens, Datum cost,
+							  const UaUsageAdd *add, MemoryContext cxt, UaQuota *q);
+
 /*
  * Authorization (SPI connected, owner's rights): does a role read every
  * user's rows; may the caller read this user's quota (42501 if not)?

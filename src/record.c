@@ -7,11 +7,14 @@
  *	  2. Claim the idempotency key (user_id, request_id), if given: a repeat
  *	     returns the first event's id.  ON CONFLICT waits for a concurrent
  *	     holder of the key, so a retry racing the original counts once.
- *	  3. Look up the user's time zone (day bucket) and the price in force.
+ *	  3. Look up the user's time zone (day bucket), the price in force and,
+ *	     when notifications are on, the user's quota snapshot: one statement.
  *	  4. Insert the event, stamped with its top transaction id (the fold's
  *	     watermark, see analytics.fold()), then add it to the user's day
  *	     counter (counters.c: this backend's slot, no waits, no deadlocks).
- *	  5. Record and announce any usage threshold now reached (notify.c).
+ *	  5. Record and announce any usage threshold now reached (notify.c),
+ *	     from the quota snapshot read with the context in step 3 plus this
+ *	     event: no extra query.
  *
  *	  Runs as SECURITY DEFINER with search_path pinned in the catalog;
  *	  statements are prepared once per backend (spi_plans.c).
@@ -100,11 +103,23 @@ ua_claim_request_key(Datum user_id, Datum request_id, TimestampTz at, Datum *eve
 }
 
 /* Day bucket in the user's time zone, and the price in force (0-2 rows). */
+#define CONTEXT_SQL \
+	"SELECT ($2 AT TIME ZONE s.time_zone)::pg_catalog.date, p.provider, " \
+	"       p.cost_input, p.cost_cached_input, p.cost_cache_write, p.cost_output, p.cache_savings"
+#define CONTEXT_FROM \
+	"  FROM analytics.subject_at($1, $2) s " \
+	"  LEFT JOIN LATERAL analytics.price_request($3, $4, $2, $5, $6, $7, $8) p ON true"
+#define CONTEXT_COLUMNS 7
+
 static UaPlan context = {
-	.sql = "SELECT ($2 AT TIME ZONE s.time_zone)::pg_catalog.date, p.provider, "
-	"       p.cost_input, p.cost_cached_input, p.cost_cache_write, p.cost_output, p.cache_savings "
-	"  FROM analytics.subject_at($1, $2) s "
-	"  LEFT JOIN LATERAL analytics.price_request($3, $4, $2, $5, $6, $7, $8) p ON true",
+	.sql = CONTEXT_SQL CONTEXT_FROM,
+	.nargs = 8, .argtypes = {TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID}
+};
+
+/* The same, and the user's quota snapshot for the threshold check. */
+static UaPlan context_and_quota = {
+	.sql = CONTEXT_SQL ", q.*" CONTEXT_FROM
+	"  CROSS JOIN LATERAL analytics.usage_snapshot($1, pg_catalog.now()) q",
 	.nargs = 8, .argtypes = {TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID}
 };
 
@@ -233,6 +248,7 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	Datum		cost_part[4];
 	bool		parts_null = true;
 	Datum		savings = (Datum) 0;
+	UaQuota		quota;
 	int			i;
 
 	check_arguments(fcinfo, &ledger);
@@ -270,7 +286,7 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 
 		if (PG_ARGISNULL(A_PROVIDER))
 			cn[3] = 'n';
-		ua_run(&context, cv, cn, true, -1);
+		ua_run(ua_notify_enabled ? &context_and_quota : &context, cv, cn, true, -1);
 		if (SPI_processed < 1)
 			elog(ERROR, "usage_analytics: no time zone row for user");
 		row = SPI_tuptable->vals[0];
@@ -313,6 +329,17 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 				provider = PG_GETARG_DATUM(A_PROVIDER);
 				provider_null = PG_ARGISNULL(A_PROVIDER);
 			}
+		}
+
+		/* The quota as it will be once this event is counted. */
+		if (ua_notify_enabled)
+		{
+			UaUsageAdd add = {usage_date, 1,
+				ledger.input + ledger.cached + ledger.write + ledger.output, cost};
+
+			ua_quota_from_row(row, desc, CONTEXT_COLUMNS, 0,
+							  DirectFunctionCall1(int8_numeric, Int64GetDatum(0)), &add,
+							  CurrentMemoryContext, &quota);
 		}
 	}
 
@@ -386,7 +413,8 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 		d.response_time_count = PG_ARGISNULL(A_RESPONSE_MS) ? 0 : 1;
 		ua_counters_add(PG_GETARG_DATUM(A_USER_ID), usage_date, &d);
 	}
-	ua_notify_after_usage(PG_GETARG_DATUM(A_USER_ID));
+	if (ua_notify_enabled)
+		ua_notify_thresholds(PG_GETARG_DATUM(A_USER_ID), &quota);
 
 	SPI_finish();
 	PG_RETURN_DATUM(event_id);
