@@ -34,6 +34,7 @@
 #include "common/hashfn.h"
 #include "utils/lsyscache.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/hsearch.h"
 #include "utils/numeric.h"
 #include "quota.h"
@@ -74,14 +75,18 @@ forget_on_abort(XactEvent event, void *arg)
 	}
 }
 
+/* Hash of (user, limit by position, period, threshold's bytes). */
 static uint64
-key_hash(Datum user_id, const char *limit, Datum period, Datum threshold)
+key_hash(Datum user_id, int limit, Datum period, Datum threshold)
 {
-	char	   *key = psprintf("%s|%s|%d|%s", TextDatumGetCString(user_id), limit,
-							   DatumGetInt32(period),
-							   DatumGetCString(DirectFunctionCall1(numeric_out, threshold)));
+	text	   *u = DatumGetTextPP(user_id);
+	struct varlena *t = PG_DETOAST_DATUM_PACKED(threshold);
+	uint64		h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(u),
+										VARSIZE_ANY_EXHDR(u), 0);
+	int32		tail[2] = {limit, DatumGetDateADT(period)};
 
-	return hash_bytes_extended((const unsigned char *) key, strlen(key), 0);
+	h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), h);
+	return hash_bytes_extended((const unsigned char *) tail, sizeof(tail), h);
 }
 
 void
@@ -130,7 +135,7 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 
 			if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, l->used, level)) < 0)
 				continue;
-			key = key_hash(user_id, l->name, l->period_start, q->thresholds[t]);
+			key = key_hash(user_id, i, l->period_start, q->thresholds[t]);
 			if (hash_search(known, &key, HASH_FIND, NULL) != NULL)
 				continue;
 			v[0] = user_id;
