@@ -720,7 +720,7 @@ CREATE FUNCTION analytics.usage_snapshot(p_user_id text, p_at timestamptz,
            AND u.usage_date < (d.month_start::timestamp + interval '1 month')::date) c
   $$;
 COMMENT ON FUNCTION analytics.usage_snapshot(text, timestamptz) IS
-  'Plan, local periods and used amounts of a user at a time, from the counters (internal to check_quota)';
+  'Plan, local periods and used amounts of a user at a time, from the counters (internal to check_quota, admission and the threshold check)';
 
 CREATE FUNCTION analytics.check_quota(user_id text, tokens bigint DEFAULT 0,
     OUT allowed boolean, OUT status text, OUT limit_name text,

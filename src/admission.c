@@ -84,10 +84,6 @@ static UaPlan insert_request = {
 	TEXTOID, TEXTOID, TEXTOID, JSONBOID, INT8OID, INT4OID, NUMERICOID}
 };
 
-static UaPlan find_key = {
-	.sql = "SELECT k.event_id FROM analytics.request_keys k WHERE k.user_id = $1 AND k.request_id = $2",
-	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
-};
 
 static UaPlan lock_event = {
 	.sql = "SELECT user_id, occurred_at, usage_date, status, model, provider, "
@@ -380,16 +376,12 @@ ua_complete_request(PG_FUNCTION_ARGS)
 		event_id = PG_GETARG_DATUM(C_EVENT_ID);
 	else if (!PG_ARGISNULL(C_USER_ID) && !PG_ARGISNULL(C_REQUEST_ID))
 	{
-		Datum		kv[2] = {PG_GETARG_DATUM(C_USER_ID), PG_GETARG_DATUM(C_REQUEST_ID)};
-
-		ua_run(&find_key, kv, NULL, true, -1);
-		if (SPI_processed == 0)
+		if (!ua_find_request_key(PG_GETARG_DATUM(C_USER_ID), PG_GETARG_DATUM(C_REQUEST_ID), &event_id))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("no request \"%s\" of user \"%s\"",
 							text_to_cstring(PG_GETARG_TEXT_PP(C_REQUEST_ID)),
 							text_to_cstring(PG_GETARG_TEXT_PP(C_USER_ID)))));
-		event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	}
 	else
 		ereport(ERROR,

@@ -83,6 +83,23 @@ static UaPlan find_key = {
 };
 
 /*
+ * The event holding the key (user_id, request_id): true and its id, or
+ * false.  Reads with a fresh snapshot.  SPI connected, owner's rights.
+ */
+bool
+ua_find_request_key(Datum user_id, Datum request_id, Datum *event_id)
+{
+	Datum		kv[2] = {user_id, request_id};
+	bool		isnull;
+
+	ua_run(&find_key, kv, NULL, false, -1);
+	if (SPI_processed == 0)
+		return false;
+	*event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return true;
+}
+
+/*
  * Claim the idempotency key (user_id, request_id) for a new event: true and
  * the new event's id, or false and the id of the event that holds it.  A
  * concurrent holder is waited for.  SPI connected, owner's rights.
@@ -92,14 +109,16 @@ ua_claim_request_key(Datum user_id, Datum request_id, TimestampTz at, Datum *eve
 {
 	Datum		kv[3] = {user_id, request_id, TimestampTzGetDatum(at)};
 	bool		isnull;
-	bool		claimed;
 
 	ua_run(&claim_key, kv, NULL, false, -1);
-	claimed = SPI_processed == 1;
-	if (!claimed)
-		ua_run(&find_key, kv, NULL, false, 1);
-	*event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return claimed;
+	if (SPI_processed == 1)
+	{
+		*event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		return true;
+	}
+	if (!ua_find_request_key(user_id, request_id, event_id))
+		elog(ERROR, "usage_analytics: idempotency key vanished");
+	return false;
 }
 
 /* Day bucket in the user's time zone, and the price in force (0-2 rows). */

@@ -40,6 +40,7 @@ extern void ua_define_gucs(void);
 /* record.c */
 extern bool ua_claim_request_key(Datum user_id, Datum request_id, TimestampTz at,
 								 Datum *event_id);
+extern bool ua_find_request_key(Datum user_id, Datum request_id, Datum *event_id);
 
 /* identity.c */
 extern char *ua_identity(void);
