@@ -22,7 +22,7 @@
 #define UA_MAX_NAME_BYTES		128		/* model, provider, category ... */
 #define UA_MAX_MESSAGE_BYTES	8192	/* error_message */
 #define UA_MAX_SECTIONS			1000	/* sections_referenced elements */
-#define UA_MAX_COST				"1000000"	/* USD per request */
+#define UA_MAX_COST				1000000	/* USD per request */
 #define UA_FUTURE_SKEW_SECS		300		/* occurred_at may be this far ahead */
 
 /* guc.c */

@@ -83,8 +83,7 @@ ua_check_cost(Datum cost)
 {
 	Numeric		n = DatumGetNumeric(cost);
 	Datum		zero = DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
-	Datum		max = DirectFunctionCall3(numeric_in, CStringGetDatum(UA_MAX_COST),
-										  ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+	Datum		max = DirectFunctionCall1(int8_numeric, Int64GetDatum(UA_MAX_COST));
 
 	if (numeric_is_nan(n) || numeric_is_inf(n))
 		ereport(ERROR,
@@ -98,7 +97,7 @@ ua_check_cost(Datum cost)
 	if (DatumGetBool(DirectFunctionCall2(numeric_gt, cost, max)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("cost must be at most %s USD", UA_MAX_COST)));
+				 errmsg("cost must be at most %d USD", UA_MAX_COST)));
 }
 
 /* metadata: a JSON object of at most usage_analytics.max_metadata_bytes. */
