@@ -417,17 +417,31 @@ CREATE TABLE analytics.chat_events (
   recorded_xid            bigint NOT NULL,
   reserved_tokens         integer CHECK (reserved_tokens BETWEEN 0 AND 400000000),
   reserved_cost           numeric CHECK (reserved_cost >= 0 AND reserved_cost <= 1000000),
-  settled_at              timestamptz,
-  PRIMARY KEY (user_id, occurred_at, id)
+  settled_at              timestamptz
 ) PARTITION BY RANGE (occurred_at);
 ALTER SEQUENCE analytics.chat_events_id_seq OWNED BY analytics.chat_events.id;
-CREATE INDEX chat_events_id_idx ON analytics.chat_events (id);
--- The fold reads new events by transaction id; dashboards read a user's
--- not yet folded events.
-CREATE INDEX chat_events_xid_brin ON analytics.chat_events USING brin (recorded_xid);
-CREATE INDEX chat_events_user_xid_idx ON analytics.chat_events (user_id, recorded_xid);
--- Reservations waiting to be settled or expired.
-CREATE INDEX chat_events_pending_idx ON analytics.chat_events (occurred_at) WHERE status = 'pending';
+
+-- Keys and indexes belong to each partition, not to the parent: a parent
+-- index would be an extension member, which a restore creates before the
+-- dumped partitions are attached, and pg_dump would then create every
+-- partition's index a second time.  This makes them, for every partition.
+CREATE FUNCTION analytics.index_partition(part regclass) RETURNS void
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (user_id, occurred_at, id)', part);
+  EXECUTE format('CREATE INDEX ON %s (id)', part);
+  -- The fold reads new events by transaction id; dashboards read a user's
+  -- not yet folded events.
+  EXECUTE format('CREATE INDEX ON %s USING brin (recorded_xid)', part);
+  EXECUTE format('CREATE INDEX ON %s (user_id, recorded_xid)', part);
+  -- Reservations waiting to be settled or expired.
+  EXECUTE format('CREATE INDEX ON %s (occurred_at) WHERE status = ''pending''', part);
+END
+$$;
+COMMENT ON FUNCTION analytics.index_partition(regclass) IS
+  'Creates the primary key and indexes of a partition of chat_events (internal)';
 COMMENT ON TABLE analytics.chat_events IS
   'Append-only raw log, one row per LLM request, partitioned by month of occurred_at; written only by the extension''s functions';
 COMMENT ON COLUMN analytics.chat_events.usage_date IS
@@ -447,6 +461,7 @@ COMMENT ON COLUMN analytics.chat_events.recorded_xid IS
 -- Catch-all partition: an event for a month without a partition is never lost;
 -- analytics.ensure_partitions() moves such rows into their month.
 CREATE TABLE analytics.chat_events_default PARTITION OF analytics.chat_events DEFAULT;
+SELECT analytics.index_partition('analytics.chat_events_default');
 
 -- Idempotency keys: one row per (user_id, request_id), across partitions.
 CREATE TABLE analytics.request_keys (
@@ -917,6 +932,7 @@ BEGIN
                         FOR VALUES FROM (%L) TO (%L)',
                      part, m::timestamp AT TIME ZONE 'UTC',
                      (m + interval '1 month')::timestamp AT TIME ZONE 'UTC');
+      PERFORM analytics.index_partition(('analytics.' || quote_ident(part))::regclass);
       IF moved THEN
         EXECUTE format('WITH gone AS (DELETE FROM analytics.chat_events_default d
                                        WHERE d.occurred_at >= %L AND d.occurred_at < %L
@@ -948,16 +964,52 @@ COMMENT ON FUNCTION analytics.ensure_partitions(integer) IS
  * its delta to the rollups when the event is already folded.
  * ------------------------------------------------------------------------ */
 
+-- The cluster's system identifier: transaction ids mean something only in
+-- the cluster that assigned them.
+CREATE FUNCTION analytics.system_identifier() RETURNS bigint
+  LANGUAGE sql STABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $$ SELECT c.system_identifier FROM pg_catalog.pg_control_system() c $$;
+COMMENT ON FUNCTION analytics.system_identifier() IS
+  'The system identifier of this cluster (pg_control_system), which fold_state records';
+
 CREATE TABLE analytics.fold_state (
-  singleton     boolean PRIMARY KEY DEFAULT true CHECK (singleton),
-  watermark     bigint NOT NULL DEFAULT 0,
-  folded_at     timestamptz,
-  events_folded bigint NOT NULL DEFAULT 0,
-  retained_from timestamptz
+  singleton         boolean PRIMARY KEY DEFAULT true CHECK (singleton),
+  watermark         bigint NOT NULL DEFAULT 0,
+  folded_at         timestamptz,
+  events_folded     bigint NOT NULL DEFAULT 0,
+  retained_from     timestamptz,
+  system_identifier bigint NOT NULL DEFAULT analytics.system_identifier(),
+  needs_repair      boolean NOT NULL DEFAULT false
 );
 INSERT INTO analytics.fold_state DEFAULT VALUES;
 COMMENT ON TABLE analytics.fold_state IS
   'The fold''s progress: events with recorded_xid below watermark are in the rollups; raw events before retained_from were removed by retention';
+COMMENT ON COLUMN analytics.fold_state.needs_repair IS
+  'Set when a dump from another cluster was restored: its recorded_xid values are foreign, so the next fold rebuilds the rollups of the raw months and restamps the log';
+
+-- Restoring a dump inserts the dumped row over the one CREATE EXTENSION made:
+-- keep one row, with the dumped progress, and flag a restore from another
+-- cluster for repair by the next fold.
+CREATE FUNCTION analytics.fold_state_restore() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  UPDATE analytics.fold_state f
+     SET watermark = NEW.watermark, folded_at = NEW.folded_at, events_folded = NEW.events_folded,
+         retained_from = NEW.retained_from, system_identifier = analytics.system_identifier(),
+         needs_repair = NEW.needs_repair OR NEW.system_identifier <> analytics.system_identifier();
+  IF FOUND THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION analytics.fold_state_restore() IS
+  'Trigger: a restored fold_state row replaces the installed one (internal)';
+CREATE TRIGGER fold_state_restore BEFORE INSERT ON analytics.fold_state
+  FOR EACH ROW EXECUTE FUNCTION analytics.fold_state_restore();
 
 CREATE FUNCTION analytics.fold_watermark() RETURNS bigint
   LANGUAGE sql STABLE PARALLEL SAFE
@@ -1238,10 +1290,14 @@ DECLARE
   w bigint;
   h bigint;
   n bigint;
+  repair boolean;
 BEGIN
   -- One fold at a time: a concurrent fold waits here, then starts from the
   -- watermark this one leaves.
-  SELECT f.watermark INTO w FROM analytics.fold_state f FOR UPDATE;
+  SELECT f.watermark, f.needs_repair INTO w, repair FROM analytics.fold_state f FOR UPDATE;
+  IF repair THEN
+    RETURN analytics.repair_after_restore();
+  END IF;
   -- Every transaction below h has ended; the next statements see them all.
   h := pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
   IF h <= w THEN
@@ -1751,6 +1807,27 @@ $$;
 COMMENT ON FUNCTION analytics.verify_rollups(date, date) IS
   'The rows where a rollup or counter differs from a recomputation from the raw log (none, always), from the retention horizon on; dates are local days for per-user rollups, UTC days for the others';
 
+-- Deletes the rollups of a date range and refolds the events below hi into
+-- them.  The caller holds the fold_state row lock.  Internal.
+CREATE FUNCTION analytics.refold_range(from_date date, to_date date, hi bigint)
+  RETURNS bigint
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  DELETE FROM analytics.rollup_user_daily r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_user_monthly r WHERE r.month BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_user_models r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_user_categories r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_documents r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_system_models r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_distinct r WHERE r.usage_date BETWEEN from_date AND to_date;
+  RETURN analytics.fold_range(0, hi, from_date, to_date);
+END
+$$;
+COMMENT ON FUNCTION analytics.refold_range(date, date, bigint) IS
+  'Recomputes the rollups of a date range from the events recorded below a transaction id (internal)';
+
 CREATE FUNCTION analytics.rebuild_rollups(from_date date, to_date date)
   RETURNS bigint
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -1778,27 +1855,85 @@ BEGIN
   DELETE FROM analytics.usage_counters c WHERE c.usage_date BETWEEN from_date AND to_date;
   INSERT INTO analytics.usage_counters (user_id, usage_date, requests, failed, input_tokens,
       cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cache_hits, cost,
-      cache_savings, response_time_sum, response_time_count)
-  SELECT e.user_id, e.usage_date, count(*), count(*) FILTER (WHERE e.status = 'failed'),
-         sum(e.input_tokens), sum(e.cached_input_tokens), sum(e.cache_write_tokens), sum(e.output_tokens),
-         sum(e.reasoning_tokens), count(*) FILTER (WHERE e.cache_hit), sum(e.cost),
-         COALESCE(sum(e.cache_savings), 0), COALESCE(sum(e.response_time_ms), 0), count(e.response_time_ms)
-    FROM analytics.chat_events e
-   WHERE e.status IN ('completed', 'failed') AND e.usage_date BETWEEN from_date AND to_date
+      cache_savings, response_time_sum, response_time_count, pending_requests, pending_tokens,
+      pending_cost, rejected)
+  SELECT e.user_id, e.usage_date, count(*) FILTER (WHERE f.done), count(*) FILTER (WHERE e.status = 'failed'),
+         COALESCE(sum(e.input_tokens) FILTER (WHERE f.done), 0),
+         COALESCE(sum(e.cached_input_tokens) FILTER (WHERE f.done), 0),
+         COALESCE(sum(e.cache_write_tokens) FILTER (WHERE f.done), 0),
+         COALESCE(sum(e.output_tokens) FILTER (WHERE f.done), 0),
+         COALESCE(sum(e.reasoning_tokens) FILTER (WHERE f.done), 0),
+         count(*) FILTER (WHERE f.done AND e.cache_hit), COALESCE(sum(e.cost) FILTER (WHERE f.done), 0),
+         COALESCE(sum(e.cache_savings) FILTER (WHERE f.done), 0),
+         COALESCE(sum(e.response_time_ms) FILTER (WHERE f.done), 0),
+         count(e.response_time_ms) FILTER (WHERE f.done),
+         count(*) FILTER (WHERE e.status = 'pending'),
+         COALESCE(sum(e.reserved_tokens) FILTER (WHERE e.status = 'pending'), 0),
+         COALESCE(sum(e.reserved_cost) FILTER (WHERE e.status = 'pending'), 0),
+         count(*) FILTER (WHERE e.status = 'rejected')
+    FROM analytics.chat_events e, LATERAL (SELECT e.status IN ('completed', 'failed') AS done) f
+   WHERE e.status IN ('completed', 'failed', 'pending', 'rejected')
+     AND e.usage_date BETWEEN from_date AND to_date
    GROUP BY e.user_id, e.usage_date;
 
-  DELETE FROM analytics.rollup_user_daily r WHERE r.usage_date BETWEEN from_date AND to_date;
-  DELETE FROM analytics.rollup_user_monthly r WHERE r.month BETWEEN from_date AND to_date;
-  DELETE FROM analytics.rollup_user_models r WHERE r.usage_date BETWEEN from_date AND to_date;
-  DELETE FROM analytics.rollup_user_categories r WHERE r.usage_date BETWEEN from_date AND to_date;
-  DELETE FROM analytics.rollup_documents r WHERE r.usage_date BETWEEN from_date AND to_date;
-  DELETE FROM analytics.rollup_system_models r WHERE r.usage_date BETWEEN from_date AND to_date;
-  DELETE FROM analytics.rollup_distinct r WHERE r.usage_date BETWEEN from_date AND to_date;
-  RETURN analytics.fold_range(0, w, from_date, to_date);
+  RETURN analytics.refold_range(from_date, to_date, w);
 END
 $$;
 COMMENT ON FUNCTION analytics.rebuild_rollups(date, date) IS
   'Recomputes counters and rollups of the whole months of a date range from the raw log (local days for per-user tables, UTC days for the others); returns the events refolded';
+
+-- After a restore from another cluster the log's recorded_xid values are
+-- foreign: they say nothing about what is folded.  Called by fold() under
+-- the fold_state row lock.  Internal.
+CREATE FUNCTION analytics.repair_after_restore() RETURNS bigint
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  SET usage_analytics.internal_write = on
+  AS $$
+DECLARE
+  w_old      bigint;
+  horizon    date;
+  h          bigint;
+  first_day  date;
+  last_day   date;
+  rebuild_from date;
+  n          bigint := 0;
+BEGIN
+  SELECT f.watermark, (f.retained_from AT TIME ZONE 'UTC')::date INTO w_old, horizon
+    FROM analytics.fold_state f;
+  -- Wait for writers in flight and keep new ones out: from here on every
+  -- event is visible, and every transaction that may still write has an id
+  -- at or above h.
+  LOCK TABLE analytics.chat_events IN SHARE MODE;
+  h := pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
+  SELECT LEAST(min(e.usage_date), min((e.occurred_at AT TIME ZONE 'UTC')::date)),
+         GREATEST(max(e.usage_date), max((e.occurred_at AT TIME ZONE 'UTC')::date))
+    INTO first_day, last_day FROM analytics.chat_events e;
+  IF first_day IS NOT NULL THEN
+    -- Whole months whose raw events are all kept: recompute from the log.
+    rebuild_from := date_trunc('month', GREATEST(first_day, COALESCE(horizon + 1, first_day))::timestamp)::date;
+    IF horizon IS NOT NULL AND rebuild_from <= horizon THEN
+      rebuild_from := (rebuild_from + interval '1 month')::date;
+    END IF;
+    IF rebuild_from <= last_day THEN
+      n := analytics.refold_range(rebuild_from, last_day, 9223372036854775807);
+    END IF;
+    -- The month at the retention horizon keeps its rollups: fold what the
+    -- dump had not folded yet.
+    IF first_day < rebuild_from THEN
+      n := n + analytics.fold_range(w_old, 9223372036854775807, NULL, rebuild_from - 1);
+    END IF;
+    -- Every event present is folded now: put it below the new watermark.
+    UPDATE analytics.chat_events e SET recorded_xid = h - 1 WHERE e.recorded_xid >= h;
+  END IF;
+  UPDATE analytics.fold_state
+     SET watermark = h, needs_repair = false, system_identifier = analytics.system_identifier(),
+         folded_at = now(), events_folded = events_folded + n;
+  RETURN n;
+END
+$$;
+COMMENT ON FUNCTION analytics.repair_after_restore() IS
+  'Refolds the rollups after a dump from another cluster was restored (internal; fold() calls it)';
 
 /* ------------------------------------------------------------------------
  * Read API (SECURITY INVOKER: RLS decides what the caller sees)
@@ -2159,10 +2294,12 @@ BEGIN
     EXECUTE 'SELECT cron.schedule($1, $2, $3)' INTO jobid USING j.job_name, j.schedule, j.command;
     RETURN NEXT;
   END LOOP;
+  -- The partition job runs once a day: make this month's partitions now.
+  PERFORM analytics.ensure_partitions(2);
 END
 $$;
 COMMENT ON FUNCTION analytics.schedule_jobs(jsonb) IS
-  'Creates or updates the named pg_cron jobs (fold, view refresh, partitions, reservation expiry) in this database; schedules overrides defaults by job name';
+  'Creates or updates the named pg_cron jobs (fold, view refresh, partitions, reservation expiry, retention) in this database and creates the monthly partitions now; schedules overrides defaults by job name';
 
 CREATE FUNCTION analytics.unschedule_jobs() RETURNS integer
   LANGUAGE plpgsql VOLATILE
@@ -2469,6 +2606,8 @@ SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_documents', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_system_models', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_distinct', '');
 
--- Partitions for the current and next month; the views start populated.
-SELECT analytics.ensure_partitions(1);
+-- No monthly partition is made here: a partition created by this script
+-- would be a member of the extension, and CREATE EXTENSION at restore time
+-- would make other months than the dump holds.  Events wait in the default
+-- partition until ensure_partitions() runs (schedule_jobs() runs it at once).
 SELECT analytics.refresh_all_views();

@@ -5,6 +5,7 @@
 SET client_min_messages = warning;
 CREATE EXTENSION usage_analytics;
 \o /dev/null
+SELECT analytics.ensure_partitions();
 
 SELECT analytics.subscribe('alice', 'free');
 SELECT analytics.subscribe('bob', 'pro', now() - interval '40 days', 'America/New_York');

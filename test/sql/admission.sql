@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(42);
+SELECT plan(46);
 
 INSERT INTO analytics.plans (plan_id, name, daily_request_limit, monthly_token_limit, monthly_cost_limit,
     max_tokens_per_request, enforcement, warn_thresholds)
@@ -95,6 +95,19 @@ SELECT is((SELECT count(*) FROM analytics.list_notifications('a')), 6::bigint, '
 SELECT is(analytics.acknowledge_notifications(ARRAY(SELECT notification_id FROM analytics.notifications WHERE user_id = 'a')), 6,
   'acknowledge them');
 SELECT is((SELECT count(*) FROM analytics.list_notifications('a')), 0::bigint, 'acknowledged ones are not listed by default');
+
+-- rebuild_rollups recomputes counters with reservations and rejections.
+SELECT ok((SELECT allowed FROM analytics.start_request('b', 'gpt-4o', 77, request_id => 'rebuild-pending')),
+  'one more reservation');
+CREATE TEMP TABLE counters_before AS
+  SELECT user_id, usage_date, sum(requests) r, sum(pending_requests) p, sum(pending_tokens) t, sum(rejected) x
+    FROM analytics.usage_counters GROUP BY 1, 2
+  HAVING sum(requests) + sum(pending_requests) + sum(rejected) > 0;
+SELECT ok((SELECT sum(p) > 0 AND sum(x) > 0 FROM counters_before), 'there are reservations and rejections');
+SELECT ok(analytics.rebuild_rollups(current_date - 2, current_date + 2) >= 0, 'rebuild_rollups');
+SELECT set_eq($$SELECT user_id, usage_date, sum(requests) r, sum(pending_requests) p, sum(pending_tokens) t, sum(rejected) x
+                  FROM analytics.usage_counters GROUP BY 1, 2$$,
+  'SELECT * FROM counters_before', 'rebuilt counters keep reservations and rejections');
 
 -- Admission needs READ COMMITTED.
 SELECT * FROM finish();

@@ -1,0 +1,142 @@
+# pg_dump and restore: into another database of the same cluster, and into a
+# fresh cluster whose transaction ids are far below the dumped ones.  Every
+# data table comes back identical, nothing is counted twice, and the fold
+# carries on exactly: verify_rollups is empty before and after new events.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $roles = q{
+	CREATE ROLE app LOGIN; CREATE ROLE enduser; CREATE ROLE analyst;
+};
+
+my $src = PostgreSQL::Test::Cluster->new('source');
+$src->init;
+$src->start;
+$src->safe_psql('postgres', $roles . q{
+	CREATE EXTENSION usage_analytics;
+	SELECT analytics.grant_app_backend('app');
+	SELECT analytics.grant_end_user('enduser');
+	SELECT analytics.grant_admin('analyst');
+	INSERT INTO analytics.plans (plan_id, name, monthly_request_limit, enforcement)
+	VALUES ('small', 'small', 40, 'hard');
+	INSERT INTO analytics.model_prices (provider, model, effective_from, input_per_mtok,
+	    cached_input_per_mtok, cache_write_per_mtok, output_per_mtok)
+	VALUES ('acme', 'acme-1', '2020-01-01', 1, 0.5, 1, 2);
+	SELECT analytics.subscribe('u' || i, CASE WHEN i % 3 = 0 THEN 'small' ELSE 'free' END,
+	                           now() - interval '1 year', CASE WHEN i % 2 = 0 THEN 'Asia/Tokyo' ELSE 'UTC' END)
+	  FROM generate_series(1, 12) i;
+});
+# Burn transaction ids so that the source is well ahead of a fresh cluster.
+$src->pgbench('--no-vacuum --client=2 --transactions=1500', 0, [qr{processed: 3000/3000}], [qr{^$}],
+	'burn xids', { '003_burn' => 'SELECT pg_current_xact_id();' });
+
+# A workload: events over three months (one waiting in the default partition
+# until ensure_partitions), feedback, reservations, rejections, a partial fold.
+$src->safe_psql('postgres', q{
+	SELECT analytics.record_chat_event('u' || (i % 12 + 1), CASE WHEN i % 4 = 0 THEN 'acme-1' ELSE 'gpt-4o-mini' END,
+	         provider => CASE WHEN i % 4 = 0 THEN 'acme' ELSE 'openai' END,
+	         input_tokens => 100 + i, output_tokens => 10 + i % 50, response_time_ms => 50 + (i * 37) % 900,
+	         status => CASE WHEN i % 11 = 0 THEN 'failed' ELSE 'completed' END,
+	         conversation_id => 'c' || (i % 30), document_id => 'd' || (i % 7),
+	         occurred_at => now() - make_interval(days => i % 70), request_id => 'r' || i)
+	  FROM generate_series(1, 600) i;
+	SELECT analytics.ensure_partitions(1);
+	SELECT analytics.fold();
+	SELECT analytics.record_feedback(e.id, 1 + (e.id % 5)::int) FROM analytics.chat_events e WHERE e.id % 5 = 0;
+});
+$src->safe_psql('postgres', q{
+	SELECT analytics.record_chat_event('u' || (i % 12 + 1), 'gpt-4o', input_tokens => i, output_tokens => 3,
+	         response_time_ms => i, request_id => 'late' || i)
+	  FROM generate_series(1, 200) i;
+	SELECT count(*) FROM generate_series(1, 30) g, LATERAL analytics.start_request('u3', 'gpt-4o', 50 + 0 * g);
+	SELECT analytics.record_feedback(e.id, 5) FROM analytics.chat_events e WHERE e.request_id = 'late7';
+});
+
+# Everything a restore must bring back, one line per table; the log without
+# recorded_xid, which a restore into another cluster renumbers.
+my $fingerprint = q{
+	SELECT string_agg(t || ' ' || n || ' ' || h, E'\n' ORDER BY t) FROM (
+	  SELECT 'chat_events' t, count(*) n, md5(string_agg(x::text, ',' ORDER BY x.id)) h
+	    FROM (SELECT e.id, e.user_id, e.occurred_at, e.usage_date, e.status, e.cost, e.input_tokens, e.output_tokens,
+	                 e.feedback_rating, e.reserved_tokens, e.error_code FROM analytics.chat_events e) x
+	  UNION ALL SELECT 'usage_counters', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.usage_counters x
+	  UNION ALL SELECT 'request_keys', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.request_keys x
+	  UNION ALL SELECT 'subscriptions', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.subscriptions x
+	  UNION ALL SELECT 'plans', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.plans x
+	  UNION ALL SELECT 'model_prices', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.model_prices x
+	  UNION ALL SELECT 'notifications', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.notifications x
+	  UNION ALL SELECT 'rollup_user_daily', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.rollup_user_daily x
+	  UNION ALL SELECT 'rollup_user_monthly', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.rollup_user_monthly x
+	  UNION ALL SELECT 'rollup_user_models', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.rollup_user_models x
+	  UNION ALL SELECT 'rollup_user_categories', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.rollup_user_categories x
+	  UNION ALL SELECT 'rollup_documents', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.rollup_documents x
+	  UNION ALL SELECT 'rollup_system_models', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.rollup_system_models x
+	  UNION ALL SELECT 'rollup_distinct', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.rollup_distinct x
+	  UNION ALL SELECT 'fold_state', count(*), string_agg(x.watermark || ' ' || x.events_folded, ',') FROM analytics.fold_state x
+	  UNION ALL SELECT 'sequences', 0, (SELECT last_value FROM analytics.chat_events_id_seq) || ' ' ||
+	                                  (SELECT last_value FROM analytics.notifications_notification_id_seq)
+	  UNION ALL SELECT 'acl', 0, string_agg(c.relname || ':' || coalesce(c.relacl::text, ''), ',' ORDER BY c.relname)
+	    FROM pg_class c WHERE c.relnamespace = 'analytics'::regnamespace
+	  UNION ALL SELECT 'partitions', count(*), string_agg(c.relname, ',' ORDER BY c.relname)
+	    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'analytics.chat_events'::regclass
+	) s};
+my $before = $src->safe_psql('postgres', $fingerprint);
+like($before, qr/^chat_events 830 /m, 'the workload recorded 830 events');
+like($before, qr/^partitions [3-9] /m, 'the log has monthly partitions besides the default one');
+
+my $dump = $PostgreSQL::Test::Utils::tmp_check . '/usage.dump';
+$src->command_ok(['pg_dump', '-Fc', '-f', $dump, '-d', $src->connstr('postgres')], 'pg_dump');
+
+# Restores must run without a single error (a duplicate fold_state row or a
+# partition made twice would be one).
+sub restore
+{
+	my ($node, $db, $name) = @_;
+	$node->command_ok(['pg_restore', '--exit-on-error', '-d', $node->connstr($db), $dump], "restore: $name");
+	is($node->safe_psql($db, $fingerprint), $before, "$name: every table, sequence, grant and partition is identical");
+	is($node->safe_psql($db, 'SELECT count(*) FROM analytics.verify_rollups()'), '0',
+		"$name: counters and rollups equal the raw log");
+	# New events before and after the first fold are all folded exactly once.
+	$node->safe_psql($db, q{
+		SELECT analytics.record_chat_event('u1', 'gpt-4o', input_tokens => 9, request_id => 'after-' || i)
+		  FROM generate_series(1, 5) i;
+		SELECT analytics.record_chat_event('u2', 'gpt-4o', input_tokens => 9, request_id => 'r1');});
+	$node->safe_psql($db, 'SELECT analytics.fold()');
+	$node->safe_psql($db, q{
+		SELECT analytics.record_chat_event('u2', 'gpt-4o', input_tokens => 9, response_time_ms => 10,
+		                                   request_id => 'after-' || i) FROM generate_series(1, 5) i;});
+	$node->safe_psql($db, 'SELECT analytics.fold()');
+	is($node->safe_psql($db, q{
+			SELECT count(*) || ' ' || (SELECT sum(requests) FROM analytics.usage_counters)
+			  FROM analytics.chat_events WHERE status IN ('completed', 'failed')}),
+		'810 810', "$name: new events count once, a retried request id not at all");
+	is($node->safe_psql($db, q{
+			SELECT (SELECT sum(r.requests) FROM analytics.rollup_user_models r) || ' ' ||
+			       (SELECT f.needs_repair FROM analytics.fold_state f)}),
+		'810 false', "$name: the model rollups hold every finished event once");
+	is($node->safe_psql($db, 'SELECT count(*) FROM analytics.verify_rollups()'), '0',
+		"$name: verify_rollups is empty after the fold");
+}
+
+# Same cluster, another database: transaction ids keep their meaning.
+$src->safe_psql('postgres', 'CREATE DATABASE restored');
+restore($src, 'restored', 'same cluster');
+
+# A fresh cluster: its transaction ids are below the dumped watermark.
+my $dst = PostgreSQL::Test::Cluster->new('target');
+$dst->init;
+$dst->start;
+$dst->safe_psql('postgres', $roles);
+restore($dst, 'postgres', 'fresh cluster');
+ok($dst->safe_psql('postgres', 'SELECT analytics.fold_watermark() < 1500'),
+	'fresh cluster: the watermark is this cluster\'s again');
+
+# The source is unchanged by all this.
+is($src->safe_psql('postgres', $fingerprint), $before, 'the source database is untouched');
+
+$src->stop;
+$dst->stop;
+done_testing();
