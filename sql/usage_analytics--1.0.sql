@@ -1681,13 +1681,13 @@ CREATE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, w bigint)
         ('usage_counters',
          $$SELECT row(user_id, usage_date)::text, row(sum(requests), sum(failed), sum(input_tokens),
                   sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens),
-                  sum(cache_hits), sum(cost), sum(cache_savings), sum(response_time_sum), sum(response_time_count))::text
+                  sum(cache_hits), trim_scale(sum(cost)), trim_scale(sum(cache_savings)), sum(response_time_sum), sum(response_time_count))::text
              FROM analytics.usage_counters WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
             GROUP BY user_id, usage_date$$,
          $$SELECT row(user_id, usage_date)::text, row(count(*), count(*) FILTER (WHERE status = 'failed'),
                   sum(input_tokens), sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens),
-                  sum(reasoning_tokens), count(*) FILTER (WHERE cache_hit), sum(cost),
-                  COALESCE(sum(cache_savings), 0), COALESCE(sum(response_time_ms), 0), count(response_time_ms))::text
+                  sum(reasoning_tokens), count(*) FILTER (WHERE cache_hit), trim_scale(sum(cost)),
+                  trim_scale(COALESCE(sum(cache_savings), 0)), COALESCE(sum(response_time_ms), 0), count(response_time_ms))::text
              FROM analytics.chat_events WHERE status IN ('completed', 'failed')
               AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
             GROUP BY user_id, usage_date$$),
@@ -1712,11 +1712,11 @@ CREATE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, w bigint)
         ('rollup_user_models',
          $$SELECT row(user_id, usage_date, provider, model)::text,
                   row(requests, failed, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
-                      reasoning_tokens, cost, latency_sum, latency_count, last_used)::text
+                      reasoning_tokens, trim_scale(cost), latency_sum, latency_count, last_used)::text
              FROM analytics.rollup_user_models WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
          $$SELECT row(user_id, usage_date, COALESCE(provider, ''), model)::text,
                   row(count(*), count(*) FILTER (WHERE status = 'failed'), sum(input_tokens), sum(cached_input_tokens),
-                      sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens), sum(cost),
+                      sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens), trim_scale(sum(cost)),
                       COALESCE(sum(response_time_ms), 0), count(response_time_ms), max(occurred_at))::text
              FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
               AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
@@ -1731,11 +1731,11 @@ CREATE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, w bigint)
             GROUP BY user_id, usage_date, category$$),
         ('rollup_documents',
          $$SELECT row(document_id, usage_date)::text,
-                  row(requests, failed, tokens_total, cost, cache_hits, latency, feedback_sum, feedback_count)::text
+                  row(requests, failed, tokens_total, trim_scale(cost), cache_hits, latency, feedback_sum, feedback_count)::text
              FROM analytics.rollup_documents WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
          $$SELECT row(document_id, (occurred_at AT TIME ZONE 'UTC')::date)::text,
                   row(count(*), count(*) FILTER (WHERE status = 'failed'),
-                      sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens), sum(cost),
+                      sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens), trim_scale(sum(cost)),
                       count(*) FILTER (WHERE cache_hit), analytics.latency_sketch_agg(response_time_ms),
                       COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
              FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
@@ -1744,14 +1744,14 @@ CREATE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, w bigint)
             GROUP BY document_id, (occurred_at AT TIME ZONE 'UTC')::date$$),
         ('rollup_system_models',
          $$SELECT row(usage_date, provider, model)::text,
-                  row(requests, failed, tokens_total, cached_input_tokens, cache_hits, cost, cache_savings, latency,
+                  row(requests, failed, tokens_total, cached_input_tokens, cache_hits, trim_scale(cost), trim_scale(cache_savings), latency,
                       feedback_sum, feedback_count)::text
              FROM analytics.rollup_system_models WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
          $$SELECT row((occurred_at AT TIME ZONE 'UTC')::date, COALESCE(provider, ''), model)::text,
                   row(count(*), count(*) FILTER (WHERE status = 'failed'),
                       sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens),
-                      sum(cached_input_tokens), count(*) FILTER (WHERE cache_hit), sum(cost),
-                      COALESCE(sum(cache_savings), 0), analytics.latency_sketch_agg(response_time_ms),
+                      sum(cached_input_tokens), count(*) FILTER (WHERE cache_hit), trim_scale(sum(cost)),
+                      trim_scale(COALESCE(sum(cache_savings), 0)), analytics.latency_sketch_agg(response_time_ms),
                       COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
              FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
               AND (occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
@@ -1775,7 +1775,7 @@ CREATE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, w bigint)
       ) AS x(rollup, stored, recomputed)
   $f$;
 COMMENT ON FUNCTION analytics.rollup_comparisons(date, date, bigint) IS
-  'For each rollup, the query of its stored rows and the query recomputing them from the raw log (internal)';
+  'For each rollup, the query of its stored rows and the query recomputing them from the raw log; amounts compare by value (internal)';
 
 CREATE FUNCTION analytics.verify_rollups(from_date date DEFAULT NULL, to_date date DEFAULT NULL)
   RETURNS TABLE (rollup text, key text, stored text, recomputed text)
@@ -2403,104 +2403,121 @@ ALTER TABLE analytics.role_bindings ENABLE ROW LEVEL SECURITY;
  * Access: one list of privileges per kind of role, applied by the helpers.
  * ------------------------------------------------------------------------ */
 
+-- The privileges of each kind of role ('*': every kind).  Each version's
+-- script adds the rows for what it adds; the grant helpers read them.
+CREATE TABLE analytics.access_list (
+  kind        text NOT NULL CHECK (kind IN ('*', 'app_backend', 'end_user', 'admin')),
+  object_type text NOT NULL CHECK (object_type IN ('SCHEMA', 'TABLE', 'FUNCTION', 'PARAMETER')),
+  object_name text NOT NULL,
+  privilege   text NOT NULL,
+  PRIMARY KEY (kind, object_type, object_name)
+);
+COMMENT ON TABLE analytics.access_list IS
+  'The privileges each kind of role receives from the grant helpers (part of the extension, not dumped)';
+ALTER TABLE analytics.access_list ENABLE ROW LEVEL SECURITY;
+
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  -- every kind
+  ('*', 'SCHEMA',   'analytics',                                  'USAGE'),
+  ('*', 'FUNCTION', 'analytics.current_user_id()',                'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.sees_all_rows()',                  'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.role_has_kind(name, text[])',      'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.admin_org_ids()',                  'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.role_admin_orgs(name)',            'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.check_quota(text, bigint)',        'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.openai_usage(jsonb)',              'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.anthropic_usage(jsonb)',           'EXECUTE'),
+  ('*', 'TABLE',    'analytics.chat_events',                      'SELECT'),
+  ('*', 'TABLE',    'analytics.usage_counters',                   'SELECT'),
+  ('*', 'TABLE',    'analytics.subscriptions',                    'SELECT'),
+  ('*', 'TABLE',    'analytics.plans',                            'SELECT'),
+  ('*', 'TABLE',    'analytics.model_prices',                     'SELECT'),
+  ('*', 'TABLE',    'analytics.user_daily_usage',                 'SELECT'),
+  ('*', 'TABLE',    'analytics.user_monthly_usage',               'SELECT'),
+  ('*', 'TABLE',    'analytics.v_user_current_month',             'SELECT'),
+  ('*', 'TABLE',    'analytics.fold_state',                       'SELECT'),
+  ('*', 'TABLE',    'analytics.notifications',                    'SELECT'),
+  ('*', 'FUNCTION', 'analytics.list_notifications(text, boolean)', 'EXECUTE'),
+  ('*', 'TABLE',    'analytics.rollup_user_daily',                'SELECT'),
+  ('*', 'TABLE',    'analytics.rollup_user_models',               'SELECT'),
+  ('*', 'TABLE',    'analytics.rollup_user_categories',           'SELECT'),
+  ('*', 'TABLE',    'analytics.rollup_distinct',                  'SELECT'),
+  ('*', 'TABLE',    'analytics.user_monthly_summary',             'SELECT'),
+  ('*', 'TABLE',    'analytics.user_request_analytics',           'SELECT'),
+  ('*', 'TABLE',    'analytics.v_user_recent_activity',           'SELECT'),
+  ('*', 'FUNCTION', 'analytics.fold_watermark()',                 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.user_period_distinct(text, date, date)', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.user_months_latency(text, date, date)', 'EXECUTE'),
+  ('*', 'TABLE',    'analytics.rollup_user_monthly',              'SELECT'),
+  ('*', 'FUNCTION', 'analytics.user_period_latency(text, date, date)', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.unfolded_events(text, date, date)', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.user_model_usage(text, date, date)', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.subject_at(text, timestamptz)',    'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.user_dashboard(text)',             'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.get_user_request_history(text, integer, integer)', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.get_user_request_history_before(text, timestamptz, bigint, integer)', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.get_user_token_breakdown(text)',   'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.check_page(integer, integer)',     'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.record_feedback(bigint, integer, text)', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.quantile(analytics.latency_sketch, double precision)', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.quantiles(analytics.latency_sketch, double precision[])', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.latency_sketch_union(analytics.latency_sketch, analytics.latency_sketch)', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.latency_sketch_agg(double precision)', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.latency_sketch_merge(analytics.latency_sketch)', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.sketch_count(analytics.latency_sketch)', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.sketch_sum(analytics.latency_sketch)', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.sketch_min(analytics.latency_sketch)', 'EXECUTE'),
+  ('*', 'FUNCTION', 'analytics.sketch_max(analytics.latency_sketch)', 'EXECUTE'),
+  -- app backends and admins: system-wide figures
+  ('app_backend', 'TABLE', 'analytics.rollup_documents',     'SELECT'),
+  ('app_backend', 'TABLE', 'analytics.rollup_system_models', 'SELECT'),
+  ('app_backend', 'TABLE', 'analytics.document_usage',       'SELECT'),
+  ('app_backend', 'TABLE', 'analytics.system_daily_metrics', 'SELECT'),
+  ('app_backend', 'TABLE', 'analytics.mv_document_popularity', 'SELECT'),
+  ('admin', 'TABLE', 'analytics.rollup_documents',           'SELECT'),
+  ('admin', 'TABLE', 'analytics.rollup_system_models',       'SELECT'),
+  ('admin', 'TABLE', 'analytics.document_usage',             'SELECT'),
+  ('admin', 'TABLE', 'analytics.system_daily_metrics',       'SELECT'),
+  ('admin', 'TABLE', 'analytics.mv_document_popularity',     'SELECT'),
+  ('admin', 'TABLE', 'analytics.mv_user_monthly_summary',    'SELECT'),
+  ('admin', 'TABLE', 'analytics.jobs',                       'SELECT'),
+  ('admin', 'FUNCTION', 'analytics.fold()',                  'EXECUTE'),
+  ('admin', 'FUNCTION', 'analytics.refresh_all_views()',     'EXECUTE'),
+  ('admin', 'FUNCTION', 'analytics.verify_rollups(date, date)', 'EXECUTE'),
+  ('admin', 'FUNCTION', 'analytics.rebuild_rollups(date, date)', 'EXECUTE'),
+  -- the application's backend
+  ('app_backend', 'FUNCTION', 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)', 'EXECUTE'),
+  ('app_backend', 'FUNCTION', 'analytics.record_chat_events(jsonb)',                   'EXECUTE'),
+  ('app_backend', 'FUNCTION', 'analytics.start_request(text, text, bigint, text, text, numeric, text, text, text, text, text, text, text, text, jsonb)', 'EXECUTE'),
+  ('app_backend', 'FUNCTION', 'analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, boolean, text, text)', 'EXECUTE'),
+  ('app_backend', 'FUNCTION', 'analytics.acknowledge_notifications(bigint[])',        'EXECUTE'),
+  ('admin', 'FUNCTION', 'analytics.acknowledge_notifications(bigint[])',              'EXECUTE'),
+  ('admin', 'FUNCTION', 'analytics.expire_reservations()',                            'EXECUTE'),
+  ('admin', 'FUNCTION', 'analytics.apply_retention()',                                'EXECUTE'),
+  ('app_backend', 'FUNCTION', 'analytics.subscribe(text, text, timestamptz, text)',  'EXECUTE'),
+  ('app_backend', 'PARAMETER', 'usage_analytics.user_id',                            'SET'),
+  -- administrators
+  ('admin', 'FUNCTION', 'analytics.subscribe(text, text, timestamptz, text)',        'EXECUTE'),
+  ('admin', 'FUNCTION', 'analytics.ensure_partitions(integer)',                      'EXECUTE'),
+  ('admin', 'TABLE',    'analytics.plans',                                           'INSERT, UPDATE, DELETE'),
+  ('admin', 'TABLE',    'analytics.model_prices',                                    'INSERT, UPDATE, DELETE');
+
 CREATE FUNCTION analytics.access_privileges(kind text,
     OUT object_type text, OUT object_name text, OUT privilege text)
   RETURNS SETOF record
-  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  LANGUAGE sql STABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT v.object_type, v.object_name, v.privilege
-      FROM (VALUES
-        -- every kind
-        ('*', 'SCHEMA',   'analytics',                                  'USAGE'),
-        ('*', 'FUNCTION', 'analytics.current_user_id()',                'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.sees_all_rows()',                  'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.role_has_kind(name, text[])',      'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.admin_org_ids()',                  'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.role_admin_orgs(name)',            'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.check_quota(text, bigint)',        'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.openai_usage(jsonb)',              'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.anthropic_usage(jsonb)',           'EXECUTE'),
-        ('*', 'TABLE',    'analytics.chat_events',                      'SELECT'),
-        ('*', 'TABLE',    'analytics.usage_counters',                   'SELECT'),
-        ('*', 'TABLE',    'analytics.subscriptions',                    'SELECT'),
-        ('*', 'TABLE',    'analytics.plans',                            'SELECT'),
-        ('*', 'TABLE',    'analytics.model_prices',                     'SELECT'),
-        ('*', 'TABLE',    'analytics.user_daily_usage',                 'SELECT'),
-        ('*', 'TABLE',    'analytics.user_monthly_usage',               'SELECT'),
-        ('*', 'TABLE',    'analytics.v_user_current_month',             'SELECT'),
-        ('*', 'TABLE',    'analytics.fold_state',                       'SELECT'),
-        ('*', 'TABLE',    'analytics.notifications',                    'SELECT'),
-        ('*', 'FUNCTION', 'analytics.list_notifications(text, boolean)', 'EXECUTE'),
-        ('*', 'TABLE',    'analytics.rollup_user_daily',                'SELECT'),
-        ('*', 'TABLE',    'analytics.rollup_user_models',               'SELECT'),
-        ('*', 'TABLE',    'analytics.rollup_user_categories',           'SELECT'),
-        ('*', 'TABLE',    'analytics.rollup_distinct',                  'SELECT'),
-        ('*', 'TABLE',    'analytics.user_monthly_summary',             'SELECT'),
-        ('*', 'TABLE',    'analytics.user_request_analytics',           'SELECT'),
-        ('*', 'TABLE',    'analytics.v_user_recent_activity',           'SELECT'),
-        ('*', 'FUNCTION', 'analytics.fold_watermark()',                 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.user_period_distinct(text, date, date)', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.user_months_latency(text, date, date)', 'EXECUTE'),
-        ('*', 'TABLE',    'analytics.rollup_user_monthly',              'SELECT'),
-        ('*', 'FUNCTION', 'analytics.user_period_latency(text, date, date)', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.unfolded_events(text, date, date)', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.user_model_usage(text, date, date)', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.subject_at(text, timestamptz)',    'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.user_dashboard(text)',             'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.get_user_request_history(text, integer, integer)', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.get_user_request_history_before(text, timestamptz, bigint, integer)', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.get_user_token_breakdown(text)',   'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.check_page(integer, integer)',     'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.record_feedback(bigint, integer, text)', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.quantile(analytics.latency_sketch, double precision)', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.quantiles(analytics.latency_sketch, double precision[])', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.latency_sketch_union(analytics.latency_sketch, analytics.latency_sketch)', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.latency_sketch_agg(double precision)', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.latency_sketch_merge(analytics.latency_sketch)', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.sketch_count(analytics.latency_sketch)', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.sketch_sum(analytics.latency_sketch)', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.sketch_min(analytics.latency_sketch)', 'EXECUTE'),
-        ('*', 'FUNCTION', 'analytics.sketch_max(analytics.latency_sketch)', 'EXECUTE'),
-        -- app backends and admins: system-wide figures
-        ('app_backend', 'TABLE', 'analytics.rollup_documents',     'SELECT'),
-        ('app_backend', 'TABLE', 'analytics.rollup_system_models', 'SELECT'),
-        ('app_backend', 'TABLE', 'analytics.document_usage',       'SELECT'),
-        ('app_backend', 'TABLE', 'analytics.system_daily_metrics', 'SELECT'),
-        ('app_backend', 'TABLE', 'analytics.mv_document_popularity', 'SELECT'),
-        ('admin', 'TABLE', 'analytics.rollup_documents',           'SELECT'),
-        ('admin', 'TABLE', 'analytics.rollup_system_models',       'SELECT'),
-        ('admin', 'TABLE', 'analytics.document_usage',             'SELECT'),
-        ('admin', 'TABLE', 'analytics.system_daily_metrics',       'SELECT'),
-        ('admin', 'TABLE', 'analytics.mv_document_popularity',     'SELECT'),
-        ('admin', 'TABLE', 'analytics.mv_user_monthly_summary',    'SELECT'),
-        ('admin', 'TABLE', 'analytics.jobs',                       'SELECT'),
-        ('admin', 'FUNCTION', 'analytics.fold()',                  'EXECUTE'),
-        ('admin', 'FUNCTION', 'analytics.refresh_all_views()',     'EXECUTE'),
-        ('admin', 'FUNCTION', 'analytics.verify_rollups(date, date)', 'EXECUTE'),
-        ('admin', 'FUNCTION', 'analytics.rebuild_rollups(date, date)', 'EXECUTE'),
-        -- the application's backend
-        ('app_backend', 'FUNCTION', 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)', 'EXECUTE'),
-        ('app_backend', 'FUNCTION', 'analytics.record_chat_events(jsonb)',                   'EXECUTE'),
-        ('app_backend', 'FUNCTION', 'analytics.start_request(text, text, bigint, text, text, numeric, text, text, text, text, text, text, text, text, jsonb)', 'EXECUTE'),
-        ('app_backend', 'FUNCTION', 'analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, boolean, text, text)', 'EXECUTE'),
-        ('app_backend', 'FUNCTION', 'analytics.acknowledge_notifications(bigint[])',        'EXECUTE'),
-        ('admin', 'FUNCTION', 'analytics.acknowledge_notifications(bigint[])',              'EXECUTE'),
-        ('admin', 'FUNCTION', 'analytics.expire_reservations()',                            'EXECUTE'),
-        ('admin', 'FUNCTION', 'analytics.apply_retention()',                                'EXECUTE'),
-        ('app_backend', 'FUNCTION', 'analytics.subscribe(text, text, timestamptz, text)',  'EXECUTE'),
-        ('app_backend', 'PARAMETER', 'usage_analytics.user_id',                            'SET'),
-        -- administrators
-        ('admin', 'FUNCTION', 'analytics.subscribe(text, text, timestamptz, text)',        'EXECUTE'),
-        ('admin', 'FUNCTION', 'analytics.ensure_partitions(integer)',                      'EXECUTE'),
-        ('admin', 'TABLE',    'analytics.plans',                                           'INSERT, UPDATE, DELETE'),
-        ('admin', 'TABLE',    'analytics.model_prices',                                    'INSERT, UPDATE, DELETE')
-      ) AS v(k, object_type, object_name, privilege)
-     WHERE v.k = '*' OR v.k = kind
+    SELECT a.object_type, a.object_name, a.privilege
+      FROM analytics.access_list a
+     WHERE a.kind = '*' OR a.kind = access_privileges.kind
+     ORDER BY a.object_type DESC, a.object_name
   $$;
 COMMENT ON FUNCTION analytics.access_privileges(text) IS
   'The privileges each kind of role (app_backend, end_user, admin) receives from the grant helpers';
 
-CREATE FUNCTION analytics.apply_access(role_name name, kind text, org_id text, do_grant boolean)
+-- Grants or revokes the privileges of a kind of role.
+CREATE FUNCTION analytics.apply_privileges(role_name name, kind text, do_grant boolean)
   RETURNS void
   LANGUAGE plpgsql VOLATILE
   SET search_path = pg_catalog, pg_temp
@@ -2508,28 +2525,64 @@ CREATE FUNCTION analytics.apply_access(role_name name, kind text, org_id text, d
 DECLARE
   p record;
 BEGIN
+  FOR p IN SELECT * FROM analytics.access_privileges(kind) LOOP
+    CONTINUE WHEN p.object_type = 'PARAMETER' AND current_setting('server_version_num')::int < 150000;
+    EXECUTE format(CASE WHEN do_grant THEN 'GRANT %s ON %s %s TO %I' ELSE 'REVOKE %s ON %s %s FROM %I' END,
+                   p.privilege, p.object_type, p.object_name, role_name);
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION analytics.apply_privileges(name, text, boolean) IS
+  'Grants or revokes the privileges of a kind of role (internal to the grant helpers)';
+
+-- A binding written (by the helpers, or by a restore of a dump) grants its
+-- kind's privileges: a restored database, or one updated to a version with
+-- new objects, gives every bound role what its kind holds now.
+CREATE FUNCTION analytics.role_binding_grant() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = NEW.role_name) THEN
+    RAISE EXCEPTION 'role "%" does not exist', NEW.role_name USING ERRCODE = '42704';
+  END IF;
+  PERFORM analytics.apply_privileges(NEW.role_name, NEW.kind, true);
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION analytics.role_binding_grant() IS
+  'Trigger: grants a bound role the privileges of its kind (internal)';
+CREATE TRIGGER role_binding_grant BEFORE INSERT ON analytics.role_bindings
+  FOR EACH ROW EXECUTE FUNCTION analytics.role_binding_grant();
+
+CREATE FUNCTION analytics.apply_access(role_name name, kind text, org_id text, do_grant boolean)
+  RETURNS void
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
   IF role_name IS NULL OR NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = role_name) THEN
     RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = '42704';
   END IF;
   IF kind <> 'admin' AND org_id IS NOT NULL THEN
     RAISE EXCEPTION 'only admin access can be scoped to an organization' USING ERRCODE = '22023';
   END IF;
-  FOR p IN SELECT * FROM analytics.access_privileges(kind) LOOP
-    CONTINUE WHEN p.object_type = 'PARAMETER' AND current_setting('server_version_num')::int < 150000;
-    EXECUTE format(CASE WHEN do_grant THEN 'GRANT %s ON %s %s TO %I' ELSE 'REVOKE %s ON %s %s FROM %I' END,
-                   p.privilege, p.object_type, p.object_name, role_name);
-  END LOOP;
   IF do_grant THEN
+    -- The binding's trigger grants.
     INSERT INTO analytics.role_bindings AS b (role_name, kind, org_id)
     VALUES (apply_access.role_name, apply_access.kind, apply_access.org_id)
     ON CONFLICT ON CONSTRAINT role_bindings_pkey DO UPDATE SET org_id = EXCLUDED.org_id, granted_at = now();
   ELSE
+    PERFORM analytics.apply_privileges(role_name, kind, false);
     DELETE FROM analytics.role_bindings b WHERE b.role_name = apply_access.role_name AND b.kind = apply_access.kind;
+    -- What the role's other kinds share with this one stays granted.
+    PERFORM analytics.apply_privileges(b.role_name, b.kind, true)
+       FROM analytics.role_bindings b WHERE b.role_name = apply_access.role_name;
   END IF;
 END
 $$;
 COMMENT ON FUNCTION analytics.apply_access(name, text, text, boolean) IS
-  'Grants or revokes the privileges of a kind of role and records the binding (internal to the grant helpers)';
+  'Records or removes a binding of a role to a kind of access, with its privileges (internal to the grant helpers)';
 
 CREATE FUNCTION analytics.grant_app_backend(role_name name) RETURNS void
   LANGUAGE sql VOLATILE

@@ -165,3 +165,23 @@ ua_notify_after_usage(Datum user_id)
 					  CurrentMemoryContext, &q);
 	ua_notify_thresholds(user_id, &q);
 }
+
+/*
+ * analytics.notify_thresholds(user_id): the same, for SQL functions that
+ * changed a user's usage (corrections).  Internal: executable by nobody but
+ * the owner, whose rights the caller's SECURITY DEFINER function has.
+ */
+PG_FUNCTION_INFO_V1(ua_notify_thresholds_sql);
+
+Datum
+ua_notify_thresholds_sql(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NOT_NULL_VIOLATION),
+				 errmsg("user_id must not be null")));
+	SPI_connect();
+	ua_notify_after_usage(PG_GETARG_DATUM(0));
+	SPI_finish();
+	PG_RETURN_VOID();
+}
