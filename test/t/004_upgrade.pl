@@ -1,0 +1,151 @@
+# Upgrades: install 1.0, use it (with the current library), update to 1.1,
+# and compare the catalog with a fresh 1.1 install: functions with their
+# security, search_path, volatility, parallel safety and ACLs; relations
+# with ACLs and RLS; columns, constraints, indexes, policies, triggers,
+# extension members and dumped tables.  The update paths have no gap, and a
+# dump of the updated database restores with the same privileges.
+use strict;
+use warnings;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = PostgreSQL::Test::Cluster->new('upgrade');
+$node->init;
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE ROLE app LOGIN; CREATE ROLE enduser; CREATE ROLE analyst; CREATE ROLE both_kinds;
+	CREATE DATABASE updated; CREATE DATABASE fresh; CREATE DATABASE restored;});
+
+my $grants = q{
+	SELECT analytics.grant_app_backend('app');
+	SELECT analytics.grant_end_user('enduser');
+	SELECT analytics.grant_admin('analyst');
+	SELECT analytics.grant_end_user('both_kinds');
+	SELECT analytics.grant_admin('both_kinds');
+	SELECT analytics.ensure_partitions(1);};
+
+# 1.0, used through its own SQL against the current library.
+$node->safe_psql('updated', q{CREATE EXTENSION usage_analytics VERSION '1.0';} . $grants);
+is($node->safe_psql('updated', q{SELECT extversion FROM pg_extension WHERE extname = 'usage_analytics'}),
+	'1.0', 'version 1.0 installs');
+$node->safe_psql('updated', q{
+	SELECT analytics.subscribe('u' || i, 'free', now() - interval '1 month') FROM generate_series(1, 5) i;
+	SELECT analytics.record_chat_event('u' || (i % 5 + 1), 'gpt-4o', input_tokens => 10 * i, output_tokens => i,
+	         response_time_ms => 20 + i, document_id => 'd' || (i % 3), request_id => 'r' || i)
+	  FROM generate_series(1, 100) i;
+	SELECT analytics.fold();
+	SELECT analytics.record_feedback(e.id, 4) FROM analytics.chat_events e WHERE e.id % 7 = 0;});
+$node->safe_psql('updated', q{
+	SELECT count(*) FROM generate_series(1, 3) g, LATERAL analytics.start_request('u1', 'gpt-4o', 5 + 0 * g);
+	SELECT analytics.complete_request(e.id, input_tokens => 3) FROM analytics.chat_events e WHERE e.status = 'pending';});
+is($node->safe_psql('updated', q{
+		SELECT (SELECT allowed FROM analytics.check_quota('u1')) || ' ' ||
+		       (SELECT count(*) FROM analytics.chat_events) || ' ' ||
+		       (SELECT round(analytics.quantile(analytics.latency_sketch_merge(latency), 0.5)) FROM analytics.rollup_user_daily) || ' ' ||
+		       (SELECT (analytics.user_dashboard('u2')->'metrics') IS NOT NULL) || ' ' ||
+		       (SELECT count(*) FROM analytics.verify_rollups())}),
+	'true 103 71 true 0', 'the 1.0 SQL works against the new library: record, admit, settle, fold, rate, sketches, dashboard');
+
+my $before = $node->safe_psql('updated', q{SELECT md5(string_agg(e::text, ',' ORDER BY e.id)) FROM analytics.chat_events e});
+$node->safe_psql('updated', q{ALTER EXTENSION usage_analytics UPDATE TO '1.1'});
+is($node->safe_psql('updated', q{SELECT extversion FROM pg_extension WHERE extname = 'usage_analytics'}),
+	'1.1', 'ALTER EXTENSION ... UPDATE reaches 1.1');
+is($node->safe_psql('updated', q{SELECT md5(string_agg(e::text, ',' ORDER BY e.id)) FROM analytics.chat_events e}),
+	$before, 'the raw log is untouched by the update');
+is($node->safe_psql('updated', q{
+		SELECT (analytics.void_event(min(id), 'refund')).kind FROM analytics.chat_events WHERE status = 'completed';
+		SELECT count(*) FROM analytics.verify_rollups();}),
+	"void\n0", 'a 1.0 event can be voided after the update; rollups follow');
+
+$node->safe_psql('fresh', q{CREATE EXTENSION usage_analytics;} . $grants);
+
+# The catalog, one line per object, names only (no oids).
+my $catalog = q{
+	WITH ext AS (SELECT oid FROM pg_extension WHERE extname = 'usage_analytics'),
+	ns AS (SELECT 'analytics'::regnamespace AS oid)
+	SELECT string_agg(line, E'\n' ORDER BY line) FROM (
+	  SELECT format('function %s ret=%s kind=%s secdef=%s strict=%s vol=%s par=%s config=%s acl=%s src=%s',
+	                p.oid::regprocedure, p.prorettype::regtype, p.prokind, p.prosecdef, p.proisstrict,
+	                p.provolatile, p.proparallel, p.proconfig, p.proacl, md5(p.prosrc)) AS line
+	    FROM pg_proc p, ns WHERE p.pronamespace = ns.oid
+	  UNION ALL
+	  SELECT format('aggregate %s trans=%s final=%s combine=%s ser=%s deser=%s stype=%s',
+	                a.aggfnoid::regprocedure, a.aggtransfn, a.aggfinalfn, a.aggcombinefn, a.aggserialfn,
+	                a.aggdeserialfn, a.aggtranstype::regtype)
+	    FROM pg_aggregate a JOIN pg_proc p ON p.oid = a.aggfnoid, ns WHERE p.pronamespace = ns.oid
+	  UNION ALL
+	  SELECT format('relation %s kind=%s acl=%s rls=%s force=%s options=%s partition=%s',
+	                c.relname, c.relkind, c.relacl, c.relrowsecurity, c.relforcerowsecurity, c.reloptions,
+	                c.relispartition)
+	    FROM pg_class c, ns WHERE c.relnamespace = ns.oid
+	  UNION ALL
+	  SELECT format('column %s.%s %s notnull=%s default=%s', c.relname, a.attname,
+	                format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid))
+	    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+	    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum, ns
+	   WHERE c.relnamespace = ns.oid AND a.attnum > 0 AND NOT a.attisdropped
+	  UNION ALL
+	  SELECT format('column order %s: %s', c.relname, string_agg(a.attname, ',' ORDER BY a.attnum))
+	    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid, ns
+	   WHERE c.relnamespace = ns.oid AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm')
+	   GROUP BY c.relname
+	  UNION ALL
+	  SELECT format('constraint %s.%s %s', c.relname, k.conname, pg_get_constraintdef(k.oid))
+	    FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid, ns WHERE c.relnamespace = ns.oid
+	  UNION ALL
+	  SELECT format('index %s', pg_get_indexdef(i.indexrelid))
+	    FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid, ns WHERE c.relnamespace = ns.oid
+	  UNION ALL
+	  SELECT format('policy %s.%s cmd=%s roles=%s permissive=%s using=%s check=%s',
+	                p.tablename, p.policyname, p.cmd, p.roles, p.permissive, p.qual, p.with_check)
+	    FROM pg_policies p WHERE p.schemaname = 'analytics'
+	  UNION ALL
+	  SELECT format('trigger %s.%s %s enabled=%s', c.relname, t.tgname, pg_get_triggerdef(t.oid), t.tgenabled)
+	    FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid, ns WHERE c.relnamespace = ns.oid AND NOT t.tgisinternal
+	  UNION ALL
+	  SELECT format('type %s', t.oid::regtype) FROM pg_type t, ns WHERE t.typnamespace = ns.oid
+	  UNION ALL
+	  SELECT format('member %s', pg_describe_object(d.classid, d.objid, d.objsubid))
+	    FROM pg_depend d, ext WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'
+	  UNION ALL
+	  SELECT format('dumped %s where=%s', c.relname, x.cond)
+	    FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS x(oid, cond) JOIN pg_class c ON c.oid = x.oid
+	   WHERE e.extname = 'usage_analytics'
+	  UNION ALL
+	  SELECT format('parameter %s acl=%s', p.parname, p.paracl) FROM pg_parameter_acl p
+	  UNION ALL
+	  SELECT format('access %s %s %s %s', a.kind, a.object_type, a.object_name, a.privilege) FROM analytics.access_list a
+	  UNION ALL
+	  SELECT format('schema %s owner=%s acl=%s', n.nspname, n.nspowner::regrole, n.nspacl)
+	    FROM pg_namespace n, ns WHERE n.oid = ns.oid
+	) s};
+
+my $fresh = $node->safe_psql('fresh', $catalog);
+my $updated = $node->safe_psql('updated', $catalog);
+like($fresh, qr/^function analytics\.void_event\(bigint,text\) .*secdef=t .*config=\{"search_path=pg_catalog, pg_temp"\} acl=\{[^}]*analyst=X/m,
+	'the fresh catalog has the 1.1 functions, granted');
+like($fresh, qr/^policy event_corrections\.event_corrections_read /m, 'and their policies');
+is($updated, $fresh, 'an updated 1.0 has the catalog of a fresh 1.1: functions, ACLs, policies, triggers, members');
+if ($updated ne $fresh)
+{
+	my %f = map { $_ => 1 } split /\n/, $fresh;
+	my %u = map { $_ => 1 } split /\n/, $updated;
+	diag("only fresh: $_") for grep { !$u{$_} } sort keys %f;
+	diag("only updated: $_") for grep { !$f{$_} } sort keys %u;
+}
+
+is($node->safe_psql('fresh', q{
+		SELECT count(*) FILTER (WHERE path IS NULL) || ' ' || count(*)
+		  FROM pg_extension_update_paths('usage_analytics') WHERE source < target}),
+	'0 1', 'pg_extension_update_paths: every older version reaches every newer one');
+
+# A dump of the updated database restores with the same privileges, though
+# the update's grants are recorded as the extension's initial privileges.
+my $dump = $PostgreSQL::Test::Utils::tmp_check . '/updated.dump';
+$node->command_ok(['pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('updated')], 'dump the updated database');
+$node->command_ok(['pg_restore', '--exit-on-error', '-d', $node->connstr('restored'), $dump], 'restore it');
+is($node->safe_psql('restored', $catalog), $updated, 'the restored catalog equals the updated one');
+
+$node->stop;
+done_testing();
