@@ -259,6 +259,6 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
   ('app_backend', 'FUNCTION', 'analytics.void_event(bigint, text)', 'EXECUTE'),
   ('admin', 'FUNCTION', 'analytics.correct_event(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric)', 'EXECUTE'),
   ('admin', 'FUNCTION', 'analytics.void_event(bigint, text)', 'EXECUTE');
-SELECT analytics.apply_privileges(b.role_name, b.kind, true)
+SELECT analytics.apply_privileges(b.role_name, b.kind, b.org_id IS NOT NULL, true)
   FROM analytics.role_bindings b
  WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = b.role_name);

@@ -45,7 +45,7 @@ COMMENT ON TABLE analytics.role_bindings IS
 CREATE FUNCTION analytics.role_kinds(r name)
   RETURNS TABLE (kind text, org_id text)
   LANGUAGE sql STABLE
-  AS $$
+  BEGIN ATOMIC
     SELECT b.kind, b.org_id
       FROM analytics.role_bindings b
      WHERE pg_catalog.pg_has_role(r, b.role_name, 'USAGE')
@@ -53,8 +53,8 @@ CREATE FUNCTION analytics.role_kinds(r name)
     SELECT k.kind, NULL
       FROM pg_catalog.pg_roles a,
            pg_catalog.unnest('{app_backend,end_user,admin}'::text[]) AS k(kind)
-     WHERE a.rolname OPERATOR(pg_catalog.=) r AND a.rolsuper
-  $$;
+     WHERE a.rolname OPERATOR(pg_catalog.=) r AND a.rolsuper;
+  END;
 COMMENT ON FUNCTION analytics.role_kinds(name) IS
   'The kinds of access (app_backend, end_user, admin) a role holds, with the organization of org-scoped admin bindings';
 
@@ -72,7 +72,9 @@ COMMENT ON FUNCTION analytics.role_has_kind(name, text[]) IS
 -- Row visibility for RLS: the caller reads every row.
 CREATE FUNCTION analytics.sees_all_rows() RETURNS boolean
   LANGUAGE sql STABLE
-  AS $$ SELECT analytics.role_has_kind(CURRENT_USER, '{admin,app_backend}') $$;
+  BEGIN ATOMIC
+    SELECT analytics.role_has_kind(CURRENT_USER, '{admin,app_backend}');
+  END;
 COMMENT ON FUNCTION analytics.sees_all_rows() IS
   'True for superusers, app-backend roles and all-rows admins: RLS lets them read every user''s rows';
 
@@ -92,7 +94,9 @@ COMMENT ON FUNCTION analytics.role_admin_orgs(name) IS
 -- DEFINER function CURRENT_USER would be the owner.
 CREATE FUNCTION analytics.admin_org_ids() RETURNS text[]
   LANGUAGE sql STABLE
-  AS $$ SELECT analytics.role_admin_orgs(CURRENT_USER) $$;
+  BEGIN ATOMIC
+    SELECT analytics.role_admin_orgs(CURRENT_USER);
+  END;
 COMMENT ON FUNCTION analytics.admin_org_ids() IS
   'Organizations the current role administers: RLS lets it read their events';
 
@@ -243,7 +247,7 @@ CREATE FUNCTION analytics.price_request(
     OUT cost_cache_write numeric, OUT cost_output numeric, OUT cache_savings numeric)
   RETURNS SETOF record
   LANGUAGE sql STABLE PARALLEL SAFE
-  AS $$
+  BEGIN ATOMIC
     SELECT DISTINCT ON (p.provider) p.provider,
            pg_catalog.round(p_input  * p.input_per_mtok        / 1000000, 10),
            pg_catalog.round(p_cached * p.cached_input_per_mtok / 1000000, 10),
@@ -255,8 +259,8 @@ CREATE FUNCTION analytics.price_request(
        AND (p_provider IS NULL OR p.provider = p_provider)
        AND p.effective_from <= p_at
      ORDER BY p.provider, p.effective_from DESC
-     LIMIT 2
-  $$;
+     LIMIT 2;
+  END;
 COMMENT ON FUNCTION analytics.price_request(text, text, timestamptz, bigint, bigint, bigint, bigint) IS
   'Per-bucket cost of a request at the price in force at a time; used by record_chat_event';
 
@@ -310,7 +314,7 @@ CREATE FUNCTION analytics.subject_at(p_user_id text, p_at timestamptz,
   RETURNS SETOF record
   ROWS 1
   LANGUAGE sql STABLE PARALLEL SAFE
-  AS $$
+  BEGIN ATOMIC
     SELECT COALESCE(s.plan_id, pg_catalog.current_setting('usage_analytics.default_plan')),
            COALESCE(s.time_zone, 'UTC')
       FROM (SELECT 1) AS one
@@ -321,8 +325,8 @@ CREATE FUNCTION analytics.subject_at(p_user_id text, p_at timestamptz,
            AND s.starts_at <= p_at
            AND (s.ends_at IS NULL OR s.ends_at > p_at)
          ORDER BY s.starts_at DESC
-         LIMIT 1) s ON true
-  $$;
+         LIMIT 1) s ON true;
+  END;
 COMMENT ON FUNCTION analytics.subject_at(text, timestamptz) IS
   'Plan and time zone in force for a user at a time (usage_analytics.default_plan and UTC without a subscription)';
 
@@ -566,13 +570,13 @@ COMMENT ON FUNCTION analytics.record_chat_event(text, text, text, bigint, bigint
 -- function's key check.
 CREATE FUNCTION analytics.record_chat_event_keys() RETURNS text[]
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  AS $$
+  BEGIN ATOMIC
     SELECT pg_catalog.array_agg(a.n ORDER BY a.i)
       FROM pg_catalog.unnest(
              (SELECT p.proargnames FROM pg_catalog.pg_proc p
                WHERE p.oid = 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)'::pg_catalog.regprocedure))
-           WITH ORDINALITY AS a(n, i)
-  $$;
+           WITH ORDINALITY AS a(n, i);
+  END;
 COMMENT ON FUNCTION analytics.record_chat_event_keys() IS
   'Argument names of record_chat_event, accepted as keys by record_chat_events';
 
@@ -642,6 +646,7 @@ COMMENT ON FUNCTION analytics.record_chat_events(jsonb) IS
 
 CREATE FUNCTION analytics.raise_bad_key(i integer, k text, expected text) RETURNS text
   LANGUAGE plpgsql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   RAISE EXCEPTION 'event % key "%" must be %', i, k, expected USING ERRCODE = '22023';
@@ -658,7 +663,7 @@ CREATE FUNCTION analytics.openai_usage(usage jsonb,
     OUT output_tokens bigint, OUT reasoning_tokens bigint)
   RETURNS record
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-  AS $$
+  BEGIN ATOMIC
     -- Chat Completions: prompt_tokens / completion_tokens (+ *_details);
     -- Responses API: input_tokens / output_tokens (+ *_details).
     -- prompt_tokens includes the cached tokens; completion includes reasoning.
@@ -668,8 +673,8 @@ CREATE FUNCTION analytics.openai_usage(usage jsonb,
                             (usage #>> '{input_tokens_details,cached_tokens}')::bigint, 0) AS cached,
                    COALESCE((usage->>'completion_tokens')::bigint, (usage->>'output_tokens')::bigint, 0) AS completion,
                    COALESCE((usage #>> '{completion_tokens_details,reasoning_tokens}')::bigint,
-                            (usage #>> '{output_tokens_details,reasoning_tokens}')::bigint, 0) AS reasoning) u
-  $$;
+                            (usage #>> '{output_tokens_details,reasoning_tokens}')::bigint, 0) AS reasoning) u;
+  END;
 COMMENT ON FUNCTION analytics.openai_usage(jsonb) IS
   'Maps an OpenAI usage object (Chat Completions or Responses API) onto the token ledger: prompt tokens include cached ones';
 
@@ -678,14 +683,14 @@ CREATE FUNCTION analytics.anthropic_usage(usage jsonb,
     OUT output_tokens bigint, OUT reasoning_tokens bigint)
   RETURNS record
   LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-  AS $$
+  BEGIN ATOMIC
     -- Anthropic's input_tokens already exclude cache reads and writes.
     SELECT COALESCE((usage->>'input_tokens')::bigint, 0),
            COALESCE((usage->>'cache_read_input_tokens')::bigint, 0),
            COALESCE((usage->>'cache_creation_input_tokens')::bigint, 0),
            COALESCE((usage->>'output_tokens')::bigint, 0),
-           0::bigint
-  $$;
+           0::bigint;
+  END;
 COMMENT ON FUNCTION analytics.anthropic_usage(jsonb) IS
   'Maps an Anthropic usage object onto the token ledger: input_tokens exclude cache reads and writes';
 
@@ -709,7 +714,7 @@ CREATE FUNCTION analytics.usage_snapshot(p_user_id text, p_at timestamptz,
   RETURNS SETOF record
   ROWS 1
   LANGUAGE sql STABLE PARALLEL SAFE
-  AS $$
+  BEGIN ATOMIC
     WITH d AS (
       SELECT s.plan_id, s.time_zone,
              (p_at AT TIME ZONE s.time_zone)::date AS today,
@@ -732,8 +737,8 @@ CREATE FUNCTION analytics.usage_snapshot(p_user_id text, p_at timestamptz,
           FROM analytics.usage_counters u
          WHERE u.user_id = p_user_id
            AND u.usage_date >= d.month_start
-           AND u.usage_date < (d.month_start::timestamp + interval '1 month')::date) c
-  $$;
+           AND u.usage_date < (d.month_start::timestamp + interval '1 month')::date) c;
+  END;
 COMMENT ON FUNCTION analytics.usage_snapshot(text, timestamptz) IS
   'Plan, local periods and used amounts of a user at a time, from the counters (internal to check_quota, admission and the threshold check)';
 
@@ -861,12 +866,12 @@ COMMENT ON TABLE analytics.notifications IS
 CREATE FUNCTION analytics.list_notifications(p_user_id text DEFAULT NULL, include_acknowledged boolean DEFAULT false)
   RETURNS SETOF analytics.notifications
   LANGUAGE sql STABLE
-  AS $$
+  BEGIN ATOMIC
     SELECT n.* FROM analytics.notifications n
      WHERE (p_user_id IS NULL OR n.user_id = p_user_id)
        AND (include_acknowledged OR n.acknowledged_at IS NULL)
-     ORDER BY n.created_at, n.notification_id
-  $$;
+     ORDER BY n.created_at, n.notification_id;
+  END;
 COMMENT ON FUNCTION analytics.list_notifications(text, boolean) IS
   'Notifications the caller may see (RLS), oldest first; unacknowledged ones unless asked';
 
@@ -1013,7 +1018,9 @@ CREATE TRIGGER fold_state_restore BEFORE INSERT ON analytics.fold_state
 
 CREATE FUNCTION analytics.fold_watermark() RETURNS bigint
   LANGUAGE sql STABLE PARALLEL SAFE
-  AS $$ SELECT f.watermark FROM analytics.fold_state f $$;
+  BEGIN ATOMIC
+    SELECT f.watermark FROM analytics.fold_state f;
+  END;
 COMMENT ON FUNCTION analytics.fold_watermark() IS
   'Events with recorded_xid below this are folded into the rollups; the rest are the unfolded tail';
 
@@ -1320,11 +1327,11 @@ COMMENT ON FUNCTION analytics.fold() IS
 CREATE FUNCTION analytics.unfolded_events(p_user_id text, d_from date, d_to date)
   RETURNS SETOF analytics.chat_events
   LANGUAGE sql STABLE
-  AS $$
+  BEGIN ATOMIC
     SELECT e.* FROM analytics.chat_events e
      WHERE e.user_id = p_user_id AND e.recorded_xid >= analytics.fold_watermark()
-       AND e.status IN ('completed', 'failed') AND e.usage_date BETWEEN d_from AND d_to
-  $$;
+       AND e.status IN ('completed', 'failed') AND e.usage_date BETWEEN d_from AND d_to;
+  END;
 COMMENT ON FUNCTION analytics.unfolded_events(text, date, date) IS
   'A user''s finished events of a range of local days not yet folded (the tail that read-your-writes views add)';
 
@@ -1332,7 +1339,7 @@ COMMENT ON FUNCTION analytics.unfolded_events(text, date, date) IS
 CREATE FUNCTION analytics.user_period_latency(p_user_id text, d_from date, d_to date)
   RETURNS TABLE (latency analytics.latency_sketch, feedback_sum bigint, feedback_count bigint)
   LANGUAGE sql STABLE
-  AS $$
+  BEGIN ATOMIC
     WITH r AS (SELECT analytics.latency_sketch_merge(x.latency) AS l, sum(x.feedback_sum) AS s,
                       sum(x.feedback_count) AS c
                  FROM analytics.rollup_user_daily x
@@ -1342,8 +1349,8 @@ CREATE FUNCTION analytics.user_period_latency(p_user_id text, d_from date, d_to 
                  FROM analytics.unfolded_events(p_user_id, d_from, d_to) e)
     SELECT analytics.latency_sketch_union(r.l, t.l), (COALESCE(r.s, 0) + COALESCE(t.s, 0))::bigint,
            (COALESCE(r.c, 0) + t.c)::bigint
-      FROM r, t
-  $$;
+      FROM r, t;
+  END;
 COMMENT ON FUNCTION analytics.user_period_latency(text, date, date) IS
   'A user''s latency sketch and feedback totals over local days: rollups plus the unfolded tail';
 
@@ -1351,7 +1358,7 @@ COMMENT ON FUNCTION analytics.user_period_latency(text, date, date) IS
 CREATE FUNCTION analytics.user_months_latency(p_user_id text, m_from date, m_to date)
   RETURNS TABLE (latency analytics.latency_sketch, feedback_sum bigint, feedback_count bigint)
   LANGUAGE sql STABLE
-  AS $$
+  BEGIN ATOMIC
     WITH r AS (SELECT analytics.latency_sketch_merge(x.latency) AS l, sum(x.feedback_sum) AS s,
                       sum(x.feedback_count) AS c
                  FROM analytics.rollup_user_monthly x
@@ -1362,8 +1369,8 @@ CREATE FUNCTION analytics.user_months_latency(p_user_id text, m_from date, m_to 
                                                 (m_to + interval '1 month - 1 day')::date) e)
     SELECT analytics.latency_sketch_union(r.l, t.l), (COALESCE(r.s, 0) + COALESCE(t.s, 0))::bigint,
            (COALESCE(r.c, 0) + t.c)::bigint
-      FROM r, t
-  $$;
+      FROM r, t;
+  END;
 COMMENT ON FUNCTION analytics.user_months_latency(text, date, date) IS
   'A user''s latency sketch and feedback totals over local months (first days m_from..m_to): monthly rollups plus the unfolded tail';
 
@@ -1371,7 +1378,7 @@ COMMENT ON FUNCTION analytics.user_months_latency(text, date, date) IS
 CREATE FUNCTION analytics.user_period_distinct(p_user_id text, d_from date, d_to date)
   RETURNS TABLE (conversation_count bigint, document_count bigint)
   LANGUAGE sql STABLE
-  AS $$
+  BEGIN ATOMIC
     SELECT (SELECT count(DISTINCT i.item) FROM (
               SELECT d.item FROM analytics.rollup_distinct d
                WHERE d.scope = 'user_conversation' AND d.scope_id = p_user_id AND d.usage_date BETWEEN d_from AND d_to
@@ -1381,8 +1388,8 @@ CREATE FUNCTION analytics.user_period_distinct(p_user_id text, d_from date, d_to
               SELECT d.item FROM analytics.rollup_distinct d
                WHERE d.scope = 'user_document' AND d.scope_id = p_user_id AND d.usage_date BETWEEN d_from AND d_to
               UNION ALL
-              SELECT t.document_id FROM analytics.unfolded_events(p_user_id, d_from, d_to) t) i)
-  $$;
+              SELECT t.document_id FROM analytics.unfolded_events(p_user_id, d_from, d_to) t) i);
+  END;
 COMMENT ON FUNCTION analytics.user_period_distinct(text, date, date) IS
   'A user''s distinct conversations and documents over local days: rollups plus the unfolded tail';
 
@@ -1673,7 +1680,7 @@ COMMENT ON FUNCTION analytics.apply_feedback(bigint, integer, text, text, boolea
 CREATE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, w bigint)
   RETURNS TABLE (rollup text, stored_sql text, recomputed_sql text)
   LANGUAGE sql IMMUTABLE
-  AS $f$
+  BEGIN ATOMIC
     SELECT x.rollup,
            format(x.stored, quote_nullable(d_from), quote_nullable(d_to)),
            format(x.recomputed, quote_nullable(d_from), quote_nullable(d_to), w)
@@ -1772,8 +1779,8 @@ CREATE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, w bigint)
             WHERE e.status IN ('completed', 'failed') AND e.recorded_xid < %3$s
               AND v.scope_id IS NOT NULL AND v.item IS NOT NULL
               AND v.d BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$)
-      ) AS x(rollup, stored, recomputed)
-  $f$;
+      ) AS x(rollup, stored, recomputed);
+  END;
 COMMENT ON FUNCTION analytics.rollup_comparisons(date, date, bigint) IS
   'For each rollup, the query of its stored rows and the query recomputing them from the raw log; amounts compare by value (internal)';
 
@@ -1945,7 +1952,7 @@ CREATE FUNCTION analytics.user_model_usage(p_user_id text, d_from date, d_to dat
   RETURNS TABLE (provider text, model text, requests bigint, failed bigint, tokens_total bigint,
                  cost numeric, latency_sum bigint, latency_count bigint, last_used timestamptz)
   LANGUAGE sql STABLE
-  AS $$
+  BEGIN ATOMIC
     SELECT u.provider, u.model, sum(u.requests)::bigint, sum(u.failed)::bigint, sum(u.tokens)::bigint,
            sum(u.cost), sum(u.latency_sum)::bigint, sum(u.latency_count)::bigint, max(u.last_used)
       FROM (SELECT r.provider, r.model, r.requests, r.failed,
@@ -1958,8 +1965,8 @@ CREATE FUNCTION analytics.user_model_usage(p_user_id text, d_from date, d_to dat
                    e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens,
                    e.cost, COALESCE(e.response_time_ms, 0), (e.response_time_ms IS NOT NULL)::int, e.occurred_at
               FROM analytics.unfolded_events(p_user_id, d_from, d_to) e) u
-     GROUP BY u.provider, u.model
-  $$;
+     GROUP BY u.provider, u.model;
+  END;
 COMMENT ON FUNCTION analytics.user_model_usage(text, date, date) IS
   'A user''s usage by provider and model over local days, including events not yet folded';
 
@@ -1967,17 +1974,18 @@ CREATE FUNCTION analytics.get_user_token_breakdown(p_user_id text DEFAULT analyt
   RETURNS TABLE (model text, provider text, request_count bigint, total_tokens bigint, total_cost numeric,
                  avg_tokens_per_request bigint, last_used timestamptz)
   LANGUAGE sql STABLE
-  AS $$
+  BEGIN ATOMIC
     SELECT u.model, NULLIF(u.provider, ''), u.requests, u.tokens_total, u.cost,
            (u.tokens_total / NULLIF(u.requests, 0))::bigint, u.last_used
       FROM analytics.user_model_usage(p_user_id, '-infinity', 'infinity') u
-     ORDER BY u.tokens_total DESC, u.model
-  $$;
+     ORDER BY u.tokens_total DESC, u.model;
+  END;
 COMMENT ON FUNCTION analytics.get_user_token_breakdown(text) IS
   'A user''s all-time tokens and cost by model and provider (seed 003)';
 
 CREATE FUNCTION analytics.check_page(p_limit integer, p_offset integer) RETURNS void
   LANGUAGE plpgsql IMMUTABLE
+  SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   IF p_limit IS NULL OR p_limit < 1 OR p_limit > 1000 THEN
@@ -2003,6 +2011,7 @@ CREATE FUNCTION analytics.get_user_request_history(p_user_id text DEFAULT analyt
     p_limit integer DEFAULT 50, p_offset integer DEFAULT 0)
   RETURNS SETOF analytics.request_history_row
   LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM analytics.check_page(p_limit, p_offset);
@@ -2025,6 +2034,7 @@ CREATE FUNCTION analytics.get_user_request_history_before(p_user_id text, before
     before_id bigint, p_limit integer DEFAULT 50)
   RETURNS SETOF analytics.request_history_row
   LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
   PERFORM analytics.check_page(p_limit, 0);
@@ -2051,6 +2061,7 @@ COMMENT ON FUNCTION analytics.get_user_request_history_before(text, timestamptz,
 CREATE FUNCTION analytics.user_dashboard(p_user_id text DEFAULT analytics.current_user_id())
   RETURNS jsonb
   LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
   q record;
@@ -2239,13 +2250,13 @@ COMMENT ON VIEW analytics.user_monthly_summary IS
 CREATE FUNCTION analytics.job_definitions(OUT job_name text, OUT default_schedule text, OUT command text)
   RETURNS SETOF record
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
-  AS $$
+  BEGIN ATOMIC
     VALUES ('usage_analytics_fold', '* * * * *', 'SELECT analytics.fold()'),
            ('usage_analytics_refresh_views', '*/10 * * * *', 'SELECT analytics.refresh_all_views()'),
            ('usage_analytics_partitions', '17 3 * * *', 'SELECT analytics.ensure_partitions(2)'),
            ('usage_analytics_expire', '* * * * *', 'SELECT analytics.expire_reservations()'),
-           ('usage_analytics_retention', '37 3 * * *', 'SELECT analytics.apply_retention()')
-  $$;
+           ('usage_analytics_retention', '37 3 * * *', 'SELECT analytics.apply_retention()');
+  END;
 COMMENT ON FUNCTION analytics.job_definitions() IS
   'The scheduled jobs of the extension: name, default cron schedule, command';
 
@@ -2319,10 +2330,11 @@ END
 $$;
 COMMENT ON FUNCTION analytics.unschedule_jobs() IS 'Removes the extension''s pg_cron jobs; returns how many';
 
+-- With the owner's rights: cron.job shows a role its own jobs only.
 CREATE FUNCTION analytics.job_status()
   RETURNS TABLE (job_name text, command text, scheduled boolean, schedule text, active boolean,
                  last_start timestamptz, last_end timestamptz, last_status text, last_message text)
-  LANGUAGE plpgsql STABLE
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
@@ -2410,8 +2422,11 @@ CREATE TABLE analytics.access_list (
   object_type text NOT NULL CHECK (object_type IN ('SCHEMA', 'TABLE', 'FUNCTION', 'PARAMETER')),
   object_name text NOT NULL,
   privilege   text NOT NULL,
+  all_rows    boolean NOT NULL DEFAULT false,
   PRIMARY KEY (kind, object_type, object_name)
 );
+COMMENT ON COLUMN analytics.access_list.all_rows IS
+  'The object shows every user''s rows without row-level security (materialized views): not granted to organization-scoped admins';
 COMMENT ON TABLE analytics.access_list IS
   'The privileges each kind of role receives from the grant helpers (part of the extension, not dumped)';
 ALTER TABLE analytics.access_list ENABLE ROW LEVEL SECURITY;
@@ -2481,6 +2496,7 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
   ('admin', 'TABLE', 'analytics.mv_document_popularity',     'SELECT'),
   ('admin', 'TABLE', 'analytics.mv_user_monthly_summary',    'SELECT'),
   ('admin', 'TABLE', 'analytics.jobs',                       'SELECT'),
+  ('admin', 'FUNCTION', 'analytics.job_status()',            'EXECUTE'),
   ('admin', 'FUNCTION', 'analytics.fold()',                  'EXECUTE'),
   ('admin', 'FUNCTION', 'analytics.refresh_all_views()',     'EXECUTE'),
   ('admin', 'FUNCTION', 'analytics.verify_rollups(date, date)', 'EXECUTE'),
@@ -2501,14 +2517,17 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
   ('admin', 'FUNCTION', 'analytics.ensure_partitions(integer)',                      'EXECUTE'),
   ('admin', 'TABLE',    'analytics.plans',                                           'INSERT, UPDATE, DELETE'),
   ('admin', 'TABLE',    'analytics.model_prices',                                    'INSERT, UPDATE, DELETE');
+-- Materialized views cannot have row-level security.
+UPDATE analytics.access_list SET all_rows = true
+ WHERE object_name IN ('analytics.mv_user_monthly_summary', 'analytics.mv_document_popularity');
 
 CREATE FUNCTION analytics.access_privileges(kind text,
-    OUT object_type text, OUT object_name text, OUT privilege text)
+    OUT object_type text, OUT object_name text, OUT privilege text, OUT all_rows boolean)
   RETURNS SETOF record
   LANGUAGE sql STABLE PARALLEL SAFE
   SET search_path = pg_catalog, pg_temp
   AS $$
-    SELECT a.object_type, a.object_name, a.privilege
+    SELECT a.object_type, a.object_name, a.privilege, a.all_rows
       FROM analytics.access_list a
      WHERE a.kind = '*' OR a.kind = access_privileges.kind
      ORDER BY a.object_type DESC, a.object_name
@@ -2516,8 +2535,9 @@ CREATE FUNCTION analytics.access_privileges(kind text,
 COMMENT ON FUNCTION analytics.access_privileges(text) IS
   'The privileges each kind of role (app_backend, end_user, admin) receives from the grant helpers';
 
--- Grants or revokes the privileges of a kind of role.
-CREATE FUNCTION analytics.apply_privileges(role_name name, kind text, do_grant boolean)
+-- Grants or revokes the privileges of a kind of role.  A role scoped to an
+-- organization gets none of those that show every user's rows.
+CREATE FUNCTION analytics.apply_privileges(role_name name, kind text, scoped boolean, do_grant boolean)
   RETURNS void
   LANGUAGE plpgsql VOLATILE
   SET search_path = pg_catalog, pg_temp
@@ -2527,12 +2547,13 @@ DECLARE
 BEGIN
   FOR p IN SELECT * FROM analytics.access_privileges(kind) LOOP
     CONTINUE WHEN p.object_type = 'PARAMETER' AND current_setting('server_version_num')::int < 150000;
-    EXECUTE format(CASE WHEN do_grant THEN 'GRANT %s ON %s %s TO %I' ELSE 'REVOKE %s ON %s %s FROM %I' END,
+    EXECUTE format(CASE WHEN do_grant AND NOT (scoped AND p.all_rows) THEN 'GRANT %s ON %s %s TO %I'
+                        ELSE 'REVOKE %s ON %s %s FROM %I' END,
                    p.privilege, p.object_type, p.object_name, role_name);
   END LOOP;
 END
 $$;
-COMMENT ON FUNCTION analytics.apply_privileges(name, text, boolean) IS
+COMMENT ON FUNCTION analytics.apply_privileges(name, text, boolean, boolean) IS
   'Grants or revokes the privileges of a kind of role (internal to the grant helpers)';
 
 -- A binding written (by the helpers, or by a restore of a dump) grants its
@@ -2546,7 +2567,7 @@ BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = NEW.role_name) THEN
     RAISE EXCEPTION 'role "%" does not exist', NEW.role_name USING ERRCODE = '42704';
   END IF;
-  PERFORM analytics.apply_privileges(NEW.role_name, NEW.kind, true);
+  PERFORM analytics.apply_privileges(NEW.role_name, NEW.kind, NEW.org_id IS NOT NULL, true);
   RETURN NEW;
 END
 $$;
@@ -2573,10 +2594,10 @@ BEGIN
     VALUES (apply_access.role_name, apply_access.kind, apply_access.org_id)
     ON CONFLICT ON CONSTRAINT role_bindings_pkey DO UPDATE SET org_id = EXCLUDED.org_id, granted_at = now();
   ELSE
-    PERFORM analytics.apply_privileges(role_name, kind, false);
+    PERFORM analytics.apply_privileges(role_name, kind, false, false);
     DELETE FROM analytics.role_bindings b WHERE b.role_name = apply_access.role_name AND b.kind = apply_access.kind;
     -- What the role's other kinds share with this one stays granted.
-    PERFORM analytics.apply_privileges(b.role_name, b.kind, true)
+    PERFORM analytics.apply_privileges(b.role_name, b.kind, b.org_id IS NOT NULL, true)
        FROM analytics.role_bindings b WHERE b.role_name = apply_access.role_name;
   END IF;
 END
@@ -2586,25 +2607,33 @@ COMMENT ON FUNCTION analytics.apply_access(name, text, text, boolean) IS
 
 CREATE FUNCTION analytics.grant_app_backend(role_name name) RETURNS void
   LANGUAGE sql VOLATILE
-  AS $$ SELECT analytics.apply_access(role_name, 'app_backend', NULL, true) $$;
+  BEGIN ATOMIC
+    SELECT analytics.apply_access(role_name, 'app_backend', NULL, true);
+  END;
 COMMENT ON FUNCTION analytics.grant_app_backend(name) IS
   'Lets a role record events, subscribe users, set usage_analytics.user_id and read all rows (the application''s backend)';
 
 CREATE FUNCTION analytics.grant_end_user(role_name name) RETURNS void
   LANGUAGE sql VOLATILE
-  AS $$ SELECT analytics.apply_access(role_name, 'end_user', NULL, true) $$;
+  BEGIN ATOMIC
+    SELECT analytics.apply_access(role_name, 'end_user', NULL, true);
+  END;
 COMMENT ON FUNCTION analytics.grant_end_user(name) IS
   'Lets a role read its own user''s rows (identity from analytics.current_user_id()) and check its own quota';
 
 CREATE FUNCTION analytics.grant_admin(role_name name, org_id text DEFAULT NULL) RETURNS void
   LANGUAGE sql VOLATILE
-  AS $$ SELECT analytics.apply_access(role_name, 'admin', org_id, true) $$;
+  BEGIN ATOMIC
+    SELECT analytics.apply_access(role_name, 'admin', org_id, true);
+  END;
 COMMENT ON FUNCTION analytics.grant_admin(name, text) IS
   'Lets a role read every row and manage plans and prices; with org_id, read that organization''s events only';
 
 CREATE FUNCTION analytics.revoke_access(role_name name, kind text) RETURNS void
   LANGUAGE sql VOLATILE
-  AS $$ SELECT analytics.apply_access(role_name, kind, NULL, false) $$;
+  BEGIN ATOMIC
+    SELECT analytics.apply_access(role_name, kind, NULL, false);
+  END;
 COMMENT ON FUNCTION analytics.revoke_access(name, text) IS
   'Takes back what grant_app_backend, grant_end_user or grant_admin gave a role';
 

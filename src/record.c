@@ -305,7 +305,9 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 
 		if (PG_ARGISNULL(A_PROVIDER))
 			cn[3] = 'n';
-		ua_run(ua_notify_enabled ? &context_and_quota : &context, cv, cn, true, -1);
+		/* Not read-only: the quota must see events recorded earlier in
+		 * the same statement (a batch, or a multi-row SELECT). */
+		ua_run(ua_notify_enabled ? &context_and_quota : &context, cv, cn, false, -1);
 		if (SPI_processed < 1)
 			elog(ERROR, "usage_analytics: no time zone row for user");
 		row = SPI_tuptable->vals[0];

@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(46);
+SELECT plan(49);
 
 INSERT INTO analytics.plans (plan_id, name, daily_request_limit, monthly_token_limit, monthly_cost_limit,
     max_tokens_per_request, enforcement, warn_thresholds)
@@ -95,6 +95,15 @@ SELECT is((SELECT count(*) FROM analytics.list_notifications('a')), 6::bigint, '
 SELECT is(analytics.acknowledge_notifications(ARRAY(SELECT notification_id FROM analytics.notifications WHERE user_id = 'a')), 6,
   'acknowledge them');
 SELECT is((SELECT count(*) FROM analytics.list_notifications('a')), 0::bigint, 'acknowledged ones are not listed by default');
+
+-- Thresholds crossed inside one statement (a batch) notify at once.
+INSERT INTO analytics.plans (plan_id, name, daily_request_limit, enforcement) VALUES ('b3', 'three a day', 3, 'hard');
+SELECT ok(analytics.subscribe('batch', 'b3') > 0, 'subscribe batch');
+SELECT is((SELECT count(*) FROM analytics.record_chat_events(
+  '[{"user_id": "batch", "model": "gpt-4o"}, {"user_id": "batch", "model": "gpt-4o"}, {"user_id": "batch", "model": "gpt-4o"}]')),
+  3::bigint, 'a batch of three events');
+SELECT set_eq($$SELECT threshold FROM analytics.notifications WHERE user_id = 'batch'$$, $$VALUES (0.8), (1.0)$$,
+  'the batch that reaches 80 % and 100 % notifies both');
 
 -- rebuild_rollups recomputes counters with reservations and rejections.
 SELECT ok((SELECT allowed FROM analytics.start_request('b', 'gpt-4o', 77, request_id => 'rebuild-pending')),

@@ -67,7 +67,8 @@ my $catalog = q{
 	SELECT string_agg(line, E'\n' ORDER BY line) FROM (
 	  SELECT format('function %s ret=%s kind=%s secdef=%s strict=%s vol=%s par=%s config=%s acl=%s src=%s',
 	                p.oid::regprocedure, p.prorettype::regtype, p.prokind, p.prosecdef, p.proisstrict,
-	                p.provolatile, p.proparallel, p.proconfig, p.proacl, md5(p.prosrc)) AS line
+	                p.provolatile, p.proparallel, p.proconfig, p.proacl,
+	                md5(CASE WHEN p.prokind = 'a' THEN p.prosrc ELSE pg_get_functiondef(p.oid) END)) AS line
 	    FROM pg_proc p, ns WHERE p.pronamespace = ns.oid
 	  UNION ALL
 	  SELECT format('aggregate %s trans=%s final=%s combine=%s ser=%s deser=%s stype=%s',

@@ -1,0 +1,232 @@
+\set ECHO none
+-- Hostile objects: an attacker shadows, in public, every pg_catalog function
+-- and aggregate our code names and every operator on the types it uses, and
+-- the session plants temp views named like catalogs in pg_temp.  Then every
+-- function and job runs with search_path = pg_temp, public, pg_catalog.  A
+-- shadow that is called raises a WARNING (it would show in this file's
+-- output) and an error (the call's result would differ).  Commits as it
+-- goes: the fold, views and retention run for real.
+\set autocommit on
+\i test/setup.psql
+SELECT plan(4);
+
+CREATE ROLE ua_sec_attacker;
+CREATE ROLE ua_sec_app;
+CREATE ROLE ua_sec_admin;
+CREATE ROLE ua_sec_user;
+GRANT CREATE ON SCHEMA public TO ua_sec_attacker;
+SELECT analytics.grant_app_backend('ua_sec_app') \gset
+SELECT analytics.grant_admin('ua_sec_admin') \gset
+SELECT analytics.grant_end_user('ua_sec_user') \gset
+
+-- Data for every path: thresholds about to be crossed, events waiting in
+-- the default partition, a month past retention, feedback, reservations.
+INSERT INTO analytics.plans (plan_id, name, daily_request_limit, monthly_token_limit, enforcement)
+VALUES ('sec', 'sec', 12, 100000, 'hard');
+SELECT analytics.subscribe('alice', 'sec', '2020-01-01', 'Europe/Paris') \gset
+SELECT count(analytics.record_chat_event('alice', 'gpt-4o', input_tokens => 100 * i, output_tokens => i,
+         response_time_ms => 10 * i, document_id => 'doc' || (i % 2), conversation_id => 'c' || (i % 3),
+         category => 'chat', request_id => 'pre' || i))
+  FROM generate_series(1, 8) i \gset
+SELECT analytics.record_chat_event('alice', 'gpt-4o', input_tokens => 5, cost => 0.01, occurred_at => '2024-03-05 10:00+00',
+         request_id => 'old') AS old_event \gset
+SELECT analytics.fold() \gset
+SELECT min(id) AS first_event, max(id) AS last_event FROM analytics.chat_events WHERE status = 'completed' \gset
+
+-- The attacker's shadows: each raises.
+SET ROLE ua_sec_attacker;
+CREATE FUNCTION public.hostile(what text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+  RAISE WARNING 'hostile object called: %', what;
+  RAISE EXCEPTION 'hostile object called: %', what;
+END
+$$;
+DO $$
+DECLARE
+  f record;
+  body text;
+  n integer := 0;
+BEGIN
+  -- Functions and aggregates our SQL and C code name.
+  FOR f IN
+    SELECT p.oid, p.proname, p.prokind, pg_get_function_arguments(p.oid) AS args,
+           pg_get_function_result(p.oid) AS result, p.prorettype::regtype AS rettype,
+           pg_get_function_identity_arguments(p.oid) AS idargs,
+           ARRAY(SELECT t::regtype::text FROM unnest(p.proargtypes) t) AS argtypes
+      FROM pg_proc p
+     WHERE p.pronamespace = 'pg_catalog'::regnamespace AND p.prokind IN ('f', 'a')
+       AND p.proname IN ('array_agg', 'btrim', 'cardinality', 'ceil', 'clock_timestamp', 'count',
+             'current_setting', 'date_trunc', 'exp', 'floor', 'format', 'generate_series',
+             'hashtextextended', 'isfinite', 'jsonb_agg', 'jsonb_array_elements',
+             'jsonb_array_elements_text', 'jsonb_build_object', 'jsonb_object_agg',
+             'jsonb_object_keys', 'jsonb_typeof', 'log', 'make_interval', 'max', 'min', 'nextval',
+             'now', 'octet_length', 'pg_advisory_xact_lock', 'pg_control_system',
+             'pg_current_snapshot', 'pg_extension_config_dump', 'pg_has_role', 'pg_notify',
+             'pg_snapshot_xmin', 'pg_try_advisory_xact_lock', 'quote_ident', 'quote_nullable',
+             'round', 'substr', 'sum', 'to_char', 'to_regclass', 'to_regnamespace', 'to_timestamp',
+             'trim_scale', 'unnest', 'lower', 'upper', 'length', 'string_agg', 'abs', 'avg',
+             'date_part', 'set_config', 'pg_current_xact_id', 'has_table_privilege',
+             'has_function_privilege', 'string_to_array', 'array_length', 'timezone', 'md5',
+             'jsonb_set', 'to_jsonb', 'percentile_cont', 'bool_or', 'greatest', 'least', 'coalesce')
+       AND NOT EXISTS (SELECT 1 FROM unnest(p.proargtypes || p.prorettype) t
+                        JOIN pg_type y ON y.oid = t WHERE y.typtype = 'p')
+       AND p.provariadic = 0
+       AND NOT EXISTS (SELECT 1 FROM pg_aggregate a WHERE a.aggfnoid = p.oid AND a.aggkind <> 'n')
+  LOOP
+    IF f.prokind = 'f' THEN
+      EXECUTE format('CREATE FUNCTION public.%I(%s) RETURNS %s LANGUAGE plpgsql AS %L',
+                     f.proname, f.args, f.result,
+                     format('BEGIN PERFORM public.hostile(%L); END', f.proname || '(' || f.idargs || ')'));
+    ELSE
+      EXECUTE format('CREATE FUNCTION public.%I(%s) RETURNS %s LANGUAGE plpgsql AS %L',
+                     'hostile_sfunc_' || f.oid, array_to_string(f.rettype::text || f.argtypes, ', '), f.rettype,
+                     format('BEGIN PERFORM public.hostile(%L); END', f.proname || '(' || f.idargs || ')'));
+      EXECUTE format('CREATE AGGREGATE public.%I(%s) (SFUNC = public.%I, STYPE = %s)',
+                     f.proname, CASE WHEN f.idargs = '' THEN '*' ELSE f.idargs END,
+                     'hostile_sfunc_' || f.oid, f.rettype);
+    END IF;
+    n := n + 1;
+  END LOOP;
+  -- Operators on the types our code compares and computes with.
+  FOR f IN
+    SELECT o.oid, o.oprname, o.oprkind, o.oprleft::regtype AS l, o.oprright::regtype AS r,
+           o.oprresult::regtype AS res
+      FROM pg_operator o
+     WHERE o.oprnamespace = 'pg_catalog'::regnamespace AND o.oprkind IN ('b', 'l')
+       AND (o.oprleft = 0 OR o.oprleft::regtype::text IN ('text', 'name', 'bigint', 'integer', 'smallint',
+             'numeric', 'double precision', 'date', 'timestamp with time zone', 'timestamp without time zone',
+             'interval', 'boolean', 'jsonb', 'text[]', 'bigint[]', 'xid8', 'bytea', '"char"'))
+       AND o.oprright::regtype::text IN ('text', 'name', 'bigint', 'integer', 'smallint', 'numeric',
+             'double precision', 'date', 'timestamp with time zone', 'timestamp without time zone',
+             'interval', 'boolean', 'jsonb', 'text[]', 'bigint[]', 'xid8', 'bytea', '"char"')
+  LOOP
+    EXECUTE format('CREATE FUNCTION public.%I(%s) RETURNS %s LANGUAGE plpgsql AS %L',
+                   'hostile_op_' || f.oid,
+                   CASE WHEN f.oprkind = 'b' THEN f.l || ', ' || f.r ELSE f.r::text END, f.res,
+                   format('BEGIN PERFORM public.hostile(%L); END', f.oprname || ' (' || f.l || ', ' || f.r || ')'));
+    EXECUTE format('CREATE OPERATOR public.%s (%s RIGHTARG = %s, FUNCTION = public.%I)',
+                   f.oprname, CASE WHEN f.oprkind = 'b' THEN format('LEFTARG = %s,', f.l) ELSE '' END,
+                   f.r, 'hostile_op_' || f.oid);
+    n := n + 1;
+  END LOOP;
+  RAISE NOTICE '% hostile functions, aggregates and operators', n;
+END
+$$;
+RESET ROLE;
+SELECT cmp_ok((SELECT count(*) FROM pg_proc WHERE pronamespace = 'public'::regnamespace
+                  AND proowner = 'ua_sec_attacker'::regrole), '>', 400::bigint,
+  'the attacker planted hundreds of shadows in public');
+
+-- The session's own pg_temp: views named like the catalogs we read.
+DO $$
+DECLARE
+  v text;
+BEGIN
+  FOREACH v IN ARRAY ARRAY['pg_roles', 'pg_class', 'pg_inherits', 'pg_depend', 'pg_namespace', 'pg_proc',
+                           'pg_extension', 'pg_settings', 'pg_index', 'pg_policy', 'pg_trigger'] LOOP
+    EXECUTE format('CREATE TEMP VIEW %I AS SELECT * FROM pg_catalog.%I WHERE public.hostile(%L)', v, v, 'pg_temp.' || v);
+  END LOOP;
+END
+$$;
+
+-- Runs one statement as a role with the hostile search_path; returns 'ok'
+-- or the SQLSTATE.  Its own expressions run with pg_catalog only.
+CREATE FUNCTION pg_temp.run_hostile(who text, q text) RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+  got text := 'ok';
+BEGIN
+  IF who <> 'superuser' THEN
+    EXECUTE format('SET LOCAL ROLE %I', who);
+  END IF;
+  BEGIN
+    SET LOCAL search_path = pg_temp, public, pg_catalog;
+    EXECUTE q;
+    SET LOCAL search_path = pg_catalog;
+  EXCEPTION WHEN OTHERS THEN
+    got := SQLSTATE;
+  END;
+  RESET ROLE;
+  RETURN got;
+END
+$$;
+
+CREATE TEMP TABLE battery (n serial, who text, q text, expect text DEFAULT 'ok', got text);
+INSERT INTO battery (who, q, expect) VALUES
+  ('ua_sec_app', $$SELECT analytics.record_chat_event('alice', 'gpt-4o', input_tokens => 900, output_tokens => 10, response_time_ms => 99, request_id => 'h1', document_id => 'doc1', conversation_id => 'c9', category => 'chat', metadata => '{"a": 1}')$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.record_chat_event('alice', 'gpt-4o', input_tokens => 900, request_id => 'h1')$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.record_chat_events('[{"user_id": "alice", "model": "gpt-4o-mini", "input_tokens": 3, "request_id": "h2"}]')$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.record_chat_events('[{"user_id": "alice", "model": "no-such-model"}]')$$, '42704'),
+  ('ua_sec_app', $$SELECT * FROM analytics.openai_usage('{"prompt_tokens": 10, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 2}}')$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.anthropic_usage('{"input_tokens": 10, "output_tokens": 5, "cache_read_input_tokens": 2}')$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.start_request('alice', 'gpt-4o', 50, request_id => 'h3')$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.complete_request(user_id => 'alice', request_id => 'h3', input_tokens => 40, output_tokens => 2)$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.start_request('alice', 'gpt-4o', 50, request_id => 'h4')$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.start_request('alice', 'gpt-4o', 1000000, request_id => 'h5')$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.check_quota('alice', 10)$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.subscribe('bob', 'pro', '2020-01-01', 'Asia/Tokyo')$$, 'ok'),
+  ('ua_sec_app', format($$SELECT analytics.record_feedback(%s, 4, 'fine')$$, :first_event), 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.list_notifications('alice')$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.acknowledge_notifications(ARRAY[1, 2]::bigint[])$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.user_dashboard('alice')$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.get_user_request_history('alice', 5, 0)$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.get_user_request_history_before('alice', '2100-01-01', 1, 5)$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.get_user_token_breakdown('alice')$$, 'ok'),
+  ('ua_sec_app', format($$SELECT analytics.correct_event(%s, 'audit', input_tokens => 7)$$, :first_event), 'ok'),
+  ('ua_sec_app', format($$SELECT analytics.void_event(%s, 'refund')$$, :last_event), 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.check_quota('alice')$$, 'ok'),
+  ('ua_sec_user', $$SELECT analytics.user_dashboard()$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.get_user_request_history()$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.get_user_token_breakdown()$$, 'ok'),
+  ('ua_sec_user', format($$SELECT analytics.record_feedback(%s, 5)$$, :last_event), 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.user_daily_usage$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.user_monthly_usage$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.v_user_current_month$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.user_monthly_summary$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.user_request_analytics$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.v_user_recent_activity$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.chat_events$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.event_corrections$$, 'ok'),
+  ('ua_sec_user', $$SELECT analytics.quantiles(latency, ARRAY[0.5, 0.99]) FROM analytics.rollup_user_daily$$, 'ok'),
+  ('ua_sec_user', $$SELECT analytics.quantile(analytics.latency_sketch_merge(latency), 0.5) FROM analytics.rollup_user_monthly$$, 'ok'),
+  ('ua_sec_user', $$SELECT analytics.sketch_count(analytics.latency_sketch_agg(x)) FROM (VALUES (1.0::float8), (2.0)) v(x)$$, 'ok'),
+  ('ua_sec_admin', $$SELECT * FROM analytics.document_usage$$, 'ok'),
+  ('ua_sec_admin', $$SELECT * FROM analytics.system_daily_metrics$$, 'ok'),
+  ('ua_sec_admin', $$SELECT * FROM analytics.mv_user_monthly_summary$$, 'ok'),
+  ('ua_sec_admin', $$SELECT * FROM analytics.mv_document_popularity$$, 'ok'),
+  ('ua_sec_admin', $$SELECT * FROM analytics.jobs$$, 'ok'),
+  ('ua_sec_admin', $$SELECT analytics.fold()$$, 'ok'),
+  ('ua_sec_admin', $$SELECT * FROM analytics.verify_rollups()$$, 'ok'),
+  ('ua_sec_admin', $$SELECT analytics.rebuild_rollups('2020-01-01', '2100-01-01')$$, 'ok'),
+  ('ua_sec_admin', $$SELECT analytics.refresh_all_views()$$, 'ok'),
+  ('ua_sec_admin', $$SELECT analytics.ensure_partitions(1)$$, 'ok'),
+  ('ua_sec_admin', $$SELECT analytics.expire_reservations()$$, 'ok'),
+  ('superuser', $$SELECT analytics.apply_retention()$$, 'ok'),
+  ('superuser', $$SELECT * FROM analytics.schedule_jobs()$$, '55000'),
+  ('superuser', $$SELECT analytics.unschedule_jobs()$$, '55000'),
+  ('superuser', $$SELECT analytics.grant_end_user('ua_sec_attacker')$$, 'ok'),
+  ('superuser', $$SELECT analytics.revoke_access('ua_sec_attacker', 'end_user')$$, 'ok'),
+  ('superuser', $$SELECT * FROM analytics.verify_rollups()$$, 'ok');
+-- One transaction each, like an application's calls.
+SET usage_analytics.user_id = 'alice';
+SELECT format('UPDATE battery SET got = pg_temp.run_hostile(who, q) WHERE n = %s', n) FROM battery ORDER BY n \gexec
+RESET usage_analytics.user_id;
+DO $$
+DECLARE
+  v text;
+BEGIN
+  FOR v IN SELECT c.relname FROM pg_catalog.pg_class c WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() AND c.relkind = 'v' LOOP
+    EXECUTE format('DROP VIEW pg_temp.%I', v);
+  END LOOP;
+END
+$$;
+
+SELECT is_empty($$SELECT n, who, q, expect, got FROM battery WHERE got IS DISTINCT FROM expect$$,
+  'every function, view and job runs without calling a hostile object, and answers as expected');
+SELECT is((SELECT count(*) FROM battery), 54::bigint, 'the battery covers 54 calls');
+SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'and the rollups still equal the raw log');
+
+SELECT * FROM finish();
+DROP EXTENSION usage_analytics;
+DROP OWNED BY ua_sec_attacker, ua_sec_app, ua_sec_admin, ua_sec_user;
+DROP ROLE ua_sec_attacker, ua_sec_app, ua_sec_admin, ua_sec_user;
