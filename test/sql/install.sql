@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(18);
+SELECT plan(19);
 
 SELECT has_schema('analytics');
 SELECT tables_are('analytics', ARRAY['chat_events', 'chat_events_default',
@@ -28,6 +28,12 @@ SELECT is_empty($$
    WHERE p.pronamespace = 'analytics'::regnamespace AND p.prosecdef
      AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=pg_catalog, pg_temp')
 $$, 'every SECURITY DEFINER function pins search_path');
+SELECT is_empty($$
+  SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+   WHERE p.pronamespace = 'analytics'::regnamespace AND l.lanname NOT IN ('c', 'internal')
+     AND p.prosqlbody IS NULL
+     AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=pg_catalog, pg_temp')
+$$, 'no function body resolves names through the caller''s search_path (pinned, or a BEGIN ATOMIC body)');
 SELECT is_empty($$
   SELECT p.oid::regprocedure::text FROM pg_proc p
    WHERE p.pronamespace = 'analytics'::regnamespace
@@ -67,11 +73,42 @@ SELECT ok((SELECT count(*) FROM analytics.model_prices) >= 5, 'example prices');
 SELECT * FROM finish();
 ROLLBACK;
 
--- Installing over a pre-created schema fails.
+-- Installing over a schema an attacker pre-created, with objects named like
+-- ours, fails and runs none of them (each would raise a WARNING here).
 BEGIN;
+CREATE ROLE ua_inst_attacker;
+SELECT format('GRANT CREATE ON DATABASE %I TO ua_inst_attacker', current_database()) \gexec
+SET ROLE ua_inst_attacker;
 CREATE SCHEMA analytics;
-SELECT plan(1);
+CREATE FUNCTION analytics.planted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE WARNING 'attacker code ran'; RETURN NULL; END $$;
+CREATE FUNCTION analytics.current_user_id() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN RAISE WARNING 'attacker code ran'; RETURN 'attacker'; END $$;
+CREATE FUNCTION analytics.fold_watermark() RETURNS bigint LANGUAGE plpgsql AS $$
+BEGIN RAISE WARNING 'attacker code ran'; RETURN 0; END $$;
+CREATE TABLE analytics.chat_events (id bigint);
+CREATE TRIGGER planted BEFORE INSERT ON analytics.chat_events FOR EACH ROW EXECUTE FUNCTION analytics.planted();
+RESET ROLE;
+SELECT plan(2);
 SELECT throws_ok('CREATE EXTENSION usage_analytics', '42P06', NULL,
   'CREATE EXTENSION fails when a schema analytics already exists');
+SELECT is((SELECT count(*) FROM pg_extension WHERE extname = 'usage_analytics'), 0::bigint, 'and installs nothing');
+SELECT * FROM finish();
+ROLLBACK;
+
+-- Shadows of every function and operator we use, planted in public, with
+-- public first in the installer's search_path: none is called.
+BEGIN;
+CREATE ROLE ua_inst_attacker;
+GRANT CREATE ON SCHEMA public TO ua_inst_attacker;
+SET ROLE ua_inst_attacker;
+\i test/hostile_objects.psql
+RESET ROLE;
+SET LOCAL search_path = public, pg_catalog;
+CREATE EXTENSION usage_analytics;
+RESET search_path;
+SELECT plan(1);
+SELECT is((SELECT extversion FROM pg_extension WHERE extname = 'usage_analytics'), '1.1',
+  'the extension installs and updates past hostile shadows in public without calling one');
 SELECT * FROM finish();
 ROLLBACK;
