@@ -4,6 +4,8 @@
  *    counts), with the reason and the acting role kept in
  *    analytics.event_corrections.  Counters, rollups, quota answers and
  *    threshold notifications follow.
+ *    Payload retention: usage_analytics.payload_retention_days clears the
+ *    free text of older events (clear_payloads, run by apply_retention).
  *
  * A fresh install of 1.1 runs the 1.0 script and then this one, so both
  * paths build the same catalog (test/t/004_upgrade.pl compares them).
@@ -244,10 +246,110 @@ CREATE FUNCTION analytics.void_event(event_id bigint, reason text)
 COMMENT ON FUNCTION analytics.void_event(bigint, text) IS
   'Refunds a finished event: its tokens and cost become zero everywhere (it stays counted as a request), with a reason; returns the correction';
 
+/*
+ * Payload retention: events keep their figures for retention_months, their
+ * free text (metadata, error_message, feedback_text, which may hold prompt
+ * or response fragments) for usage_analytics.payload_retention_days.
+ */
+ALTER TABLE analytics.fold_state ADD COLUMN payloads_cleared_before timestamptz;
+COMMENT ON COLUMN analytics.fold_state.payloads_cleared_before IS
+  'Events that occurred before this have had their free text cleared by clear_payloads()';
+
+CREATE OR REPLACE FUNCTION analytics.fold_state_restore() RETURNS trigger
+  LANGUAGE plpgsql
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  UPDATE analytics.fold_state f
+     SET watermark = NEW.watermark, folded_at = NEW.folded_at, events_folded = NEW.events_folded,
+         retained_from = NEW.retained_from, payloads_cleared_before = NEW.payloads_cleared_before,
+         system_identifier = analytics.system_identifier(),
+         needs_repair = NEW.needs_repair OR NEW.system_identifier <> analytics.system_identifier();
+  IF FOUND THEN
+    RETURN NULL;
+  END IF;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION analytics.fold_state_restore() IS
+  'Trigger: a restored fold_state row replaces the installed one (internal)';
+
+CREATE FUNCTION analytics.clear_payloads() RETURNS bigint
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  SET usage_analytics.internal_write = on
+  AS $$
+DECLARE
+  days   integer := current_setting('usage_analytics.payload_retention_days')::integer;
+  cutoff timestamptz;
+  since  timestamptz;
+  n      bigint;
+BEGIN
+  IF days = 0 THEN
+    RETURN 0;
+  END IF;
+  cutoff := now() - make_interval(days => days);
+  -- Each run clears from where the last one stopped.
+  SELECT f.payloads_cleared_before INTO since FROM analytics.fold_state f FOR UPDATE;
+  IF since >= cutoff THEN
+    RETURN 0;
+  END IF;
+  UPDATE analytics.chat_events e
+     SET metadata = NULL, error_message = NULL, feedback_text = NULL
+   WHERE e.occurred_at < cutoff AND (since IS NULL OR e.occurred_at >= since)
+     AND (e.metadata IS NOT NULL OR e.error_message IS NOT NULL OR e.feedback_text IS NOT NULL);
+  GET DIAGNOSTICS n = ROW_COUNT;
+  UPDATE analytics.fold_state SET payloads_cleared_before = cutoff;
+  RETURN n;
+END
+$$;
+COMMENT ON FUNCTION analytics.clear_payloads() IS
+  'Clears metadata, error_message and feedback_text of events older than usage_analytics.payload_retention_days (0: never); apply_retention() calls it; returns how many events it cleared';
+
+CREATE OR REPLACE FUNCTION analytics.apply_retention() RETURNS integer
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  months integer := current_setting('usage_analytics.retention_months')::integer;
+  cutoff timestamptz;
+  p record;
+  dropped integer := 0;
+BEGIN
+  -- Keep the current UTC month and the retention_months before it.
+  cutoff := (date_trunc('month', now() AT TIME ZONE 'UTC') - make_interval(months => months)) AT TIME ZONE 'UTC';
+  -- Fold first: what is dropped must be in the rollups.
+  PERFORM analytics.fold();
+  PERFORM 1 FROM analytics.fold_state FOR UPDATE;
+  FOR p IN
+    SELECT c.oid::regclass AS part, c.relname,
+           to_timestamp(substr(c.relname, 13) || '01', 'YYYYMMDD') AT TIME ZONE 'UTC' AT TIME ZONE 'UTC' AS month_start
+      FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = 'analytics.chat_events'::regclass
+       AND c.relname ~ '^chat_events_[0-9]{6}$'
+     ORDER BY c.relname
+  LOOP
+    CONTINUE WHEN (p.month_start + interval '1 month') > cutoff;
+    EXECUTE format('DROP TABLE %s', p.part);
+    dropped := dropped + 1;
+  END LOOP;
+  IF dropped > 0 THEN
+    DELETE FROM analytics.request_keys k WHERE k.occurred_at < cutoff;
+    UPDATE analytics.fold_state
+       SET retained_from = GREATEST(COALESCE(retained_from, cutoff), cutoff);
+  END IF;
+  PERFORM analytics.clear_payloads();
+  RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION analytics.apply_retention() IS
+  'Drops the monthly partitions of chat_events older than usage_analytics.retention_months (after folding them) and clears payloads older than usage_analytics.payload_retention_days; counters and rollups are kept; returns how many partitions it dropped';
+
 REVOKE ALL ON FUNCTION analytics.apply_correction(bigint, text, text, bigint, bigint, bigint, bigint, bigint, numeric),
                        analytics.notify_thresholds(text),
                        analytics.correct_event(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric),
-                       analytics.void_event(bigint, text) FROM PUBLIC;
+                       analytics.void_event(bigint, text),
+                       analytics.clear_payloads() FROM PUBLIC;
 REVOKE ALL ON TABLE analytics.event_corrections FROM PUBLIC;
 REVOKE ALL ON SEQUENCE analytics.event_corrections_correction_id_seq FROM PUBLIC;
 
@@ -258,7 +360,8 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
   ('app_backend', 'FUNCTION', 'analytics.correct_event(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric)', 'EXECUTE'),
   ('app_backend', 'FUNCTION', 'analytics.void_event(bigint, text)', 'EXECUTE'),
   ('admin', 'FUNCTION', 'analytics.correct_event(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric)', 'EXECUTE'),
-  ('admin', 'FUNCTION', 'analytics.void_event(bigint, text)', 'EXECUTE');
+  ('admin', 'FUNCTION', 'analytics.void_event(bigint, text)', 'EXECUTE'),
+  ('admin', 'FUNCTION', 'analytics.clear_payloads()', 'EXECUTE');
 SELECT analytics.apply_privileges(b.role_name, b.kind, b.org_id IS NOT NULL, true)
   FROM analytics.role_bindings b
  WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = b.role_name);

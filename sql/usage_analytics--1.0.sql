@@ -1583,11 +1583,6 @@ BEGIN
      ORDER BY c.relname
   LOOP
     CONTINUE WHEN (p.month_start + interval '1 month') > cutoff;
-    IF EXISTS (SELECT 1 FROM pg_depend d
-                WHERE d.classid = 'pg_class'::regclass AND d.objid = p.part
-                  AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e') THEN
-      EXECUTE format('ALTER EXTENSION usage_analytics DROP TABLE %s', p.part);
-    END IF;
     EXECUTE format('DROP TABLE %s', p.part);
     dropped := dropped + 1;
   END LOOP;

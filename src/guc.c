@@ -25,6 +25,7 @@ bool		ua_internal_write = false;
 bool		ua_notify_enabled = true;
 int			ua_reservation_ttl = 600;
 int			ua_retention_months = 13;
+int			ua_payload_retention_days = 0;
 
 static bool
 check_user_id(char **newval, void **extra, GucSource source)
@@ -113,6 +114,16 @@ ua_define_gucs(void)
 							&ua_retention_months,
 							13,
 							1, 1200,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("usage_analytics.payload_retention_days",
+							"Days an event keeps its free text: metadata, error_message, feedback_text.",
+							"analytics.apply_retention() clears them in older events; 0 keeps them as long as the event.",
+							&ua_payload_retention_days,
+							0,
+							0, 36500,
 							PGC_SUSET,
 							0,
 							NULL, NULL, NULL);

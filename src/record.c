@@ -409,6 +409,13 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	v[34] = Int32GetDatum(PG_ARGISNULL(A_STEPS) ? 0 : (int32) PG_GETARG_INT64(A_STEPS));
 	n[34] = PG_ARGISNULL(A_STEPS) ? 'n' : ' ';
 	ARG(A_METADATA, v, n, 35);
+	/* An event already past payload retention never stores its free text. */
+	if (ua_payload_retention_days > 0 &&
+		occurred_at < GetCurrentTransactionStartTimestamp() - (TimestampTz) ua_payload_retention_days * USECS_PER_DAY)
+	{
+		n[32] = 'n';
+		n[35] = 'n';
+	}
 	/* The fold's watermark: every event carries its top transaction id. */
 	v[36] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
 	n[37] = '\0';

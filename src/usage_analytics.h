@@ -35,6 +35,7 @@ extern bool ua_internal_write;
 extern bool ua_notify_enabled;
 extern int	ua_reservation_ttl;
 extern int	ua_retention_months;
+extern int	ua_payload_retention_days;
 extern void ua_define_gucs(void);
 
 /* record.c */
