@@ -47,6 +47,16 @@ as_pg make -C "$work/tree" -s installcheck ISOLATION= TAP_TESTS= \
   2>&1 | tee "$work/regress.log"
 as_pg "$bin/pg_ctl" -D "$work/data" -m fast stop >/dev/null
 
-errors=$(cat "$work"/logs/*.log | grep -cE '^==[0-9]+== (Invalid|Conditional|Use of uninit|Syscall param|Mismatched|Source and destination)')
-echo "valgrind: $errors errors (logs in $work/logs)"
+# An error report is a block of lines from its first line to the next blank
+# one; count all of them, and those with this extension's library in the stack.
+count() {
+  awk -v want="$1" '
+    /^==[0-9]+== (Invalid|Conditional|Use of uninit|Syscall param|Mismatched|Source and destination)/ { inblk = 1; ours = 0; next }
+    inblk && /usage_analytics\.so/ { ours = 1 }
+    inblk && /^==[0-9]+== $/ { n += (want == "all" || ours); inblk = 0 }
+    END { print n + 0 }' "$work"/logs/*.log
+}
+errors=$(count all)
+ours=$(count ours)
+echo "valgrind: $errors errors, $ours with usage_analytics.so in the stack (logs in $work/logs)"
 [ "$errors" -eq 0 ]
