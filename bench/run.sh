@@ -19,7 +19,7 @@ trap cluster_stop EXIT
 
 N=${BENCH_EVENTS:-2000000}
 CHUNK=$(( N / 4 < 50000 ? N / 4 : 50000 ))
-psql_q -c 'CREATE EXTENSION usage_analytics' -f bench/timing.sql
+psql_q -c 'CREATE EXTENSION usage_analytics' -c 'SELECT analytics.ensure_partitions(1)' -f bench/timing.sql
 
 load() {  # $1 events, $2 seed: two writers in parallel; prints seconds
   local half=$(( $1 / 2 ))

@@ -17,7 +17,7 @@ cluster_start
 trap cluster_stop EXIT
 SECS=${BENCH_SECONDS:-15}
 
-psql_q -c 'CREATE EXTENSION usage_analytics' -f bench/timing.sql -f bench/seed000.sql \
+psql_q -c 'CREATE EXTENSION usage_analytics' -c 'SELECT analytics.ensure_partitions(1)' -f bench/timing.sql -f bench/seed000.sql \
   -c "ALTER DATABASE postgres SET usage_analytics.default_plan = 'pro'"
 
 tps() {  # $1 script, $2 clients -> transactions per second

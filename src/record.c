@@ -29,6 +29,7 @@
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
+#include "compat.h"
 #include "counters.h"
 #include "quota.h"
 #include "validate.h"
@@ -142,8 +143,14 @@ static UaPlan context_and_quota = {
 	.nargs = 8, .argtypes = {TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID}
 };
 
+/*
+ * The event and its counter in one statement: the counter's figures are the
+ * event's own parameters ($38 is this backend's counter slot).  The
+ * unreferenced counter upsert runs after the insert, last.
+ */
 static UaPlan insert_event = {
-	.sql = "INSERT INTO analytics.chat_events (id, occurred_at, usage_date, user_id, org_id, "
+	.sql = "WITH e AS ("
+	"INSERT INTO analytics.chat_events (id, occurred_at, usage_date, user_id, org_id, "
 	"  conversation_id, message_id, document_id, session_id, request_id, provider, model, "
 	"  request_type, category, query_intent, status, input_tokens, cached_input_tokens, "
 	"  cache_write_tokens, output_tokens, reasoning_tokens, cost, cost_input, "
@@ -153,14 +160,20 @@ static UaPlan insert_event = {
 	"VALUES (COALESCE($1, pg_catalog.nextval('analytics.chat_events_id_seq')), $2, $3, $4, $5, "
 	"  $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, "
 	"  $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37) "
-	"RETURNING id",
-	.nargs = 37, .argtypes = {INT8OID, TIMESTAMPTZOID, DATEOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+	"RETURNING id), "
+	"counted AS (" UA_COUNTERS_INSERT
+	"VALUES ($4, $3, $38, 1, ($16 OPERATOR(pg_catalog.=) 'failed')::pg_catalog.int4, $17, $18, $19, $20, $21, "
+	"  $31::pg_catalog.int4, $22, COALESCE($27, 0), COALESCE($29, 0), "
+	"  ($29 IS NOT NULL)::pg_catalog.int4, 0, 0, 0, 0) "
+	UA_COUNTERS_ON_CONFLICT ") "
+	"SELECT id FROM e",
+	.nargs = 38, .argtypes = {INT8OID, TIMESTAMPTZOID, DATEOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		INT4OID, INT4OID, INT4OID, INT4OID, INT4OID,
 		NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID,
-		INT4OID, INT4OID, BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID, JSONBOID, INT8OID}
+		INT4OID, INT4OID, BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID, JSONBOID, INT8OID,
+	INT2OID}
 };
-
 
 /* The validated token ledger of one request. */
 typedef struct Ledger
@@ -252,8 +265,8 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 {
 	Ledger		ledger;
 	TimestampTz occurred_at;
-	Datum		v[37];
-	char		n[38];
+	Datum		v[38];
+	char		n[39];
 	Datum		event_id = (Datum) 0;
 	bool		have_id = false;
 	bool		provided = !PG_ARGISNULL(A_COST);
@@ -418,29 +431,11 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	}
 	/* The fold's watermark: every event carries its top transaction id. */
 	v[36] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
-	n[37] = '\0';
+	v[37] = Int16GetDatum(UA_BACKEND_SLOT);
+	n[38] = '\0';
 
 	ua_run(&insert_event, v, n, false, 1);
 	event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-
-	/* The counter, last. */
-	{
-		UaCounterDelta d = {0};
-
-		d.requests = 1;
-		d.failed = failed ? 1 : 0;
-		d.input_tokens = ledger.input;
-		d.cached_input_tokens = ledger.cached;
-		d.cache_write_tokens = ledger.write;
-		d.output_tokens = ledger.output;
-		d.reasoning_tokens = ledger.reasoning;
-		d.cache_hits = cache_hit ? 1 : 0;
-		d.cost = cost;
-		d.cache_savings = parts_null ? (Datum) 0 : savings;
-		d.response_time_sum = PG_ARGISNULL(A_RESPONSE_MS) ? 0 : PG_GETARG_INT64(A_RESPONSE_MS);
-		d.response_time_count = PG_ARGISNULL(A_RESPONSE_MS) ? 0 : 1;
-		ua_counters_add(PG_GETARG_DATUM(A_USER_ID), usage_date, &d);
-	}
 	if (ua_notify_enabled)
 		ua_notify_thresholds(PG_GETARG_DATUM(A_USER_ID), &quota);
 
