@@ -21,7 +21,8 @@ OBJS = \
 	src/feedback.o \
 	src/counters.o \
 	src/notify.o \
-	src/admission.o
+	src/admission.o \
+	src/text_set.o
 
 DATA = $(wildcard sql/usage_analytics--*.sql)
 

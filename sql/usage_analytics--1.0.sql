@@ -1118,7 +1118,8 @@ CREATE TABLE analytics.rollup_user_categories (
 );
 COMMENT ON TABLE analytics.rollup_user_categories IS 'Folded per-user requests by local day and category';
 
--- Distinct items per scope and day, for exact distinct counts:
+-- Distinct items per scope and day, for exact distinct counts, as one
+-- array per scope and day sorted bytewise without duplicates:
 --   user_conversation, user_document      (scope_id = user, local day)
 --   document_user, document_conversation  (scope_id = document, UTC day)
 --   system_user, system_conversation, system_document (scope_id = '', UTC day)
@@ -1126,11 +1127,17 @@ CREATE TABLE analytics.rollup_distinct (
   scope      text NOT NULL,
   scope_id   text NOT NULL,
   usage_date date NOT NULL,
-  item       text NOT NULL,
-  PRIMARY KEY (scope, scope_id, usage_date, item)
+  items      text[] NOT NULL,
+  PRIMARY KEY (scope, scope_id, usage_date)
 );
 COMMENT ON TABLE analytics.rollup_distinct IS
-  'Folded distinct conversations, documents and users per scope and day, for exact distinct counts';
+  'Folded distinct conversations, documents and users per scope and day (items sorted COLLATE "C", no duplicates), for exact distinct counts';
+
+CREATE FUNCTION analytics.text_set_union(a text[], b text[]) RETURNS text[]
+  LANGUAGE C IMMUTABLE PARALLEL SAFE
+  AS 'MODULE_PATHNAME', 'ua_text_set_union';
+COMMENT ON FUNCTION analytics.text_set_union(text[], text[]) IS
+  'Union of two arrays sorted bytewise without duplicates, by one merge (internal to the fold)';
 
 /*
  * Fold the events with recorded_xid in [lo, hi) (and, for a rebuild, a
@@ -1269,8 +1276,9 @@ CREATE FUNCTION analytics.fold_range(lo bigint, hi bigint, d_from date, d_to dat
     ON CONFLICT (user_id, usage_date, category) DO UPDATE SET requests = r.requests + EXCLUDED.requests
     RETURNING 1),
   distinct_items AS (
-    INSERT INTO analytics.rollup_distinct (scope, scope_id, usage_date, item)
-    SELECT DISTINCT v.scope, v.scope_id, v.d, v.item
+    INSERT INTO analytics.rollup_distinct AS r (scope, scope_id, usage_date, items)
+    SELECT v.scope COLLATE "C", v.scope_id COLLATE "C", v.d,
+           array_agg(DISTINCT v.item COLLATE "C" ORDER BY v.item COLLATE "C")
       FROM batch b,
            LATERAL (VALUES
              ('user_conversation', b.user_id, b.usage_date, b.conversation_id),
@@ -1282,7 +1290,10 @@ CREATE FUNCTION analytics.fold_range(lo bigint, hi bigint, d_from date, d_to dat
              ('system_document', '', b.utc_date, b.document_id)) AS v(scope, scope_id, d, item)
      WHERE v.scope_id IS NOT NULL AND v.item IS NOT NULL
        AND (d_from IS NULL OR v.d >= d_from) AND (d_to IS NULL OR v.d <= d_to)
-    ON CONFLICT DO NOTHING
+     -- Bytewise keys: the grouping sort compares bytes, not collation rules.
+     GROUP BY v.scope COLLATE "C", v.scope_id COLLATE "C", v.d
+    ON CONFLICT (scope, scope_id, usage_date) DO UPDATE SET
+      items = analytics.text_set_union(r.items, EXCLUDED.items)
     RETURNING 1)
   SELECT count(*) FROM batch
   $$;
@@ -1380,12 +1391,12 @@ CREATE FUNCTION analytics.user_period_distinct(p_user_id text, d_from date, d_to
   LANGUAGE sql STABLE
   BEGIN ATOMIC
     SELECT (SELECT count(DISTINCT i.item) FROM (
-              SELECT d.item FROM analytics.rollup_distinct d
+              SELECT x.item FROM analytics.rollup_distinct d, unnest(d.items) AS x(item)
                WHERE d.scope = 'user_conversation' AND d.scope_id = p_user_id AND d.usage_date BETWEEN d_from AND d_to
               UNION ALL
               SELECT t.conversation_id FROM analytics.unfolded_events(p_user_id, d_from, d_to) t) i),
            (SELECT count(DISTINCT i.item) FROM (
-              SELECT d.item FROM analytics.rollup_distinct d
+              SELECT x.item FROM analytics.rollup_distinct d, unnest(d.items) AS x(item)
                WHERE d.scope = 'user_document' AND d.scope_id = p_user_id AND d.usage_date BETWEEN d_from AND d_to
               UNION ALL
               SELECT t.document_id FROM analytics.unfolded_events(p_user_id, d_from, d_to) t) i);
@@ -1493,10 +1504,10 @@ COMMENT ON VIEW analytics.v_user_current_month IS
 
 CREATE VIEW analytics.document_usage WITH (security_invoker = true) AS
 SELECT r.document_id, r.usage_date AS date, r.requests AS query_count,
-       (SELECT count(*) FROM analytics.rollup_distinct d
-         WHERE d.scope = 'document_user' AND d.scope_id = r.document_id AND d.usage_date = r.usage_date) AS unique_users,
-       (SELECT count(*) FROM analytics.rollup_distinct d
-         WHERE d.scope = 'document_conversation' AND d.scope_id = r.document_id AND d.usage_date = r.usage_date) AS conversation_count,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'document_user' AND d.scope_id = r.document_id AND d.usage_date = r.usage_date), 0) AS unique_users,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'document_conversation' AND d.scope_id = r.document_id AND d.usage_date = r.usage_date), 0) AS conversation_count,
        r.tokens_total,
        (r.tokens_total / NULLIF(r.requests, 0))::bigint AS avg_tokens_per_query,
        r.cost AS cost_total,
@@ -1513,18 +1524,14 @@ COMMENT ON VIEW analytics.document_usage IS
 
 CREATE VIEW analytics.system_daily_metrics WITH (security_invoker = true) AS
 SELECT s.usage_date AS date,
-       (SELECT count(*) FROM analytics.rollup_distinct d
-         WHERE d.scope = 'system_user' AND d.scope_id = '' AND d.usage_date = s.usage_date) AS active_users,
-       (SELECT count(*) FROM analytics.rollup_distinct d
-         WHERE d.scope = 'system_user' AND d.scope_id = '' AND d.usage_date = s.usage_date
-           AND NOT EXISTS (SELECT 1 FROM analytics.rollup_distinct p
-                            WHERE p.scope = 'system_user' AND p.scope_id = '' AND p.item = d.item
-                              AND p.usage_date < d.usage_date)) AS new_users,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'system_user' AND d.scope_id = '' AND d.usage_date = s.usage_date), 0) AS active_users,
+       COALESCE(nu.new_users, 0) AS new_users,
        s.requests AS total_messages,
-       (SELECT count(*) FROM analytics.rollup_distinct d
-         WHERE d.scope = 'system_conversation' AND d.scope_id = '' AND d.usage_date = s.usage_date) AS total_conversations,
-       (SELECT count(*) FROM analytics.rollup_distinct d
-         WHERE d.scope = 'system_document' AND d.scope_id = '' AND d.usage_date = s.usage_date) AS total_documents_accessed,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'system_conversation' AND d.scope_id = '' AND d.usage_date = s.usage_date), 0) AS total_conversations,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'system_document' AND d.scope_id = '' AND d.usage_date = s.usage_date), 0) AS total_documents_accessed,
        s.tokens_total, s.cached_input_tokens AS tokens_cached,
        round(100.0 * s.cached_input_tokens / NULLIF(s.tokens_total, 0), 2) AS cache_hit_rate,
        s.cost AS cost_total,
@@ -1551,7 +1558,14 @@ SELECT s.usage_date AS date,
                        analytics.latency_sketch_merge(x.latency) AS latency,
                        sum(x.feedback_sum) AS feedback_sum, sum(x.feedback_count) AS feedback_count
                   FROM analytics.rollup_system_models x GROUP BY x.usage_date, x.model) m
-         GROUP BY m.usage_date) s;
+         GROUP BY m.usage_date) s
+  -- New users: those whose first day of all is this one.
+  LEFT JOIN (SELECT f.first_day, count(*) AS new_users
+               FROM (SELECT u.item, min(p.usage_date) AS first_day
+                       FROM analytics.rollup_distinct p, unnest(p.items) AS u(item)
+                      WHERE p.scope = 'system_user' AND p.scope_id = ''
+                      GROUP BY u.item) f
+              GROUP BY f.first_day) nu ON nu.first_day = s.usage_date;
 COMMENT ON VIEW analytics.system_daily_metrics IS
   'Platform-wide metrics of each UTC day (seed 000): active and new users, volume, cost, latency percentiles, errors, model distribution';
 
@@ -1759,9 +1773,9 @@ CREATE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, w bigint)
               AND (occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
             GROUP BY (occurred_at AT TIME ZONE 'UTC')::date, COALESCE(provider, ''), model$$),
         ('rollup_distinct',
-         $$SELECT row(scope, scope_id, usage_date, item)::text, 'present'
+         $$SELECT row(scope, scope_id, usage_date)::text, items::text
              FROM analytics.rollup_distinct WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
-         $$SELECT DISTINCT row(v.scope, v.scope_id, v.d, v.item)::text, 'present'
+         $$SELECT row(v.scope, v.scope_id, v.d)::text, array_agg(DISTINCT v.item COLLATE "C" ORDER BY v.item COLLATE "C")::text
              FROM analytics.chat_events e,
                   LATERAL (VALUES
                     ('user_conversation', e.user_id, e.usage_date, e.conversation_id),
@@ -1773,7 +1787,8 @@ CREATE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, w bigint)
                     ('system_document', '', (e.occurred_at AT TIME ZONE 'UTC')::date, e.document_id)) AS v(scope, scope_id, d, item)
             WHERE e.status IN ('completed', 'failed') AND e.recorded_xid < %3$s
               AND v.scope_id IS NOT NULL AND v.item IS NOT NULL
-              AND v.d BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$)
+              AND v.d BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY v.scope, v.scope_id, v.d$$)
       ) AS x(rollup, stored, recomputed);
   END;
 COMMENT ON FUNCTION analytics.rollup_comparisons(date, date, bigint) IS
@@ -2192,11 +2207,11 @@ SELECT d.document_id,
        sum(d.requests) FILTER (WHERE d.usage_date > current_date - 7)::bigint AS requests_7d,
        sum(d.requests) FILTER (WHERE d.usage_date > current_date - 30)::bigint AS requests_30d,
        sum(d.requests)::bigint AS requests_all_time,
-       (SELECT count(DISTINCT x.item) FROM analytics.rollup_distinct x
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
          WHERE x.scope = 'document_user' AND x.scope_id = d.document_id AND x.usage_date > current_date - 7) AS users_7d,
-       (SELECT count(DISTINCT x.item) FROM analytics.rollup_distinct x
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
          WHERE x.scope = 'document_user' AND x.scope_id = d.document_id AND x.usage_date > current_date - 30) AS users_30d,
-       (SELECT count(DISTINCT x.item) FROM analytics.rollup_distinct x
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
          WHERE x.scope = 'document_user' AND x.scope_id = d.document_id) AS users_all_time,
        sum(d.cost) FILTER (WHERE d.usage_date > current_date - 30) AS cost_30d,
        sum(d.cost) AS cost_all_time,

@@ -85,6 +85,7 @@ INSERT INTO target VALUES
   ('analytics.sketch_min(analytics.latency_sketch)', '{}'),
   ('analytics.latency_sketch_to_bytea(analytics.latency_sketch)', '{}'),
   ('analytics.notify_thresholds(text)', '{"user_id": "fz1"}'),
+  ('analytics.text_set_union(text[],text[])', '{"a": "{a,c}", "b": "{b,c}"}'),
   ('analytics.user_dashboard(text)', '{"p_user_id": "fz1"}'),
   ('analytics.get_user_request_history(text,integer,integer)', '{"p_user_id": "fz1", "p_limit": "5", "p_offset": "0"}'),
   ('analytics.subscribe(text,text,timestamptz,text)', '{"user_id": "fz3", "plan_id": "pro", "time_zone": "Europe/Paris"}');

@@ -2,7 +2,7 @@
 -- The fold only folds committed transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(29);
+SELECT plan(32);
 
 -- A randomized workload: users in several time zones, late events, failures,
 -- rollbacks, documents, conversations, categories; folds in between.
@@ -102,6 +102,11 @@ SELECT isnt_empty('SELECT * FROM analytics.verify_rollups()', 'verify_rollups re
 SELECT ok(analytics.rebuild_rollups('1970-01-01', '2100-01-01') > 0, 'rebuild the whole range');
 SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'rebuilt rollups equal the raw log');
 SELECT throws_ok($$SELECT analytics.rebuild_rollups('2026-02-01', '2026-01-01')$$, '22023', NULL, 'reversed range');
+
+-- The distinct sets' merge (C): bytewise order, no duplicates, NULLs as empty.
+SELECT is(analytics.text_set_union('{a,c,e}', '{b,c,d,f}'), '{a,b,c,d,e,f}'::text[], 'text_set_union merges two sorted sets');
+SELECT is(analytics.text_set_union('{B,a}', '{A,b}'), '{A,B,a,b}'::text[], 'in bytewise order');
+SELECT is(analytics.text_set_union(NULL, '{NULL,x,x}'), '{x}'::text[], 'NULL arrays and elements count as empty');
 
 SELECT * FROM finish();
 DROP EXTENSION usage_analytics;

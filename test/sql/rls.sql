@@ -77,8 +77,8 @@ SELECT is(pg_temp.as_role('ua_org_admin', $$SELECT string_agg(DISTINCT user_id, 
 -- Rollups, materialized views and the read API.
 INSERT INTO analytics.rollup_user_daily (user_id, usage_date) VALUES ('alice', current_date), ('bob', current_date);
 INSERT INTO analytics.rollup_user_models VALUES ('bob', current_date, 'openai', 'gpt-4o', 1, 0, 1, 0, 0, 1, 0, 0.1, 0, 0, now());
-INSERT INTO analytics.rollup_distinct VALUES ('user_conversation', 'bob', current_date, 'c1'),
-  ('system_user', '', current_date, 'bob');
+INSERT INTO analytics.rollup_distinct VALUES ('user_conversation', 'bob', current_date, '{c1}'),
+  ('system_user', '', current_date, '{bob}');
 INSERT INTO analytics.rollup_documents VALUES ('doc', current_date, 1, 0, 1, 0.1, 0, NULL, 0, 0);
 SELECT lives_ok('SELECT analytics.refresh_all_views()', 'refresh the materialized views');
 SET usage_analytics.user_id = 'alice';
