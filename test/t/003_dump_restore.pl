@@ -53,39 +53,36 @@ $src->safe_psql('postgres', q{
 	  FROM generate_series(1, 200) i;
 	SELECT count(*) FROM generate_series(1, 30) g, LATERAL analytics.start_request('u3', 'gpt-4o', 50 + 0 * g);
 	SELECT analytics.record_feedback(e.id, 5) FROM analytics.chat_events e WHERE e.request_id = 'late7';
+	SELECT (analytics.void_event(e.id, 'refund')).kind FROM analytics.chat_events e WHERE e.request_id = 'r5';
+	SELECT (analytics.correct_event(e.id, 'recount', input_tokens => 1)).kind FROM analytics.chat_events e WHERE e.request_id = 'late9';
 });
 
 # Everything a restore must bring back, one line per table; the log without
 # recorded_xid, which a restore into another cluster renumbers.
+my @tables = qw(usage_counters request_keys subscriptions plans model_prices notifications
+  event_corrections rollup_user_daily rollup_user_monthly rollup_user_models
+  rollup_user_categories rollup_documents rollup_system_models rollup_distinct);
 my $fingerprint = q{
 	SELECT string_agg(t || ' ' || n || ' ' || h, E'\n' ORDER BY t) FROM (
 	  SELECT 'chat_events' t, count(*) n, md5(string_agg(x::text, ',' ORDER BY x.id)) h
 	    FROM (SELECT e.id, e.user_id, e.occurred_at, e.usage_date, e.status, e.cost, e.input_tokens, e.output_tokens,
 	                 e.feedback_rating, e.reserved_tokens, e.error_code FROM analytics.chat_events e) x
-	  UNION ALL SELECT 'usage_counters', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.usage_counters x
-	  UNION ALL SELECT 'request_keys', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.request_keys x
-	  UNION ALL SELECT 'subscriptions', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.subscriptions x
-	  UNION ALL SELECT 'plans', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.plans x
-	  UNION ALL SELECT 'model_prices', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.model_prices x
-	  UNION ALL SELECT 'notifications', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.notifications x
-	  UNION ALL SELECT 'rollup_user_daily', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.rollup_user_daily x
-	  UNION ALL SELECT 'rollup_user_monthly', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.rollup_user_monthly x
-	  UNION ALL SELECT 'rollup_user_models', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.rollup_user_models x
-	  UNION ALL SELECT 'rollup_user_categories', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.rollup_user_categories x
-	  UNION ALL SELECT 'rollup_documents', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.rollup_documents x
-	  UNION ALL SELECT 'rollup_system_models', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.rollup_system_models x
-	  UNION ALL SELECT 'rollup_distinct', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.rollup_distinct x
 	  UNION ALL SELECT 'fold_state', count(*), string_agg(x.watermark || ' ' || x.events_folded, ',') FROM analytics.fold_state x
 	  UNION ALL SELECT 'sequences', 0, (SELECT last_value FROM analytics.chat_events_id_seq) || ' ' ||
-	                                  (SELECT last_value FROM analytics.notifications_notification_id_seq)
+	                                  (SELECT last_value FROM analytics.notifications_notification_id_seq) || ' ' ||
+	                                  (SELECT last_value FROM analytics.event_corrections_correction_id_seq)
 	  UNION ALL SELECT 'acl', 0, string_agg(c.relname || ':' || coalesce(c.relacl::text, ''), ',' ORDER BY c.relname)
 	    FROM pg_class c WHERE c.relnamespace = 'analytics'::regnamespace
 	  UNION ALL SELECT 'partitions', count(*), string_agg(c.relname, ',' ORDER BY c.relname)
 	    FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'analytics.chat_events'::regclass
+	} . join('', map { qq{
+	  UNION ALL SELECT '$_', count(*), md5(string_agg(x::text, ',' ORDER BY x::text)) FROM analytics.$_ x} } @tables)
+	. q{
 	) s};
 my $before = $src->safe_psql('postgres', $fingerprint);
 like($before, qr/^chat_events 830 /m, 'the workload recorded 830 events');
 like($before, qr/^partitions [3-9] /m, 'the log has monthly partitions besides the default one');
+like($before, qr/^event_corrections 2 /m, 'and two corrections');
 
 my $dump = $PostgreSQL::Test::Utils::tmp_check . '/usage.dump';
 $src->command_ok(['pg_dump', '-Fc', '-f', $dump, '-d', $src->connstr('postgres')], 'pg_dump');
