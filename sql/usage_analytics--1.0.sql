@@ -1139,6 +1139,16 @@ CREATE FUNCTION analytics.text_set_union(a text[], b text[]) RETURNS text[]
 COMMENT ON FUNCTION analytics.text_set_union(text[], text[]) IS
   'Union of two arrays sorted bytewise without duplicates, by one merge (internal to the fold)';
 
+CREATE FUNCTION analytics.text_set_final(internal) RETURNS text[]
+  LANGUAGE C IMMUTABLE
+  AS 'MODULE_PATHNAME', 'ua_text_set_final';
+COMMENT ON FUNCTION analytics.text_set_final(internal) IS
+  'Final function of text_set_agg: sorts bytewise and drops duplicates (internal)';
+CREATE AGGREGATE analytics.text_set_agg(text) (
+  SFUNC = pg_catalog.array_agg_transfn, STYPE = internal, FINALFUNC = analytics.text_set_final);
+COMMENT ON AGGREGATE analytics.text_set_agg(text) IS
+  'The group''s strings as an array sorted bytewise without duplicates (internal to the fold)';
+
 /*
  * Fold the events with recorded_xid in [lo, hi) (and, for a rebuild, a
  * date range: local days for per-user rollups, UTC days for the others)
@@ -1277,8 +1287,7 @@ CREATE FUNCTION analytics.fold_range(lo bigint, hi bigint, d_from date, d_to dat
     RETURNING 1),
   distinct_items AS (
     INSERT INTO analytics.rollup_distinct AS r (scope, scope_id, usage_date, items)
-    SELECT v.scope COLLATE "C", v.scope_id COLLATE "C", v.d,
-           array_agg(DISTINCT v.item COLLATE "C" ORDER BY v.item COLLATE "C")
+    SELECT v.scope, v.scope_id, v.d, analytics.text_set_agg(v.item)
       FROM batch b,
            LATERAL (VALUES
              ('user_conversation', b.user_id, b.usage_date, b.conversation_id),
@@ -1290,8 +1299,7 @@ CREATE FUNCTION analytics.fold_range(lo bigint, hi bigint, d_from date, d_to dat
              ('system_document', '', b.utc_date, b.document_id)) AS v(scope, scope_id, d, item)
      WHERE v.scope_id IS NOT NULL AND v.item IS NOT NULL
        AND (d_from IS NULL OR v.d >= d_from) AND (d_to IS NULL OR v.d <= d_to)
-     -- Bytewise keys: the grouping sort compares bytes, not collation rules.
-     GROUP BY v.scope COLLATE "C", v.scope_id COLLATE "C", v.d
+     GROUP BY v.scope, v.scope_id, v.d
     ON CONFLICT (scope, scope_id, usage_date) DO UPDATE SET
       items = analytics.text_set_union(r.items, EXCLUDED.items)
     RETURNING 1)

@@ -1,11 +1,11 @@
 /*-------------------------------------------------------------------------
  *
  * text_set.c
- *	  analytics.text_set_union(a text[], b text[]): the union of two sets of
- *	  strings kept as arrays sorted bytewise (COLLATE "C") without
- *	  duplicates, by one merge.  The fold keeps the distinct conversations,
- *	  documents and users of each scope and day this way
- *	  (analytics.rollup_distinct).
+ *	  Sets of strings kept as arrays sorted bytewise (COLLATE "C") without
+ *	  duplicates: analytics.text_set_agg(text) builds one from a group's
+ *	  strings, analytics.text_set_union(a, b) merges two.  The fold keeps
+ *	  the distinct conversations, documents and users of each scope and day
+ *	  this way (analytics.rollup_distinct).
  *
  *	  NULL arrays and NULL elements count as empty.  Arrays that are not
  *	  sorted give a result that is not either, never a crash.
@@ -15,6 +15,7 @@
 #include "usage_analytics.h"
 
 #include "catalog/pg_type.h"
+#include "fmgr.h"
 #include "utils/array.h"
 
 PG_FUNCTION_INFO_V1(ua_text_set_union);
@@ -84,4 +85,43 @@ ua_text_set_union(PG_FUNCTION_ARGS)
 			out[k++] = next;
 	}
 	PG_RETURN_ARRAYTYPE_P(construct_array(out, k, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * analytics.text_set_agg(text): the sorted, duplicate-free array of a
+ * group's strings.  The transition is array_agg's; this final function
+ * sorts a copy bytewise and drops duplicates, so a hash aggregate needs no
+ * sort of its whole input.
+ */
+PG_FUNCTION_INFO_V1(ua_text_set_final);
+
+static int
+text_qsort_cmp(const void *a, const void *b)
+{
+	return text_cmp_bytes(*(const Datum *) a, *(const Datum *) b);
+}
+
+Datum
+ua_text_set_final(PG_FUNCTION_ARGS)
+{
+	ArrayBuildState *state;
+	Datum	   *items;
+	int			n = 0,
+				k = 0,
+				i;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (!AggCheckCallContext(fcinfo, NULL))
+		elog(ERROR, "text_set_final called in non-aggregate context");
+	state = (ArrayBuildState *) PG_GETARG_POINTER(0);
+	items = palloc(sizeof(Datum) * (state->nelems + 1));
+	for (i = 0; i < state->nelems; i++)
+		if (!state->dnulls[i])
+			items[n++] = state->dvalues[i];
+	qsort(items, n, sizeof(Datum), text_qsort_cmp);
+	for (i = 0; i < n; i++)
+		if (k == 0 || text_cmp_bytes(items[k - 1], items[i]) != 0)
+			items[k++] = items[i];
+	PG_RETURN_ARRAYTYPE_P(construct_array(items, k, TEXTOID, -1, false, TYPALIGN_INT));
 }

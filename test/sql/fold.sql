@@ -2,7 +2,7 @@
 -- The fold only folds committed transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(32);
+SELECT plan(33);
 
 -- A randomized workload: users in several time zones, late events, failures,
 -- rollbacks, documents, conversations, categories; folds in between.
@@ -107,6 +107,8 @@ SELECT throws_ok($$SELECT analytics.rebuild_rollups('2026-02-01', '2026-01-01')$
 SELECT is(analytics.text_set_union('{a,c,e}', '{b,c,d,f}'), '{a,b,c,d,e,f}'::text[], 'text_set_union merges two sorted sets');
 SELECT is(analytics.text_set_union('{B,a}', '{A,b}'), '{A,B,a,b}'::text[], 'in bytewise order');
 SELECT is(analytics.text_set_union(NULL, '{NULL,x,x}'), '{x}'::text[], 'NULL arrays and elements count as empty');
+SELECT is((SELECT analytics.text_set_agg(x) FROM unnest('{b,A,a,NULL,b,B}'::text[]) x), '{A,B,a,b}'::text[],
+  'text_set_agg: a group''s strings sorted bytewise, without duplicates or NULLs');
 
 SELECT * FROM finish();
 DROP EXTENSION usage_analytics;
