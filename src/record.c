@@ -10,8 +10,9 @@
  *	  3. Look up the user's time zone (day bucket), the price in force and,
  *	     when notifications are on, the user's quota snapshot: one statement.
  *	  4. Insert the event, stamped with its top transaction id (the fold's
- *	     watermark, see analytics.fold()), then add it to the user's day
- *	     counter (counters.c: this backend's slot, no waits, no deadlocks).
+ *	     watermark, see analytics.fold()), and add it to the user's day
+ *	     counter in the same statement (this backend's slot, see counters.c:
+ *	     no waits, no deadlocks).
  *	  5. Record and announce any usage threshold now reached (notify.c),
  *	     from the quota snapshot read with the context in step 3 plus this
  *	     event: no extra query.

@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(65);
+SELECT plan(69);
 
 CREATE ROLE ua_app;
 CREATE ROLE ua_user;
@@ -117,6 +117,15 @@ SELECT is(pg_temp.as_role('ua_user', format('SELECT analytics.record_feedback(%s
 -- Revoking takes everything back.
 SELECT lives_ok($$SELECT analytics.revoke_access('ua_user', 'end_user')$$, 'revoke end-user access');
 SELECT is(pg_temp.as_role('ua_user', $$SELECT count(*)::text FROM analytics.chat_events$$), 'ERROR 42501', 'a revoked role is refused');
+
+-- Revoking one kind keeps what the role's other kinds need.
+SELECT lives_ok($$SELECT analytics.grant_end_user('ua_admin')$$, 'an admin is an end user too');
+SELECT lives_ok($$SELECT analytics.revoke_access('ua_admin', 'admin')$$, 'revoke its admin access');
+SET usage_analytics.user_id = 'alice';
+SELECT is(pg_temp.as_role('ua_admin', $$SELECT string_agg(DISTINCT user_id, ',') FROM analytics.chat_events$$), 'alice',
+  'it still reads its own events as an end user');
+SELECT is(pg_temp.as_role('ua_admin', $$SELECT analytics.fold()::text$$), 'ERROR 42501', 'but no longer folds');
+RESET usage_analytics.user_id;
 
 SELECT * FROM finish();
 ROLLBACK;

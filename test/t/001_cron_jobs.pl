@@ -19,6 +19,9 @@ $node->safe_psql('postgres', 'CREATE EXTENSION pg_cron; CREATE EXTENSION usage_a
 
 is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.schedule_jobs()'),
 	'5', 'schedule_jobs creates the five jobs');
+is($node->safe_psql('postgres',
+		q{SELECT to_regclass('analytics.chat_events_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM')) IS NOT NULL}),
+	't', 'and this month\'s partition at once');
 $node->safe_psql('postgres',
 	q(SELECT analytics.schedule_jobs('{"usage_analytics_refresh_views": "*/5 * * * *"}')));
 is($node->safe_psql('postgres',
