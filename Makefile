@@ -22,7 +22,8 @@ OBJS = \
 	src/counters.o \
 	src/notify.o \
 	src/admission.o \
-	src/text_set.o
+	src/text_set.o \
+	src/fold.o
 
 DATA = $(wildcard sql/usage_analytics--*.sql)
 

@@ -1,15 +1,11 @@
--- Issue 3 figures at the loaded size: fold throughput, month percentiles
+-- Issue 3 figures at the loaded size: fold throughput (backfill), month percentiles
 -- from rollups vs percentile_cont over the raw log, view refresh vs a
 -- seed-style refresh over raw events.
 SELECT date_trunc('month', now() - interval '1 month')::date AS m0 \gset
 
--- Fold everything recorded so far.
-SELECT clock_timestamp() AS t0 \gset
-SELECT analytics.fold() AS folded \gset
-SELECT extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) AS fold_s \gset
-INSERT INTO bench.results (section, metric, value, target) VALUES
-  ('fold', 'events folded', :'folded', ''),
-  ('fold', 'fold throughput (events/s)', round(:folded / :fold_s), '>= 200000');
+-- Fold everything recorded so far: the second half, spread over two months.
+\set label 'backfill: one fold of events spread over two months'
+\ir fold.sql
 
 -- Previous month, p50/p95/p99 for every user.
 CREATE TEMP TABLE exact AS

@@ -1,8 +1,13 @@
 -- Records :n events through analytics.record_chat_event, :chunk per
 -- transaction, for 10,000 users with a Zipf-like (log-uniform) skew, over
--- the previous and the current month.  :seed makes runs repeatable.
+-- the previous and the current month (or since :since, when set).  :seed
+-- makes runs repeatable.
 SELECT setseed(:seed) \gset
+\if :{?since}
+SELECT (:'since')::timestamptz AS t0 \gset
+\else
 SELECT date_trunc('month', now() - interval '1 month') AS t0 \gset
+\endif
 \set chunks (:n / :chunk)
 SELECT format('SELECT count(analytics.record_chat_event(
          user_id => ''user_'' || floor(exp(random() * ln(10000)))::int,

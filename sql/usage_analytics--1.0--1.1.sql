@@ -6,6 +6,8 @@
  *    threshold notifications follow.
  *    Payload retention: usage_analytics.payload_retention_days clears the
  *    free text of older events (clear_payloads, run by apply_retention).
+ *    The fold in C: fold_range reads its batch once and aggregates it in
+ *    memory (fold.c); sketches and distinct sets are compressed with lz4.
  *
  * A fresh install of 1.1 runs the 1.0 script and then this one, so both
  * paths build the same catalog (test/t/004_upgrade.pl compares them).
@@ -344,6 +346,37 @@ END
 $$;
 COMMENT ON FUNCTION analytics.apply_retention() IS
   'Drops the monthly partitions of chat_events older than usage_analytics.retention_months (after folding them) and clears payloads older than usage_analytics.payload_retention_days; counters and rollups are kept; returns how many partitions it dropped';
+
+-- The fold in C (fold.c): one pass over the batch, every rollup aggregated
+-- in memory, one upsert per rollup.  Same signature, rights and results as
+-- the SQL version of 1.0 (tests compare the rollups with the raw log).
+CREATE OR REPLACE FUNCTION analytics.fold_range(lo bigint, hi bigint, d_from date, d_to date)
+  RETURNS bigint
+  LANGUAGE C VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'ua_fold_range';
+
+-- The 1.0 fold's aggregate for distinct sets: fold.c builds them now.
+DROP AGGREGATE analytics.text_set_agg(text);
+DROP FUNCTION analytics.text_set_final(internal);
+
+-- Every fold rewrites the sketches and distinct sets of the days it
+-- touches; lz4 compresses them several times faster than pglz (servers
+-- built without lz4 keep the default).
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_settings
+              WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+    ALTER TABLE analytics.rollup_user_daily
+      ALTER COLUMN latency SET COMPRESSION lz4, ALTER COLUMN ttft SET COMPRESSION lz4;
+    ALTER TABLE analytics.rollup_user_monthly
+      ALTER COLUMN latency SET COMPRESSION lz4, ALTER COLUMN ttft SET COMPRESSION lz4;
+    ALTER TABLE analytics.rollup_documents ALTER COLUMN latency SET COMPRESSION lz4;
+    ALTER TABLE analytics.rollup_system_models ALTER COLUMN latency SET COMPRESSION lz4;
+    ALTER TABLE analytics.rollup_distinct ALTER COLUMN items SET COMPRESSION lz4;
+  END IF;
+END
+$$;
 
 REVOKE ALL ON FUNCTION analytics.apply_correction(bigint, text, text, bigint, bigint, bigint, bigint, bigint, numeric),
                        analytics.notify_thresholds(text),

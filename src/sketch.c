@@ -48,7 +48,7 @@ PG_FUNCTION_INFO_V1(ua_sketch_max);
 /* Bucket indexes of values in [UA_SKETCH_MIN_VALUE, UA_SKETCH_MAX_VALUE]. */
 #define UA_SKETCH_MAX_INDEX 40000
 
-typedef struct UaSketchState
+struct UaSketchState
 {
 	int64		count;
 	int64		zero_count;
@@ -59,7 +59,7 @@ typedef struct UaSketchState
 	int			capacity;
 	int32	   *index;
 	int64	   *counts;
-} UaSketchState;
+};
 
 static double
 log_gamma(void)
@@ -140,23 +140,37 @@ state_add_bin(UaSketchState *st, int32 idx, int64 cnt)
 	}
 }
 
+/* Count, sum, min and max of count values (a value, or a sketch's). */
 static void
-state_add_value(UaSketchState *st, float8 x)
+state_add_totals(UaSketchState *st, int64 count, int64 zeros, float8 sum, float8 min, float8 max)
+{
+	if (count == 0)
+		return;
+	if (st->count == 0 || min < st->min)
+		st->min = min;
+	if (st->count == 0 || max > st->max)
+		st->max = max;
+	st->count += count;
+	st->zero_count += zeros;
+	st->sum += sum;
+}
+
+static void
+check_value(float8 x)
 {
 	if (isnan(x) || x < 0 || x > UA_SKETCH_MAX_VALUE)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("latency_sketch values must be between 0 and %g", UA_SKETCH_MAX_VALUE),
 				 errdetail("The value given was %g.", x)));
-	if (st->count == 0 || x < st->min)
-		st->min = x;
-	if (st->count == 0 || x > st->max)
-		st->max = x;
-	st->count++;
-	st->sum += x;
-	if (x < UA_SKETCH_MIN_VALUE)
-		st->zero_count++;
-	else
+}
+
+static void
+state_add_value(UaSketchState *st, float8 x)
+{
+	check_value(x);
+	state_add_totals(st, 1, x < UA_SKETCH_MIN_VALUE, x, x, x);
+	if (x >= UA_SKETCH_MIN_VALUE)
 		state_add_bin(st, bucket_of(x), 1);
 }
 
@@ -167,15 +181,7 @@ state_merge_sketch(UaSketchState *st, const UaSketchHeader *s)
 	const int32 *index = UA_SKETCH_INDEX(s);
 	int			i;
 
-	if (s->count == 0)
-		return;
-	if (st->count == 0 || s->min < st->min)
-		st->min = s->min;
-	if (st->count == 0 || s->max > st->max)
-		st->max = s->max;
-	st->count += s->count;
-	st->zero_count += s->zero_count;
-	st->sum += s->sum;
+	state_add_totals(st, s->count, s->zero_count, s->sum, s->min, s->max);
 	for (i = 0; i < s->nbins; i++)
 		state_add_bin(st, index[i], counts[i]);
 }
@@ -256,6 +262,52 @@ sketch_to_state(const UaSketchHeader *s)
 
 	state_merge_sketch(st, s);
 	return st;
+}
+
+/* The working state, for C callers that build sketches (the fold). */
+UaSketchState *
+ua_sketch_state_new(void)
+{
+	return state_new();
+}
+
+/* Add x to each of n states (NULLs skipped): the bucket is found once. */
+void
+ua_sketch_states_add(UaSketchState **sts, int n, float8 x)
+{
+	bool		binned;
+	int32		idx;
+	int			i;
+
+	check_value(x);
+	binned = x >= UA_SKETCH_MIN_VALUE;
+	idx = binned ? bucket_of(x) : 0;
+	for (i = 0; i < n; i++)
+	{
+		if (sts[i] == NULL)
+			continue;
+		state_add_totals(sts[i], 1, !binned, x, x, x);
+		if (binned)
+			state_add_bin(sts[i], idx, 1);
+	}
+}
+
+/* dst += src */
+void
+ua_sketch_state_merge(UaSketchState *dst, const UaSketchState *src)
+{
+	int			i;
+
+	state_add_totals(dst, src->count, src->zero_count, src->sum, src->min, src->max);
+	for (i = 0; i < src->nbins; i++)
+		state_add_bin(dst, src->index[i], src->counts[i]);
+}
+
+/* The state as a latency_sketch datum, palloc'd in the current context. */
+Datum
+ua_sketch_state_datum(const UaSketchState *st)
+{
+	return PointerGetDatum(state_to_sketch(st));
 }
 
 /* ---------------------------------------------------------------------- */

@@ -54,4 +54,12 @@ typedef struct UaSketchHeader
 #define UA_SKETCH_INDEX(s) \
 	((int32 *) ((char *) (s) + sizeof(UaSketchHeader) + (s)->nbins * sizeof(int64)))
 
+/* The working state (sketch.c), for C code that builds sketches. */
+typedef struct UaSketchState UaSketchState;
+
+extern UaSketchState *ua_sketch_state_new(void);
+extern void ua_sketch_states_add(UaSketchState **sts, int n, float8 x);
+extern void ua_sketch_state_merge(UaSketchState *dst, const UaSketchState *src);
+extern Datum ua_sketch_state_datum(const UaSketchState *st);
+
 #endif							/* UA_SKETCH_H */

@@ -2,10 +2,11 @@
  *
  * text_set.c
  *	  Sets of strings kept as arrays sorted bytewise (COLLATE "C") without
- *	  duplicates: analytics.text_set_agg(text) builds one from a group's
- *	  strings, analytics.text_set_union(a, b) merges two.  The fold keeps
+ *	  duplicates: analytics.text_set_union(a, b) merges two.  The fold keeps
  *	  the distinct conversations, documents and users of each scope and day
- *	  this way (analytics.rollup_distinct).
+ *	  this way (analytics.rollup_distinct); fold.c builds a batch's sets.
+ *	  text_set_final is the 1.0 SQL fold's aggregate (text_set_agg), kept
+ *	  for databases still at 1.0.
  *
  *	  NULL arrays and NULL elements count as empty.  Arrays that are not
  *	  sorted give a result that is not either, never a crash.
@@ -88,7 +89,7 @@ ua_text_set_union(PG_FUNCTION_ARGS)
 }
 
 /*
- * analytics.text_set_agg(text): the sorted, duplicate-free array of a
+ * analytics.text_set_agg(text) of 1.0: the sorted, duplicate-free array of a
  * group's strings.  The transition is array_agg's; this final function
  * sorts a copy bytewise and drops duplicates, so a hash aggregate needs no
  * sort of its whole input.

@@ -2,7 +2,7 @@
 -- The fold only folds committed transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(33);
+SELECT plan(38);
 
 -- A randomized workload: users in several time zones, late events, failures,
 -- rollbacks, documents, conversations, categories; folds in between.
@@ -107,8 +107,31 @@ SELECT throws_ok($$SELECT analytics.rebuild_rollups('2026-02-01', '2026-01-01')$
 SELECT is(analytics.text_set_union('{a,c,e}', '{b,c,d,f}'), '{a,b,c,d,e,f}'::text[], 'text_set_union merges two sorted sets');
 SELECT is(analytics.text_set_union('{B,a}', '{A,b}'), '{A,B,a,b}'::text[], 'in bytewise order');
 SELECT is(analytics.text_set_union(NULL, '{NULL,x,x}'), '{x}'::text[], 'NULL arrays and elements count as empty');
-SELECT is((SELECT analytics.text_set_agg(x) FROM unnest('{b,A,a,NULL,b,B}'::text[]) x), '{A,B,a,b}'::text[],
-  'text_set_agg: a group''s strings sorted bytewise, without duplicates or NULLs');
+
+-- The fold in C (fold.c) with sets large enough to be compacted while the
+-- batch is read (more than 64 items, repeats interleaved across users and
+-- documents), late events and two batches; then a rebuild of one range.
+SELECT setseed(0.42) \gset
+SELECT count(analytics.record_chat_event(
+         user_id => 'big' || (i % 3), model => 'gpt-4o', input_tokens => i % 700, output_tokens => 7,
+         response_time_ms => CASE WHEN i % 11 <> 0 THEN 40 + i % 997 END,
+         document_id => CASE WHEN i % 4 <> 0 THEN 'bigdoc' || (i % 5) END,
+         conversation_id => 'bigconv' || (random() * 400)::int,
+         category => (ARRAY['chat', 'search'])[1 + i % 2],
+         occurred_at => now() - CASE WHEN i % 9 = 0 THEN (i % 5) * interval '1 day' ELSE interval '0' END))
+  FROM generate_series(1, 2500) i \gset
+SELECT analytics.fold() \gset
+SELECT count(analytics.record_chat_event('big' || (i % 2), 'gpt-4o-mini', input_tokens => 3,
+         conversation_id => 'bigconv' || (i * 7 % 450), document_id => 'bigdoc' || (i % 3)))
+  FROM generate_series(1, 1200) i \gset
+SELECT is(analytics.fold(), 1200::bigint, 'the second batch folds');
+SELECT ok((SELECT max(cardinality(items)) FROM analytics.rollup_distinct WHERE scope = 'user_conversation') > 300,
+  'sets large enough to be compacted while reading');
+SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'large interleaved sets, late events, two batches: rollups equal the raw log');
+SELECT ok(analytics.rebuild_rollups(current_date - 3, current_date - 1) > 0, 'rebuild a range of days');
+SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'and the rebuilt range equals the raw log');
+SELECT throws_ok('SELECT analytics.fold_range(NULL, 1, NULL, NULL)', '22004', NULL,
+  'fold_range needs both transaction id bounds');
 
 SELECT * FROM finish();
 DROP EXTENSION usage_analytics;

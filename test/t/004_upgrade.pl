@@ -57,6 +57,14 @@ is($node->safe_psql('updated', q{
 		SELECT (analytics.void_event(min(id), 'refund')).kind FROM analytics.chat_events WHERE status = 'completed';
 		SELECT count(*) FROM analytics.verify_rollups();}),
 	"void\n0", 'a 1.0 event can be voided after the update; rollups follow');
+is($node->safe_psql('updated', q{
+		SELECT analytics.fold() >= 0;
+		SELECT count(analytics.record_chat_event('u' || (i % 5 + 1), 'gpt-4o', input_tokens => i, output_tokens => i,
+		         response_time_ms => 30 + i, conversation_id => 'c' || (i % 4), document_id => 'd' || (i % 2)))
+		  FROM generate_series(1, 50) i;
+		SELECT analytics.fold();
+		SELECT count(*) FROM analytics.verify_rollups();}),
+	"t\n50\n50\n0", 'the fold of 1.1 (C) carries on from rollups the 1.0 fold (SQL) made');
 
 $node->safe_psql('fresh', q{CREATE EXTENSION usage_analytics;} . $grants);
 
@@ -81,8 +89,9 @@ my $catalog = q{
 	                c.relispartition)
 	    FROM pg_class c, ns WHERE c.relnamespace = ns.oid
 	  UNION ALL
-	  SELECT format('column %s.%s %s notnull=%s default=%s', c.relname, a.attname,
-	                format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid))
+	  SELECT format('column %s.%s %s notnull=%s default=%s compression=%s', c.relname, a.attname,
+	                format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid),
+	                a.attcompression)
 	    FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
 	    LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum, ns
 	   WHERE c.relnamespace = ns.oid AND a.attnum > 0 AND NOT a.attisdropped
