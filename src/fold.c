@@ -169,12 +169,21 @@ typedef struct LatencyAgg
 	int64		feedback_count;
 } LatencyAgg;
 
-/* rollup_user_models: one provider and model of a user-day */
+/*
+ * The head of an entry of a short list hanging off a day: its key is one or
+ * two interned strings (provider and model, or category).
+ */
+typedef struct ListEntry
+{
+	struct ListEntry *next;
+	const Interned *a;
+	const Interned *b;
+} ListEntry;
+
+/* rollup_user_models: one provider (a) and model (b) of a user-day */
 typedef struct ModelAgg
 {
-	struct ModelAgg *next;
-	const Interned *provider;
-	const Interned *model;
+	ListEntry	key;
 	int64		requests,
 				failed,
 				input,
@@ -188,11 +197,10 @@ typedef struct ModelAgg
 	TimestampTz last_used;
 } ModelAgg;
 
-/* rollup_user_categories: one category of a user-day */
+/* rollup_user_categories: one category (a) of a user-day */
 typedef struct CategoryAgg
 {
-	struct CategoryAgg *next;
-	const Interned *category;
+	ListEntry	key;
 	int64		requests;
 } CategoryAgg;
 
@@ -211,12 +219,10 @@ typedef struct UsageAgg
 	UaSketchState *latency;
 } UsageAgg;
 
-/* rollup_system_models: one provider and model of a UTC day */
+/* rollup_system_models: one provider (a) and model (b) of a UTC day */
 typedef struct SystemModelAgg
 {
-	struct SystemModelAgg *next;
-	const Interned *provider;
-	const Interned *model;
+	ListEntry	key;
 	UsageAgg	usage;
 } SystemModelAgg;
 
@@ -241,8 +247,8 @@ typedef struct UserDayAgg
 {
 	LatencyAgg	latency;
 	LatencyAgg *month;
-	ModelAgg   *models;
-	CategoryAgg *categories;
+	ListEntry  *models;			/* ModelAgg */
+	ListEntry  *categories;		/* CategoryAgg */
 	SetAgg		conversations;
 	SetAgg		documents;
 } UserDayAgg;
@@ -258,7 +264,7 @@ typedef struct DocumentAgg
 /* The system's UTC day */
 typedef struct SystemDayAgg
 {
-	SystemModelAgg *models;
+	ListEntry  *models;			/* SystemModelAgg */
 	SetAgg		users;
 	SetAgg		conversations;
 	SetAgg		documents;
@@ -450,54 +456,22 @@ month_of(int32 day)
 	return date2j(y, m, 1) - POSTGRES_EPOCH_JDATE;
 }
 
-static ModelAgg *
-user_model(Fold *f, UserDayAgg *day, const Interned *provider, const Interned *model)
+/* The entry (a, b) of a day's list, zeroed and counted when new. */
+static void *
+list_entry(Fold *f, ListEntry **head, const Interned *a, const Interned *b, Size size, int *count)
 {
-	ModelAgg   *m;
+	ListEntry  *e;
 
-	for (m = day->models; m != NULL; m = m->next)
-		if (m->provider == provider && m->model == model)
-			return m;
-	m = MemoryContextAllocZero(f->cxt, sizeof(ModelAgg));
-	m->provider = provider;
-	m->model = model;
-	m->next = day->models;
-	day->models = m;
-	f->n_models++;
-	return m;
-}
-
-static CategoryAgg *
-user_category(Fold *f, UserDayAgg *day, const Interned *category)
-{
-	CategoryAgg *c;
-
-	for (c = day->categories; c != NULL; c = c->next)
-		if (c->category == category)
-			return c;
-	c = MemoryContextAllocZero(f->cxt, sizeof(CategoryAgg));
-	c->category = category;
-	c->next = day->categories;
-	day->categories = c;
-	f->n_categories++;
-	return c;
-}
-
-static SystemModelAgg *
-system_model(Fold *f, SystemDayAgg *day, const Interned *provider, const Interned *model)
-{
-	SystemModelAgg *m;
-
-	for (m = day->models; m != NULL; m = m->next)
-		if (m->provider == provider && m->model == model)
-			return m;
-	m = MemoryContextAllocZero(f->cxt, sizeof(SystemModelAgg));
-	m->provider = provider;
-	m->model = model;
-	m->next = day->models;
-	day->models = m;
-	f->n_system_models++;
-	return m;
+	for (e = *head; e != NULL; e = e->next)
+		if (e->a == a && e->b == b)
+			return e;
+	e = MemoryContextAllocZero(f->cxt, size);
+	e->a = a;
+	e->b = b;
+	e->next = *head;
+	*head = e;
+	(*count)++;
+	return e;
 }
 
 static UserDayAgg *
@@ -555,7 +529,7 @@ fold_event(Fold *f, Datum *v, bool *n)
 	if (DatumGetBool(v[C_IN_LOCAL]))
 	{
 		UserDayAgg *day = user_day(f, user, DatumGetDateADT(v[C_USAGE_DATE]));
-		ModelAgg   *m = user_model(f, day, provider, model);
+		ModelAgg   *m = list_entry(f, &day->models, provider, model, sizeof(ModelAgg), &f->n_models);
 		TimestampTz at = DatumGetTimestampTz(v[C_OCCURRED_AT]);
 
 		/* The month's sketches are the union of its days', made at the end. */
@@ -590,7 +564,8 @@ fold_event(Fold *f, Datum *v, bool *n)
 			m->last_used = at;
 
 		if (!n[C_CATEGORY])
-			user_category(f, day, intern_recent(f, 2, v[C_CATEGORY]))->requests++;
+			((CategoryAgg *) list_entry(f, &day->categories, intern_recent(f, 2, v[C_CATEGORY]), NULL,
+										sizeof(CategoryAgg), &f->n_categories))->requests++;
 		set_add(f, &day->conversations, K_USER_CONVERSATION, conversation);
 		set_add(f, &day->documents, K_USER_DOCUMENT, document);
 	}
@@ -599,7 +574,8 @@ fold_event(Fold *f, Datum *v, bool *n)
 	{
 		int32		utc_day = DatumGetDateADT(v[C_UTC_DATE]);
 		SystemDayAgg *sd = system_day(f, utc_day);
-		SystemModelAgg *s = system_model(f, sd, provider, model);
+		SystemModelAgg *s = list_entry(f, &sd->models, provider, model, sizeof(SystemModelAgg),
+									   &f->n_system_models);
 
 		add_usage(f, &s->usage, v, n, failed, tokens_total, rating);
 		s->usage.cached_input += INT(C_CACHED);
@@ -827,14 +803,16 @@ write_models(Fold *f)
 	groups_start_iterate(f->user_days, &it);
 	while ((e = groups_iterate(f->user_days, &it)) != NULL)
 	{
-		ModelAgg   *a;
+		ListEntry  *l;
 
-		for (a = ((UserDayAgg *) e->agg)->models; a != NULL; a = a->next)
+		for (l = ((UserDayAgg *) e->agg)->models; l != NULL; l = l->next)
 		{
+			ModelAgg   *a = (ModelAgg *) l;
+
 			put(&cols, row, 0, STR_TEXT(e->key.id));
 			put(&cols, row, 1, DateADTGetDatum(e->key.day));
-			put(&cols, row, 2, STR_TEXT(a->provider));
-			put(&cols, row, 3, STR_TEXT(a->model));
+			put(&cols, row, 2, STR_TEXT(l->a));
+			put(&cols, row, 3, STR_TEXT(l->b));
 			put(&cols, row, 4, Int64GetDatum(a->requests));
 			put(&cols, row, 5, Int64GetDatum(a->failed));
 			put(&cols, row, 6, Int64GetDatum(a->input));
@@ -912,15 +890,15 @@ write_system_models(Fold *f, Oid sketch_type)
 	groups_start_iterate(f->system_days, &it);
 	while ((e = groups_iterate(f->system_days, &it)) != NULL)
 	{
-		SystemModelAgg *m;
+		ListEntry  *l;
 
-		for (m = ((SystemDayAgg *) e->agg)->models; m != NULL; m = m->next)
+		for (l = ((SystemDayAgg *) e->agg)->models; l != NULL; l = l->next)
 		{
-			UsageAgg   *a = &m->usage;
+			UsageAgg   *a = &((SystemModelAgg *) l)->usage;
 
 			put(&cols, row, 0, DateADTGetDatum(e->key.day));
-			put(&cols, row, 1, STR_TEXT(m->provider));
-			put(&cols, row, 2, STR_TEXT(m->model));
+			put(&cols, row, 1, STR_TEXT(l->a));
+			put(&cols, row, 2, STR_TEXT(l->b));
 			put(&cols, row, 3, Int64GetDatum(a->requests));
 			put(&cols, row, 4, Int64GetDatum(a->failed));
 			put(&cols, row, 5, Int64GetDatum(a->tokens_total));
@@ -957,14 +935,14 @@ write_categories(Fold *f)
 	groups_start_iterate(f->user_days, &it);
 	while ((e = groups_iterate(f->user_days, &it)) != NULL)
 	{
-		CategoryAgg *c;
+		ListEntry  *l;
 
-		for (c = ((UserDayAgg *) e->agg)->categories; c != NULL; c = c->next)
+		for (l = ((UserDayAgg *) e->agg)->categories; l != NULL; l = l->next)
 		{
 			put(&cols, row, 0, STR_TEXT(e->key.id));
 			put(&cols, row, 1, DateADTGetDatum(e->key.day));
-			put(&cols, row, 2, STR_TEXT(c->category));
-			put(&cols, row, 3, Int64GetDatum(c->requests));
+			put(&cols, row, 2, STR_TEXT(l->a));
+			put(&cols, row, 3, Int64GetDatum(((CategoryAgg *) l)->requests));
 			row++;
 		}
 	}
