@@ -6,8 +6,10 @@
  *	  [d_from, d_to]: the local day for per-user rollups, the UTC day for the
  *	  others) into every rollup.  Returns the number of events read.
  *
- *	  One query reads the batch and hands each row to fold_event() (a
- *	  DestReceiver: no copies), which aggregates every rollup in memory.
+ *	  A cursor reads the batch, handing each row to fold_event() (a
+ *	  DestReceiver: no copies), which aggregates every rollup in memory,
+ *	  bounded by maintenance_work_mem (beyond it, what is gathered is written
+ *	  and aggregation starts afresh).
  *	  Strings are interned once, so a group's key is a pointer and a day
  *	  (simplehash); a user's day holds its models, categories and distinct
  *	  sets, a UTC day the system's; a month's sketches are merged from its
@@ -26,9 +28,10 @@
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "funcapi.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
-#include "nodes/params.h"
 #include "parser/parse_type.h"
+#include "tcop/pquery.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -42,6 +45,9 @@
 #include "sketch.h"
 
 PG_FUNCTION_INFO_V1(ua_fold_range);
+
+/* Rows read from the batch cursor between checks of the memory used. */
+#define FOLD_FETCH		2000
 
 /* The batch: columns of the query below, in order. */
 enum
@@ -274,6 +280,9 @@ typedef struct Fold
 {
 	MemoryContext cxt;			/* everything below lives here */
 	MemoryContext row_cxt;		/* one event's temporary work */
+	MemoryContext write_cxt;	/* the arrays of one flush */
+	Oid			sketch_type;	/* analytics.latency_sketch */
+	Oid			distinct_type;	/* analytics.rollup_distinct (row type) */
 	intern_hash *strings;
 	Interned   *recent[3];		/* last provider, model, category */
 	groups_hash *user_days;
@@ -600,25 +609,23 @@ fold_event(Fold *f, Datum *v, bool *n)
 		ua_sketch_states_add(latency, 3, (float8) DatumGetInt32(v[C_LATENCY]));
 }
 
-/* The batch's rows go straight from the executor to fold_event. */
+/* The cursor's rows go straight from the executor to fold_event (no copies). */
 typedef struct FoldReceiver
 {
 	DestReceiver pub;
 	Fold	   *fold;
-	int64		events;
 } FoldReceiver;
 
 static bool
 fold_receive(TupleTableSlot *slot, DestReceiver *self)
 {
-	FoldReceiver *r = (FoldReceiver *) self;
-	MemoryContext old = MemoryContextSwitchTo(r->fold->row_cxt);
+	Fold	   *f = ((FoldReceiver *) self)->fold;
+	MemoryContext old = MemoryContextSwitchTo(f->row_cxt);
 
 	slot_getallattrs(slot);
-	fold_event(r->fold, slot->tts_values, slot->tts_isnull);
+	fold_event(f, slot->tts_values, slot->tts_isnull);
 	MemoryContextSwitchTo(old);
-	MemoryContextReset(r->fold->row_cxt);
-	r->events++;
+	MemoryContextReset(f->row_cxt);
 	return true;
 }
 
@@ -1038,17 +1045,61 @@ analytics_type(const char *name)
 	return typenameTypeId(NULL, tn);
 }
 
+/* Empty aggregates in a fresh context. */
+static void
+fold_start(Fold *f, MemoryContext parent)
+{
+	f->cxt = AllocSetContextCreate(parent, "usage_analytics fold", ALLOCSET_DEFAULT_SIZES);
+	f->row_cxt = AllocSetContextCreate(f->cxt, "usage_analytics fold row", ALLOCSET_SMALL_SIZES);
+	memset(f->recent, 0, sizeof(f->recent));
+	f->strings = intern_create(f->cxt, 1024, NULL);
+	f->user_days = groups_create(f->cxt, 1024, NULL);
+	f->user_months = groups_create(f->cxt, 256, NULL);
+	f->documents = groups_create(f->cxt, 256, NULL);
+	f->system_days = groups_create(f->cxt, 64, NULL);
+	f->last_system_day = NULL;
+	f->last_utc_day = 0;
+	f->n_models = f->n_categories = f->n_system_models = 0;
+}
+
+/* Write every rollup: one upsert each, its arrays in write_cxt. */
+static void
+fold_flush(Fold *f)
+{
+	MemoryContext old = MemoryContextSwitchTo(f->write_cxt);
+
+	rank_strings(f);
+	merge_months(f);
+	write_latency(f->user_days, LATENCY_UPSERT("rollup_user_daily", "usage_date"), f->sketch_type);
+	write_latency(f->user_months, LATENCY_UPSERT("rollup_user_monthly", "month"), f->sketch_type);
+	write_models(f);
+	write_documents(f, f->sketch_type);
+	write_system_models(f, f->sketch_type);
+	write_categories(f);
+	write_distinct(f, f->distinct_type);
+	MemoryContextSwitchTo(old);
+	MemoryContextReset(f->write_cxt);
+}
+
+/*
+ * The batch is read through a cursor.  When the aggregates outgrow
+ * maintenance_work_mem they are written and started afresh: every merge is
+ * a sum or a union, so the rollups end the same, only written more than
+ * once.
+ */
 Datum
 ua_fold_range(PG_FUNCTION_ARGS)
 {
+	Oid			argtypes[4] = {INT8OID, INT8OID, DATEOID, DATEOID};
+	Datum		args[4];
+	char		nulls[4];
 	Fold		f;
-	MemoryContext old;
-	ParamListInfo params;
+	MemoryContext caller = CurrentMemoryContext;
+	SPIPlanPtr	plan;
+	Portal		cursor;
 	FoldReceiver receiver;
-	SPIExecuteOptions options;
-	int			rc;
-	int64		events;
-	Oid			sketch_type;
+	int64		events = 0;
+	int			flushes = 0;
 	TimestampTz started = GetCurrentTimestamp();
 	int			i;
 
@@ -1056,34 +1107,22 @@ ua_fold_range(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("fold_range needs both transaction id bounds")));
-	f.cxt = AllocSetContextCreate(CurrentMemoryContext, "usage_analytics fold",
-								  ALLOCSET_DEFAULT_SIZES);
-	f.row_cxt = AllocSetContextCreate(f.cxt, "usage_analytics fold row", ALLOCSET_SMALL_SIZES);
-	old = MemoryContextSwitchTo(f.cxt);
-	memset(f.recent, 0, sizeof(f.recent));
-	f.strings = intern_create(f.cxt, 1024, NULL);
-	f.user_days = groups_create(f.cxt, 1024, NULL);
-	f.user_months = groups_create(f.cxt, 256, NULL);
-	f.documents = groups_create(f.cxt, 256, NULL);
-	f.system_days = groups_create(f.cxt, 64, NULL);
-	f.last_system_day = NULL;
-	f.last_utc_day = 0;
-	f.n_models = f.n_categories = f.n_system_models = 0;
-	MemoryContextSwitchTo(old);
-
-	SPI_connect();
-	sketch_type = analytics_type("latency_sketch");
-
-	/* One pass over the batch. */
-	params = makeParamList(4);
 	for (i = 0; i < 4; i++)
 	{
-		params->params[i].value = PG_GETARG_DATUM(i);
-		params->params[i].isnull = PG_ARGISNULL(i);
-		params->params[i].pflags = PARAM_FLAG_CONST;
-		params->params[i].ptype = i < 2 ? INT8OID : DATEOID;
+		args[i] = PG_GETARG_DATUM(i);
+		nulls[i] = PG_ARGISNULL(i) ? 'n' : ' ';
 	}
-	params->numParams = 4;
+
+	SPI_connect();
+	f.sketch_type = analytics_type("latency_sketch");
+	f.distinct_type = analytics_type("rollup_distinct");
+	f.write_cxt = AllocSetContextCreate(caller, "usage_analytics fold write", ALLOCSET_DEFAULT_SIZES);
+	fold_start(&f, caller);
+
+	plan = SPI_prepare(batch_sql, 4, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "usage_analytics: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+	cursor = SPI_cursor_open(NULL, plan, args, nulls, true);
 	memset(&receiver, 0, sizeof(receiver));
 	receiver.pub.receiveSlot = fold_receive;
 	receiver.pub.rStartup = fold_receiver_startup;
@@ -1091,31 +1130,28 @@ ua_fold_range(PG_FUNCTION_ARGS)
 	receiver.pub.rDestroy = fold_receiver_noop;
 	receiver.pub.mydest = DestNone;
 	receiver.fold = &f;
-	memset(&options, 0, sizeof(options));
-	options.params = params;
-	options.read_only = true;
-	options.dest = &receiver.pub;
-	rc = SPI_execute_extended(batch_sql, &options);
-	if (rc < 0)
-		elog(ERROR, "usage_analytics: fold batch query failed: %s", SPI_result_code_string(rc));
-	events = receiver.events;
-	elog(DEBUG1, "usage_analytics fold: " INT64_FORMAT " events read and aggregated in %.1f ms",
-		 events, (double) (GetCurrentTimestamp() - started) / 1000.0);
+	for (;;)
+	{
+		uint64		fetched = PortalRunFetch(cursor, FETCH_FORWARD, FOLD_FETCH, &receiver.pub);
 
-	/* Each rollup: one upsert of all of its groups. */
-	rank_strings(&f);
-	merge_months(&f);
-	write_latency(f.user_days, LATENCY_UPSERT("rollup_user_daily", "usage_date"), sketch_type);
-	write_latency(f.user_months, LATENCY_UPSERT("rollup_user_monthly", "month"), sketch_type);
-	write_models(&f);
-	write_documents(&f, sketch_type);
-	write_system_models(&f, sketch_type);
-	write_categories(&f);
-	write_distinct(&f, analytics_type("rollup_distinct"));
+		if (fetched == 0)
+			break;
+		events += fetched;
+		if (MemoryContextMemAllocated(f.cxt, true) > (Size) maintenance_work_mem * 1024)
+		{
+			fold_flush(&f);
+			MemoryContextDelete(f.cxt);
+			fold_start(&f, caller);
+			flushes++;
+		}
+	}
+	SPI_cursor_close(cursor);
+	fold_flush(&f);
+	elog(DEBUG1, "usage_analytics fold: " INT64_FORMAT " events in %.1f ms, %d early writes",
+		 events, (double) (GetCurrentTimestamp() - started) / 1000.0, flushes);
 
-	elog(DEBUG1, "usage_analytics fold: rollups written after %.1f ms",
-		 (double) (GetCurrentTimestamp() - started) / 1000.0);
 	SPI_finish();
 	MemoryContextDelete(f.cxt);
+	MemoryContextDelete(f.write_cxt);
 	PG_RETURN_INT64(events);
 }

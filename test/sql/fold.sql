@@ -2,7 +2,7 @@
 -- The fold only folds committed transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(38);
+SELECT plan(41);
 
 -- A randomized workload: users in several time zones, late events, failures,
 -- rollbacks, documents, conversations, categories; folds in between.
@@ -130,6 +130,19 @@ SELECT ok((SELECT max(cardinality(items)) FROM analytics.rollup_distinct WHERE s
 SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'large interleaved sets, late events, two batches: rollups equal the raw log');
 SELECT ok(analytics.rebuild_rollups(current_date - 3, current_date - 1) > 0, 'rebuild a range of days');
 SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'and the rebuilt range equals the raw log');
+-- Aggregates beyond maintenance_work_mem are written early and started
+-- afresh: the month rows of new users are then updated within one fold.
+SELECT count(analytics.record_chat_event('flush' || i % 3000, 'gpt-4o', input_tokens => i, output_tokens => 1,
+         response_time_ms => 10 + i % 500, conversation_id => 'fc' || i % 50, document_id => 'fd' || i % 7))
+  FROM generate_series(1, 9000) i \gset
+BEGIN;
+SET LOCAL maintenance_work_mem = '1MB';
+SELECT is(analytics.fold(), 9000::bigint, 'a fold with 1MB of maintenance_work_mem');
+SELECT ok((SELECT n_tup_upd > 0 FROM pg_stat_xact_user_tables
+            WHERE schemaname = 'analytics' AND relname = 'rollup_user_monthly'),
+  'it wrote its aggregates more than once');
+COMMIT;
+SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'and the rollups equal the raw log');
 SELECT throws_ok('SELECT analytics.fold_range(NULL, 1, NULL, NULL)', '22004', NULL,
   'fold_range needs both transaction id bounds');
 
