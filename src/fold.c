@@ -402,11 +402,12 @@ set_add(Fold *f, SetAgg *set, int kind, Interned *item)
 	item->last[kind] = set;
 	if (set->n == set->cap)
 	{
-		if (set->n >= 64 && set->skip-- <= 0)
+		if (set->n >= 64 && set->skip > 0)
+			set->skip--;
+		else if (set->n >= 64)
 		{
 			set_compact(set);
-			if (set->n > set->cap - set->cap / 4)
-				set->skip = 2;
+			set->skip = set->n > set->cap - set->cap / 4 ? 2 : 0;
 		}
 		if (set->cap == 0 || set->n > set->cap / 2)
 		{
