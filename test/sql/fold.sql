@@ -2,7 +2,7 @@
 -- The fold only folds committed transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(41);
+SELECT plan(42);
 
 -- A randomized workload: users in several time zones, late events, failures,
 -- rollbacks, documents, conversations, categories; folds in between.
@@ -143,6 +143,13 @@ SELECT ok((SELECT n_tup_upd > 0 FROM pg_stat_xact_user_tables
   'it wrote its aggregates more than once');
 COMMIT;
 SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'and the rollups equal the raw log');
+SELECT is((SELECT string_agg(c.relname || '.' || a.attname || '=' || a.attcompression::text, ' ' ORDER BY c.relname, a.attname)
+             FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+            WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind = 'r' AND a.attnum > 0
+              AND a.atttypid IN ('analytics.latency_sketch'::regtype, 'text[]'::regtype)
+              AND c.relname LIKE 'rollup%'),
+  'rollup_distinct.items=l rollup_documents.latency=l rollup_system_models.latency=l rollup_user_daily.latency=l rollup_user_daily.ttft=l rollup_user_monthly.latency=l rollup_user_monthly.ttft=l',
+  'every sketch and distinct-set column of the rollups is compressed with lz4');
 SELECT throws_ok('SELECT analytics.fold_range(NULL, 1, NULL, NULL)', '22004', NULL,
   'fold_range needs both transaction id bounds');
 
