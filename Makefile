@@ -23,7 +23,8 @@ OBJS = \
 	src/notify.o \
 	src/admission.o \
 	src/text_set.o \
-	src/fold.o
+	src/fold.o \
+	src/event_insert.o
 
 DATA = $(wildcard sql/usage_analytics--*.sql)
 

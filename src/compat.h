@@ -35,4 +35,21 @@
 #define UA_BACKEND_SLOT ((int16) MyBackendId)
 #endif
 
+/*
+ * The executor calls of the direct event insert (event_insert.c): the range
+ * table gained permission infos, index insertion a summarizing flag and the
+ * root-to-partition map an accessor in 16.
+ */
+#if PG_VERSION_NUM >= 160000
+#define UA_INIT_RANGE_TABLE(estate, rtable) ExecInitRangeTable(estate, rtable, NIL)
+#define UA_INSERT_INDEX_TUPLES(rri, slot, estate) \
+	ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL, false)
+#define UA_ROOT_TO_CHILD_MAP(rri, estate) ExecGetRootToChildMap(rri, estate)
+#else
+#define UA_INIT_RANGE_TABLE(estate, rtable) ExecInitRangeTable(estate, rtable)
+#define UA_INSERT_INDEX_TUPLES(rri, slot, estate) \
+	ExecInsertIndexTuples(rri, slot, estate, false, false, NULL, NIL)
+#define UA_ROOT_TO_CHILD_MAP(rri, estate) ((rri)->ri_RootToPartitionMap)
+#endif
+
 #endif							/* UA_COMPAT_H */

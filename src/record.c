@@ -10,9 +10,9 @@
  *	  3. Look up the user's time zone (day bucket), the price in force and,
  *	     when notifications are on, the user's quota snapshot: one statement.
  *	  4. Insert the event, stamped with its top transaction id (the fold's
- *	     watermark, see analytics.fold()), and add it to the user's day
- *	     counter in the same statement (this backend's slot, see counters.c:
- *	     no waits, no deadlocks).
+ *	     watermark, see analytics.fold()), without a statement
+ *	     (event_insert.c), and add it to the user's day counter (this
+ *	     backend's slot, see counters.c: no waits, no deadlocks).
  *	  5. Record and announce any usage threshold now reached (notify.c),
  *	     from the quota snapshot read with the context in step 3 plus this
  *	     event: no extra query.
@@ -32,6 +32,7 @@
 #include "utils/timestamp.h"
 #include "compat.h"
 #include "counters.h"
+#include "event_insert.h"
 #include "quota.h"
 #include "validate.h"
 
@@ -144,38 +145,6 @@ static UaPlan context_and_quota = {
 	.nargs = 8, .argtypes = {TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID}
 };
 
-/*
- * The event and its counter in one statement: the counter's figures are the
- * event's own parameters ($38 is this backend's counter slot).  The
- * unreferenced counter upsert runs after the insert, last.
- */
-static UaPlan insert_event = {
-	.sql = "WITH e AS ("
-	"INSERT INTO analytics.chat_events (id, occurred_at, usage_date, user_id, org_id, "
-	"  conversation_id, message_id, document_id, session_id, request_id, provider, model, "
-	"  request_type, category, query_intent, status, input_tokens, cached_input_tokens, "
-	"  cache_write_tokens, output_tokens, reasoning_tokens, cost, cost_input, "
-	"  cost_cached_input, cost_cache_write, cost_output, cache_savings, cost_source, "
-	"  response_time_ms, time_to_first_token_ms, cache_hit, error_code, error_message, "
-	"  sections_referenced, intermediate_steps, metadata, recorded_xid) "
-	"VALUES (COALESCE($1, pg_catalog.nextval('analytics.chat_events_id_seq')), $2, $3, $4, $5, "
-	"  $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, "
-	"  $24, $25, $26, $27, $28, $29, $30, $31, $32, $33, $34, $35, $36, $37) "
-	"RETURNING id), "
-	"counted AS (" UA_COUNTERS_INSERT
-	"VALUES ($4, $3, $38, 1, ($16 OPERATOR(pg_catalog.=) 'failed')::pg_catalog.int4, $17, $18, $19, $20, $21, "
-	"  $31::pg_catalog.int4, $22, COALESCE($27, 0), COALESCE($29, 0), "
-	"  ($29 IS NOT NULL)::pg_catalog.int4, 0, 0, 0, 0) "
-	UA_COUNTERS_ON_CONFLICT ") "
-	"SELECT id FROM e",
-	.nargs = 38, .argtypes = {INT8OID, TIMESTAMPTZOID, DATEOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-		INT4OID, INT4OID, INT4OID, INT4OID, INT4OID,
-		NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID,
-		INT4OID, INT4OID, BOOLOID, TEXTOID, TEXTOID, TEXTARRAYOID, INT4OID, JSONBOID, INT8OID,
-	INT2OID}
-};
-
 /* The validated token ledger of one request. */
 typedef struct Ledger
 {
@@ -257,17 +226,17 @@ check_arguments(FunctionCallInfo fcinfo, Ledger *ledger)
 	ua_check_metadata(fcinfo, A_METADATA);
 }
 
-/* The argument as a Datum for SPI, with its null flag. */
-#define ARG(i, v, n, pos) \
-	do { (v)[pos] = PG_GETARG_DATUM(i); (n)[pos] = PG_ARGISNULL(i) ? 'n' : ' '; } while (0)
+/* Argument i as event column col, with its null flag. */
+#define ARG(i, col) \
+	do { v[col] = PG_GETARG_DATUM(i); n[col] = PG_ARGISNULL(i); } while (0)
 
 Datum
 ua_record_chat_event(PG_FUNCTION_ARGS)
 {
 	Ledger		ledger;
 	TimestampTz occurred_at;
-	Datum		v[38];
-	char		n[39];
+	Datum		v[EV_NCOLUMNS];
+	bool		n[EV_NCOLUMNS];
 	Datum		event_id = (Datum) 0;
 	bool		have_id = false;
 	bool		provided = !PG_ARGISNULL(A_COST);
@@ -379,64 +348,77 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	}
 
 	/* The event. */
-	memset(n, ' ', sizeof(n));
-	v[0] = event_id;
-	n[0] = have_id ? ' ' : 'n';
-	v[1] = TimestampTzGetDatum(occurred_at);
-	v[2] = usage_date;
-	ARG(A_USER_ID, v, n, 3);
-	ARG(A_ORG_ID, v, n, 4);
-	ARG(A_CONVERSATION_ID, v, n, 5);
-	ARG(A_MESSAGE_ID, v, n, 6);
-	ARG(A_DOCUMENT_ID, v, n, 7);
-	ARG(A_SESSION_ID, v, n, 8);
-	ARG(A_REQUEST_ID, v, n, 9);
-	v[10] = provider;
-	n[10] = provider_null ? 'n' : ' ';
-	ARG(A_MODEL, v, n, 11);
-	ARG(A_REQUEST_TYPE, v, n, 12);
-	ARG(A_CATEGORY, v, n, 13);
-	ARG(A_QUERY_INTENT, v, n, 14);
-	v[15] = CStringGetTextDatum(failed ? "failed" : "completed");
-	v[16] = Int32GetDatum((int32) ledger.input);
-	v[17] = Int32GetDatum((int32) ledger.cached);
-	v[18] = Int32GetDatum((int32) ledger.write);
-	v[19] = Int32GetDatum((int32) ledger.output);
-	v[20] = Int32GetDatum((int32) ledger.reasoning);
-	v[21] = cost;
+	for (i = 0; i < EV_NCOLUMNS; i++)
+		n[i] = false;
+	v[EV_ID] = event_id;
+	n[EV_ID] = !have_id;
+	v[EV_OCCURRED_AT] = TimestampTzGetDatum(occurred_at);
+	v[EV_USAGE_DATE] = usage_date;
+	ARG(A_USER_ID, EV_USER_ID);
+	ARG(A_ORG_ID, EV_ORG_ID);
+	ARG(A_CONVERSATION_ID, EV_CONVERSATION_ID);
+	ARG(A_MESSAGE_ID, EV_MESSAGE_ID);
+	ARG(A_DOCUMENT_ID, EV_DOCUMENT_ID);
+	ARG(A_SESSION_ID, EV_SESSION_ID);
+	ARG(A_REQUEST_ID, EV_REQUEST_ID);
+	v[EV_PROVIDER] = provider;
+	n[EV_PROVIDER] = provider_null;
+	ARG(A_MODEL, EV_MODEL);
+	ARG(A_REQUEST_TYPE, EV_REQUEST_TYPE);
+	ARG(A_CATEGORY, EV_CATEGORY);
+	ARG(A_QUERY_INTENT, EV_QUERY_INTENT);
+	v[EV_STATUS] = CStringGetTextDatum(failed ? "failed" : "completed");
+	v[EV_INPUT_TOKENS] = Int32GetDatum((int32) ledger.input);
+	v[EV_CACHED_INPUT_TOKENS] = Int32GetDatum((int32) ledger.cached);
+	v[EV_CACHE_WRITE_TOKENS] = Int32GetDatum((int32) ledger.write);
+	v[EV_OUTPUT_TOKENS] = Int32GetDatum((int32) ledger.output);
+	v[EV_REASONING_TOKENS] = Int32GetDatum((int32) ledger.reasoning);
+	v[EV_COST] = cost;
 	for (i = 0; i < 4; i++)
 	{
-		v[22 + i] = parts_null ? (Datum) 0 : cost_part[i];
-		n[22 + i] = parts_null ? 'n' : ' ';
+		v[EV_COST_INPUT + i] = parts_null ? (Datum) 0 : cost_part[i];
+		n[EV_COST_INPUT + i] = parts_null;
 	}
-	v[26] = savings;
-	n[26] = parts_null ? 'n' : ' ';
-	v[27] = CStringGetTextDatum(provided ? "provided" : "computed");
-	v[28] = Int32GetDatum(PG_ARGISNULL(A_RESPONSE_MS) ? 0 : (int32) PG_GETARG_INT64(A_RESPONSE_MS));
-	n[28] = PG_ARGISNULL(A_RESPONSE_MS) ? 'n' : ' ';
-	v[29] = Int32GetDatum(PG_ARGISNULL(A_TTFT_MS) ? 0 : (int32) PG_GETARG_INT64(A_TTFT_MS));
-	n[29] = PG_ARGISNULL(A_TTFT_MS) ? 'n' : ' ';
-	v[30] = BoolGetDatum(cache_hit);
-	ARG(A_ERROR_CODE, v, n, 31);
-	ARG(A_ERROR_MESSAGE, v, n, 32);
-	ARG(A_SECTIONS, v, n, 33);
-	v[34] = Int32GetDatum(PG_ARGISNULL(A_STEPS) ? 0 : (int32) PG_GETARG_INT64(A_STEPS));
-	n[34] = PG_ARGISNULL(A_STEPS) ? 'n' : ' ';
-	ARG(A_METADATA, v, n, 35);
+	v[EV_CACHE_SAVINGS] = savings;
+	n[EV_CACHE_SAVINGS] = parts_null;
+	v[EV_COST_SOURCE] = CStringGetTextDatum(provided ? "provided" : "computed");
+	v[EV_RESPONSE_TIME_MS] = Int32GetDatum(PG_ARGISNULL(A_RESPONSE_MS) ? 0 : (int32) PG_GETARG_INT64(A_RESPONSE_MS));
+	n[EV_RESPONSE_TIME_MS] = PG_ARGISNULL(A_RESPONSE_MS);
+	v[EV_TIME_TO_FIRST_TOKEN_MS] = Int32GetDatum(PG_ARGISNULL(A_TTFT_MS) ? 0 : (int32) PG_GETARG_INT64(A_TTFT_MS));
+	n[EV_TIME_TO_FIRST_TOKEN_MS] = PG_ARGISNULL(A_TTFT_MS);
+	v[EV_CACHE_HIT] = BoolGetDatum(cache_hit);
+	ARG(A_ERROR_CODE, EV_ERROR_CODE);
+	ARG(A_ERROR_MESSAGE, EV_ERROR_MESSAGE);
+	ARG(A_SECTIONS, EV_SECTIONS_REFERENCED);
+	v[EV_INTERMEDIATE_STEPS] = Int32GetDatum(PG_ARGISNULL(A_STEPS) ? 0 : (int32) PG_GETARG_INT64(A_STEPS));
+	n[EV_INTERMEDIATE_STEPS] = PG_ARGISNULL(A_STEPS);
+	ARG(A_METADATA, EV_METADATA);
 	/* An event already past payload retention never stores its free text. */
 	if (ua_payload_retention_days > 0 &&
 		occurred_at < GetCurrentTransactionStartTimestamp() - (TimestampTz) ua_payload_retention_days * USECS_PER_DAY)
 	{
-		n[32] = 'n';
-		n[35] = 'n';
+		n[EV_ERROR_MESSAGE] = true;
+		n[EV_METADATA] = true;
 	}
 	/* The fold's watermark: every event carries its top transaction id. */
-	v[36] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
-	v[37] = Int16GetDatum(UA_BACKEND_SLOT);
-	n[38] = '\0';
+	v[EV_RECORDED_XID] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
 
-	ua_run(&insert_event, v, n, false, 1);
-	event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	event_id = Int64GetDatum(ua_event_insert(v, n));
+
+	/* Its counter, last: this backend's slot (counters.c). */
+	{
+		UaCounterDelta d = {
+			.requests = 1, .failed = failed ? 1 : 0,
+			.input_tokens = ledger.input, .cached_input_tokens = ledger.cached,
+			.cache_write_tokens = ledger.write, .output_tokens = ledger.output,
+			.reasoning_tokens = ledger.reasoning, .cache_hits = cache_hit ? 1 : 0,
+			.cost = cost, .cache_savings = parts_null ? (Datum) 0 : savings,
+			.response_time_sum = PG_ARGISNULL(A_RESPONSE_MS) ? 0 : PG_GETARG_INT64(A_RESPONSE_MS),
+			.response_time_count = PG_ARGISNULL(A_RESPONSE_MS) ? 0 : 1
+		};
+
+		ua_counters_add(PG_GETARG_DATUM(A_USER_ID), usage_date, &d);
+	}
 	if (ua_notify_enabled)
 		ua_notify_thresholds(PG_GETARG_DATUM(A_USER_ID), &quota);
 

@@ -6,12 +6,14 @@
  *
  *	    identity.c     analytics.current_user_id()
  *	    record.c       analytics.record_chat_event()  (write path)
+ *	    event_insert.c its insert into chat_events
  *	    quota.c        analytics.check_quota()
  *	    append_only.c  the append-only guard trigger on chat_events
  *
  *-------------------------------------------------------------------------
  */
 #include "usage_analytics.h"
+#include "event_insert.h"
 
 PG_MODULE_MAGIC;
 
@@ -21,4 +23,5 @@ void
 _PG_init(void)
 {
 	ua_define_gucs();
+	ua_event_insert_init();
 }

@@ -1,0 +1,43 @@
+/*-------------------------------------------------------------------------
+ *
+ * event_insert.h
+ *	  Inserting one finished request into analytics.chat_events
+ *	  (event_insert.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UA_EVENT_INSERT_H
+#define UA_EVENT_INSERT_H
+
+#include "usage_analytics.h"
+
+/*
+ * The columns the write path sets, in the order of the values passed to
+ * ua_event_insert().  Every other column gets its default.
+ */
+typedef enum UaEventColumn
+{
+	EV_ID,						/* NULL: the column default (the sequence) */
+	EV_OCCURRED_AT, EV_USAGE_DATE, EV_USER_ID, EV_ORG_ID, EV_CONVERSATION_ID,
+	EV_MESSAGE_ID, EV_DOCUMENT_ID, EV_SESSION_ID, EV_REQUEST_ID, EV_PROVIDER,
+	EV_MODEL, EV_REQUEST_TYPE, EV_CATEGORY, EV_QUERY_INTENT, EV_STATUS,
+	EV_INPUT_TOKENS, EV_CACHED_INPUT_TOKENS, EV_CACHE_WRITE_TOKENS,
+	EV_OUTPUT_TOKENS, EV_REASONING_TOKENS, EV_COST, EV_COST_INPUT,
+	EV_COST_CACHED_INPUT, EV_COST_CACHE_WRITE, EV_COST_OUTPUT,
+	EV_CACHE_SAVINGS, EV_COST_SOURCE, EV_RESPONSE_TIME_MS,
+	EV_TIME_TO_FIRST_TOKEN_MS, EV_CACHE_HIT, EV_ERROR_CODE, EV_ERROR_MESSAGE,
+	EV_SECTIONS_REFERENCED, EV_INTERMEDIATE_STEPS, EV_METADATA,
+	EV_RECORDED_XID,
+	EV_NCOLUMNS
+} UaEventColumn;
+
+/*
+ * Insert the event; returns its id.  Runs with the caller's rights (the
+ * extension owner's, inside a SECURITY DEFINER function), SPI connected.
+ */
+extern int64 ua_event_insert(Datum *values, const bool *nulls);
+
+/* Set up the relcache callback; from _PG_init. */
+extern void ua_event_insert_init(void);
+
+#endif							/* UA_EVENT_INSERT_H */
