@@ -24,7 +24,8 @@ OBJS = \
 	src/admission.o \
 	src/text_set.o \
 	src/fold.o \
-	src/event_insert.o
+	src/event_insert.o \
+	src/subject.o
 
 DATA = $(wildcard sql/usage_analytics--*.sql)
 

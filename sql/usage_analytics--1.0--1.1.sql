@@ -8,6 +8,8 @@
  *    free text of older events (clear_payloads, run by apply_retention).
  *    The fold in C: fold_range reads its batch once and aggregates it in
  *    memory (fold.c); sketches and distinct sets are compressed with lz4.
+ *    Prices and quota snapshots in C (subject.c): price_request and
+ *    usage_snapshot read by index scans, as the write path does.
  *
  * A fresh install of 1.1 runs the 1.0 script and then this one, so both
  * paths build the same catalog (test/t/004_upgrade.pl compares them).
@@ -355,6 +357,34 @@ CREATE OR REPLACE FUNCTION analytics.fold_range(lo bigint, hi bigint, d_from dat
   LANGUAGE C VOLATILE
   SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'ua_fold_range';
+
+-- Price and quota snapshot in C (subject.c): index scans of the price book,
+-- plans and counters, shared by the write path, check_quota, admission and
+-- the threshold notifications.  Same signatures and results as the SQL
+-- versions of 1.0; still internal (EXECUTE for the owner only).
+CREATE OR REPLACE FUNCTION analytics.price_request(
+    p_model text, p_provider text, p_at timestamptz,
+    p_input bigint, p_cached bigint, p_write bigint, p_output bigint,
+    OUT provider text, OUT cost_input numeric, OUT cost_cached_input numeric,
+    OUT cost_cache_write numeric, OUT cost_output numeric, OUT cache_savings numeric)
+  RETURNS SETOF record
+  ROWS 1
+  LANGUAGE C STABLE PARALLEL SAFE
+  AS 'MODULE_PATHNAME', 'ua_price_request_srf';
+
+CREATE OR REPLACE FUNCTION analytics.usage_snapshot(p_user_id text, p_at timestamptz,
+    OUT plan_id text, OUT plan_found boolean, OUT month_start date,
+    OUT day_resets_at timestamptz, OUT month_resets_at timestamptz,
+    OUT day_requests bigint, OUT month_requests bigint,
+    OUT month_tokens bigint, OUT month_cost numeric,
+    OUT daily_request_limit bigint, OUT monthly_request_limit bigint,
+    OUT monthly_token_limit bigint, OUT monthly_cost_limit numeric,
+    OUT max_tokens_per_request bigint, OUT enforcement text,
+    OUT warn_thresholds numeric[], OUT today date)
+  RETURNS SETOF record
+  ROWS 1
+  LANGUAGE C STABLE PARALLEL SAFE
+  AS 'MODULE_PATHNAME', 'ua_usage_snapshot_srf';
 
 -- The 1.0 fold's aggregate for distinct sets: fold.c builds them now.
 DROP AGGREGATE analytics.text_set_agg(text);

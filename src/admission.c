@@ -33,6 +33,7 @@
 #include "utils/timestamp.h"
 #include "counters.h"
 #include "quota.h"
+#include "subject.h"
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(ua_start_request);
@@ -61,11 +62,6 @@ static UaPlan lock_user = {
 	.nargs = 1, .argtypes = {TEXTOID}
 };
 
-static UaPlan day_of = {
-	.sql = "SELECT ($2 AT TIME ZONE s.time_zone)::pg_catalog.date FROM analytics.subject_at($1, $2) s",
-	.nargs = 2, .argtypes = {TEXTOID, TIMESTAMPTZOID}
-};
-
 static UaPlan event_state = {
 	.sql = "SELECT status, error_code FROM analytics.chat_events WHERE id = $1",
 	.nargs = 1, .argtypes = {INT8OID}
@@ -90,12 +86,6 @@ static UaPlan lock_event = {
 	"  COALESCE(reserved_tokens, 0)::int8, COALESCE(reserved_cost, 0), cost "
 	"FROM analytics.chat_events WHERE id = $1 FOR UPDATE",
 	.nargs = 1, .argtypes = {INT8OID}
-};
-
-static UaPlan price = {
-	.sql = "SELECT provider, cost_input, cost_cached_input, cost_cache_write, cost_output, cache_savings "
-	"FROM analytics.price_request($1, $2, $3, $4, $5, $6, $7)",
-	.nargs = 7, .argtypes = {TEXTOID, TEXTOID, TIMESTAMPTZOID, INT8OID, INT8OID, INT8OID, INT8OID}
 };
 
 static UaPlan settle = {
@@ -213,13 +203,13 @@ ua_start_request(PG_FUNCTION_ARGS)
 
 	/* One admission of this user at a time, until commit. */
 	ua_run(&lock_user, &user_id, NULL, false, 1);
-	ua_quota_evaluate(user_id, tokens, est_cost, false, cxt, &q);
+	ua_quota_evaluate(user_id, tokens, est_cost, true, cxt, &q);
 
 	{
-		Datum		dv[2] = {user_id, TimestampTzGetDatum(now)};
+		UaSubject	subject;
 
-		ua_run(&day_of, dv, NULL, true, 1);
-		usage_date = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		ua_subject_at(user_id, now, ua_begin_read(false), &subject);
+		usage_date = DateADTGetDatum(ua_local_date(subject.time_zone, now));
 	}
 
 	/* The event: pending with its reservation, or rejected with the limit. */
@@ -281,7 +271,7 @@ ua_start_request(PG_FUNCTION_ARGS)
 	admitted = q.allowed;
 	if (admitted)
 	{
-		ua_quota_evaluate(user_id, 0, zero(), false, cxt, &q);
+		ua_quota_evaluate(user_id, 0, zero(), true, cxt, &q);
 		if (ua_notify_enabled)
 			ua_notify_thresholds(user_id, &q);
 	}
@@ -430,28 +420,31 @@ ua_complete_request(PG_FUNCTION_ARGS)
 	/* The cost at the price in force when the request started. */
 	if (PG_ARGISNULL(C_COST))
 	{
-		Datum		pv[7] = {model, provider, occurred_at, Int64GetDatum(input),
-		Int64GetDatum(cached), Int64GetDatum(write), Int64GetDatum(output)};
-		char		pn[8] = "       ";
+		UaPrice		prices[2];
+		int			found = ua_price_request(model, provider_null ? (Datum) 0 : provider,
+											 DatumGetTimestampTz(occurred_at), input, cached,
+											 write, output, ua_begin_read(false), prices);
 
-		pn[1] = provider_null ? 'n' : ' ';
-		ua_run(&price, pv, pn, true, -1);
-		if (SPI_processed != 1)
+		if (found != 1)
 			ereport(ERROR,
-					(errcode(SPI_processed == 0 ? ERRCODE_UNDEFINED_OBJECT : ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg(SPI_processed == 0 ? "unknown model \"%s\"" :
+					(errcode(found == 0 ? ERRCODE_UNDEFINED_OBJECT : ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg(found == 0 ? "unknown model \"%s\"" :
 							"model \"%s\" is priced under more than one provider",
 							TextDatumGetCString(model)),
 					 errhint("Add its prices to analytics.model_prices, or pass cost.")));
+		parts[0] = prices[0].cost_input;
+		parts[1] = prices[0].cost_cached_input;
+		parts[2] = prices[0].cost_cache_write;
+		parts[3] = prices[0].cost_output;
+		parts[4] = prices[0].cache_savings;
 		cost = zero();
-		for (i = 0; i < 5; i++)
-		{
-			parts[i] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2 + i, &isnull);
-			if (i < 4)
-				cost = DirectFunctionCall2(numeric_add, cost, parts[i]);
-		}
+		for (i = 0; i < 4; i++)
+			cost = DirectFunctionCall2(numeric_add, cost, parts[i]);
 		if (provider_null)
-			provider = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &provider_null);
+		{
+			provider = prices[0].provider;
+			provider_null = false;
+		}
 		priced = true;
 	}
 	else

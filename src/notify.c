@@ -161,7 +161,7 @@ ua_notify_after_usage(Datum user_id)
 
 	if (!ua_notify_enabled)
 		return;
-	ua_quota_evaluate(user_id, 0, DirectFunctionCall1(int8_numeric, Int64GetDatum(0)), false,
+	ua_quota_evaluate(user_id, 0, DirectFunctionCall1(int8_numeric, Int64GetDatum(0)), true,
 					  CurrentMemoryContext, &q);
 	ua_notify_thresholds(user_id, &q);
 }

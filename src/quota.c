@@ -52,36 +52,28 @@ static UaPlan may_read_all = {
 	.nargs = 1, .argtypes = {NAMEOID}
 };
 
-static UaPlan snapshot = {
-	.sql = "SELECT * FROM analytics.usage_snapshot($1, pg_catalog.now())",
-	.nargs = 1, .argtypes = {TEXTOID}
-};
-
-/* Columns of analytics.usage_snapshot, 1-based. */
-enum
+typedef enum
 {
-	S_PLAN_ID = 1, S_PLAN_FOUND, S_MONTH_START, S_DAY_RESETS, S_MONTH_RESETS,
-	S_DAY_REQUESTS, S_MONTH_REQUESTS, S_MONTH_TOKENS, S_MONTH_COST,
-	S_DAILY_REQ_LIMIT, S_MONTHLY_REQ_LIMIT, S_MONTHLY_TOKEN_LIMIT,
-	S_MONTHLY_COST_LIMIT, S_MAX_TOKENS, S_ENFORCEMENT, S_THRESHOLDS, S_TODAY
-};
+	NEED_REQUEST, NEED_TOKENS, NEED_COST
+} Need;
 
-typedef struct QuotaLimit
+typedef enum
+{
+	PERIOD_NONE, PERIOD_DAY, PERIOD_MONTH
+} Period;
+
+/* The limits, in the order of UaSnapshot.limits. */
+static const struct
 {
 	const char *name;
-	int			limit_col;		/* snapshot column of the limit */
-	int			used_col;		/* snapshot column of the used amount, 0: tokens */
-	int			resets_col;		/* snapshot column of the reset time, 0: none */
-	int			period_col;		/* snapshot column of the period start, 0: none */
-	int			need;			/* 1: one request; 2: the tokens; 0: the cost */
-} QuotaLimit;
-
-static const QuotaLimit limit_defs[UA_NLIMITS] = {
-	{"daily_requests", S_DAILY_REQ_LIMIT, S_DAY_REQUESTS, S_DAY_RESETS, S_TODAY, 1},
-	{"monthly_requests", S_MONTHLY_REQ_LIMIT, S_MONTH_REQUESTS, S_MONTH_RESETS, S_MONTH_START, 1},
-	{"monthly_tokens", S_MONTHLY_TOKEN_LIMIT, S_MONTH_TOKENS, S_MONTH_RESETS, S_MONTH_START, 2},
-	{"monthly_cost", S_MONTHLY_COST_LIMIT, S_MONTH_COST, S_MONTH_RESETS, S_MONTH_START, 0},
-	{"max_tokens_per_request", S_MAX_TOKENS, 0, 0, 0, 0},
+	Period		period;
+	Need		need;			/* what one request adds to the used amount */
+}			limit_defs[UA_NLIMITS] = {
+	{"daily_requests", PERIOD_DAY, NEED_REQUEST},
+	{"monthly_requests", PERIOD_MONTH, NEED_REQUEST},
+	{"monthly_tokens", PERIOD_MONTH, NEED_TOKENS},
+	{"monthly_cost", PERIOD_MONTH, NEED_COST},
+	{"max_tokens_per_request", PERIOD_NONE, NEED_TOKENS},
 };
 
 static Datum
@@ -94,19 +86,6 @@ static int
 cmp(Datum a, Datum b)
 {
 	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, b));
-}
-
-/* A snapshot column as numeric (int8 converted); NULL -> isnull.  In cxt. */
-static Datum
-col_numeric(HeapTuple row, TupleDesc desc, int col, bool *isnull)
-{
-	Datum		d = SPI_getbinval(row, desc, col, isnull);
-
-	if (*isnull)
-		return (Datum) 0;
-	if (SPI_gettypeid(desc, col) == INT8OID)
-		return num(DatumGetInt64(d));
-	return datumCopy(d, false, -1);
 }
 
 /* Does the role read every user's rows (superuser, app backend, admin)? */
@@ -140,11 +119,14 @@ ua_quota_authorize(text *user_id, Oid caller)
 }
 
 void
-ua_quota_evaluate(Datum user_id, int64 tokens, Datum cost, bool read_only, MemoryContext cxt,
+ua_quota_evaluate(Datum user_id, int64 tokens, Datum cost, bool fresh, MemoryContext cxt,
 				  UaQuota *q)
 {
-	ua_run(&snapshot, &user_id, NULL, read_only, 1);
-	ua_quota_from_row(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 0, tokens, cost, NULL, cxt, q);
+	UaSnapshot	s;
+
+	ua_usage_snapshot(user_id, GetCurrentTransactionStartTimestamp(), ua_begin_read(fresh), &s);
+	ua_end_read(fresh);
+	ua_quota_from_snapshot(&s, tokens, cost, NULL, cxt, q);
 }
 
 /* Is date d in the same month as date m? */
@@ -164,39 +146,38 @@ same_month(DateADT d, DateADT m)
 }
 
 void
-ua_quota_from_row(HeapTuple row, TupleDesc desc, int base, int64 tokens, Datum cost,
-				  const UaUsageAdd *add, MemoryContext cxt, UaQuota *q)
+ua_quota_from_snapshot(const UaSnapshot *s, int64 tokens, Datum cost,
+					   const UaUsageAdd *add, MemoryContext cxt, UaQuota *q)
 {
 	MemoryContext old;
-	bool		isnull;
 	Datum		hundred;
 	Datum		lowest = (Datum) 0;
 	bool		in_day = false;
 	bool		in_month = false;
 	int			i;
 
-	if (!DatumGetBool(SPI_getbinval(row, desc, base + S_PLAN_FOUND, &isnull)))
+	if (!s->plan_found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("plan \"%s\" does not exist", SPI_getvalue(row, desc, base + S_PLAN_ID)),
+				 errmsg("plan \"%s\" does not exist", TextDatumGetCString(s->plan_id)),
 				 errhint("Set usage_analytics.default_plan to a plan of analytics.plans.")));
 
 	old = MemoryContextSwitchTo(cxt);
 	memset(q, 0, sizeof(UaQuota));
 	hundred = num(100);
-	q->hard = strcmp(SPI_getvalue(row, desc, base + S_ENFORCEMENT), "hard") == 0;
-	q->plan_id = CStringGetTextDatum(SPI_getvalue(row, desc, base + S_PLAN_ID));
-	q->month_start = SPI_getbinval(row, desc, base + S_MONTH_START, &isnull);
+	q->hard = strcmp(TextDatumGetCString(s->enforcement), "hard") == 0;
+	q->plan_id = datumCopy(s->plan_id, false, -1);
+	q->month_start = DateADTGetDatum(s->month_start);
 	q->chosen = -1;
 	if (add)
 	{
 		DateADT		d = DatumGetDateADT(add->usage_date);
 
-		in_day = d == DatumGetDateADT(SPI_getbinval(row, desc, base + S_TODAY, &isnull));
-		in_month = same_month(d, DatumGetDateADT(q->month_start));
+		in_day = d == s->today;
+		in_month = same_month(d, s->month_start);
 	}
 
-	deconstruct_array(DatumGetArrayTypePCopy(SPI_getbinval(row, desc, base + S_THRESHOLDS, &isnull)),
+	deconstruct_array(DatumGetArrayTypePCopy(s->warn_thresholds),
 					  NUMERICOID, -1, false, TYPALIGN_INT, &q->thresholds, NULL, &q->nthresholds);
 	for (i = 0; i < q->nthresholds; i++)
 	{
@@ -208,23 +189,42 @@ ua_quota_from_row(HeapTuple row, TupleDesc desc, int base, int64 tokens, Datum c
 
 	for (i = 0; i < UA_NLIMITS; i++)
 	{
-		const QuotaLimit *def = &limit_defs[i];
 		UaLimitState *l = &q->limits[i];
+		Need		need_kind = limit_defs[i].need;
+		Period		period = limit_defs[i].period;
 		Datum		need;
 
-		l->name = def->name;
-		l->periodic = def->used_col != 0;
-		l->limit = col_numeric(row, desc, base + def->limit_col, &isnull);
-		if (isnull)
+		l->name = limit_defs[i].name;
+		l->periodic = period != PERIOD_NONE;
+		if (s->limit_null[i])
 			continue;
 		l->present = true;
-		l->used = def->used_col ? col_numeric(row, desc, base + def->used_col, &isnull) : num(tokens);
+		l->limit = i == UA_LIMIT_MONTHLY_COST ? datumCopy(s->limits[i], false, -1)
+			: num(DatumGetInt64(s->limits[i]));
+		switch (i)
+		{
+			case UA_LIMIT_DAILY_REQUESTS:
+				l->used = num(s->day_requests);
+				break;
+			case UA_LIMIT_MONTHLY_REQUESTS:
+				l->used = num(s->month_requests);
+				break;
+			case UA_LIMIT_MONTHLY_TOKENS:
+				l->used = num(s->month_tokens);
+				break;
+			case UA_LIMIT_MONTHLY_COST:
+				l->used = datumCopy(s->month_cost, false, -1);
+				break;
+			default:
+				l->used = num(tokens);
+				break;
+		}
 		/* A change this transaction made after the snapshot was read. */
-		if (add && l->periodic && (def->period_col == S_TODAY ? in_day : in_month))
+		if (add && (period == PERIOD_DAY ? in_day : period == PERIOD_MONTH && in_month))
 			l->used = DirectFunctionCall2(numeric_add, l->used,
-										  def->need == 1 ? num(add->requests) :
-										  def->need == 2 ? num(add->tokens) : add->cost);
-		need = def->need == 1 ? num(1) : def->need == 2 ? num(tokens) : cost;
+										  need_kind == NEED_REQUEST ? num(add->requests) :
+										  need_kind == NEED_TOKENS ? num(add->tokens) : add->cost);
+		need = need_kind == NEED_REQUEST ? num(1) : need_kind == NEED_TOKENS ? num(tokens) : cost;
 		if (!l->periodic)
 			l->exceeded = cmp(l->used, l->limit) > 0;
 		else
@@ -238,10 +238,16 @@ ua_quota_from_row(HeapTuple row, TupleDesc desc, int base, int64 tokens, Datum c
 																 DirectFunctionCall2(numeric_mul, l->used, hundred),
 																 l->limit),
 											 Int32GetDatum(2));
-		if (def->resets_col)
-			l->resets_at = SPI_getbinval(row, desc, base + def->resets_col, &isnull);
-		if (def->period_col)
-			l->period_start = SPI_getbinval(row, desc, base + def->period_col, &isnull);
+		if (period == PERIOD_DAY)
+		{
+			l->resets_at = TimestampTzGetDatum(s->day_resets_at);
+			l->period_start = DateADTGetDatum(s->today);
+		}
+		else if (period == PERIOD_MONTH)
+		{
+			l->resets_at = TimestampTzGetDatum(s->month_resets_at);
+			l->period_start = DateADTGetDatum(s->month_start);
+		}
 
 		/* Report the first exceeded limit, else the fullest periodic one. */
 		if (q->chosen >= 0 && q->limits[q->chosen].exceeded)
@@ -299,7 +305,7 @@ ua_check_quota(PG_FUNCTION_ARGS)
 	SPI_connect();
 	ua_become_function_owner(fcinfo, &saved);
 	ua_quota_authorize(PG_GETARG_TEXT_PP(0), saved.userid);
-	ua_quota_evaluate(PG_GETARG_DATUM(0), tokens, num(0), true, cxt, &q);
+	ua_quota_evaluate(PG_GETARG_DATUM(0), tokens, num(0), false, cxt, &q);
 	ua_restore_user(&saved);
 	SPI_finish();
 

@@ -10,8 +10,7 @@
 #define UA_QUOTA_H
 
 #include "usage_analytics.h"
-
-#define UA_NLIMITS 5
+#include "subject.h"
 
 /* One limit of the user's plan, evaluated for a request. */
 typedef struct UaLimitState
@@ -42,12 +41,11 @@ typedef struct UaQuota
 
 /*
  * Evaluate the user's quota for one more request of `tokens` tokens costing
- * `cost` (numeric).  SPI must be connected and the caller must have
- * switched to the owner's rights.  read_only = false takes a new snapshot,
- * which sees this transaction's own counter changes.  Results are
- * allocated in cxt.
+ * `cost` (numeric).  The caller must have switched to the owner's rights.
+ * fresh = true reads with a new snapshot, which sees this transaction's own
+ * counter changes (ua_begin_read).  Results are allocated in cxt.
  */
-extern void ua_quota_evaluate(Datum user_id, int64 tokens, Datum cost, bool read_only,
+extern void ua_quota_evaluate(Datum user_id, int64 tokens, Datum cost, bool fresh,
 							  MemoryContext cxt, UaQuota *q);
 
 /* Usage this transaction added after the snapshot row was read. */
@@ -59,12 +57,9 @@ typedef struct UaUsageAdd
 	Datum		cost;			/* numeric */
 } UaUsageAdd;
 
-/*
- * The same from a usage_snapshot row already read (its columns start after
- * column `base`), plus `add` when not NULL.  Allocations in cxt.
- */
-extern void ua_quota_from_row(HeapTuple row, TupleDesc desc, int base, int64 tokens, Datum cost,
-							  const UaUsageAdd *add, MemoryContext cxt, UaQuota *q);
+/* The same from a snapshot already read, plus `add` when not NULL.  Allocations in cxt. */
+extern void ua_quota_from_snapshot(const UaSnapshot *s, int64 tokens, Datum cost,
+								   const UaUsageAdd *add, MemoryContext cxt, UaQuota *q);
 
 /*
  * Authorization (SPI connected, owner's rights): does a role read every

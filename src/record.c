@@ -8,7 +8,8 @@
  *	     returns the first event's id.  ON CONFLICT waits for a concurrent
  *	     holder of the key, so a retry racing the original counts once.
  *	  3. Look up the user's time zone (day bucket), the price in force and,
- *	     when notifications are on, the user's quota snapshot: one statement.
+ *	     when notifications are on, the user's quota snapshot: index scans,
+ *	     no statement (subject.c).
  *	  4. Insert the event, stamped with its top transaction id (the fold's
  *	     watermark, see analytics.fold()), without a statement
  *	     (event_insert.c), and add it to the user's day counter (this
@@ -34,6 +35,7 @@
 #include "counters.h"
 #include "event_insert.h"
 #include "quota.h"
+#include "subject.h"
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(ua_record_chat_event);
@@ -123,27 +125,6 @@ ua_claim_request_key(Datum user_id, Datum request_id, TimestampTz at, Datum *eve
 		elog(ERROR, "usage_analytics: idempotency key vanished");
 	return false;
 }
-
-/* Day bucket in the user's time zone, and the price in force (0-2 rows). */
-#define CONTEXT_SQL \
-	"SELECT ($2 AT TIME ZONE s.time_zone)::pg_catalog.date, p.provider, " \
-	"       p.cost_input, p.cost_cached_input, p.cost_cache_write, p.cost_output, p.cache_savings"
-#define CONTEXT_FROM \
-	"  FROM analytics.subject_at($1, $2) s " \
-	"  LEFT JOIN LATERAL analytics.price_request($3, $4, $2, $5, $6, $7, $8) p ON true"
-#define CONTEXT_COLUMNS 7
-
-static UaPlan context = {
-	.sql = CONTEXT_SQL CONTEXT_FROM,
-	.nargs = 8, .argtypes = {TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID}
-};
-
-/* The same, and the user's quota snapshot for the threshold check. */
-static UaPlan context_and_quota = {
-	.sql = CONTEXT_SQL ", q.*" CONTEXT_FROM
-	"  CROSS JOIN LATERAL analytics.usage_snapshot($1, pg_catalog.now()) q",
-	.nargs = 8, .argtypes = {TEXTOID, TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID}
-};
 
 /* The validated token ledger of one request. */
 typedef struct Ledger
@@ -240,7 +221,6 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	Datum		event_id = (Datum) 0;
 	bool		have_id = false;
 	bool		provided = !PG_ARGISNULL(A_COST);
-	bool		isnull;
 	bool		cache_hit;
 	bool		failed;
 	Datum		usage_date;
@@ -275,33 +255,26 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 		have_id = true;
 	}
 
-	/* Day bucket and price. */
+	/* Day bucket and price, read with a snapshot that sees this
+	 * transaction's earlier events (a batch, or a multi-row SELECT). */
 	{
-		Datum		cv[8] = {PG_GETARG_DATUM(A_USER_ID), TimestampTzGetDatum(occurred_at),
-			PG_GETARG_DATUM(A_MODEL), PG_GETARG_DATUM(A_PROVIDER),
-			Int64GetDatum(ledger.input), Int64GetDatum(ledger.cached),
-		Int64GetDatum(ledger.write), Int64GetDatum(ledger.output)};
-		char		cn[9] = "        ";
-		HeapTuple	row;
-		TupleDesc	desc;
-		bool		priced;
+		Snapshot	snap = ua_begin_read(true);
+		UaSubject	subject;
+		UaPrice		prices[2];
+		int			found;
 
-		if (PG_ARGISNULL(A_PROVIDER))
-			cn[3] = 'n';
-		/* Not read-only: the quota must see events recorded earlier in
-		 * the same statement (a batch, or a multi-row SELECT). */
-		ua_run(ua_notify_enabled ? &context_and_quota : &context, cv, cn, false, -1);
-		if (SPI_processed < 1)
-			elog(ERROR, "usage_analytics: no time zone row for user");
-		row = SPI_tuptable->vals[0];
-		desc = SPI_tuptable->tupdesc;
-		usage_date = SPI_getbinval(row, desc, 1, &isnull);
-		provider = SPI_getbinval(row, desc, 2, &provider_null);
-		priced = !provider_null;
+		ua_subject_at(PG_GETARG_DATUM(A_USER_ID), occurred_at, snap, &subject);
+		usage_date = DateADTGetDatum(ua_local_date(subject.time_zone, occurred_at));
+		found = ua_price_request(PG_GETARG_DATUM(A_MODEL),
+								 PG_ARGISNULL(A_PROVIDER) ? (Datum) 0 : PG_GETARG_DATUM(A_PROVIDER),
+								 occurred_at, ledger.input, ledger.cached, ledger.write, ledger.output,
+								 snap, prices);
+		provider = found > 0 ? prices[0].provider : (Datum) 0;
+		provider_null = found == 0;
 
 		if (!provided)
 		{
-			if (!priced)
+			if (found == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_UNDEFINED_OBJECT),
 						 errmsg("unknown model \"%s\"", text_to_cstring(PG_GETARG_TEXT_PP(A_MODEL))),
@@ -309,26 +282,27 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 						 errdetail("No price for provider \"%s\" in force at that time.",
 								   text_to_cstring(PG_GETARG_TEXT_PP(A_PROVIDER))),
 						 errhint("Add its prices to analytics.model_prices, or pass cost.")));
-			if (SPI_processed > 1)
+			if (found > 1)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("model \"%s\" is priced under more than one provider",
 								text_to_cstring(PG_GETARG_TEXT_PP(A_MODEL))),
 						 errhint("Pass provider.")));
+			cost_part[0] = prices[0].cost_input;
+			cost_part[1] = prices[0].cost_cached_input;
+			cost_part[2] = prices[0].cost_cache_write;
+			cost_part[3] = prices[0].cost_output;
 			cost = DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
 			for (i = 0; i < 4; i++)
-			{
-				cost_part[i] = SPI_getbinval(row, desc, 3 + i, &isnull);
 				cost = DirectFunctionCall2(numeric_add, cost, cost_part[i]);
-			}
-			savings = SPI_getbinval(row, desc, 7, &isnull);
+			savings = prices[0].cache_savings;
 			parts_null = false;
 		}
 		else
 		{
 			cost = PG_GETARG_DATUM(A_COST);
 			/* Fill in the provider only when the price book is unambiguous. */
-			if (!PG_ARGISNULL(A_PROVIDER) || SPI_processed != 1)
+			if (!PG_ARGISNULL(A_PROVIDER) || found != 1)
 			{
 				provider = PG_GETARG_DATUM(A_PROVIDER);
 				provider_null = PG_ARGISNULL(A_PROVIDER);
@@ -338,13 +312,16 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 		/* The quota as it will be once this event is counted. */
 		if (ua_notify_enabled)
 		{
-			UaUsageAdd add = {usage_date, 1,
+			UaUsageAdd	add = {usage_date, 1,
 				ledger.input + ledger.cached + ledger.write + ledger.output, cost};
+			UaSnapshot	usage;
 
-			ua_quota_from_row(row, desc, CONTEXT_COLUMNS, 0,
-							  DirectFunctionCall1(int8_numeric, Int64GetDatum(0)), &add,
-							  CurrentMemoryContext, &quota);
+			ua_usage_snapshot(PG_GETARG_DATUM(A_USER_ID), GetCurrentTransactionStartTimestamp(),
+							  snap, &usage);
+			ua_quota_from_snapshot(&usage, 0, DirectFunctionCall1(int8_numeric, Int64GetDatum(0)),
+								   &add, CurrentMemoryContext, &quota);
 		}
+		ua_end_read(true);
 	}
 
 	/* The event. */

@@ -1,0 +1,461 @@
+/*-------------------------------------------------------------------------
+ *
+ * subject.c
+ *	  A user's plan and time zone, a model's price and a user's used
+ *	  amounts, read by index scans of the extension's own tables: no
+ *	  statement, so no executor start, per recorded event or quota check.
+ *
+ *	  These are the only implementation of analytics.price_request() and
+ *	  usage_snapshot() (internal functions, SQL wrappers at the end of this
+ *	  file).  analytics.subject_at() stays SQL: a public function, it reads
+ *	  subscriptions with the caller's rights and row security; the same
+ *	  definition is here for the owner's side (test/sql/subject.sql checks
+ *	  that the two agree).
+ *
+ *	    subject_at     the subscription in force at a time (the latest
+ *	                   started, not ended), else usage_analytics.default_plan
+ *	                   in UTC;
+ *	    price_request  per provider, the price row in force at a time (the
+ *	                   latest effective_from), at most two providers;
+ *	    usage_snapshot the plan's limits and the day counters of the user's
+ *	                   local month, reservations included.
+ *
+ *	  Arithmetic is numeric, by the same functions SQL operators call, so
+ *	  the results are the SQL definitions' to the last digit.  Text keys
+ *	  are compared in the collation of the index scanned.
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "usage_analytics.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/xact.h"
+#include "miscadmin.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_collation.h"
+#include "catalog/pg_type.h"
+#include "common/int.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+#include "utils/acl.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "subject.h"
+
+PG_FUNCTION_INFO_V1(ua_price_request_srf);
+PG_FUNCTION_INFO_V1(ua_usage_snapshot_srf);
+
+Snapshot
+ua_begin_read(bool fresh)
+{
+	if (!fresh)
+		return GetActiveSnapshot();
+	CommandCounterIncrement();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	UpdateActiveSnapshotCommandId();
+	return GetActiveSnapshot();
+}
+
+void
+ua_end_read(bool fresh)
+{
+	if (fresh)
+		PopActiveSnapshot();
+}
+
+/* An index scan of one of our tables, with keys on heap columns. */
+typedef struct UaScan
+{
+	Relation	heap;
+	Relation	index;
+	SysScanDesc scan;
+	ScanKeyData keys[3];
+	int			nkeys;
+	int			ncolumns;		/* columns looked up so far */
+	const char *names[16];
+	AttrNumber	attnos[16];
+} UaScan;
+
+static void
+scan_open(UaScan *s, const char *table, const char *index)
+{
+	Oid			nsp = get_namespace_oid("analytics", false);
+	Oid			heap = get_relname_relid(table, nsp);
+	Oid			idx = get_relname_relid(index, nsp);
+
+	if (!OidIsValid(heap) || !OidIsValid(idx))
+		elog(ERROR, "usage_analytics: relation analytics.%s or its index %s is missing", table, index);
+	s->heap = table_open(heap, AccessShareLock);
+	s->index = index_open(idx, AccessShareLock);
+	s->nkeys = 0;
+	s->ncolumns = 0;
+}
+
+/* The attribute number of a column of s->heap (names are literals: looked up once per scan). */
+static AttrNumber
+scan_attnum(UaScan *s, const char *name)
+{
+	AttrNumber	attno;
+	int			i;
+
+	for (i = 0; i < s->ncolumns; i++)
+		if (s->names[i] == name)
+			return s->attnos[i];
+	attno = get_attnum(RelationGetRelid(s->heap), name);
+	if (attno == InvalidAttrNumber)
+		elog(ERROR, "usage_analytics: column %s of %s is missing", name,
+			 RelationGetRelationName(s->heap));
+	if (s->ncolumns < (int) lengthof(s->names))
+	{
+		s->names[s->ncolumns] = name;
+		s->attnos[s->ncolumns++] = attno;
+	}
+	return attno;
+}
+
+/* A key on heap column `column`, compared by `proc` in the index's collation. */
+static void
+scan_key(UaScan *s, const char *column, StrategyNumber strategy, RegProcedure proc, Datum value)
+{
+	AttrNumber	attno = scan_attnum(s, column);
+	Oid			collation = InvalidOid;
+	int			i;
+
+	for (i = 0; i < IndexRelationGetNumberOfKeyAttributes(s->index); i++)
+		if (s->index->rd_index->indkey.values[i] == attno)
+			collation = s->index->rd_indcollation[i];
+	ScanKeyEntryInitialize(&s->keys[s->nkeys++], 0, attno, strategy, InvalidOid, collation, proc, value);
+}
+
+static void
+scan_begin(UaScan *s, Snapshot snap)
+{
+	s->scan = systable_beginscan(s->heap, RelationGetRelid(s->index), true, snap, s->nkeys, s->keys);
+}
+
+static void
+scan_close(UaScan *s)
+{
+	systable_endscan(s->scan);
+	index_close(s->index, AccessShareLock);
+	table_close(s->heap, AccessShareLock);
+}
+
+/* Column `name` of a tuple of s->heap, copied; isnull set. */
+static Datum
+column(UaScan *s, HeapTuple tup, const char *name, bool *isnull)
+{
+	TupleDesc	desc = RelationGetDescr(s->heap);
+	AttrNumber	attno = scan_attnum(s, name);
+	Form_pg_attribute att;
+	Datum		d;
+
+	att = TupleDescAttr(desc, attno - 1);
+	d = heap_getattr(tup, attno, desc, isnull);
+	return *isnull ? (Datum) 0 : datumCopy(d, att->attbyval, att->attlen);
+}
+
+void
+ua_subject_at(Datum user_id, TimestampTz at, Snapshot snap, UaSubject *out)
+{
+	UaScan		s;
+	HeapTuple	tup;
+	bool		isnull;
+
+	out->plan_id = CStringGetTextDatum(ua_default_plan ? ua_default_plan : "");
+	out->time_zone = CStringGetTextDatum("UTC");
+
+	scan_open(&s, "subscriptions", "subscriptions_lookup_idx");
+	scan_key(&s, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
+	scan_key(&s, "starts_at", BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(at));
+	scan_begin(&s, snap);
+	/* Latest start first: the first that has not ended at `at` is in force. */
+	while (HeapTupleIsValid(tup = systable_getnext(s.scan)))
+	{
+		Datum		ends_at = column(&s, tup, "ends_at", &isnull);
+
+		if (!isnull && DatumGetTimestampTz(ends_at) <= at)
+			continue;
+		out->plan_id = column(&s, tup, "plan_id", &isnull);
+		out->time_zone = column(&s, tup, "time_zone", &isnull);
+		break;
+	}
+	scan_close(&s);
+}
+
+DateADT
+ua_local_date(Datum time_zone, TimestampTz at)
+{
+	return DatumGetDateADT(DirectFunctionCall1(timestamp_date,
+											   DirectFunctionCall2(timestamptz_zone, time_zone,
+																   TimestampTzGetDatum(at))));
+}
+
+static Datum
+num(int64 v)
+{
+	return DirectFunctionCall1(int8_numeric, Int64GetDatum(v));
+}
+
+/* round(tokens * rate / 1000000, 10), as SQL computes it. */
+static Datum
+tokens_at_rate(int64 tokens, Datum rate)
+{
+	Datum		amount = DirectFunctionCall2(numeric_mul, num(tokens), rate);
+
+	amount = DirectFunctionCall2(numeric_div, amount, num(1000000));
+	return DirectFunctionCall2(numeric_round, amount, Int32GetDatum(10));
+}
+
+int
+ua_price_request(Datum model, Datum provider, TimestampTz at, int64 input, int64 cached,
+				 int64 write, int64 output, Snapshot snap, UaPrice *out)
+{
+	UaScan		s;
+	HeapTuple	tup;
+	bool		isnull;
+	int			found = 0;
+
+	scan_open(&s, "model_prices", "model_prices_model_idx");
+	scan_key(&s, "model", BTEqualStrategyNumber, F_TEXTEQ, model);
+	if (provider != (Datum) 0)
+		scan_key(&s, "provider", BTEqualStrategyNumber, F_TEXTEQ, provider);
+	scan_key(&s, "effective_from", BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(at));
+	scan_begin(&s, snap);
+	/* By provider, latest effective_from first: each provider's first row. */
+	while (found < 2 && HeapTupleIsValid(tup = systable_getnext(s.scan)))
+	{
+		Datum		prov = column(&s, tup, "provider", &isnull);
+		Datum		in_rate;
+		Datum		cached_rate;
+		Datum		saving;
+
+		if (found > 0 && DatumGetBool(DirectFunctionCall2Coll(texteq, DEFAULT_COLLATION_OID,
+															  prov, out[found - 1].provider)))
+			continue;
+		in_rate = column(&s, tup, "input_per_mtok", &isnull);
+		cached_rate = column(&s, tup, "cached_input_per_mtok", &isnull);
+		out[found].provider = prov;
+		out[found].cost_input = tokens_at_rate(input, in_rate);
+		out[found].cost_cached_input = tokens_at_rate(cached, cached_rate);
+		out[found].cost_cache_write = tokens_at_rate(write, column(&s, tup, "cache_write_per_mtok", &isnull));
+		out[found].cost_output = tokens_at_rate(output, column(&s, tup, "output_per_mtok", &isnull));
+		saving = DirectFunctionCall2(numeric_sub, in_rate, cached_rate);
+		saving = DirectFunctionCall2(numeric_larger, saving, num(0));
+		out[found].cache_savings = tokens_at_rate(cached, saving);
+		found++;
+	}
+	scan_close(&s);
+	return found;
+}
+
+static int64
+add_count(int64 a, Datum b)
+{
+	int64		r;
+
+	if (pg_add_s64_overflow(a, DatumGetInt64(b), &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("bigint out of range")));
+	return r;
+}
+
+void
+ua_usage_snapshot(Datum user_id, TimestampTz at, Snapshot snap, UaSnapshot *out)
+{
+	static const char *const limit_columns[UA_NLIMITS] = {
+		"daily_request_limit", "monthly_request_limit", "monthly_token_limit",
+		"monthly_cost_limit", "max_tokens_per_request"
+	};
+	UaSubject	subject;
+	Interval	month = {.time = 0, .day = 0, .month = 1};
+	Datum		local;
+	Datum		next_month;
+	DateADT		month_end;
+	UaScan		s;
+	HeapTuple	tup;
+	bool		isnull;
+	int			i;
+
+	memset(out, 0, sizeof(UaSnapshot));
+	ua_subject_at(user_id, at, snap, &subject);
+	out->plan_id = subject.plan_id;
+
+	/* The local day and month, and when they end. */
+	local = DirectFunctionCall2(timestamptz_zone, subject.time_zone, TimestampTzGetDatum(at));
+	out->today = DatumGetDateADT(DirectFunctionCall1(timestamp_date, local));
+	out->month_start = DatumGetDateADT(DirectFunctionCall1(timestamp_date,
+														   DirectFunctionCall2(timestamp_trunc,
+																			   CStringGetTextDatum("month"), local)));
+	out->day_resets_at = DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, subject.time_zone,
+																 DirectFunctionCall1(date_timestamp,
+																					 DateADTGetDatum(out->today + 1))));
+	next_month = DirectFunctionCall2(timestamp_pl_interval,
+									 DirectFunctionCall1(date_timestamp, DateADTGetDatum(out->month_start)),
+									 IntervalPGetDatum(&month));
+	out->month_resets_at = DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, subject.time_zone,
+																   next_month));
+	month_end = DatumGetDateADT(DirectFunctionCall1(timestamp_date, next_month));
+
+	/* The plan. */
+	scan_open(&s, "plans", "plans_pkey");
+	scan_key(&s, "plan_id", BTEqualStrategyNumber, F_TEXTEQ, subject.plan_id);
+	scan_begin(&s, snap);
+	tup = systable_getnext(s.scan);
+	out->plan_found = HeapTupleIsValid(tup);
+	for (i = 0; i < UA_NLIMITS; i++)
+	{
+		out->limit_null[i] = true;
+		if (out->plan_found)
+			out->limits[i] = column(&s, tup, limit_columns[i], &out->limit_null[i]);
+	}
+	if (out->plan_found)
+	{
+		out->enforcement = column(&s, tup, "enforcement", &isnull);
+		out->warn_thresholds = column(&s, tup, "warn_thresholds", &isnull);
+	}
+	scan_close(&s);
+
+	/* The day counters of the month, every slot. */
+	out->month_cost = num(0);
+	scan_open(&s, "usage_counters", "usage_counters_pkey");
+	scan_key(&s, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
+	scan_key(&s, "usage_date", BTGreaterEqualStrategyNumber, F_DATE_GE, DateADTGetDatum(out->month_start));
+	scan_key(&s, "usage_date", BTLessStrategyNumber, F_DATE_LT, DateADTGetDatum(month_end));
+	scan_begin(&s, snap);
+	while (HeapTupleIsValid(tup = systable_getnext(s.scan)))
+	{
+		int64		requests = add_count(DatumGetInt64(column(&s, tup, "requests", &isnull)),
+										 column(&s, tup, "pending_requests", &isnull));
+		int64		tokens = DatumGetInt64(column(&s, tup, "pending_tokens", &isnull));
+		static const char *const token_columns[] = {
+			"input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens"
+		};
+
+		for (i = 0; i < (int) lengthof(token_columns); i++)
+			tokens = add_count(tokens, column(&s, tup, token_columns[i], &isnull));
+		if (DatumGetDateADT(column(&s, tup, "usage_date", &isnull)) == out->today)
+			out->day_requests = add_count(out->day_requests, Int64GetDatum(requests));
+		out->month_requests = add_count(out->month_requests, Int64GetDatum(requests));
+		out->month_tokens = add_count(out->month_tokens, Int64GetDatum(tokens));
+		out->month_cost = DirectFunctionCall2(numeric_add, out->month_cost,
+											  DirectFunctionCall2(numeric_add,
+																  column(&s, tup, "cost", &isnull),
+																  column(&s, tup, "pending_cost", &isnull)));
+	}
+	scan_close(&s);
+}
+
+/* ------------------------------------------------------------------------
+ * The SQL functions (1.1): one snapshot, or up to two prices.
+ * ------------------------------------------------------------------------
+ */
+
+/*
+ * The SQL functions read with the caller's rights: they are internal (the
+ * owner's), but should EXECUTE be granted, reading rows the caller could
+ * not read through a table must fail as the SQL versions would.
+ */
+static void
+require_read(const char *table)
+{
+	Oid			relid = get_relname_relid(table, get_namespace_oid("analytics", false));
+
+	if (pg_class_aclcheck(relid, GetUserId(), ACL_SELECT) != ACLCHECK_OK ||
+		check_enable_rls(relid, InvalidOid, true) == RLS_ENABLED)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to read every row of analytics.%s", table),
+				 errhint("This function is internal to usage_analytics.")));
+}
+
+Datum
+ua_price_request_srf(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	UaPrice		prices[2];
+	int			found;
+	int			i;
+	int			a;
+
+	require_read("model_prices");
+	InitMaterializedSRF(fcinfo, 0);
+	/* NULL model or time: no price matches; NULL token counts: NULL costs. */
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		return (Datum) 0;
+	found = ua_price_request(PG_GETARG_DATUM(0), PG_ARGISNULL(1) ? (Datum) 0 : PG_GETARG_DATUM(1),
+							 PG_GETARG_TIMESTAMPTZ(2),
+							 PG_ARGISNULL(3) ? 0 : PG_GETARG_INT64(3),
+							 PG_ARGISNULL(4) ? 0 : PG_GETARG_INT64(4),
+							 PG_ARGISNULL(5) ? 0 : PG_GETARG_INT64(5),
+							 PG_ARGISNULL(6) ? 0 : PG_GETARG_INT64(6),
+							 GetActiveSnapshot(), prices);
+	for (i = 0; i < found; i++)
+	{
+		Datum		v[6] = {prices[i].provider, prices[i].cost_input, prices[i].cost_cached_input,
+		prices[i].cost_cache_write, prices[i].cost_output, prices[i].cache_savings};
+		bool		n[6] = {false, false, false, false, false, false};
+
+		/* A NULL token count makes its bucket (and the savings) NULL. */
+		for (a = 3; a <= 6; a++)
+			if (PG_ARGISNULL(a))
+			{
+				n[a - 2] = true;
+				if (a == 4)
+					n[5] = true;
+			}
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+	}
+	return (Datum) 0;
+}
+
+Datum
+ua_usage_snapshot_srf(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	UaSnapshot	s;
+	Datum		v[17];
+	bool		n[17];
+	int			i;
+
+	require_read("subscriptions");
+	require_read("plans");
+	require_read("usage_counters");
+	InitMaterializedSRF(fcinfo, 0);
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("user_id and the time must not be null")));
+	ua_usage_snapshot(PG_GETARG_DATUM(0), PG_GETARG_TIMESTAMPTZ(1), GetActiveSnapshot(), &s);
+	memset(n, false, sizeof(n));
+	v[0] = s.plan_id;
+	v[1] = BoolGetDatum(s.plan_found);
+	v[2] = DateADTGetDatum(s.month_start);
+	v[3] = TimestampTzGetDatum(s.day_resets_at);
+	v[4] = TimestampTzGetDatum(s.month_resets_at);
+	v[5] = Int64GetDatum(s.day_requests);
+	v[6] = Int64GetDatum(s.month_requests);
+	v[7] = Int64GetDatum(s.month_tokens);
+	v[8] = s.month_cost;
+	for (i = 0; i < UA_NLIMITS; i++)
+	{
+		v[9 + i] = s.limits[i];
+		n[9 + i] = s.limit_null[i];
+	}
+	v[14] = s.enforcement;
+	n[14] = !s.plan_found;
+	v[15] = s.warn_thresholds;
+	n[15] = !s.plan_found;
+	v[16] = DateADTGetDatum(s.today);
+	tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
+	return (Datum) 0;
+}
