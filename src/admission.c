@@ -32,6 +32,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 #include "counters.h"
+#include "event_insert.h"
 #include "quota.h"
 #include "subject.h"
 #include "validate.h"
@@ -67,18 +68,6 @@ static UaPlan event_state = {
 	.nargs = 1, .argtypes = {INT8OID}
 };
 
-static UaPlan insert_request = {
-	.sql = "INSERT INTO analytics.chat_events (id, occurred_at, usage_date, user_id, org_id, "
-	"  conversation_id, message_id, document_id, session_id, request_id, provider, model, "
-	"  request_type, category, query_intent, status, cost, cost_source, error_code, "
-	"  error_message, metadata, recorded_xid, reserved_tokens, reserved_cost) "
-	"VALUES (COALESCE($1, pg_catalog.nextval('analytics.chat_events_id_seq')), $2, $3, $4, $5, "
-	"  $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, 'computed', $17, $18, $19, $20, "
-	"  $21, $22) RETURNING id",
-	.nargs = 22, .argtypes = {INT8OID, TIMESTAMPTZOID, DATEOID, TEXTOID, TEXTOID, TEXTOID,
-		TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, TEXTOID, TEXTOID, JSONBOID, INT8OID, INT4OID, NUMERICOID}
-};
 
 
 static UaPlan lock_event = {
@@ -150,7 +139,6 @@ ua_start_request(PG_FUNCTION_ARGS)
 	TimestampTz now = GetCurrentTransactionStartTimestamp();
 	Datum		event_id = (Datum) 0;
 	bool		have_id = false;
-	bool		isnull;
 	UaQuota		q;
 	UaLimitState *c;
 	bool		admitted;
@@ -214,42 +202,44 @@ ua_start_request(PG_FUNCTION_ARGS)
 
 	/* The event: pending with its reservation, or rejected with the limit. */
 	{
-		Datum		v[22];
-		char		n[23];
+		UaEventRow	row;
 		const char *limit = q.chosen >= 0 ? q.limits[q.chosen].name : NULL;
 
-		memset(n, ' ', sizeof(n));
-		n[22] = '\0';
-		v[0] = event_id;
-		n[0] = have_id ? ' ' : 'n';
-		v[1] = TimestampTzGetDatum(now);
-		v[2] = usage_date;
-		v[3] = user_id;
-		v[4] = arg_or_null(fcinfo, S_ORG_ID, &n[4]);
-		v[5] = arg_or_null(fcinfo, S_CONVERSATION_ID, &n[5]);
-		v[6] = arg_or_null(fcinfo, S_MESSAGE_ID, &n[6]);
-		v[7] = arg_or_null(fcinfo, S_DOCUMENT_ID, &n[7]);
-		v[8] = arg_or_null(fcinfo, S_SESSION_ID, &n[8]);
-		v[9] = arg_or_null(fcinfo, S_REQUEST_ID, &n[9]);
-		v[10] = arg_or_null(fcinfo, S_PROVIDER, &n[10]);
-		v[11] = PG_GETARG_DATUM(S_MODEL);
-		v[12] = arg_or_null(fcinfo, S_REQUEST_TYPE, &n[12]);
-		v[13] = arg_or_null(fcinfo, S_CATEGORY, &n[13]);
-		v[14] = arg_or_null(fcinfo, S_QUERY_INTENT, &n[14]);
-		v[15] = CStringGetTextDatum(q.allowed ? "pending" : "rejected");
-		v[16] = q.allowed ? (Datum) 0 : CStringGetTextDatum(limit);
-		n[16] = q.allowed ? 'n' : ' ';
-		v[17] = q.allowed ? (Datum) 0 :
-			CStringGetTextDatum(psprintf("quota exceeded: %s", limit));
-		n[17] = q.allowed ? 'n' : ' ';
-		v[18] = arg_or_null(fcinfo, S_METADATA, &n[18]);
-		v[19] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
-		v[20] = Int32GetDatum((int32) tokens);
-		n[20] = q.allowed ? ' ' : 'n';
-		v[21] = est_cost;
-		n[21] = q.allowed ? ' ' : 'n';
-		ua_run(&insert_request, v, n, false, 1);
-		event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		ua_event_row_init(&row);
+		if (have_id)
+			ua_event_row_set(&row, EV_ID, event_id);
+		ua_event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(now));
+		ua_event_row_set(&row, EV_USAGE_DATE, usage_date);
+		ua_event_row_set(&row, EV_USER_ID, user_id);
+		ua_event_row_arg(&row, EV_ORG_ID, fcinfo, S_ORG_ID);
+		ua_event_row_arg(&row, EV_CONVERSATION_ID, fcinfo, S_CONVERSATION_ID);
+		ua_event_row_arg(&row, EV_MESSAGE_ID, fcinfo, S_MESSAGE_ID);
+		ua_event_row_arg(&row, EV_DOCUMENT_ID, fcinfo, S_DOCUMENT_ID);
+		ua_event_row_arg(&row, EV_SESSION_ID, fcinfo, S_SESSION_ID);
+		ua_event_row_arg(&row, EV_REQUEST_ID, fcinfo, S_REQUEST_ID);
+		ua_event_row_arg(&row, EV_PROVIDER, fcinfo, S_PROVIDER);
+		ua_event_row_arg(&row, EV_MODEL, fcinfo, S_MODEL);
+		ua_event_row_arg(&row, EV_REQUEST_TYPE, fcinfo, S_REQUEST_TYPE);
+		ua_event_row_arg(&row, EV_CATEGORY, fcinfo, S_CATEGORY);
+		ua_event_row_arg(&row, EV_QUERY_INTENT, fcinfo, S_QUERY_INTENT);
+		ua_event_row_set(&row, EV_STATUS, CStringGetTextDatum(q.allowed ? "pending" : "rejected"));
+		ua_event_row_set(&row, EV_COST, zero());
+		ua_event_row_set(&row, EV_COST_SOURCE, CStringGetTextDatum("computed"));
+		if (!q.allowed)
+		{
+			ua_event_row_set(&row, EV_ERROR_CODE, CStringGetTextDatum(limit));
+			ua_event_row_set(&row, EV_ERROR_MESSAGE,
+							 CStringGetTextDatum(psprintf("quota exceeded: %s", limit)));
+		}
+		ua_event_row_arg(&row, EV_METADATA, fcinfo, S_METADATA);
+		ua_event_row_set(&row, EV_RECORDED_XID,
+						 Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId())));
+		if (q.allowed)
+		{
+			ua_event_row_set(&row, EV_RESERVED_TOKENS, Int32GetDatum((int32) tokens));
+			ua_event_row_set(&row, EV_RESERVED_COST, est_cost);
+		}
+		event_id = Int64GetDatum(ua_event_insert(&row));
 	}
 
 	/* The reservation (or the rejection) in the counters, last. */

@@ -69,7 +69,8 @@ static const struct
 	{"time_to_first_token_ms", INT4OID}, {"cache_hit", BOOLOID},
 	{"error_code", TEXTOID}, {"error_message", TEXTOID},
 	{"sections_referenced", TEXTARRAYOID}, {"intermediate_steps", INT4OID},
-	{"metadata", JSONBOID}, {"recorded_xid", INT8OID}
+	{"metadata", JSONBOID}, {"recorded_xid", INT8OID}, {"reserved_tokens", INT4OID},
+	{"reserved_cost", NUMERICOID}
 };
 
 /* The compiled CHECK constraints of one partition; exprs NULL: not cached. */
@@ -91,11 +92,52 @@ static struct
 	AttrNumber	attno[EV_NCOLUMNS];
 	int			natts;
 	ExprState **defaults;		/* per attribute; NULL: none */
-	bool	   *set_by_us;		/* per attribute */
+	int		   *column_of;		/* per attribute: its UaEventColumn, or -1 */
 	List	   *leaves;			/* of LeafChecks */
 }			cache;
 
-static UaPlan insert_spi = {.sql = NULL};
+/*
+ * The plain INSERTs, one per set of defaulted columns (the write path and
+ * admission use two or three).
+ */
+typedef struct SpiInsert
+{
+	uint64		defaults;		/* bit i: column i gets its default */
+	UaPlan		plan;
+} SpiInsert;
+
+static List *spi_inserts = NIL;
+
+StaticAssertDecl(EV_NCOLUMNS <= 64, "a set of event columns must fit in a uint64");
+
+void
+ua_event_row_init(UaEventRow *row)
+{
+	int			i;
+
+	for (i = 0; i < EV_NCOLUMNS; i++)
+	{
+		row->values[i] = (Datum) 0;
+		row->nulls[i] = true;
+		row->defaults[i] = true;
+	}
+}
+
+void
+ua_event_row_arg(UaEventRow *row, UaEventColumn col, FunctionCallInfo fcinfo, int argno)
+{
+	row->defaults[col] = false;
+	row->nulls[col] = PG_ARGISNULL(argno);
+	row->values[col] = PG_ARGISNULL(argno) ? (Datum) 0 : PG_GETARG_DATUM(argno);
+}
+
+void
+ua_event_row_set(UaEventRow *row, UaEventColumn col, Datum value)
+{
+	row->defaults[col] = false;
+	row->nulls[col] = false;
+	row->values[col] = value;
+}
 
 static void
 invalidate(Datum arg, Oid relid)
@@ -177,7 +219,9 @@ rebuild(Relation rel)
 
 	old = MemoryContextSwitchTo(cache.cxt);
 	cache.defaults = palloc0(desc->natts * sizeof(ExprState *));
-	cache.set_by_us = palloc0(desc->natts * sizeof(bool));
+	cache.column_of = palloc(desc->natts * sizeof(int));
+	for (i = 0; i < desc->natts; i++)
+		cache.column_of[i] = -1;
 	for (i = 0; i < EV_NCOLUMNS && cache.direct; i++)
 	{
 		AttrNumber	a = get_attnum(cache.root, columns[i].name);
@@ -187,7 +231,7 @@ rebuild(Relation rel)
 		else
 		{
 			cache.attno[i] = a;
-			cache.set_by_us[a - 1] = true;
+			cache.column_of[a - 1] = i;
 		}
 	}
 	for (i = 0; i < desc->natts && cache.direct; i++)
@@ -264,38 +308,62 @@ leaf_is_direct(ResultRelInfo *leaf, LeafChecks *checks)
 
 /* The plain INSERT, for whatever the direct path does not take. */
 static int64
-insert_through_spi(Datum *values, const bool *nulls)
+insert_through_spi(const UaEventRow *row)
 {
+	uint64		mask = 0;
+	SpiInsert  *ins = NULL;
+	ListCell   *lc;
+	Datum		v[EV_NCOLUMNS];
 	char		n[EV_NCOLUMNS + 1];
 	bool		isnull;
+	int			nargs = 0;
 	int			i;
 
-	if (insert_spi.sql == NULL)
-	{
-		StringInfoData sql;
-
-		initStringInfo(&sql);
-		appendStringInfoString(&sql, "INSERT INTO analytics.chat_events (");
-		for (i = 0; i < EV_NCOLUMNS; i++)
-			appendStringInfo(&sql, "%s%s", i ? ", " : "", columns[i].name);
-		appendStringInfoString(&sql, ") VALUES (COALESCE($1, pg_catalog.nextval('analytics.chat_events_id_seq'))");
-		for (i = 1; i < EV_NCOLUMNS; i++)
-			appendStringInfo(&sql, ", $%d", i + 1);
-		appendStringInfoString(&sql, ") RETURNING id");
-		for (i = 0; i < EV_NCOLUMNS; i++)
-			insert_spi.argtypes[i] = columns[i].type;
-		insert_spi.nargs = EV_NCOLUMNS;
-		insert_spi.sql = MemoryContextStrdup(TopMemoryContext, sql.data);
-	}
 	for (i = 0; i < EV_NCOLUMNS; i++)
-		n[i] = nulls[i] ? 'n' : ' ';
-	n[EV_NCOLUMNS] = '\0';
-	ua_run(&insert_spi, values, n, false, 1);
+		if (row->defaults[i])
+			mask |= UINT64CONST(1) << i;
+	foreach(lc, spi_inserts)
+		if (((SpiInsert *) lfirst(lc))->defaults == mask)
+			ins = lfirst(lc);
+	if (ins == NULL)
+	{
+		MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+		StringInfoData cols;
+		StringInfoData params;
+
+		ins = palloc0(sizeof(SpiInsert));
+		ins->defaults = mask;
+		initStringInfo(&cols);
+		initStringInfo(&params);
+		for (i = 0; i < EV_NCOLUMNS; i++)
+		{
+			if (row->defaults[i])
+				continue;
+			appendStringInfo(&cols, "%s%s", nargs ? ", " : "", columns[i].name);
+			appendStringInfo(&params, "%s$%d", nargs ? ", " : "", nargs + 1);
+			ins->plan.argtypes[nargs++] = columns[i].type;
+		}
+		ins->plan.nargs = nargs;
+		ins->plan.sql = psprintf("INSERT INTO analytics.chat_events (%s) VALUES (%s) RETURNING id",
+								 cols.data, params.data);
+		spi_inserts = lappend(spi_inserts, ins);
+		MemoryContextSwitchTo(old);
+	}
+	nargs = 0;
+	for (i = 0; i < EV_NCOLUMNS; i++)
+	{
+		if (row->defaults[i])
+			continue;
+		v[nargs] = row->values[i];
+		n[nargs++] = row->nulls[i] ? 'n' : ' ';
+	}
+	n[nargs] = '\0';
+	ua_run(&ins->plan, v, n, false, 1);
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
 int64
-ua_event_insert(Datum *values, const bool *nulls)
+ua_event_insert(const UaEventRow *row)
 {
 	Oid			root;
 	EState	   *estate;
@@ -323,7 +391,7 @@ ua_event_insert(Datum *values, const bool *nulls)
 	}
 	if (!cache.direct || check_enable_rls(root, InvalidOid, true) == RLS_ENABLED ||
 		pg_class_aclcheck(root, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
-		return insert_through_spi(values, nulls);
+		return insert_through_spi(row);
 
 	/* The root relation as the executor would set it up for COPY. */
 	estate = CreateExecutorState();
@@ -351,18 +419,18 @@ ua_event_insert(Datum *values, const bool *nulls)
 	slot = table_slot_create(rel, &estate->es_tupleTable);
 	ExecClearTuple(slot);
 	memset(slot->tts_isnull, true, cache.natts * sizeof(bool));
-	for (i = 0; i < EV_NCOLUMNS; i++)
-	{
-		slot->tts_values[cache.attno[i] - 1] = values[i];
-		slot->tts_isnull[cache.attno[i] - 1] = nulls[i];
-	}
 	for (i = 0; i < cache.natts; i++)
 	{
-		if (cache.defaults[i] == NULL ||
-			(cache.set_by_us[i] && !(i == cache.attno[EV_ID] - 1 && nulls[EV_ID])))
-			continue;
-		slot->tts_values[i] = ExecEvalExprSwitchContext(cache.defaults[i], econtext,
-														&slot->tts_isnull[i]);
+		int			col = cache.column_of[i];
+
+		if (col >= 0 && !row->defaults[col])
+		{
+			slot->tts_values[i] = row->values[col];
+			slot->tts_isnull[i] = row->nulls[col];
+		}
+		else if (cache.defaults[i] != NULL)
+			slot->tts_values[i] = ExecEvalExprSwitchContext(cache.defaults[i], econtext,
+															&slot->tts_isnull[i]);
 	}
 	id_null = slot->tts_isnull[cache.attno[EV_ID] - 1];
 	id = id_null ? 0 : DatumGetInt64(slot->tts_values[cache.attno[EV_ID] - 1]);
@@ -402,15 +470,12 @@ ua_event_insert(Datum *values, const bool *nulls)
 
 	if (!direct)
 	{
-		Datum		v[EV_NCOLUMNS];
-		bool		n[EV_NCOLUMNS];
+		UaEventRow	copy = *row;
 
 		/* The id already drawn from the sequence is kept. */
-		memcpy(v, values, sizeof(v));
-		memcpy(n, nulls, sizeof(n));
-		v[EV_ID] = Int64GetDatum(id);
-		n[EV_ID] = id_null;
-		return insert_through_spi(v, n);
+		if (!id_null)
+			ua_event_row_set(&copy, EV_ID, Int64GetDatum(id));
+		return insert_through_spi(&copy);
 	}
 	CommandCounterIncrement();
 	return id;

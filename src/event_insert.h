@@ -12,12 +12,12 @@
 #include "usage_analytics.h"
 
 /*
- * The columns the write path sets, in the order of the values passed to
- * ua_event_insert().  Every other column gets its default.
+ * The columns the write path and admission set, in the order of the values
+ * passed to ua_event_insert().  Every other column gets its default.
  */
 typedef enum UaEventColumn
 {
-	EV_ID,						/* NULL: the column default (the sequence) */
+	EV_ID,
 	EV_OCCURRED_AT, EV_USAGE_DATE, EV_USER_ID, EV_ORG_ID, EV_CONVERSATION_ID,
 	EV_MESSAGE_ID, EV_DOCUMENT_ID, EV_SESSION_ID, EV_REQUEST_ID, EV_PROVIDER,
 	EV_MODEL, EV_REQUEST_TYPE, EV_CATEGORY, EV_QUERY_INTENT, EV_STATUS,
@@ -27,15 +27,35 @@ typedef enum UaEventColumn
 	EV_CACHE_SAVINGS, EV_COST_SOURCE, EV_RESPONSE_TIME_MS,
 	EV_TIME_TO_FIRST_TOKEN_MS, EV_CACHE_HIT, EV_ERROR_CODE, EV_ERROR_MESSAGE,
 	EV_SECTIONS_REFERENCED, EV_INTERMEDIATE_STEPS, EV_METADATA,
-	EV_RECORDED_XID,
+	EV_RECORDED_XID, EV_RESERVED_TOKENS, EV_RESERVED_COST,
 	EV_NCOLUMNS
 } UaEventColumn;
+
+/*
+ * One event: a value, NULL or the column's default for each column.
+ */
+typedef struct UaEventRow
+{
+	Datum		values[EV_NCOLUMNS];
+	bool		nulls[EV_NCOLUMNS];
+	bool		defaults[EV_NCOLUMNS];	/* true: the column default */
+} UaEventRow;
+
+/* A row of defaults only, to fill in. */
+extern void ua_event_row_init(UaEventRow *row);
+
+/* Set column col to argument argno of the call (NULL if it is NULL). */
+extern void ua_event_row_arg(UaEventRow *row, UaEventColumn col, FunctionCallInfo fcinfo,
+							 int argno);
+
+/* Set column col to a value. */
+extern void ua_event_row_set(UaEventRow *row, UaEventColumn col, Datum value);
 
 /*
  * Insert the event; returns its id.  Runs with the caller's rights (the
  * extension owner's, inside a SECURITY DEFINER function), SPI connected.
  */
-extern int64 ua_event_insert(Datum *values, const bool *nulls);
+extern int64 ua_event_insert(const UaEventRow *row);
 
 /* Set up the relcache callback; from _PG_init. */
 extern void ua_event_insert_init(void);

@@ -3,7 +3,7 @@
  * quota.c
  *	  analytics.check_quota(user_id, tokens): may this user make a request
  *	  of this many tokens now?  Read-only; answers from the user's plan and
- *	  one month of day counters (analytics.usage_snapshot), never from
+ *	  one month of day counters (ua_usage_snapshot, subject.c), never from
  *	  events.  Reservations of requests in flight count as used.
  *
  *	  ua_quota_evaluate() is shared with start_request (admission.c) and the

@@ -207,17 +207,12 @@ check_arguments(FunctionCallInfo fcinfo, Ledger *ledger)
 	ua_check_metadata(fcinfo, A_METADATA);
 }
 
-/* Argument i as event column col, with its null flag. */
-#define ARG(i, col) \
-	do { v[col] = PG_GETARG_DATUM(i); n[col] = PG_ARGISNULL(i); } while (0)
-
 Datum
 ua_record_chat_event(PG_FUNCTION_ARGS)
 {
 	Ledger		ledger;
 	TimestampTz occurred_at;
-	Datum		v[EV_NCOLUMNS];
-	bool		n[EV_NCOLUMNS];
+	UaEventRow	row;
 	Datum		event_id = (Datum) 0;
 	bool		have_id = false;
 	bool		provided = !PG_ARGISNULL(A_COST);
@@ -325,62 +320,62 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	}
 
 	/* The event. */
-	for (i = 0; i < EV_NCOLUMNS; i++)
-		n[i] = false;
-	v[EV_ID] = event_id;
-	n[EV_ID] = !have_id;
-	v[EV_OCCURRED_AT] = TimestampTzGetDatum(occurred_at);
-	v[EV_USAGE_DATE] = usage_date;
-	ARG(A_USER_ID, EV_USER_ID);
-	ARG(A_ORG_ID, EV_ORG_ID);
-	ARG(A_CONVERSATION_ID, EV_CONVERSATION_ID);
-	ARG(A_MESSAGE_ID, EV_MESSAGE_ID);
-	ARG(A_DOCUMENT_ID, EV_DOCUMENT_ID);
-	ARG(A_SESSION_ID, EV_SESSION_ID);
-	ARG(A_REQUEST_ID, EV_REQUEST_ID);
-	v[EV_PROVIDER] = provider;
-	n[EV_PROVIDER] = provider_null;
-	ARG(A_MODEL, EV_MODEL);
-	ARG(A_REQUEST_TYPE, EV_REQUEST_TYPE);
-	ARG(A_CATEGORY, EV_CATEGORY);
-	ARG(A_QUERY_INTENT, EV_QUERY_INTENT);
-	v[EV_STATUS] = CStringGetTextDatum(failed ? "failed" : "completed");
-	v[EV_INPUT_TOKENS] = Int32GetDatum((int32) ledger.input);
-	v[EV_CACHED_INPUT_TOKENS] = Int32GetDatum((int32) ledger.cached);
-	v[EV_CACHE_WRITE_TOKENS] = Int32GetDatum((int32) ledger.write);
-	v[EV_OUTPUT_TOKENS] = Int32GetDatum((int32) ledger.output);
-	v[EV_REASONING_TOKENS] = Int32GetDatum((int32) ledger.reasoning);
-	v[EV_COST] = cost;
+	ua_event_row_init(&row);
+	if (have_id)
+		ua_event_row_set(&row, EV_ID, event_id);
+	ua_event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
+	ua_event_row_set(&row, EV_USAGE_DATE, usage_date);
+	ua_event_row_arg(&row, EV_USER_ID, fcinfo, A_USER_ID);
+	ua_event_row_arg(&row, EV_ORG_ID, fcinfo, A_ORG_ID);
+	ua_event_row_arg(&row, EV_CONVERSATION_ID, fcinfo, A_CONVERSATION_ID);
+	ua_event_row_arg(&row, EV_MESSAGE_ID, fcinfo, A_MESSAGE_ID);
+	ua_event_row_arg(&row, EV_DOCUMENT_ID, fcinfo, A_DOCUMENT_ID);
+	ua_event_row_arg(&row, EV_SESSION_ID, fcinfo, A_SESSION_ID);
+	ua_event_row_arg(&row, EV_REQUEST_ID, fcinfo, A_REQUEST_ID);
+	ua_event_row_set(&row, EV_PROVIDER, provider);
+	row.nulls[EV_PROVIDER] = provider_null;
+	ua_event_row_arg(&row, EV_MODEL, fcinfo, A_MODEL);
+	ua_event_row_arg(&row, EV_REQUEST_TYPE, fcinfo, A_REQUEST_TYPE);
+	ua_event_row_arg(&row, EV_CATEGORY, fcinfo, A_CATEGORY);
+	ua_event_row_arg(&row, EV_QUERY_INTENT, fcinfo, A_QUERY_INTENT);
+	ua_event_row_set(&row, EV_STATUS, CStringGetTextDatum(failed ? "failed" : "completed"));
+	ua_event_row_set(&row, EV_INPUT_TOKENS, Int32GetDatum((int32) ledger.input));
+	ua_event_row_set(&row, EV_CACHED_INPUT_TOKENS, Int32GetDatum((int32) ledger.cached));
+	ua_event_row_set(&row, EV_CACHE_WRITE_TOKENS, Int32GetDatum((int32) ledger.write));
+	ua_event_row_set(&row, EV_OUTPUT_TOKENS, Int32GetDatum((int32) ledger.output));
+	ua_event_row_set(&row, EV_REASONING_TOKENS, Int32GetDatum((int32) ledger.reasoning));
+	ua_event_row_set(&row, EV_COST, cost);
 	for (i = 0; i < 4; i++)
 	{
-		v[EV_COST_INPUT + i] = parts_null ? (Datum) 0 : cost_part[i];
-		n[EV_COST_INPUT + i] = parts_null;
+		ua_event_row_set(&row, EV_COST_INPUT + i, parts_null ? (Datum) 0 : cost_part[i]);
+		row.nulls[EV_COST_INPUT + i] = parts_null;
 	}
-	v[EV_CACHE_SAVINGS] = savings;
-	n[EV_CACHE_SAVINGS] = parts_null;
-	v[EV_COST_SOURCE] = CStringGetTextDatum(provided ? "provided" : "computed");
-	v[EV_RESPONSE_TIME_MS] = Int32GetDatum(PG_ARGISNULL(A_RESPONSE_MS) ? 0 : (int32) PG_GETARG_INT64(A_RESPONSE_MS));
-	n[EV_RESPONSE_TIME_MS] = PG_ARGISNULL(A_RESPONSE_MS);
-	v[EV_TIME_TO_FIRST_TOKEN_MS] = Int32GetDatum(PG_ARGISNULL(A_TTFT_MS) ? 0 : (int32) PG_GETARG_INT64(A_TTFT_MS));
-	n[EV_TIME_TO_FIRST_TOKEN_MS] = PG_ARGISNULL(A_TTFT_MS);
-	v[EV_CACHE_HIT] = BoolGetDatum(cache_hit);
-	ARG(A_ERROR_CODE, EV_ERROR_CODE);
-	ARG(A_ERROR_MESSAGE, EV_ERROR_MESSAGE);
-	ARG(A_SECTIONS, EV_SECTIONS_REFERENCED);
-	v[EV_INTERMEDIATE_STEPS] = Int32GetDatum(PG_ARGISNULL(A_STEPS) ? 0 : (int32) PG_GETARG_INT64(A_STEPS));
-	n[EV_INTERMEDIATE_STEPS] = PG_ARGISNULL(A_STEPS);
-	ARG(A_METADATA, EV_METADATA);
+	ua_event_row_set(&row, EV_CACHE_SAVINGS, savings);
+	row.nulls[EV_CACHE_SAVINGS] = parts_null;
+	ua_event_row_set(&row, EV_COST_SOURCE, CStringGetTextDatum(provided ? "provided" : "computed"));
+	if (!PG_ARGISNULL(A_RESPONSE_MS))
+		ua_event_row_set(&row, EV_RESPONSE_TIME_MS, Int32GetDatum((int32) PG_GETARG_INT64(A_RESPONSE_MS)));
+	if (!PG_ARGISNULL(A_TTFT_MS))
+		ua_event_row_set(&row, EV_TIME_TO_FIRST_TOKEN_MS, Int32GetDatum((int32) PG_GETARG_INT64(A_TTFT_MS)));
+	ua_event_row_set(&row, EV_CACHE_HIT, BoolGetDatum(cache_hit));
+	ua_event_row_arg(&row, EV_ERROR_CODE, fcinfo, A_ERROR_CODE);
+	ua_event_row_arg(&row, EV_ERROR_MESSAGE, fcinfo, A_ERROR_MESSAGE);
+	ua_event_row_arg(&row, EV_SECTIONS_REFERENCED, fcinfo, A_SECTIONS);
+	if (!PG_ARGISNULL(A_STEPS))
+		ua_event_row_set(&row, EV_INTERMEDIATE_STEPS, Int32GetDatum((int32) PG_GETARG_INT64(A_STEPS)));
+	ua_event_row_arg(&row, EV_METADATA, fcinfo, A_METADATA);
 	/* An event already past payload retention never stores its free text. */
 	if (ua_payload_retention_days > 0 &&
 		occurred_at < GetCurrentTransactionStartTimestamp() - (TimestampTz) ua_payload_retention_days * USECS_PER_DAY)
 	{
-		n[EV_ERROR_MESSAGE] = true;
-		n[EV_METADATA] = true;
+		row.nulls[EV_ERROR_MESSAGE] = true;
+		row.nulls[EV_METADATA] = true;
 	}
 	/* The fold's watermark: every event carries its top transaction id. */
-	v[EV_RECORDED_XID] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
+	ua_event_row_set(&row, EV_RECORDED_XID,
+					 Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId())));
 
-	event_id = Int64GetDatum(ua_event_insert(v, n));
+	event_id = Int64GetDatum(ua_event_insert(&row));
 
 	/* Its counter, last: this backend's slot (counters.c). */
 	{

@@ -41,6 +41,7 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/rel.h"
@@ -71,6 +72,40 @@ ua_end_read(bool fresh)
 		PopActiveSnapshot();
 }
 
+/*
+ * The attribute numbers of the columns read, per table, kept across calls
+ * (names are string literals, compared by address) and forgotten on any
+ * relcache invalidation of the table: a dropped and re-added column moves.
+ */
+typedef struct ColumnCache
+{
+	Oid			relid;			/* InvalidOid: free */
+	int			n;
+	const char *names[16];
+	AttrNumber	attnos[16];
+} ColumnCache;
+
+static ColumnCache column_caches[8];
+
+static void
+forget_columns(Datum arg, Oid relid)
+{
+	int			i;
+
+	for (i = 0; i < (int) lengthof(column_caches); i++)
+		if (relid == InvalidOid || column_caches[i].relid == relid)
+		{
+			column_caches[i].relid = InvalidOid;
+			column_caches[i].n = 0;
+		}
+}
+
+void
+ua_subject_init(void)
+{
+	CacheRegisterRelcacheCallback(forget_columns, (Datum) 0);
+}
+
 /* An index scan of one of our tables, with keys on heap columns. */
 typedef struct UaScan
 {
@@ -79,9 +114,9 @@ typedef struct UaScan
 	SysScanDesc scan;
 	ScanKeyData keys[3];
 	int			nkeys;
-	int			ncolumns;		/* columns looked up so far */
-	const char *names[16];
-	AttrNumber	attnos[16];
+	ColumnCache *columns;		/* NULL: none free, look up every time */
+	Datum	   *values;			/* the current row, deformed */
+	bool	   *nulls;
 } UaScan;
 
 static void
@@ -90,33 +125,48 @@ scan_open(UaScan *s, const char *table, const char *index)
 	Oid			nsp = get_namespace_oid("analytics", false);
 	Oid			heap = get_relname_relid(table, nsp);
 	Oid			idx = get_relname_relid(index, nsp);
+	int			i;
 
 	if (!OidIsValid(heap) || !OidIsValid(idx))
 		elog(ERROR, "usage_analytics: relation analytics.%s or its index %s is missing", table, index);
+	/* Locking may deliver invalidations: take the column cache after. */
 	s->heap = table_open(heap, AccessShareLock);
 	s->index = index_open(idx, AccessShareLock);
 	s->nkeys = 0;
-	s->ncolumns = 0;
+	s->columns = NULL;
+	for (i = 0; i < (int) lengthof(column_caches) && s->columns == NULL; i++)
+		if (column_caches[i].relid == heap)
+			s->columns = &column_caches[i];
+	for (i = 0; i < (int) lengthof(column_caches) && s->columns == NULL; i++)
+		if (column_caches[i].relid == InvalidOid)
+		{
+			s->columns = &column_caches[i];
+			s->columns->relid = heap;
+		}
+	s->values = palloc(RelationGetDescr(s->heap)->natts * sizeof(Datum));
+	s->nulls = palloc(RelationGetDescr(s->heap)->natts * sizeof(bool));
 }
 
-/* The attribute number of a column of s->heap (names are literals: looked up once per scan). */
+/* The attribute number of a column of s->heap. */
 static AttrNumber
 scan_attnum(UaScan *s, const char *name)
 {
+	ColumnCache *c = s->columns;
 	AttrNumber	attno;
 	int			i;
 
-	for (i = 0; i < s->ncolumns; i++)
-		if (s->names[i] == name)
-			return s->attnos[i];
+	if (c != NULL && c->relid == RelationGetRelid(s->heap))
+		for (i = 0; i < c->n; i++)
+			if (c->names[i] == name)
+				return c->attnos[i];
 	attno = get_attnum(RelationGetRelid(s->heap), name);
 	if (attno == InvalidAttrNumber)
 		elog(ERROR, "usage_analytics: column %s of %s is missing", name,
 			 RelationGetRelationName(s->heap));
-	if (s->ncolumns < (int) lengthof(s->names))
+	if (c != NULL && c->relid == RelationGetRelid(s->heap) && c->n < (int) lengthof(c->names))
 	{
-		s->names[s->ncolumns] = name;
-		s->attnos[s->ncolumns++] = attno;
+		c->names[c->n] = name;
+		c->attnos[c->n++] = attno;
 	}
 	return attno;
 }
@@ -149,17 +199,35 @@ scan_close(UaScan *s)
 	table_close(s->heap, AccessShareLock);
 }
 
-/* Column `name` of a tuple of s->heap, copied; isnull set. */
-static Datum
-column(UaScan *s, HeapTuple tup, const char *name, bool *isnull)
+/* The next row of the scan, deformed; false at the end. */
+static bool
+scan_next(UaScan *s)
 {
-	TupleDesc	desc = RelationGetDescr(s->heap);
-	AttrNumber	attno = scan_attnum(s, name);
-	Form_pg_attribute att;
-	Datum		d;
+	HeapTuple	tup = systable_getnext(s->scan);
 
-	att = TupleDescAttr(desc, attno - 1);
-	d = heap_getattr(tup, attno, desc, isnull);
+	if (!HeapTupleIsValid(tup))
+		return false;
+	heap_deform_tuple(tup, RelationGetDescr(s->heap), s->values, s->nulls);
+	return true;
+}
+
+/* Column `name` of the current row, valid until the next; isnull set. */
+static Datum
+column(UaScan *s, const char *name, bool *isnull)
+{
+	AttrNumber	attno = scan_attnum(s, name);
+
+	*isnull = s->nulls[attno - 1];
+	return *isnull ? (Datum) 0 : s->values[attno - 1];
+}
+
+/* The same, copied: it outlives the row. */
+static Datum
+column_copy(UaScan *s, const char *name, bool *isnull)
+{
+	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(s->heap), scan_attnum(s, name) - 1);
+	Datum		d = column(s, name, isnull);
+
 	return *isnull ? (Datum) 0 : datumCopy(d, att->attbyval, att->attlen);
 }
 
@@ -167,7 +235,6 @@ void
 ua_subject_at(Datum user_id, TimestampTz at, Snapshot snap, UaSubject *out)
 {
 	UaScan		s;
-	HeapTuple	tup;
 	bool		isnull;
 
 	out->plan_id = CStringGetTextDatum(ua_default_plan ? ua_default_plan : "");
@@ -178,14 +245,14 @@ ua_subject_at(Datum user_id, TimestampTz at, Snapshot snap, UaSubject *out)
 	scan_key(&s, "starts_at", BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(at));
 	scan_begin(&s, snap);
 	/* Latest start first: the first that has not ended at `at` is in force. */
-	while (HeapTupleIsValid(tup = systable_getnext(s.scan)))
+	while (scan_next(&s))
 	{
-		Datum		ends_at = column(&s, tup, "ends_at", &isnull);
+		Datum		ends_at = column(&s, "ends_at", &isnull);
 
 		if (!isnull && DatumGetTimestampTz(ends_at) <= at)
 			continue;
-		out->plan_id = column(&s, tup, "plan_id", &isnull);
-		out->time_zone = column(&s, tup, "time_zone", &isnull);
+		out->plan_id = column_copy(&s, "plan_id", &isnull);
+		out->time_zone = column_copy(&s, "time_zone", &isnull);
 		break;
 	}
 	scan_close(&s);
@@ -220,7 +287,6 @@ ua_price_request(Datum model, Datum provider, TimestampTz at, int64 input, int64
 				 int64 write, int64 output, Snapshot snap, UaPrice *out)
 {
 	UaScan		s;
-	HeapTuple	tup;
 	bool		isnull;
 	int			found = 0;
 
@@ -231,9 +297,9 @@ ua_price_request(Datum model, Datum provider, TimestampTz at, int64 input, int64
 	scan_key(&s, "effective_from", BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(at));
 	scan_begin(&s, snap);
 	/* By provider, latest effective_from first: each provider's first row. */
-	while (found < 2 && HeapTupleIsValid(tup = systable_getnext(s.scan)))
+	while (found < 2 && scan_next(&s))
 	{
-		Datum		prov = column(&s, tup, "provider", &isnull);
+		Datum		prov = column_copy(&s, "provider", &isnull);
 		Datum		in_rate;
 		Datum		cached_rate;
 		Datum		saving;
@@ -241,13 +307,13 @@ ua_price_request(Datum model, Datum provider, TimestampTz at, int64 input, int64
 		if (found > 0 && DatumGetBool(DirectFunctionCall2Coll(texteq, DEFAULT_COLLATION_OID,
 															  prov, out[found - 1].provider)))
 			continue;
-		in_rate = column(&s, tup, "input_per_mtok", &isnull);
-		cached_rate = column(&s, tup, "cached_input_per_mtok", &isnull);
+		in_rate = column(&s, "input_per_mtok", &isnull);
+		cached_rate = column(&s, "cached_input_per_mtok", &isnull);
 		out[found].provider = prov;
 		out[found].cost_input = tokens_at_rate(input, in_rate);
 		out[found].cost_cached_input = tokens_at_rate(cached, cached_rate);
-		out[found].cost_cache_write = tokens_at_rate(write, column(&s, tup, "cache_write_per_mtok", &isnull));
-		out[found].cost_output = tokens_at_rate(output, column(&s, tup, "output_per_mtok", &isnull));
+		out[found].cost_cache_write = tokens_at_rate(write, column(&s, "cache_write_per_mtok", &isnull));
+		out[found].cost_output = tokens_at_rate(output, column(&s, "output_per_mtok", &isnull));
 		saving = DirectFunctionCall2(numeric_sub, in_rate, cached_rate);
 		saving = DirectFunctionCall2(numeric_larger, saving, num(0));
 		out[found].cache_savings = tokens_at_rate(cached, saving);
@@ -282,7 +348,6 @@ ua_usage_snapshot(Datum user_id, TimestampTz at, Snapshot snap, UaSnapshot *out)
 	Datum		next_month;
 	DateADT		month_end;
 	UaScan		s;
-	HeapTuple	tup;
 	bool		isnull;
 	int			i;
 
@@ -310,18 +375,17 @@ ua_usage_snapshot(Datum user_id, TimestampTz at, Snapshot snap, UaSnapshot *out)
 	scan_open(&s, "plans", "plans_pkey");
 	scan_key(&s, "plan_id", BTEqualStrategyNumber, F_TEXTEQ, subject.plan_id);
 	scan_begin(&s, snap);
-	tup = systable_getnext(s.scan);
-	out->plan_found = HeapTupleIsValid(tup);
+	out->plan_found = scan_next(&s);
 	for (i = 0; i < UA_NLIMITS; i++)
 	{
 		out->limit_null[i] = true;
 		if (out->plan_found)
-			out->limits[i] = column(&s, tup, limit_columns[i], &out->limit_null[i]);
+			out->limits[i] = column_copy(&s, limit_columns[i], &out->limit_null[i]);
 	}
 	if (out->plan_found)
 	{
-		out->enforcement = column(&s, tup, "enforcement", &isnull);
-		out->warn_thresholds = column(&s, tup, "warn_thresholds", &isnull);
+		out->enforcement = column_copy(&s, "enforcement", &isnull);
+		out->warn_thresholds = column_copy(&s, "warn_thresholds", &isnull);
 	}
 	scan_close(&s);
 
@@ -332,25 +396,25 @@ ua_usage_snapshot(Datum user_id, TimestampTz at, Snapshot snap, UaSnapshot *out)
 	scan_key(&s, "usage_date", BTGreaterEqualStrategyNumber, F_DATE_GE, DateADTGetDatum(out->month_start));
 	scan_key(&s, "usage_date", BTLessStrategyNumber, F_DATE_LT, DateADTGetDatum(month_end));
 	scan_begin(&s, snap);
-	while (HeapTupleIsValid(tup = systable_getnext(s.scan)))
+	while (scan_next(&s))
 	{
-		int64		requests = add_count(DatumGetInt64(column(&s, tup, "requests", &isnull)),
-										 column(&s, tup, "pending_requests", &isnull));
-		int64		tokens = DatumGetInt64(column(&s, tup, "pending_tokens", &isnull));
+		int64		requests = add_count(DatumGetInt64(column(&s, "requests", &isnull)),
+										 column(&s, "pending_requests", &isnull));
+		int64		tokens = DatumGetInt64(column(&s, "pending_tokens", &isnull));
 		static const char *const token_columns[] = {
 			"input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens"
 		};
 
 		for (i = 0; i < (int) lengthof(token_columns); i++)
-			tokens = add_count(tokens, column(&s, tup, token_columns[i], &isnull));
-		if (DatumGetDateADT(column(&s, tup, "usage_date", &isnull)) == out->today)
+			tokens = add_count(tokens, column(&s, token_columns[i], &isnull));
+		if (DatumGetDateADT(column(&s, "usage_date", &isnull)) == out->today)
 			out->day_requests = add_count(out->day_requests, Int64GetDatum(requests));
 		out->month_requests = add_count(out->month_requests, Int64GetDatum(requests));
 		out->month_tokens = add_count(out->month_tokens, Int64GetDatum(tokens));
 		out->month_cost = DirectFunctionCall2(numeric_add, out->month_cost,
 											  DirectFunctionCall2(numeric_add,
-																  column(&s, tup, "cost", &isnull),
-																  column(&s, tup, "pending_cost", &isnull)));
+																  column(&s, "cost", &isnull),
+																  column(&s, "pending_cost", &isnull)));
 	}
 	scan_close(&s);
 }

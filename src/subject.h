@@ -65,6 +65,9 @@ typedef struct UaSnapshot
 extern Snapshot ua_begin_read(bool fresh);
 extern void ua_end_read(bool fresh);
 
+/* Set up the relcache callback; from _PG_init. */
+extern void ua_subject_init(void);
+
 extern void ua_subject_at(Datum user_id, TimestampTz at, Snapshot snap, UaSubject *s);
 
 /* The user's local day at a time. */

@@ -7,6 +7,7 @@
  *	    identity.c     analytics.current_user_id()
  *	    record.c       analytics.record_chat_event()  (write path)
  *	    event_insert.c its insert into chat_events
+ *	    subject.c      plans, prices and used amounts, by index scans
  *	    quota.c        analytics.check_quota()
  *	    append_only.c  the append-only guard trigger on chat_events
  *
@@ -14,6 +15,7 @@
  */
 #include "usage_analytics.h"
 #include "event_insert.h"
+#include "subject.h"
 
 PG_MODULE_MAGIC;
 
@@ -24,4 +26,5 @@ _PG_init(void)
 {
 	ua_define_gucs();
 	ua_event_insert_init();
+	ua_subject_init();
 }

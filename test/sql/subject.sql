@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(12);
+SELECT plan(13);
 
 -- subject.c reads plans, subscriptions, prices and counters by index scans
 -- for the write path, check_quota and admission.  Here it is compared with
@@ -165,6 +165,14 @@ SELECT is((SELECT row(e.cost_input, e.cost_cached_input, e.cost_cache_write, e.c
   'record_chat_event prices as the SQL definition');
 SELECT is((SELECT usage_date FROM analytics.chat_events WHERE id = :ev), (now() AT TIME ZONE 'Pacific/Kiritimati')::date,
   'and buckets the day in the user''s zone');
+
+-- Column positions are cached per backend and follow the table's changes.
+SAVEPOINT s;
+ALTER TABLE analytics.plans RENAME COLUMN warn_thresholds TO warn_thresholds_before;
+ALTER TABLE analytics.plans ADD COLUMN warn_thresholds numeric[] NOT NULL DEFAULT '{0.25}';
+SELECT is((SELECT warn_thresholds FROM analytics.usage_snapshot('zoned', now())), '{0.25}'::numeric[],
+  'a column dropped and added again is read where it now is');
+ROLLBACK TO SAVEPOINT s;
 
 -- The internal functions refuse callers who could not read every row.
 SELECT throws_ok($$SELECT * FROM analytics.usage_snapshot(NULL, now())$$, '22004',
