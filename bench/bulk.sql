@@ -22,3 +22,6 @@ SELECT ts, (ts AT TIME ZONE 'UTC')::date, u, 'gpt-4o', 'openai', 'completed', it
 -- Counters of the affected days from the raw log, then fold the new events.
 SELECT analytics.rebuild_rollups(:'t0'::date - 1, current_date + 1) \gset
 SELECT analytics.fold() \gset
+-- rebuild_rollups replaced every counter row of those days: vacuum them, as
+-- autovacuum would before long, so that readers do not measure the dead ones.
+VACUUM ANALYZE analytics.usage_counters;

@@ -57,6 +57,15 @@ enum
 	C_REQUEST_ID
 };
 
+/* Event columns copied from start_request's arguments. */
+static const UaEventArg event_args[] =
+{
+	{EV_ORG_ID, S_ORG_ID}, {EV_CONVERSATION_ID, S_CONVERSATION_ID}, {EV_MESSAGE_ID, S_MESSAGE_ID},
+	{EV_DOCUMENT_ID, S_DOCUMENT_ID}, {EV_SESSION_ID, S_SESSION_ID}, {EV_REQUEST_ID, S_REQUEST_ID},
+	{EV_PROVIDER, S_PROVIDER}, {EV_MODEL, S_MODEL}, {EV_REQUEST_TYPE, S_REQUEST_TYPE},
+	{EV_CATEGORY, S_CATEGORY}, {EV_QUERY_INTENT, S_QUERY_INTENT}, {EV_METADATA, S_METADATA}
+};
+
 static UaPlan lock_user = {
 	.sql = "SELECT pg_catalog.pg_advisory_xact_lock("
 	"pg_catalog.hashtextextended('usage_analytics.admission:' || $1, 0))",
@@ -211,17 +220,7 @@ ua_start_request(PG_FUNCTION_ARGS)
 		ua_event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(now));
 		ua_event_row_set(&row, EV_USAGE_DATE, usage_date);
 		ua_event_row_set(&row, EV_USER_ID, user_id);
-		ua_event_row_arg(&row, EV_ORG_ID, fcinfo, S_ORG_ID);
-		ua_event_row_arg(&row, EV_CONVERSATION_ID, fcinfo, S_CONVERSATION_ID);
-		ua_event_row_arg(&row, EV_MESSAGE_ID, fcinfo, S_MESSAGE_ID);
-		ua_event_row_arg(&row, EV_DOCUMENT_ID, fcinfo, S_DOCUMENT_ID);
-		ua_event_row_arg(&row, EV_SESSION_ID, fcinfo, S_SESSION_ID);
-		ua_event_row_arg(&row, EV_REQUEST_ID, fcinfo, S_REQUEST_ID);
-		ua_event_row_arg(&row, EV_PROVIDER, fcinfo, S_PROVIDER);
-		ua_event_row_arg(&row, EV_MODEL, fcinfo, S_MODEL);
-		ua_event_row_arg(&row, EV_REQUEST_TYPE, fcinfo, S_REQUEST_TYPE);
-		ua_event_row_arg(&row, EV_CATEGORY, fcinfo, S_CATEGORY);
-		ua_event_row_arg(&row, EV_QUERY_INTENT, fcinfo, S_QUERY_INTENT);
+		ua_event_row_args(&row, fcinfo, event_args, lengthof(event_args));
 		ua_event_row_set(&row, EV_STATUS, CStringGetTextDatum(q.allowed ? "pending" : "rejected"));
 		ua_event_row_set(&row, EV_COST, zero());
 		ua_event_row_set(&row, EV_COST_SOURCE, CStringGetTextDatum("computed"));
@@ -231,7 +230,6 @@ ua_start_request(PG_FUNCTION_ARGS)
 			ua_event_row_set(&row, EV_ERROR_MESSAGE,
 							 CStringGetTextDatum(psprintf("quota exceeded: %s", limit)));
 		}
-		ua_event_row_arg(&row, EV_METADATA, fcinfo, S_METADATA);
 		ua_event_row_set(&row, EV_RECORDED_XID,
 						 Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId())));
 		if (q.allowed)

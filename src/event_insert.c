@@ -124,11 +124,18 @@ ua_event_row_init(UaEventRow *row)
 }
 
 void
-ua_event_row_arg(UaEventRow *row, UaEventColumn col, FunctionCallInfo fcinfo, int argno)
+ua_event_row_args(UaEventRow *row, FunctionCallInfo fcinfo, const UaEventArg *map, int n)
 {
-	row->defaults[col] = false;
-	row->nulls[col] = PG_ARGISNULL(argno);
-	row->values[col] = PG_ARGISNULL(argno) ? (Datum) 0 : PG_GETARG_DATUM(argno);
+	int			i;
+
+	for (i = 0; i < n; i++)
+	{
+		UaEventColumn col = map[i].column;
+
+		row->defaults[col] = false;
+		row->nulls[col] = PG_ARGISNULL(map[i].argno);
+		row->values[col] = row->nulls[col] ? (Datum) 0 : PG_GETARG_DATUM(map[i].argno);
+	}
 }
 
 void

@@ -44,9 +44,16 @@ typedef struct UaEventRow
 /* A row of defaults only, to fill in. */
 extern void ua_event_row_init(UaEventRow *row);
 
-/* Set column col to argument argno of the call (NULL if it is NULL). */
-extern void ua_event_row_arg(UaEventRow *row, UaEventColumn col, FunctionCallInfo fcinfo,
-							 int argno);
+/* A column taken as is from an argument of the SQL function. */
+typedef struct UaEventArg
+{
+	UaEventColumn column;
+	int			argno;
+} UaEventArg;
+
+/* Set each column of map to its argument of the call (NULL if it is NULL). */
+extern void ua_event_row_args(UaEventRow *row, FunctionCallInfo fcinfo, const UaEventArg *map,
+							  int n);
 
 /* Set column col to a value. */
 extern void ua_event_row_set(UaEventRow *row, UaEventColumn col, Datum value);

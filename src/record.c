@@ -70,6 +70,17 @@ static const UaTextArg text_args[] =
 	{A_QUERY_INTENT, "query_intent", UA_MAX_NAME_BYTES, false},
 };
 
+/* Event columns copied from the arguments. */
+static const UaEventArg event_args[] =
+{
+	{EV_USER_ID, A_USER_ID}, {EV_ORG_ID, A_ORG_ID}, {EV_CONVERSATION_ID, A_CONVERSATION_ID},
+	{EV_MESSAGE_ID, A_MESSAGE_ID}, {EV_DOCUMENT_ID, A_DOCUMENT_ID}, {EV_SESSION_ID, A_SESSION_ID},
+	{EV_REQUEST_ID, A_REQUEST_ID}, {EV_MODEL, A_MODEL}, {EV_REQUEST_TYPE, A_REQUEST_TYPE},
+	{EV_CATEGORY, A_CATEGORY}, {EV_QUERY_INTENT, A_QUERY_INTENT}, {EV_ERROR_CODE, A_ERROR_CODE},
+	{EV_ERROR_MESSAGE, A_ERROR_MESSAGE}, {EV_SECTIONS_REFERENCED, A_SECTIONS},
+	{EV_METADATA, A_METADATA}
+};
+
 static UaPlan claim_key = {
 	.sql = "INSERT INTO analytics.request_keys AS k (user_id, request_id, event_id, occurred_at) "
 	"VALUES ($1, $2, pg_catalog.nextval('analytics.chat_events_id_seq'), $3) "
@@ -325,19 +336,9 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 		ua_event_row_set(&row, EV_ID, event_id);
 	ua_event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
 	ua_event_row_set(&row, EV_USAGE_DATE, usage_date);
-	ua_event_row_arg(&row, EV_USER_ID, fcinfo, A_USER_ID);
-	ua_event_row_arg(&row, EV_ORG_ID, fcinfo, A_ORG_ID);
-	ua_event_row_arg(&row, EV_CONVERSATION_ID, fcinfo, A_CONVERSATION_ID);
-	ua_event_row_arg(&row, EV_MESSAGE_ID, fcinfo, A_MESSAGE_ID);
-	ua_event_row_arg(&row, EV_DOCUMENT_ID, fcinfo, A_DOCUMENT_ID);
-	ua_event_row_arg(&row, EV_SESSION_ID, fcinfo, A_SESSION_ID);
-	ua_event_row_arg(&row, EV_REQUEST_ID, fcinfo, A_REQUEST_ID);
+	ua_event_row_args(&row, fcinfo, event_args, lengthof(event_args));
 	ua_event_row_set(&row, EV_PROVIDER, provider);
 	row.nulls[EV_PROVIDER] = provider_null;
-	ua_event_row_arg(&row, EV_MODEL, fcinfo, A_MODEL);
-	ua_event_row_arg(&row, EV_REQUEST_TYPE, fcinfo, A_REQUEST_TYPE);
-	ua_event_row_arg(&row, EV_CATEGORY, fcinfo, A_CATEGORY);
-	ua_event_row_arg(&row, EV_QUERY_INTENT, fcinfo, A_QUERY_INTENT);
 	ua_event_row_set(&row, EV_STATUS, CStringGetTextDatum(failed ? "failed" : "completed"));
 	ua_event_row_set(&row, EV_INPUT_TOKENS, Int32GetDatum((int32) ledger.input));
 	ua_event_row_set(&row, EV_CACHED_INPUT_TOKENS, Int32GetDatum((int32) ledger.cached));
@@ -358,12 +359,8 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(A_TTFT_MS))
 		ua_event_row_set(&row, EV_TIME_TO_FIRST_TOKEN_MS, Int32GetDatum((int32) PG_GETARG_INT64(A_TTFT_MS)));
 	ua_event_row_set(&row, EV_CACHE_HIT, BoolGetDatum(cache_hit));
-	ua_event_row_arg(&row, EV_ERROR_CODE, fcinfo, A_ERROR_CODE);
-	ua_event_row_arg(&row, EV_ERROR_MESSAGE, fcinfo, A_ERROR_MESSAGE);
-	ua_event_row_arg(&row, EV_SECTIONS_REFERENCED, fcinfo, A_SECTIONS);
 	if (!PG_ARGISNULL(A_STEPS))
 		ua_event_row_set(&row, EV_INTERMEDIATE_STEPS, Int32GetDatum((int32) PG_GETARG_INT64(A_STEPS)));
-	ua_event_row_arg(&row, EV_METADATA, fcinfo, A_METADATA);
 	/* An event already past payload retention never stores its free text. */
 	if (ua_payload_retention_days > 0 &&
 		occurred_at < GetCurrentTransactionStartTimestamp() - (TimestampTz) ua_payload_retention_days * USECS_PER_DAY)
