@@ -30,33 +30,6 @@ typedef struct UaCounterDelta
 	int64		rejected;
 } UaCounterDelta;
 
-/*
- * The counter upsert's column list and conflict clause (target aliased c),
- * shared by ua_counters_add and the write path's one-statement insert.
- */
-#define UA_COUNTERS_INSERT \
-	"INSERT INTO analytics.usage_counters AS c (user_id, usage_date, slot, requests, failed, " \
-	"  input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, " \
-	"  cache_hits, cost, cache_savings, response_time_sum, response_time_count, " \
-	"  pending_requests, pending_tokens, pending_cost, rejected) "
-#define UA_COUNTERS_ON_CONFLICT \
-	"ON CONFLICT (user_id, usage_date, slot) DO UPDATE SET " \
-	"  requests = c.requests + EXCLUDED.requests, failed = c.failed + EXCLUDED.failed, " \
-	"  input_tokens = c.input_tokens + EXCLUDED.input_tokens, " \
-	"  cached_input_tokens = c.cached_input_tokens + EXCLUDED.cached_input_tokens, " \
-	"  cache_write_tokens = c.cache_write_tokens + EXCLUDED.cache_write_tokens, " \
-	"  output_tokens = c.output_tokens + EXCLUDED.output_tokens, " \
-	"  reasoning_tokens = c.reasoning_tokens + EXCLUDED.reasoning_tokens, " \
-	"  cache_hits = c.cache_hits + EXCLUDED.cache_hits, " \
-	"  cost = c.cost + EXCLUDED.cost, " \
-	"  cache_savings = c.cache_savings + EXCLUDED.cache_savings, " \
-	"  response_time_sum = c.response_time_sum + EXCLUDED.response_time_sum, " \
-	"  response_time_count = c.response_time_count + EXCLUDED.response_time_count, " \
-	"  pending_requests = c.pending_requests + EXCLUDED.pending_requests, " \
-	"  pending_tokens = c.pending_tokens + EXCLUDED.pending_tokens, " \
-	"  pending_cost = c.pending_cost + EXCLUDED.pending_cost, " \
-	"  rejected = c.rejected + EXCLUDED.rejected"
-
 /* Add delta to (user_id, usage_date) in this backend's slot.  SPI connected. */
 extern void ua_counters_add(Datum user_id, Datum usage_date, const UaCounterDelta *delta);
 

@@ -31,7 +31,6 @@
 #include "utils/builtins.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
-#include "compat.h"
 #include "counters.h"
 #include "event_insert.h"
 #include "quota.h"
