@@ -50,11 +50,15 @@ PROVE_TESTS = test/t/*.pl
 PG_CPPFLAGS = -I$(srcdir)/src
 # -Wextra, less unused-parameter (PostgreSQL's own headers trip it, as in its own build).
 PG_CFLAGS   = -Wextra -Wno-unused-parameter
+# Rebuild an object when a header it includes changes (PGXS tracks only .c).
+PG_CFLAGS  += -MMD -MP
 SHLIB_LINK  =
-EXTRA_CLEAN = test/results test/isolation test/regression.* test/tmp_instance test/tmp_isolation tmp_check
+EXTRA_CLEAN = $(OBJS:.o=.d) test/results test/isolation test/regression.* test/tmp_instance test/tmp_isolation tmp_check
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+-include $(OBJS:.o=.d)
 
 .PHONY: test demo
 test:

@@ -201,13 +201,7 @@ ua_start_request(PG_FUNCTION_ARGS)
 	/* One admission of this user at a time, until commit. */
 	ua_run(&lock_user, &user_id, NULL, false, 1);
 	ua_quota_evaluate(user_id, tokens, est_cost, true, cxt, &q);
-
-	{
-		UaSubject	subject;
-
-		ua_subject_at(user_id, now, ua_begin_read(false), &subject);
-		usage_date = DateADTGetDatum(ua_local_date(subject.time_zone, now));
-	}
+	usage_date = q.today;
 
 	/* The event: pending with its reservation, or rejected with the limit. */
 	{

@@ -124,7 +124,7 @@ ua_quota_evaluate(Datum user_id, int64 tokens, Datum cost, bool fresh, MemoryCon
 {
 	UaSnapshot	s;
 
-	ua_usage_snapshot(user_id, GetCurrentTransactionStartTimestamp(), ua_begin_read(fresh), &s);
+	ua_usage_snapshot(user_id, GetCurrentTransactionStartTimestamp(), NULL, ua_begin_read(fresh), &s);
 	ua_end_read(fresh);
 	ua_quota_from_snapshot(&s, tokens, cost, NULL, cxt, q);
 }
@@ -168,6 +168,7 @@ ua_quota_from_snapshot(const UaSnapshot *s, int64 tokens, Datum cost,
 	q->hard = strcmp(TextDatumGetCString(s->enforcement), "hard") == 0;
 	q->plan_id = datumCopy(s->plan_id, false, -1);
 	q->month_start = DateADTGetDatum(s->month_start);
+	q->today = DateADTGetDatum(s->today);
 	q->chosen = -1;
 	if (add)
 	{

@@ -35,6 +35,7 @@ typedef struct UaQuota
 	UaLimitState limits[UA_NLIMITS];
 	Datum		plan_id;		/* text */
 	Datum		month_start;	/* date */
+	Datum		today;			/* date: the user's local day */
 	int			nthresholds;
 	Datum	   *thresholds;		/* numeric fractions of the limit */
 } UaQuota;

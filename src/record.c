@@ -320,9 +320,12 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 			UaUsageAdd	add = {usage_date, 1,
 				ledger.input + ledger.cached + ledger.write + ledger.output, cost};
 			UaSnapshot	usage;
+			TimestampTz now = GetCurrentTransactionStartTimestamp();
 
-			ua_usage_snapshot(PG_GETARG_DATUM(A_USER_ID), GetCurrentTransactionStartTimestamp(),
-							  snap, &usage);
+			/* The quota is the current period's: the subject read above if
+			 * the event is of now (the usual case). */
+			ua_usage_snapshot(PG_GETARG_DATUM(A_USER_ID), now,
+							  occurred_at == now ? &subject : NULL, snap, &usage);
 			ua_quota_from_snapshot(&usage, 0, DirectFunctionCall1(int8_numeric, Int64GetDatum(0)),
 								   &add, CurrentMemoryContext, &quota);
 		}

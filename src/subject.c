@@ -336,7 +336,8 @@ add_count(int64 a, Datum b)
 }
 
 void
-ua_usage_snapshot(Datum user_id, TimestampTz at, Snapshot snap, UaSnapshot *out)
+ua_usage_snapshot(Datum user_id, TimestampTz at, const UaSubject *known, Snapshot snap,
+				  UaSnapshot *out)
 {
 	static const char *const limit_columns[UA_NLIMITS] = {
 		"daily_request_limit", "monthly_request_limit", "monthly_token_limit",
@@ -352,7 +353,10 @@ ua_usage_snapshot(Datum user_id, TimestampTz at, Snapshot snap, UaSnapshot *out)
 	int			i;
 
 	memset(out, 0, sizeof(UaSnapshot));
-	ua_subject_at(user_id, at, snap, &subject);
+	if (known)
+		subject = *known;
+	else
+		ua_subject_at(user_id, at, snap, &subject);
 	out->plan_id = subject.plan_id;
 
 	/* The local day and month, and when they end. */
@@ -499,7 +503,7 @@ ua_usage_snapshot_srf(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("user_id and the time must not be null")));
-	ua_usage_snapshot(PG_GETARG_DATUM(0), PG_GETARG_TIMESTAMPTZ(1), GetActiveSnapshot(), &s);
+	ua_usage_snapshot(PG_GETARG_DATUM(0), PG_GETARG_TIMESTAMPTZ(1), NULL, GetActiveSnapshot(), &s);
 	memset(n, false, sizeof(n));
 	v[0] = s.plan_id;
 	v[1] = BoolGetDatum(s.plan_found);

@@ -81,6 +81,11 @@ extern int	ua_price_request(Datum model, Datum provider, TimestampTz at, int64 i
 							 int64 cached, int64 write, int64 output, Snapshot snap,
 							 UaPrice *out);
 
-extern void ua_usage_snapshot(Datum user_id, TimestampTz at, Snapshot snap, UaSnapshot *s);
+/*
+ * subject: the user's subject at `at` if the caller has read it already,
+ * else NULL.
+ */
+extern void ua_usage_snapshot(Datum user_id, TimestampTz at, const UaSubject *subject,
+							  Snapshot snap, UaSnapshot *s);
 
 #endif							/* UA_SUBJECT_H */
