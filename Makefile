@@ -25,7 +25,9 @@ OBJS = \
 	src/text_set.o \
 	src/fold.o \
 	src/event_insert.o \
-	src/subject.o
+	src/subject.o \
+	src/access.o \
+	src/uninstall.o
 
 DATA = $(wildcard sql/usage_analytics--*.sql)
 

@@ -284,7 +284,7 @@ CREATE FUNCTION analytics.clear_payloads() RETURNS bigint
   SET usage_analytics.internal_write = on
   AS $$
 DECLARE
-  days   integer := current_setting('usage_analytics.payload_retention_days')::integer;
+  days   integer := analytics.setting('payload_retention_days')::integer;
   cutoff timestamptz;
   since  timestamptz;
   n      bigint;
@@ -315,7 +315,7 @@ CREATE OR REPLACE FUNCTION analytics.apply_retention() RETURNS integer
   SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
-  months integer := current_setting('usage_analytics.retention_months')::integer;
+  months integer := analytics.setting('retention_months')::integer;
   cutoff timestamptz;
   p record;
   dropped integer := 0;
@@ -428,3 +428,714 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
 SELECT analytics.apply_privileges(b.role_name, b.kind, b.org_id IS NOT NULL, true)
   FROM analytics.role_bindings b
  WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = b.role_name);
+
+-- ==== issue 11: settings in any session, access, uninstall, read path ====
+
+/*
+ * Settings read from SQL.  current_setting('usage_analytics.x') fails as
+ * the first call of a session, before anything loaded the C library that
+ * defines the settings; pg_cron runs every job in a new session.  This C
+ * function loads it by being called.
+ */
+CREATE FUNCTION analytics.setting(name text) RETURNS text
+  LANGUAGE C STABLE STRICT PARALLEL SAFE
+  AS 'MODULE_PATHNAME', 'ua_setting';
+COMMENT ON FUNCTION analytics.setting(text) IS
+  'The value of setting usage_analytics.<name> as SHOW prints it; works as the first call of a session';
+
+CREATE OR REPLACE FUNCTION analytics.subject_at(p_user_id text, p_at timestamptz,
+    OUT plan_id text, OUT time_zone text)
+  RETURNS SETOF record
+  ROWS 1
+  LANGUAGE sql STABLE PARALLEL SAFE
+  BEGIN ATOMIC
+    SELECT COALESCE(s.plan_id, analytics.setting('default_plan')),
+           COALESCE(s.time_zone, 'UTC')
+      FROM (SELECT 1) AS one
+      LEFT JOIN LATERAL (
+        SELECT s.plan_id, s.time_zone
+          FROM analytics.subscriptions s
+         WHERE s.user_id = p_user_id
+           AND s.starts_at <= p_at
+           AND (s.ends_at IS NULL OR s.ends_at > p_at)
+         ORDER BY s.starts_at DESC
+         LIMIT 1) s ON true;
+  END;
+
+CREATE OR REPLACE FUNCTION analytics.expire_reservations() RETURNS bigint
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  SET usage_analytics.internal_write = on
+  AS $$
+DECLARE
+  n bigint;
+BEGIN
+  -- Pending requests older than usage_analytics.reservation_ttl: mark them
+  -- expired and release their reservations.  A concurrent complete_request
+  -- holds the row: this statement then sees it settled and skips it.
+  WITH gone AS (
+    UPDATE analytics.chat_events e SET status = 'expired', settled_at = now()
+     WHERE e.status = 'pending'
+       AND e.occurred_at < clock_timestamp() - analytics.setting('reservation_ttl')::interval
+    RETURNING e.user_id, e.usage_date, COALESCE(e.reserved_tokens, 0) AS t, COALESCE(e.reserved_cost, 0) AS c),
+  released AS (
+    INSERT INTO analytics.usage_counters AS u (user_id, usage_date, slot, pending_requests, pending_tokens, pending_cost)
+    SELECT g.user_id, g.usage_date, analytics.backend_slot(), -count(*), -sum(g.t), -sum(g.c)
+      FROM gone g GROUP BY g.user_id, g.usage_date
+    ON CONFLICT (user_id, usage_date, slot) DO UPDATE SET
+      pending_requests = u.pending_requests + EXCLUDED.pending_requests,
+      pending_tokens = u.pending_tokens + EXCLUDED.pending_tokens,
+      pending_cost = u.pending_cost + EXCLUDED.pending_cost
+    RETURNING 1)
+  SELECT count(*) INTO n FROM gone;
+  RETURN n;
+END
+$$;
+
+/*
+ * verify_rollups: the counters' pending reservations and rejections are
+ * compared with the log too, and a user-day whose every figure is zero
+ * (only expired requests, say) is the same as no row.
+ */
+CREATE OR REPLACE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, w bigint)
+  RETURNS TABLE (rollup text, stored_sql text, recomputed_sql text)
+  LANGUAGE sql IMMUTABLE
+  BEGIN ATOMIC
+    SELECT x.rollup,
+           format(x.stored, quote_nullable(d_from), quote_nullable(d_to)),
+           format(x.recomputed, quote_nullable(d_from), quote_nullable(d_to), w)
+      FROM (VALUES
+        ('usage_counters',
+         $$SELECT row(user_id, usage_date)::text, row(sum(requests), sum(failed), sum(input_tokens),
+                  sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens),
+                  sum(cache_hits), trim_scale(sum(cost)), trim_scale(sum(cache_savings)), sum(response_time_sum), sum(response_time_count),
+                  sum(pending_requests), sum(pending_tokens), trim_scale(sum(pending_cost)), sum(rejected))::text
+             FROM analytics.usage_counters WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, usage_date
+           HAVING sum(requests) <> 0 OR sum(pending_requests) <> 0 OR sum(rejected) <> 0 OR sum(failed) <> 0
+               OR sum(input_tokens) <> 0 OR sum(cached_input_tokens) <> 0 OR sum(cache_write_tokens) <> 0
+               OR sum(output_tokens) <> 0 OR sum(reasoning_tokens) <> 0 OR sum(cache_hits) <> 0 OR sum(cost) <> 0
+               OR sum(cache_savings) <> 0 OR sum(response_time_sum) <> 0 OR sum(response_time_count) <> 0
+               OR sum(pending_tokens) <> 0 OR sum(pending_cost) <> 0$$,
+         $$SELECT row(user_id, usage_date)::text, row(count(*) FILTER (WHERE f), count(*) FILTER (WHERE status = 'failed'),
+                  COALESCE(sum(input_tokens) FILTER (WHERE f), 0), COALESCE(sum(cached_input_tokens) FILTER (WHERE f), 0),
+                  COALESCE(sum(cache_write_tokens) FILTER (WHERE f), 0), COALESCE(sum(output_tokens) FILTER (WHERE f), 0),
+                  COALESCE(sum(reasoning_tokens) FILTER (WHERE f), 0), count(*) FILTER (WHERE f AND cache_hit),
+                  trim_scale(COALESCE(sum(cost) FILTER (WHERE f), 0)), trim_scale(COALESCE(sum(cache_savings) FILTER (WHERE f), 0)),
+                  COALESCE(sum(response_time_ms) FILTER (WHERE f), 0), count(response_time_ms) FILTER (WHERE f),
+                  count(*) FILTER (WHERE status = 'pending'), COALESCE(sum(reserved_tokens) FILTER (WHERE status = 'pending'), 0),
+                  trim_scale(COALESCE(sum(reserved_cost) FILTER (WHERE status = 'pending'), 0)),
+                  count(*) FILTER (WHERE status = 'rejected'))::text
+             FROM (SELECT e.*, e.status IN ('completed', 'failed') AS f FROM analytics.chat_events e
+                    WHERE e.status IN ('completed', 'failed', 'pending', 'rejected')
+                      AND e.usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)) e
+            GROUP BY user_id, usage_date$$),
+        ('rollup_user_daily',
+         $$SELECT row(user_id, usage_date)::text, row(latency, ttft, feedback_sum, feedback_count)::text
+             FROM analytics.rollup_user_daily WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, usage_date)::text,
+                  row(analytics.latency_sketch_agg(response_time_ms), analytics.latency_sketch_agg(time_to_first_token_ms),
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, usage_date$$),
+        ('rollup_user_monthly',
+         $$SELECT row(user_id, month)::text, row(latency, ttft, feedback_sum, feedback_count)::text
+             FROM analytics.rollup_user_monthly WHERE month BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, date_trunc('month', usage_date::timestamp)::date)::text,
+                  row(analytics.latency_sketch_agg(response_time_ms), analytics.latency_sketch_agg(time_to_first_token_ms),
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND date_trunc('month', usage_date::timestamp)::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, date_trunc('month', usage_date::timestamp)::date$$),
+        ('rollup_user_models',
+         $$SELECT row(user_id, usage_date, provider, model)::text,
+                  row(requests, failed, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
+                      reasoning_tokens, trim_scale(cost), latency_sum, latency_count, last_used)::text
+             FROM analytics.rollup_user_models WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, usage_date, COALESCE(provider, ''), model)::text,
+                  row(count(*), count(*) FILTER (WHERE status = 'failed'), sum(input_tokens), sum(cached_input_tokens),
+                      sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens), trim_scale(sum(cost)),
+                      COALESCE(sum(response_time_ms), 0), count(response_time_ms), max(occurred_at))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, usage_date, COALESCE(provider, ''), model$$),
+        ('rollup_user_categories',
+         $$SELECT row(user_id, usage_date, category)::text, requests::text
+             FROM analytics.rollup_user_categories WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, usage_date, category)::text, count(*)::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND category IS NOT NULL
+              AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, usage_date, category$$),
+        ('rollup_documents',
+         $$SELECT row(document_id, usage_date)::text,
+                  row(requests, failed, tokens_total, trim_scale(cost), cache_hits, latency, feedback_sum, feedback_count)::text
+             FROM analytics.rollup_documents WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(document_id, (occurred_at AT TIME ZONE 'UTC')::date)::text,
+                  row(count(*), count(*) FILTER (WHERE status = 'failed'),
+                      sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens), trim_scale(sum(cost)),
+                      count(*) FILTER (WHERE cache_hit), analytics.latency_sketch_agg(response_time_ms),
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND document_id IS NOT NULL
+              AND (occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY document_id, (occurred_at AT TIME ZONE 'UTC')::date$$),
+        ('rollup_system_models',
+         $$SELECT row(usage_date, provider, model)::text,
+                  row(requests, failed, tokens_total, cached_input_tokens, cache_hits, trim_scale(cost), trim_scale(cache_savings), latency,
+                      feedback_sum, feedback_count)::text
+             FROM analytics.rollup_system_models WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row((occurred_at AT TIME ZONE 'UTC')::date, COALESCE(provider, ''), model)::text,
+                  row(count(*), count(*) FILTER (WHERE status = 'failed'),
+                      sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens),
+                      sum(cached_input_tokens), count(*) FILTER (WHERE cache_hit), trim_scale(sum(cost)),
+                      trim_scale(COALESCE(sum(cache_savings), 0)), analytics.latency_sketch_agg(response_time_ms),
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND (occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY (occurred_at AT TIME ZONE 'UTC')::date, COALESCE(provider, ''), model$$),
+        ('rollup_distinct',
+         $$SELECT row(scope, scope_id, usage_date)::text, items::text
+             FROM analytics.rollup_distinct WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(v.scope, v.scope_id, v.d)::text, array_agg(DISTINCT v.item COLLATE "C" ORDER BY v.item COLLATE "C")::text
+             FROM analytics.chat_events e,
+                  LATERAL (VALUES
+                    ('user_conversation', e.user_id, e.usage_date, e.conversation_id),
+                    ('user_document', e.user_id, e.usage_date, e.document_id),
+                    ('document_user', e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.user_id),
+                    ('document_conversation', e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.conversation_id),
+                    ('system_user', '', (e.occurred_at AT TIME ZONE 'UTC')::date, e.user_id),
+                    ('system_conversation', '', (e.occurred_at AT TIME ZONE 'UTC')::date, e.conversation_id),
+                    ('system_document', '', (e.occurred_at AT TIME ZONE 'UTC')::date, e.document_id)) AS v(scope, scope_id, d, item)
+            WHERE e.status IN ('completed', 'failed') AND e.recorded_xid < %3$s
+              AND v.scope_id IS NOT NULL AND v.item IS NOT NULL
+              AND v.d BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY v.scope, v.scope_id, v.d$$)
+      ) AS x(rollup, stored, recomputed);
+  END;
+
+/*
+ * Who sees what.  sees_all_rows() and admin_org_ids() answer for the
+ * calling role only (access.c); role_has_kind(r, ...) and role_admin_orgs(r)
+ * answered any caller about any role and are gone.
+ */
+CREATE OR REPLACE FUNCTION analytics.sees_all_rows() RETURNS boolean
+  LANGUAGE C STABLE
+  AS 'MODULE_PATHNAME', 'ua_sees_all_rows';
+CREATE OR REPLACE FUNCTION analytics.admin_org_ids() RETURNS text[]
+  LANGUAGE C STABLE
+  AS 'MODULE_PATHNAME', 'ua_admin_org_ids';
+DELETE FROM analytics.access_list
+ WHERE object_name IN ('analytics.role_has_kind(name, text[])', 'analytics.role_admin_orgs(name)');
+DROP FUNCTION analytics.role_has_kind(name, text[]);
+DROP FUNCTION analytics.role_admin_orgs(name);
+
+/*
+ * Organization-scoped admins read their organization's rows and change
+ * nothing that every tenant shares: plans, prices, other users'
+ * subscriptions, events and notifications, partitions, folds, retention and
+ * jobs.  all_rows (materialized views) becomes the wider unscoped_only.
+ */
+ALTER TABLE analytics.access_list RENAME COLUMN all_rows TO unscoped_only;
+COMMENT ON COLUMN analytics.access_list.unscoped_only IS
+  'Not granted to organization-scoped admins: the object shows every user''s rows without row-level security (materialized views), or changes what every tenant shares (plans, prices, jobs, other tenants'' rows)';
+UPDATE analytics.access_list SET unscoped_only = true
+ WHERE kind = 'admin'
+   AND (object_type = 'TABLE' AND object_name IN ('analytics.plans', 'analytics.model_prices', 'analytics.jobs')
+        OR object_type = 'FUNCTION' AND object_name IN (
+             'analytics.subscribe(text, text, timestamptz, text)',
+             'analytics.ensure_partitions(integer)',
+             'analytics.expire_reservations()',
+             'analytics.apply_retention()',
+             'analytics.clear_payloads()',
+             'analytics.fold()',
+             'analytics.refresh_all_views()',
+             'analytics.rebuild_rollups(date, date)',
+             'analytics.verify_rollups(date, date)',
+             'analytics.job_status()',
+             'analytics.acknowledge_notifications(bigint[])',
+             'analytics.correct_event(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric)',
+             'analytics.void_event(bigint, text)'));
+
+DROP FUNCTION analytics.access_privileges(text);
+CREATE FUNCTION analytics.access_privileges(kind text,
+    OUT object_type text, OUT object_name text, OUT privilege text, OUT unscoped_only boolean)
+  RETURNS SETOF record
+  LANGUAGE sql STABLE PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+    SELECT a.object_type, a.object_name, a.privilege, a.unscoped_only
+      FROM analytics.access_list a
+     WHERE a.kind = '*' OR a.kind = access_privileges.kind
+     ORDER BY a.object_type DESC, a.object_name
+  $$;
+COMMENT ON FUNCTION analytics.access_privileges(text) IS
+  'The privileges each kind of role (app_backend, end_user, admin) receives from the grant helpers; unscoped_only ones not when scoped to an organization';
+REVOKE ALL ON FUNCTION analytics.access_privileges(text) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION analytics.apply_privileges(role_name name, kind text, scoped boolean, do_grant boolean)
+  RETURNS void
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  p record;
+BEGIN
+  FOR p IN SELECT * FROM analytics.access_privileges(kind) LOOP
+    EXECUTE format(CASE WHEN do_grant AND NOT (scoped AND p.unscoped_only) THEN 'GRANT %s ON %s %s TO %I'
+                        ELSE 'REVOKE %s ON %s %s FROM %I' END,
+                   p.privilege, p.object_type, p.object_name, role_name);
+  END LOOP;
+END
+$$;
+
+/*
+ * Uninstalling leaves nothing behind.  DROP EXTENSION usage_analytics
+ * fires this event trigger first (uninstall.c), which removes what lives
+ * outside the extension's objects: the pg_cron jobs and the SET ON
+ * PARAMETER grants (DROP ROLE would fail on those).
+ */
+CREATE FUNCTION analytics.uninstall_cleanup() RETURNS void
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  g record;
+BEGIN
+  IF to_regclass('cron.job') IS NOT NULL THEN
+    BEGIN
+      PERFORM analytics.unschedule_jobs();
+    EXCEPTION WHEN object_not_in_prerequisite_state THEN
+      NULL;   -- pg_cron's functions are not there: no jobs either
+    END;
+  END IF;
+  FOR g IN SELECT p.parname, a.grantee
+             FROM pg_parameter_acl p, aclexplode(p.paracl) a
+            WHERE p.parname LIKE 'usage\_analytics.%'
+  LOOP
+    EXECUTE format('REVOKE ALL ON PARAMETER %s FROM %s', g.parname,
+                   CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(g.grantee)) END);
+  END LOOP;
+END
+$$;
+COMMENT ON FUNCTION analytics.uninstall_cleanup() IS
+  'Removes the extension''s pg_cron jobs and every grant on its settings; run by DROP EXTENSION (internal)';
+
+CREATE FUNCTION analytics.on_drop_extension() RETURNS event_trigger
+  LANGUAGE C
+  AS 'MODULE_PATHNAME', 'ua_on_drop_extension';
+COMMENT ON FUNCTION analytics.on_drop_extension() IS
+  'Event trigger: runs uninstall_cleanup() before DROP EXTENSION usage_analytics (internal)';
+CREATE EVENT TRIGGER usage_analytics_uninstall ON ddl_command_start
+  WHEN TAG IN ('DROP EXTENSION')
+  EXECUTE FUNCTION analytics.on_drop_extension();
+COMMENT ON EVENT TRIGGER usage_analytics_uninstall IS
+  'Cleans up pg_cron jobs and setting grants when usage_analytics is dropped';
+
+/*
+ * Append-only without holes: the guard triggers fire also under
+ * session_replication_role = replica, and every partition refuses TRUNCATE
+ * of its own (a statement trigger on the parent does not cover a
+ * partition truncated by name).
+ */
+ALTER TABLE analytics.chat_events ENABLE ALWAYS TRIGGER chat_events_append_only;
+ALTER TABLE analytics.chat_events ENABLE ALWAYS TRIGGER chat_events_no_truncate;
+
+CREATE OR REPLACE FUNCTION analytics.index_partition(part regclass) RETURNS void
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  EXECUTE format('ALTER TABLE %s ADD PRIMARY KEY (user_id, occurred_at, id)', part);
+  EXECUTE format('CREATE INDEX ON %s (id)', part);
+  -- The fold reads new events by transaction id; dashboards read a user's
+  -- not yet folded events.
+  EXECUTE format('CREATE INDEX ON %s USING brin (recorded_xid)', part);
+  EXECUTE format('CREATE INDEX ON %s (user_id, recorded_xid)', part);
+  -- Reservations waiting to be settled or expired.
+  EXECUTE format('CREATE INDEX ON %s (occurred_at) WHERE status = ''pending''', part);
+  PERFORM analytics.guard_partition(part);
+END
+$$;
+COMMENT ON FUNCTION analytics.index_partition(regclass) IS
+  'Creates the primary key, indexes and TRUNCATE guard of a partition of chat_events (internal)';
+
+CREATE FUNCTION analytics.guard_partition(part regclass) RETURNS void
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  EXECUTE format('CREATE TRIGGER chat_events_no_truncate BEFORE TRUNCATE ON %s
+                    FOR EACH STATEMENT EXECUTE FUNCTION analytics.guard_append_only()', part);
+  EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER chat_events_no_truncate', part);
+END
+$$;
+COMMENT ON FUNCTION analytics.guard_partition(regclass) IS
+  'Makes a partition of chat_events refuse TRUNCATE, in every session_replication_role (internal)';
+
+SELECT analytics.guard_partition(i.inhrelid::regclass)
+  FROM pg_catalog.pg_inherits i
+ WHERE i.inhparent = 'analytics.chat_events'::regclass
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                    WHERE t.tgrelid = i.inhrelid AND t.tgname = 'chat_events_no_truncate');
+
+/*
+ * The read functions take the argument names the README documents
+ * (user_id, limit, offset), so calls in named notation work.  "limit" and
+ * "offset" are SQL keywords: in named notation write "limit" => 10 (from
+ * PostgREST, plain JSON keys).
+ */
+DROP FUNCTION analytics.list_notifications(text, boolean);
+CREATE FUNCTION analytics.list_notifications(user_id text DEFAULT NULL, include_acknowledged boolean DEFAULT false)
+  RETURNS SETOF analytics.notifications
+  LANGUAGE sql STABLE
+  BEGIN ATOMIC
+    SELECT n.* FROM analytics.notifications n
+     WHERE (list_notifications.user_id IS NULL OR n.user_id = list_notifications.user_id)
+       AND (list_notifications.include_acknowledged OR n.acknowledged_at IS NULL)
+     ORDER BY n.created_at, n.notification_id;
+  END;
+COMMENT ON FUNCTION analytics.list_notifications(text, boolean) IS
+  'Notifications the caller may see (RLS), oldest first; unacknowledged ones unless asked';
+
+DROP FUNCTION analytics.get_user_token_breakdown(text);
+CREATE FUNCTION analytics.get_user_token_breakdown(user_id text DEFAULT analytics.current_user_id())
+  RETURNS TABLE (model text, provider text, request_count bigint, total_tokens bigint, total_cost numeric,
+                 avg_tokens_per_request bigint, last_used timestamptz)
+  LANGUAGE sql STABLE
+  BEGIN ATOMIC
+    SELECT u.model, NULLIF(u.provider, ''), u.requests, u.tokens_total, u.cost,
+           (u.tokens_total / NULLIF(u.requests, 0))::bigint, u.last_used
+      FROM analytics.user_model_usage(get_user_token_breakdown.user_id, '-infinity', 'infinity') u
+     ORDER BY u.tokens_total DESC, u.model;
+  END;
+COMMENT ON FUNCTION analytics.get_user_token_breakdown(text) IS
+  'A user''s all-time tokens and cost by model and provider (seed 003)';
+
+DROP FUNCTION analytics.get_user_request_history(text, integer, integer);
+CREATE FUNCTION analytics.get_user_request_history(user_id text DEFAULT analytics.current_user_id(),
+    "limit" integer DEFAULT 50, "offset" integer DEFAULT 0)
+  RETURNS SETOF analytics.request_history_row
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  PERFORM analytics.check_page("limit", "offset");
+  RETURN QUERY
+  SELECT e.id, e.occurred_at, e.model, e.provider, e.status, e.input_tokens, e.cached_input_tokens,
+         e.cache_write_tokens, e.output_tokens, e.reasoning_tokens,
+         e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens,
+         e.cost, e.response_time_ms, e.time_to_first_token_ms, e.category, e.conversation_id,
+         e.document_id, e.error_code, e.feedback_rating
+    FROM analytics.chat_events e
+   WHERE e.user_id = get_user_request_history.user_id
+   ORDER BY e.occurred_at DESC, e.id DESC
+   LIMIT get_user_request_history."limit" OFFSET get_user_request_history."offset";
+END
+$$;
+COMMENT ON FUNCTION analytics.get_user_request_history(text, integer, integer) IS
+  'A page of a user''s requests, newest first (seed 003); for deep pages use get_user_request_history_before';
+
+DROP FUNCTION analytics.get_user_request_history_before(text, timestamptz, bigint, integer);
+CREATE FUNCTION analytics.get_user_request_history_before(user_id text, before_occurred_at timestamptz,
+    before_id bigint, "limit" integer DEFAULT 50)
+  RETURNS SETOF analytics.request_history_row
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  PERFORM analytics.check_page("limit", 0);
+  IF before_occurred_at IS NULL THEN
+    RAISE EXCEPTION 'before_occurred_at must not be null' USING ERRCODE = '23502',
+      HINT = 'Pass the occurred_at and id of the last row of the previous page.';
+  END IF;
+  RETURN QUERY
+  SELECT e.id, e.occurred_at, e.model, e.provider, e.status, e.input_tokens, e.cached_input_tokens,
+         e.cache_write_tokens, e.output_tokens, e.reasoning_tokens,
+         e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens,
+         e.cost, e.response_time_ms, e.time_to_first_token_ms, e.category, e.conversation_id,
+         e.document_id, e.error_code, e.feedback_rating
+    FROM analytics.chat_events e
+   WHERE e.user_id = get_user_request_history_before.user_id
+     AND (e.occurred_at, e.id) < (before_occurred_at, COALESCE(before_id, 9223372036854775807))
+   ORDER BY e.occurred_at DESC, e.id DESC
+   LIMIT get_user_request_history_before."limit";
+END
+$$;
+COMMENT ON FUNCTION analytics.get_user_request_history_before(text, timestamptz, bigint, integer) IS
+  'Keyset page of a user''s requests older than (before_occurred_at, before_id), newest first: constant time at any depth';
+
+/*
+ * user_dashboard: "performance" is this month's, every figure of it (it
+ * mixed all-time averages with this month's percentiles).  "metrics" stays
+ * all time.
+ */
+DROP FUNCTION analytics.user_dashboard(text);
+CREATE FUNCTION analytics.user_dashboard(user_id text DEFAULT analytics.current_user_id())
+  RETURNS jsonb
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  uid text := user_dashboard.user_id;
+  q record;
+  plan record;
+  tot record;
+  cur record;
+  perf record;
+BEGIN
+  IF uid IS NULL THEN
+    RAISE EXCEPTION 'user_id must not be null' USING ERRCODE = '23502',
+      HINT = 'Set usage_analytics.user_id or pass a user id.';
+  END IF;
+  SELECT * INTO q FROM analytics.check_quota(uid, 0);
+  SELECT * INTO plan FROM analytics.plans p WHERE p.plan_id = q.plan_id;
+  -- All time and this month, from the counters (exact, read-your-writes).
+  SELECT COALESCE(sum(c.requests), 0) AS requests,
+         COALESCE(sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens), 0) AS tokens,
+         COALESCE(sum(c.cost), 0) AS cost,
+         sum(c.response_time_sum) AS rt_sum, sum(c.response_time_count) AS rt_count,
+         COALESCE(sum(c.requests) FILTER (WHERE c.usage_date >= q.month_start), 0) AS month_requests,
+         COALESCE(sum(c.failed) FILTER (WHERE c.usage_date >= q.month_start), 0) AS month_failed,
+         sum(c.response_time_sum) FILTER (WHERE c.usage_date >= q.month_start) AS month_rt_sum,
+         sum(c.response_time_count) FILTER (WHERE c.usage_date >= q.month_start) AS month_rt_count
+    INTO tot
+    FROM analytics.usage_counters c WHERE c.user_id = uid;
+  SELECT COALESCE(sum(c.requests), 0) AS today
+    INTO cur
+    FROM analytics.usage_counters c
+   WHERE c.user_id = uid
+     AND c.usage_date = (now() AT TIME ZONE (SELECT s.time_zone FROM analytics.subject_at(uid, now()) s))::date;
+  -- This month's latency percentiles and feedback: rollups plus the unfolded tail.
+  SELECT analytics.quantiles(m.latency, '{0.5,0.95,0.99}') AS pct, m.feedback_sum AS fb_sum,
+         m.feedback_count AS fb_count
+    INTO perf
+    FROM analytics.user_months_latency(uid, q.month_start, q.month_start) m;
+  RETURN jsonb_build_object(
+    'user', jsonb_build_object(
+      'id', uid, 'plan', q.plan_id,
+      'requestsUsed', tot.month_requests, 'requestsLimit', plan.monthly_request_limit),
+    'metrics', jsonb_build_object(
+      'totalRequests', tot.requests, 'totalTokensUsed', tot.tokens, 'totalCost', tot.cost,
+      'averageResponseTime', round(tot.rt_sum::numeric / NULLIF(tot.rt_count, 0)),
+      'requestsThisMonth', tot.month_requests, 'requestsToday', cur.today),
+    'limits', jsonb_build_object(
+      'monthlyUsed', tot.month_requests, 'monthlyLimit', plan.monthly_request_limit,
+      'dailyUsed', cur.today, 'dailyLimit', plan.daily_request_limit,
+      'canMakeRequest', q.allowed, 'planName', plan.name, 'status', q.status,
+      'limitName', q.limit_name, 'usagePercent', q.usage_percent, 'resetsAt', q.resets_at),
+    'performance', jsonb_build_object(
+      'period', 'month', 'periodStart', q.month_start,
+      'averageResponseTime', round(tot.month_rt_sum::numeric / NULLIF(tot.month_rt_count, 0)),
+      'medianResponseTime', round(perf.pct[1]::numeric),
+      'p95ResponseTime', round(perf.pct[2]::numeric),
+      'p99ResponseTime', round(perf.pct[3]::numeric),
+      'successRate', round(1 - tot.month_failed::numeric / NULLIF(tot.month_requests, 0), 4),
+      'averageRating', round(perf.fb_sum::numeric / NULLIF(perf.fb_count, 0), 2),
+      'totalRequests', tot.month_requests),
+    'recentRequests', COALESCE((
+      SELECT jsonb_agg(jsonb_build_object(
+               'id', h.id, 'occurredAt', h.occurred_at, 'model', h.model, 'status', h.status,
+               'tokens', h.tokens_total, 'cost', h.cost, 'responseTimeMs', h.response_time_ms,
+               'category', h.category))
+        FROM analytics.get_user_request_history(uid, 10, 0) h), '[]'),
+    'requestsByCategory', COALESCE((
+      SELECT jsonb_object_agg(x.category, x.n)
+        FROM (SELECT c.category, sum(c.n)::bigint AS n
+                FROM (SELECT r.category, r.requests AS n FROM analytics.rollup_user_categories r
+                       WHERE r.user_id = uid AND r.usage_date >= q.month_start
+                      UNION ALL
+                      SELECT e.category, 1 FROM analytics.unfolded_events(uid, q.month_start, 'infinity') e
+                       WHERE e.category IS NOT NULL) c
+               GROUP BY c.category) x), '{}'));
+END
+$$;
+COMMENT ON FUNCTION analytics.user_dashboard(text) IS
+  'A user''s dashboard (seed 001): user, metrics (all time), limits with canMakeRequest, performance (this month: latency average and percentiles, success rate, rating, requests), recentRequests, requestsByCategory (this month)';
+
+/*
+ * mv_document_popularity: windows are UTC days (document rollups are UTC
+ * days), not the refreshing session's current_date; empty windows are 0.
+ */
+DROP MATERIALIZED VIEW analytics.mv_document_popularity;
+CREATE MATERIALIZED VIEW analytics.mv_document_popularity AS
+WITH today AS (SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::date AS d)
+SELECT d.document_id,
+       COALESCE(sum(d.requests) FILTER (WHERE d.usage_date > t.d - 7), 0)::bigint AS requests_7d,
+       COALESCE(sum(d.requests) FILTER (WHERE d.usage_date > t.d - 30), 0)::bigint AS requests_30d,
+       sum(d.requests)::bigint AS requests_all_time,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id AND x.usage_date > t.d - 7) AS users_7d,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id AND x.usage_date > t.d - 30) AS users_30d,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id) AS users_all_time,
+       COALESCE(sum(d.cost) FILTER (WHERE d.usage_date > t.d - 30), 0) AS cost_30d,
+       sum(d.cost) AS cost_all_time,
+       round(sum(d.feedback_sum)::numeric / NULLIF(sum(d.feedback_count), 0), 2) AS avg_feedback_rating,
+       max(d.usage_date) AS last_used_date
+  FROM analytics.rollup_documents d, today t
+ GROUP BY d.document_id, t.d
+WITH NO DATA;
+CREATE UNIQUE INDEX mv_document_popularity_key ON analytics.mv_document_popularity (document_id);
+COMMENT ON MATERIALIZED VIEW analytics.mv_document_popularity IS
+  'Per-document requests, users and cost over the last 7 and 30 UTC days (as of the refresh; 0 when none) and all time; admins and app backends only';
+REVOKE ALL ON analytics.mv_document_popularity FROM PUBLIC;
+
+/*
+ * record_chat_events is bounded: a batch of more than
+ * usage_analytics.max_batch_events elements is refused before anything is
+ * written (it was unbounded: 200,001 events ran for over ten minutes).
+ */
+CREATE FUNCTION analytics.check_batch_size(events jsonb) RETURNS void
+  LANGUAGE plpgsql STABLE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  n   integer;
+  cap integer := analytics.setting('max_batch_events')::integer;
+BEGIN
+  IF events IS NULL OR jsonb_typeof(events) <> 'array' THEN
+    RAISE EXCEPTION 'events must be a JSON array of objects' USING ERRCODE = '22023';
+  END IF;
+  n := jsonb_array_length(events);
+  IF n > cap THEN
+    RAISE EXCEPTION 'a batch holds at most % events, this one has %', cap, n
+      USING ERRCODE = '54000',
+            HINT = 'Split it into several calls, or raise usage_analytics.max_batch_events.';
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION analytics.check_batch_size(jsonb) IS
+  'Refuses a batch that is not a JSON array or holds more than usage_analytics.max_batch_events elements (internal to record_chat_events)';
+CREATE OR REPLACE FUNCTION analytics.record_chat_events(events jsonb) RETURNS SETOF bigint
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  e     jsonb;
+  i     integer := 0;
+  bad   text;
+  v_id  bigint;
+BEGIN
+  PERFORM analytics.check_batch_size(events);
+  FOR e IN SELECT x FROM jsonb_array_elements(events) AS x LOOP
+    i := i + 1;
+    IF jsonb_typeof(e) <> 'object' THEN
+      RAISE EXCEPTION 'event % is not a JSON object', i USING ERRCODE = '22023';
+    END IF;
+    SELECT k INTO bad FROM jsonb_object_keys(e) AS k
+     WHERE k <> ALL (analytics.record_chat_event_keys()) LIMIT 1;
+    IF bad IS NOT NULL THEN
+      RAISE EXCEPTION 'event % has unknown key "%"', i, bad
+        USING ERRCODE = '22023', HINT = 'Keys are the argument names of analytics.record_chat_event.';
+    END IF;
+    v_id := analytics.record_chat_event(
+      user_id                => e->>'user_id',
+      model                  => e->>'model',
+      provider               => e->>'provider',
+      input_tokens           => COALESCE((e->>'input_tokens')::bigint, 0),
+      cached_input_tokens    => COALESCE((e->>'cached_input_tokens')::bigint, 0),
+      cache_write_tokens     => COALESCE((e->>'cache_write_tokens')::bigint, 0),
+      output_tokens          => COALESCE((e->>'output_tokens')::bigint, 0),
+      reasoning_tokens       => COALESCE((e->>'reasoning_tokens')::bigint, 0),
+      cost                   => (e->>'cost')::numeric,
+      response_time_ms       => (e->>'response_time_ms')::bigint,
+      time_to_first_token_ms => (e->>'time_to_first_token_ms')::bigint,
+      status                 => COALESCE(e->>'status', 'completed'),
+      error_code             => e->>'error_code',
+      error_message          => e->>'error_message',
+      request_id             => e->>'request_id',
+      occurred_at            => (e->>'occurred_at')::timestamptz,
+      org_id                 => e->>'org_id',
+      conversation_id        => e->>'conversation_id',
+      message_id             => e->>'message_id',
+      document_id            => e->>'document_id',
+      session_id             => e->>'session_id',
+      request_type           => e->>'request_type',
+      category               => e->>'category',
+      query_intent           => e->>'query_intent',
+      cache_hit              => (e->>'cache_hit')::boolean,
+      sections_referenced    => CASE WHEN e ? 'sections_referenced' AND jsonb_typeof(e->'sections_referenced') = 'array'
+                                     THEN ARRAY(SELECT jsonb_array_elements_text(e->'sections_referenced'))
+                                     WHEN e ? 'sections_referenced' AND jsonb_typeof(e->'sections_referenced') <> 'null'
+                                     THEN analytics.raise_bad_key(i, 'sections_referenced', 'an array of strings')::text[]
+                                END,
+      intermediate_steps     => (e->>'intermediate_steps')::bigint,
+      metadata               => CASE WHEN jsonb_typeof(e->'metadata') = 'null' THEN NULL ELSE e->'metadata' END);
+    RETURN NEXT v_id;
+  END LOOP;
+END
+$$;
+
+/*
+ * For operators: how far the fold lags, and the jobs' recent failures.
+ */
+CREATE FUNCTION analytics.fold_lag_status(OUT unfolded_events bigint, OUT oldest_unfolded_at timestamptz,
+    OUT lag interval, OUT last_fold_at timestamptz, OUT watermark bigint, OUT needs_repair boolean)
+  RETURNS record
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  SELECT f.folded_at, f.watermark, f.needs_repair INTO last_fold_at, watermark, needs_repair
+    FROM analytics.fold_state f;
+  -- What fold() would fold now: finished events at or above the watermark.
+  SELECT count(*), min(e.recorded_at) INTO unfolded_events, oldest_unfolded_at
+    FROM analytics.chat_events e
+   WHERE e.recorded_xid >= fold_lag_status.watermark AND e.status IN ('completed', 'failed');
+  lag := COALESCE(now() - oldest_unfolded_at, interval '0');
+END
+$$;
+COMMENT ON FUNCTION analytics.fold_lag_status() IS
+  'Events not yet folded, the age of the oldest, and the last fold (read by analytics.fold_lag)';
+CREATE VIEW analytics.fold_lag AS SELECT * FROM analytics.fold_lag_status();
+COMMENT ON VIEW analytics.fold_lag IS
+  'How far the rollups lag the raw log: events not yet folded, the oldest one''s recorded_at and age, the last fold';
+
+CREATE FUNCTION analytics.job_failure_list(since timestamptz DEFAULT now() - interval '7 days')
+  RETURNS TABLE (job_name text, start_time timestamptz, end_time timestamptz, status text, message text)
+  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  IF to_regclass('cron.job_run_details') IS NULL THEN
+    RETURN;
+  END IF;
+  RETURN QUERY EXECUTE $q$
+    SELECT j.jobname::text, r.start_time, r.end_time, r.status, r.return_message
+      FROM cron.job j JOIN cron.job_run_details r ON r.jobid = j.jobid
+     WHERE j.jobname IN (SELECT d.job_name FROM analytics.job_definitions() d)
+       AND r.status = 'failed' AND r.start_time >= $1
+     ORDER BY r.start_time DESC $q$ USING since;
+END
+$$;
+COMMENT ON FUNCTION analytics.job_failure_list(timestamptz) IS
+  'Failed runs of the extension''s pg_cron jobs since a time, newest first (read by analytics.job_failures)';
+CREATE VIEW analytics.job_failures AS SELECT * FROM analytics.job_failure_list();
+COMMENT ON VIEW analytics.job_failures IS
+  'Failed runs of the extension''s pg_cron jobs in the last 7 days, newest first, with pg_cron''s message';
+
+REVOKE ALL ON FUNCTION analytics.setting(text), analytics.uninstall_cleanup(), analytics.on_drop_extension(),
+                       analytics.guard_partition(regclass), analytics.check_batch_size(jsonb),
+                       analytics.fold_lag_status(), analytics.job_failure_list(timestamptz),
+                       analytics.list_notifications(text, boolean), analytics.get_user_token_breakdown(text),
+                       analytics.get_user_request_history(text, integer, integer),
+                       analytics.get_user_request_history_before(text, timestamptz, bigint, integer),
+                       analytics.user_dashboard(text), analytics.sees_all_rows(), analytics.admin_org_ids()
+  FROM PUBLIC;
+REVOKE ALL ON analytics.fold_lag, analytics.job_failures FROM PUBLIC;
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
+  ('*', 'FUNCTION', 'analytics.setting(text)', 'EXECUTE', false),
+  ('admin', 'TABLE', 'analytics.fold_lag', 'SELECT', true),
+  ('admin', 'FUNCTION', 'analytics.fold_lag_status()', 'EXECUTE', true),
+  ('admin', 'TABLE', 'analytics.job_failures', 'SELECT', true),
+  ('admin', 'FUNCTION', 'analytics.job_failure_list(timestamptz)', 'EXECUTE', true);
+
+-- Roles bound before this update get what their kind holds now (and
+-- organization-scoped admins lose what they may no longer change).
+SELECT analytics.apply_privileges(b.role_name, b.kind, b.org_id IS NOT NULL, true)
+  FROM analytics.role_bindings b
+ WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = b.role_name);
+SELECT analytics.refresh_all_views();

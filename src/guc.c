@@ -9,12 +9,21 @@
  *	  role cannot claim another user's identity.  The prefix is reserved,
  *	  which also discards placeholders set before the library was loaded.
  *
+ *	  SQL code reads the settings through analytics.setting(name), a C
+ *	  function: calling it loads the library, which defines the settings.
+ *	  current_setting() would fail as the first call of a session (pg_cron
+ *	  runs every job in a new one) with "unrecognized configuration
+ *	  parameter".
+ *
  *-------------------------------------------------------------------------
  */
 #include "usage_analytics.h"
 
 #include "compat.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
+
+PG_FUNCTION_INFO_V1(ua_setting);
 
 char	   *ua_user_id_setting = NULL;
 bool		ua_trust_jwt_claims = false;
@@ -26,6 +35,7 @@ bool		ua_notify_enabled = true;
 int			ua_reservation_ttl = 600;
 int			ua_retention_months = 13;
 int			ua_payload_retention_days = 0;
+int			ua_max_batch_events = 10000;
 
 static bool
 check_user_id(char **newval, void **extra, GucSource source)
@@ -128,6 +138,16 @@ ua_define_gucs(void)
 							0,
 							NULL, NULL, NULL);
 
+	DefineCustomIntVariable("usage_analytics.max_batch_events",
+							"Most events one record_chat_events call accepts.",
+							"A larger batch is refused (54000) before anything is written.",
+							&ua_max_batch_events,
+							10000,
+							1, 1000000,
+							PGC_SUSET,
+							0,
+							NULL, NULL, NULL);
+
 	/*
 	 * Set only by the extension's own functions (a SET clause in their
 	 * definition): lets them update rows of the append-only log.
@@ -142,4 +162,28 @@ ua_define_gucs(void)
 							 NULL, NULL, NULL);
 
 	UA_RESERVE_GUC_PREFIX("usage_analytics");
+}
+
+/*
+ * analytics.setting(name): the value of usage_analytics.<name>, as SHOW
+ * prints it.  Being C, the call itself defines the settings.
+ */
+Datum
+ua_setting(PG_FUNCTION_ARGS)
+{
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	char	   *full = psprintf("usage_analytics.%s", name);
+	const char *value;
+
+	if (strchr(name, '.') != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("setting name \"%s\" must not be qualified", name),
+				 errhint("Pass the name without the usage_analytics. prefix.")));
+	value = GetConfigOptionByName(full, NULL, true);
+	if (value == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("unrecognized setting \"%s\"", full)));
+	PG_RETURN_TEXT_P(cstring_to_text(value));
 }

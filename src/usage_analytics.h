@@ -36,6 +36,7 @@ extern bool ua_notify_enabled;
 extern int	ua_reservation_ttl;
 extern int	ua_retention_months;
 extern int	ua_payload_retention_days;
+extern int	ua_max_batch_events;
 extern void ua_define_gucs(void);
 
 /* record.c */

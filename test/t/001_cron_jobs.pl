@@ -50,9 +50,45 @@ ok($node->poll_query_until('postgres',
 is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.verify_rollups()'),
 	'0', 'rollups folded by the job equal the raw log');
 
+# Every job, run by pg_cron in a session of its own (a background worker
+# that has not loaded the extension's library), succeeds.  The settings the
+# jobs read exist only once the library is loaded: a job that read them with
+# current_setting() failed on every run.
+$node->safe_psql('postgres',
+	q(SELECT analytics.schedule_jobs('{"usage_analytics_refresh_views": "* * * * *",
+	    "usage_analytics_partitions": "* * * * *", "usage_analytics_retention": "* * * * *"}')));
+ok($node->poll_query_until('postgres',
+		q(SELECT bool_and(last_status IS NOT NULL AND last_status NOT IN ('starting', 'running')) FROM analytics.jobs)),
+	'every job ran once through pg_cron');
+is($node->safe_psql('postgres',
+		q(SELECT string_agg(job_name || ': ' || last_status || ' ' || COALESCE(last_message, ''), '; ' ORDER BY job_name)
+		    FROM analytics.jobs WHERE last_status <> 'succeeded')),
+	'', 'and each one succeeded');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.job_failures'), '0',
+	'analytics.job_failures lists no failed run');
+is($node->safe_psql('postgres',
+		q(SELECT count(*) FROM cron.job_run_details r JOIN cron.job j USING (jobid)
+		   WHERE j.jobname LIKE 'usage_analytics%' AND r.status = 'failed')),
+	'0', 'pg_cron recorded no failure');
+
 is($node->safe_psql('postgres', 'SELECT analytics.unschedule_jobs()'), '5', 'unschedule_jobs removes them');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.jobs WHERE scheduled'), '0',
 	'no job left');
+
+# Uninstalling leaves no job and no grant behind: DROP EXTENSION removes
+# the jobs (which would fail every minute) and the SET grants (which would
+# keep DROP ROLE failing).
+$node->safe_psql('postgres', q(
+	CREATE ROLE app_gone;
+	SELECT analytics.grant_app_backend('app_gone');
+	SELECT count(*) FROM analytics.schedule_jobs();));
+is($node->safe_psql('postgres', q(SELECT count(*) FROM cron.job WHERE jobname LIKE 'usage_analytics%')),
+	'5', 'jobs scheduled again');
+$node->safe_psql('postgres', 'DROP EXTENSION usage_analytics');
+is($node->safe_psql('postgres', q(SELECT count(*) FROM cron.job WHERE jobname LIKE 'usage_analytics%')),
+	'0', 'DROP EXTENSION removed the jobs');
+($rc, $out, $err) = $node->psql('postgres', 'DROP ROLE app_gone');
+is($rc, 0, 'the app backend role can be dropped after the extension') or diag($err);
 
 $node->stop;
 done_testing();
