@@ -622,9 +622,11 @@ CREATE OR REPLACE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, 
  */
 CREATE OR REPLACE FUNCTION analytics.sees_all_rows() RETURNS boolean
   LANGUAGE C STABLE
+  SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'ua_sees_all_rows';
 CREATE OR REPLACE FUNCTION analytics.admin_org_ids() RETURNS text[]
   LANGUAGE C STABLE
+  SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'ua_admin_org_ids';
 DELETE FROM analytics.access_list
  WHERE object_name IN ('analytics.role_has_kind(name, text[])', 'analytics.role_admin_orgs(name)');

@@ -10,7 +10,7 @@ SELECT tables_are('analytics', ARRAY['chat_events', 'chat_events_default',
   'the raw log, its default partition and the data tables: no monthly partition is an extension member');
 SELECT views_are('analytics', ARRAY['user_daily_usage', 'user_monthly_usage', 'v_user_current_month',
   'document_usage', 'system_daily_metrics', 'user_monthly_summary', 'user_request_analytics',
-  'v_user_recent_activity', 'jobs']);
+  'v_user_recent_activity', 'jobs', 'fold_lag', 'job_failures']);
 SELECT materialized_views_are('analytics', ARRAY['mv_user_monthly_summary', 'mv_document_popularity']);
 SELECT is_empty($$
   SELECT c.relname FROM pg_class c
