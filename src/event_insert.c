@@ -351,8 +351,10 @@ insert_through_spi(const UaEventRow *row)
 			ins->plan.argtypes[nargs++] = columns[i].type;
 		}
 		ins->plan.nargs = nargs;
-		ins->plan.sql = psprintf("INSERT INTO analytics.chat_events (%s) VALUES (%s) RETURNING id",
-								 cols.data, params.data);
+		/* Second column: did the stored row keep every value given? */
+		ins->plan.sql = psprintf("INSERT INTO analytics.chat_events (%s) VALUES (%s) "
+								 "RETURNING id, ROW(%s) IS NOT DISTINCT FROM ROW(%s)",
+								 cols.data, params.data, cols.data, params.data);
 		spi_inserts = lappend(spi_inserts, ins);
 		MemoryContextSwitchTo(old);
 	}
@@ -365,7 +367,25 @@ insert_through_spi(const UaEventRow *row)
 		n[nargs++] = row->nulls[i] ? 'n' : ' ';
 	}
 	n[nargs] = '\0';
-	ua_run(&ins->plan, v, n, false, 1);
+	ua_run(&ins->plan, v, n, false, -1);
+
+	/*
+	 * Counters and rollups follow the values given here: a BEFORE INSERT
+	 * trigger that skips or changes the row would make the log disagree
+	 * with them.  Refused loudly instead.
+	 */
+	if (SPI_processed != 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				 errmsg("a trigger on analytics.chat_events skipped the event"),
+				 errdetail("The event would be counted but not stored."),
+				 errhint("A BEFORE INSERT trigger on the raw log must return the row it was given.")));
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+		ereport(ERROR,
+				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+				 errmsg("a trigger on analytics.chat_events changed the recorded event"),
+				 errdetail("Counters and rollups follow the values recorded; the stored row must keep them."),
+				 errhint("A BEFORE INSERT trigger on the raw log may only set columns the extension leaves to their defaults.")));
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 

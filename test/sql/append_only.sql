@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(9);
+SELECT plan(14);
 
 -- Holes in the append-only guarantee, each closed: a partition truncated
 -- by name, session_replication_role = replica, a new month's partition.
@@ -29,7 +29,30 @@ SELECT is((SELECT count(*) FROM pg_trigger t JOIN pg_inherits i ON i.inhrelid = 
               AND t.tgname IN ('chat_events_append_only', 'chat_events_no_truncate')), 0::bigint,
   'every guard trigger of every partition fires always');
 
-SELECT is((SELECT sum(requests)::int FROM analytics.usage_counters WHERE user_id = 'ann'), 3, 'the log and counters are intact');
+-- A BEFORE INSERT trigger that changes or skips the row would make the log
+-- disagree with the counters (they follow what was given): refused loudly.
+CREATE FUNCTION pg_temp.shrink() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.input_tokens := 1; RETURN NEW; END $$;
+CREATE FUNCTION pg_temp.swallow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RETURN NULL; END $$;
+CREATE FUNCTION pg_temp.watch() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RETURN NEW; END $$;
+CREATE TRIGGER shrink BEFORE INSERT ON analytics.chat_events FOR EACH ROW EXECUTE FUNCTION pg_temp.shrink();
+SELECT throws_ok($$SELECT analytics.record_chat_event('ann', 'gpt-4o', input_tokens => 10)$$, '09000',
+  'a trigger on analytics.chat_events changed the recorded event', 'a trigger that changes the row is refused');
+DROP TRIGGER shrink ON analytics.chat_events;
+CREATE TRIGGER swallow BEFORE INSERT ON analytics.chat_events FOR EACH ROW EXECUTE FUNCTION pg_temp.swallow();
+SELECT throws_ok($$SELECT analytics.record_chat_event('ann', 'gpt-4o', input_tokens => 10)$$, '09000',
+  'a trigger on analytics.chat_events skipped the event', 'a trigger that skips the row is refused');
+SELECT throws_ok($$SELECT analytics.start_request('ann', 'gpt-4o', estimated_tokens => 10)$$, '09000',
+  NULL, 'also for start_request');
+DROP TRIGGER swallow ON analytics.chat_events;
+CREATE TRIGGER watch BEFORE INSERT ON analytics.chat_events FOR EACH ROW EXECUTE FUNCTION pg_temp.watch();
+SELECT ok(analytics.record_chat_event('ann', 'gpt-4o', input_tokens => 10) > 0, 'a trigger that keeps the row is fine');
+DROP TRIGGER watch ON analytics.chat_events;
+SELECT is((SELECT count(*) FROM analytics.verify_rollups()), 0::bigint, 'counters equal the log');
+
+SELECT is((SELECT sum(requests)::int FROM analytics.usage_counters WHERE user_id = 'ann'), 4, 'the log and counters are intact');
 
 SELECT * FROM finish();
 ROLLBACK;
