@@ -8,7 +8,7 @@ SELECT count(analytics.record_chat_event('ann', CASE WHEN i % 3 = 0 THEN 'claude
          input_tokens => 100 * i, output_tokens => 10 * i, response_time_ms => 100 * i,
          category => CASE WHEN i % 2 = 0 THEN 'search' ELSE 'chat' END,
          status => CASE WHEN i = 7 THEN 'failed' ELSE 'completed' END,
-         occurred_at => now() - (30 - i) * interval '1 minute'))
+         occurred_at => greatest(date_trunc('month', now()), now() - (30 - i) * interval '1 minute')))
   FROM generate_series(1, 30) i \gset
 
 -- The dashboard (seed 001 shape).
