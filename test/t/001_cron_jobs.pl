@@ -35,6 +35,13 @@ like($err, qr/unknown job "no_such_job"/, 'unknown job names are refused');
 ($rc, $out, $err) = $node->psql('postgres', q(SELECT analytics.schedule_jobs('[1]')));
 like($err, qr/schedules must be a JSON object/, 'schedules must be an object');
 
+# Every job, run by pg_cron in a session of its own (a background worker
+# that has not loaded the extension's library), succeeds.  The settings the
+# jobs read exist only once the library is loaded: a job that read them with
+# current_setting() failed on every run.
+$node->safe_psql('postgres',
+	q(SELECT analytics.schedule_jobs('{"usage_analytics_refresh_views": "* * * * *",
+	    "usage_analytics_partitions": "* * * * *", "usage_analytics_retention": "* * * * *"}')));
 $node->safe_psql('postgres',
 	q(SELECT count(analytics.record_chat_event('u' || (i % 3), 'gpt-4o', response_time_ms => 100 + i))
 	    FROM generate_series(1, 25) i));
@@ -50,13 +57,6 @@ ok($node->poll_query_until('postgres',
 is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.verify_rollups()'),
 	'0', 'rollups folded by the job equal the raw log');
 
-# Every job, run by pg_cron in a session of its own (a background worker
-# that has not loaded the extension's library), succeeds.  The settings the
-# jobs read exist only once the library is loaded: a job that read them with
-# current_setting() failed on every run.
-$node->safe_psql('postgres',
-	q(SELECT analytics.schedule_jobs('{"usage_analytics_refresh_views": "* * * * *",
-	    "usage_analytics_partitions": "* * * * *", "usage_analytics_retention": "* * * * *"}')));
 ok($node->poll_query_until('postgres',
 		q(SELECT bool_and(last_status IS NOT NULL AND last_status NOT IN ('starting', 'running')) FROM analytics.jobs)),
 	'every job ran once through pg_cron');
