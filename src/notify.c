@@ -18,9 +18,14 @@
  *	  skipped, the user's next event writes the row.
  *
  *	  Each backend remembers the keys it saw written (by itself or, committed,
- *	  by others), so a user above a threshold costs no further attempt; the
- *	  memory is dropped when a transaction aborts, since what it wrote is
- *	  gone then.
+ *	  by others), so a user above a threshold costs no further attempt.  The
+ *	  keys a transaction adds are listed with the subtransaction that added
+ *	  them until it ends: an abort, or a ROLLBACK TO SAVEPOINT of that
+ *	  subtransaction or an ancestor, forgets them again (the row, the NOTIFY
+ *	  and the advisory lock went with it), so a threshold crossed again is
+ *	  recorded then.  Subtransaction ids grow as subtransactions start, so
+ *	  aborting subtransaction s forgets the keys added at s or above: those
+ *	  of s and of its committed children.
  *
  *	  Called after the counters changed, with the owner's rights.
  *
@@ -36,6 +41,7 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "quota.h"
 
@@ -65,14 +71,81 @@ static UaPlan record_threshold = {
 static HTAB *known = NULL;
 static Oid	known_relid = InvalidOid;
 
-static void
-forget_on_abort(XactEvent event, void *arg)
+/* The keys added by the running transaction, with the subtransaction of each. */
+typedef struct AddedKey
 {
-	if (event == XACT_EVENT_ABORT && known != NULL)
+	uint64		key;
+	SubTransactionId subid;
+} AddedKey;
+
+static AddedKey *added = NULL;
+static int	nadded = 0;
+static int	added_capacity = 0;
+
+static void
+remember(uint64 key)
+{
+	bool		found;
+
+	hash_search(known, &key, HASH_ENTER, &found);
+	if (found)
+		return;
+	if (nadded == added_capacity)
 	{
-		hash_destroy(known);
-		known = NULL;
+		added_capacity = Max(16, added_capacity * 2);
+		added = added ? repalloc(added, added_capacity * sizeof(AddedKey))
+			: MemoryContextAlloc(TopMemoryContext, added_capacity * sizeof(AddedKey));
 	}
+	added[nadded].key = key;
+	added[nadded].subid = GetCurrentSubTransactionId();
+	nadded++;
+}
+
+/* Forget the keys added at subtransaction `from` or above (all: TopSubTransactionId). */
+static void
+forget_from(SubTransactionId from)
+{
+	int			i,
+				kept = 0;
+
+	for (i = 0; i < nadded; i++)
+	{
+		if (added[i].subid >= from)
+		{
+			if (known != NULL)
+				hash_search(known, &added[i].key, HASH_REMOVE, NULL);
+		}
+		else
+			added[kept++] = added[i];
+	}
+	nadded = kept;
+}
+
+static void
+notify_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			nadded = 0;			/* committed: known for good */
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			forget_from(TopSubTransactionId);
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+notify_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		forget_from(mySubid);
 }
 
 /* Hash of (user, limit by position, period, threshold's bytes). */
@@ -99,7 +172,8 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 
 	if (!registered)
 	{
-		RegisterXactCallback(forget_on_abort, NULL);
+		RegisterXactCallback(notify_xact_callback, NULL);
+		RegisterSubXactCallback(notify_subxact_callback, NULL);
 		registered = true;
 	}
 	relid = get_relname_relid("notifications", get_namespace_oid("analytics", false));
@@ -108,6 +182,7 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 	{
 		hash_destroy(known);	/* another table, or bounded memory: start over */
 		known = NULL;
+		nadded = 0;
 	}
 	known_relid = relid;
 	if (known == NULL)
@@ -130,7 +205,6 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 			Datum		level = DirectFunctionCall2(numeric_mul, q->thresholds[t], l->limit);
 			Datum		v[7];
 			uint64		key;
-			bool		found;
 			bool		isnull;
 
 			if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, l->used, level)) < 0)
@@ -148,7 +222,7 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 			ua_run(&record_threshold, v, NULL, false, 1);
 			/* Ours now, or written and committed by another: known. */
 			if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
-				hash_search(known, &key, HASH_ENTER, &found);
+				remember(key);
 		}
 	}
 }
