@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(56);
+SELECT plan(57);
 
 INSERT INTO analytics.plans (plan_id, name, daily_request_limit, monthly_token_limit, monthly_cost_limit,
     max_tokens_per_request, enforcement, warn_thresholds)
@@ -13,6 +13,11 @@ SELECT ok(analytics.subscribe('s', 'soft1') > 0, 'subscribe s');
 SELECT results_eq($$SELECT allowed, status, limit_name, remaining FROM analytics.start_request('a', 'gpt-4o', 300, 'r1')$$,
   $$VALUES (true, 'pending', 'daily_requests', 2::numeric)$$, 'admitted: pending, one of three daily requests used');
 SELECT results_eq($$SELECT used FROM analytics.check_quota('a') $$, $$VALUES (1::numeric)$$, 'check_quota counts the reservation');
+SELECT ok(EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                   WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.objsubid = 1
+                     AND ((l.classid::bigint << 32) | l.objid::bigint)
+                         = hashtextextended('usage_analytics.admission:' || 'a', 0)),
+  'admission holds the documented lock on the user to commit');
 SELECT results_eq($$SELECT event_id, allowed, status FROM analytics.start_request('a', 'gpt-4o', 300, 'r1')$$,
   $$SELECT id, true, 'pending' FROM analytics.chat_events WHERE request_id = 'r1'$$, 'a retry returns the first answer');
 SELECT is((SELECT sum(pending_requests) FROM analytics.usage_counters WHERE user_id = 'a'), 1::numeric, 'a retry reserves nothing more');
