@@ -27,6 +27,13 @@
  *	  aborting subtransaction s forgets the keys added at s or above: those
  *	  of s and of its committed children.
  *
+ *	  Exactly once under any concurrency: a transaction sees only what
+ *	  committed before its snapshot, so transactions that reach a threshold
+ *	  together can each see it unreached (no rollback anywhere).  fold()
+ *	  closes that gap: for every user whose events it folds (recorded in the
+ *	  last day) it evaluates the periods of the user's latest event and
+ *	  records what is missing (ua_notify_at), under the same lock and key.
+ *
  *	  Called after the counters changed, with the owner's rights.
  *
  *-------------------------------------------------------------------------
@@ -237,6 +244,30 @@ ua_notify_after_usage(Datum user_id)
 		return;
 	ua_quota_evaluate(user_id, 0, DirectFunctionCall1(int8_numeric, Int64GetDatum(0)), true,
 					  CurrentMemoryContext, &q);
+	ua_notify_thresholds(user_id, &q);
+}
+
+/*
+ * The sweep (fold.c): record the thresholds the user has reached in the
+ * periods in force at `at`, as seen now.  Transactions that reach a
+ * threshold together, each seeing only what committed before it, may all
+ * see it unreached; the fold, once they have ended, sees their sum.  A plan
+ * dropped since has nothing to measure against: skipped.
+ */
+void
+ua_notify_at(Datum user_id, TimestampTz at)
+{
+	UaSnapshot	s;
+	UaQuota		q;
+
+	if (!ua_notify_enabled)
+		return;
+	ua_usage_snapshot(user_id, at, NULL, ua_begin_read(true), &s);
+	ua_end_read(true);
+	if (!s.plan_found)
+		return;
+	ua_quota_from_snapshot(&s, 0, DirectFunctionCall1(int8_numeric, Int64GetDatum(0)), NULL,
+						   CurrentMemoryContext, &q);
 	ua_notify_thresholds(user_id, &q);
 }
 
