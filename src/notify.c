@@ -249,7 +249,8 @@ ua_notify_after_usage(Datum user_id)
 
 /*
  * The sweep (fold.c): record the thresholds the user has reached in the
- * periods in force at `at`, as seen now.  Transactions that reach a
+ * periods in force at `at`, as the fold's snapshot sees them (taken after
+ * every transaction it folds had ended).  Transactions that reach a
  * threshold together, each seeing only what committed before it, may all
  * see it unreached; the fold, once they have ended, sees their sum.  A plan
  * dropped since has nothing to measure against: skipped.
@@ -262,8 +263,8 @@ ua_notify_at(Datum user_id, TimestampTz at)
 
 	if (!ua_notify_enabled)
 		return;
-	ua_usage_snapshot(user_id, at, NULL, ua_begin_read(true), &s);
-	ua_end_read(true);
+	ua_usage_snapshot(user_id, at, NULL, ua_begin_read(false), &s);
+	ua_end_read(false);
 	if (!s.plan_found)
 		return;
 	ua_quota_from_snapshot(&s, 0, DirectFunctionCall1(int8_numeric, Int64GetDatum(0)), NULL,
