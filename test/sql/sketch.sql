@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(41);
+SELECT plan(43);
 
 -- Skewed latencies: exact percentiles vs the sketch, per group.
 SELECT setseed(0.7) \gset
@@ -118,6 +118,14 @@ UPDATE parts SET s = (SELECT s FROM huge WHERE k = 3);
 SELECT throws_ok($$SELECT analytics.latency_sketch_merge(s) FROM parts$$,
   '22003', 'latency_sketch sum out of range', 'combine: sum');
 RESET enable_partitionwise_aggregate;
+-- Parallel: partial states serialized by the workers, deserialized and combined by the leader.
+CREATE TABLE hugepar AS SELECT h.s FROM huge h, generate_series(1, 2) WHERE h.k = 2
+  UNION ALL SELECT analytics.latency_sketch_agg(g) FROM generate_series(1, 20000) g GROUP BY g;
+ANALYZE hugepar;
+SELECT matches(pg_temp.plan_of('SELECT analytics.latency_sketch_merge(s) FROM hugepar'), 'Partial Aggregate',
+  'the merge aggregate runs in parallel');
+SELECT throws_ok($$SELECT analytics.latency_sketch_merge(s) FROM hugepar$$,
+  '22003', 'latency_sketch count out of range', 'parallel merge: count');
 -- Input: numbers past their type are 22003, like bigint's and double precision's own input.
 SELECT throws_ok($$SELECT 'v1;n=9223372036854775808;z=0;sum=1;min=1;max=1;b=0:1'::analytics.latency_sketch$$,
   '22003', NULL, 'text input: count past bigint');
