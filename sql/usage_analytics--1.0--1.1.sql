@@ -428,3 +428,11 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
 SELECT analytics.apply_privileges(b.role_name, b.kind, b.org_id IS NOT NULL, true)
   FROM analytics.role_bindings b
  WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = b.role_name);
+
+-- ==== issue 11: notifications exactly once under concurrency ====
+-- fold() now also records the thresholds that concurrent writers reached
+-- together without any of them seeing it (src/fold.c, src/notify.c).
+COMMENT ON TABLE analytics.notifications IS
+  'Outbox of usage thresholds reached: one row per user, limit, period and threshold, exactly once, written in the transaction that reached it (or, when concurrent transactions reached it together, by the next fold()) and announced with NOTIFY usage_analytics';
+COMMENT ON FUNCTION analytics.fold() IS
+  'Folds the events recorded since the last fold into the rollups, exactly once; safe with concurrent writers and folds; then records the threshold notifications its events reached that their writers could not see; returns how many events';
