@@ -1135,6 +1135,15 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, un
   ('admin', 'TABLE', 'analytics.job_failures', 'SELECT', true),
   ('admin', 'FUNCTION', 'analytics.job_failure_list(timestamptz)', 'EXECUTE', true);
 
+-- ==== issue 11: notifications exactly once under concurrency ====
+-- fold() now also records the thresholds that concurrent writers reached
+-- together without any of them seeing it (src/fold.c, src/notify.c).
+COMMENT ON TABLE analytics.notifications IS
+  'Outbox of usage thresholds reached: one row per user, limit, period and threshold, exactly once, written in the transaction that reached it (or, when concurrent transactions reached it together, by the next fold()) and announced with NOTIFY usage_analytics';
+COMMENT ON FUNCTION analytics.fold() IS
+  'Folds the events recorded since the last fold into the rollups, exactly once; safe with concurrent writers and folds; then records the threshold notifications its events reached that their writers could not see; returns how many events';
+
+-- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and
 -- organization-scoped admins lose what they may no longer change).
 SELECT analytics.apply_privileges(b.role_name, b.kind, b.org_id IS NOT NULL, true)

@@ -16,6 +16,18 @@
  *	  so start_request refuses to run there.  Reservations count as used in
  *	  every quota answer (usage_snapshot adds the pending counters).
  *
+ *	  Several users in one transaction: each admission holds its user's lock
+ *	  to commit, so two transactions admitting A then B and B then A could
+ *	  wait for each other.  A transaction therefore waits for a user's lock
+ *	  only in ascending key order (a key above every admission lock it
+ *	  holds); out of order it only tries the lock, and a lock another
+ *	  transaction holds is an immediate 55P03 error.  No cycle of waits can
+ *	  form (every wait is for a key above all the waiter holds), so
+ *	  admission never deadlocks; a single user per transaction always just
+ *	  waits.  The keys held are listed per transaction, with the
+ *	  subtransaction that took each: a ROLLBACK TO SAVEPOINT releases the
+ *	  locks taken since, and the list forgets them with it.
+ *
  *	  A settled event gets the settling transaction's id as recorded_xid, so
  *	  the fold (which skips pending events) folds it exactly once.
  *
@@ -24,11 +36,13 @@
 #include "usage_analytics.h"
 
 #include "access/xact.h"
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "compat.h"
 #include "funcapi.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 #include "counters.h"
@@ -66,11 +80,113 @@ static const UaEventArg event_args[] =
 	{EV_CATEGORY, S_CATEGORY}, {EV_QUERY_INTENT, S_QUERY_INTENT}, {EV_METADATA, S_METADATA}
 };
 
-static UaPlan lock_user = {
-	.sql = "SELECT pg_catalog.pg_advisory_xact_lock("
-	"pg_catalog.hashtextextended('usage_analytics.admission:' || $1, 0))",
-	.nargs = 1, .argtypes = {TEXTOID}
-};
+/* Admission locks this transaction holds: key and the subtransaction that took it. */
+typedef struct HeldLock
+{
+	int64		key;
+	SubTransactionId subid;
+} HeldLock;
+
+static HeldLock *held = NULL;
+static int	nheld = 0;
+static int	held_capacity = 0;
+
+static void
+admission_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			nheld = 0;			/* the transaction's locks are gone */
+			break;
+		default:
+			break;
+	}
+}
+
+/* A rolled-back subtransaction released the locks taken at it or above. */
+static void
+admission_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						   SubTransactionId parentSubid, void *arg)
+{
+	int			i,
+				kept = 0;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	for (i = 0; i < nheld; i++)
+		if (held[i].subid < mySubid)
+			held[kept++] = held[i];
+	nheld = kept;
+}
+
+/*
+ * Take the user's admission lock, to commit: the advisory lock on
+ * hashtextextended('usage_analytics.admission:' || user_id, 0).  Waits
+ * only for a key above every one this transaction holds; otherwise tries,
+ * and reports 55P03 if another transaction holds it.
+ */
+static void
+lock_user(Datum user_id)
+{
+	static bool registered = false;
+	static const char prefix[] = "usage_analytics.admission:";
+	text	   *u = DatumGetTextPP(user_id);
+	Size		ulen = VARSIZE_ANY_EXHDR(u);
+	text	   *name = palloc(VARHDRSZ + sizeof(prefix) - 1 + ulen);
+	int64		key;
+	bool		in_order = true;
+	int			i;
+
+	if (!registered)
+	{
+		RegisterXactCallback(admission_xact_callback, NULL);
+		RegisterSubXactCallback(admission_subxact_callback, NULL);
+		registered = true;
+	}
+	SET_VARSIZE(name, VARHDRSZ + sizeof(prefix) - 1 + ulen);
+	memcpy(VARDATA(name), prefix, sizeof(prefix) - 1);
+	memcpy(VARDATA(name) + sizeof(prefix) - 1, VARDATA_ANY(u), ulen);
+	key = DatumGetInt64(DirectFunctionCall2Coll(hashtextextended, C_COLLATION_OID,
+												PointerGetDatum(name), Int64GetDatum(0)));
+	pfree(name);
+
+	for (i = 0; i < nheld; i++)
+		if (held[i].key >= key)
+			in_order = false;
+	if (in_order)
+		DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(key));
+	else if (!DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8, Int64GetDatum(key))))
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("cannot wait for the admission of user \"%s\" in this transaction",
+						text_to_cstring(u)),
+				 errdetail("Another transaction is admitting that user, and this transaction already "
+						   "holds the admission of a user that comes later in the lock order: "
+						   "waiting could deadlock."),
+				 errhint("Retry the transaction, or admit each user in its own transaction.")));
+	else
+	{
+		/* Held already by this transaction: listed already, unless the same key. */
+		for (i = 0; i < nheld; i++)
+			if (held[i].key == key)
+				return;
+	}
+
+	if (nheld == held_capacity)
+	{
+		held_capacity = Max(8, held_capacity * 2);
+		held = held ? repalloc(held, held_capacity * sizeof(HeldLock))
+			: MemoryContextAlloc(TopMemoryContext, held_capacity * sizeof(HeldLock));
+	}
+	held[nheld].key = key;
+	held[nheld].subid = GetCurrentSubTransactionId();
+	nheld++;
+}
 
 static UaPlan event_state = {
 	.sql = "SELECT status, error_code FROM analytics.chat_events WHERE id = $1",
@@ -199,7 +315,7 @@ ua_start_request(PG_FUNCTION_ARGS)
 	}
 
 	/* One admission of this user at a time, until commit. */
-	ua_run(&lock_user, &user_id, NULL, false, 1);
+	lock_user(user_id);
 	ua_quota_evaluate(user_id, tokens, est_cost, true, cxt, &q);
 	usage_date = q.today;
 

@@ -42,6 +42,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
+#include "quota.h"
 #include "sketch.h"
 
 PG_FUNCTION_INFO_V1(ua_fold_range);
@@ -94,9 +95,12 @@ enum
 
 struct SetAgg;
 
+struct SweepUser;
+
 typedef struct Interned
 {
 	struct SetAgg *last[K_COUNT];
+	struct SweepUser *sweep;	/* a user's entry in the sweep, once looked up */
 	int64		rank;
 	char		text[FLEXIBLE_ARRAY_MEMBER];	/* a text datum */
 } Interned;
@@ -294,7 +298,61 @@ typedef struct Fold
 	int			n_models;		/* rows of each list-kept rollup */
 	int			n_categories;
 	int			n_system_models;
+	HTAB	   *sweep;			/* SweepUser by user; NULL: no sweep (a rebuild) */
+	MemoryContext sweep_cxt;	/* the sweep's keys */
+	TimestampTz sweep_from;		/* events before this are not swept */
 } Fold;
+
+/*
+ * The threshold sweep: every user of the batch with an event of the last
+ * day, and the latest such event's time.  Survives the early writes (the
+ * interned strings do not: each remembers its entry until then).
+ */
+typedef struct SweepUser
+{
+	text	   *user;			/* key: compared by content */
+	TimestampTz at;
+} SweepUser;
+
+static uint32
+sweep_hash(const void *key, Size keysize)
+{
+	const text *t = *(text *const *) key;
+
+	return hash_bytes((const unsigned char *) VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t));
+}
+
+static int
+sweep_match(const void *a, const void *b, Size keysize)
+{
+	const text *x = *(text *const *) a;
+	const text *y = *(text *const *) b;
+
+	return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
+		memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0 ? 0 : 1;
+}
+
+static void
+sweep_add(Fold *f, Interned *user, TimestampTz at)
+{
+	if (user->sweep == NULL)
+	{
+		text	   *key = (text *) user->text;
+		bool		found;
+		SweepUser  *e = hash_search(f->sweep, &key, HASH_ENTER, &found);
+
+		if (!found)
+		{
+			/* The key must outlive the interned string. */
+			e->user = MemoryContextAlloc(f->sweep_cxt, VARSIZE(key));
+			memcpy(e->user, key, VARSIZE(key));
+			e->at = at;
+		}
+		user->sweep = e;
+	}
+	if (at > user->sweep->at)
+		user->sweep->at = at;
+}
 
 static Interned *
 intern(Fold *f, Datum d)
@@ -535,6 +593,9 @@ fold_event(Fold *f, Datum *v, bool *n)
 	int64		rating = n[C_RATING] ? 0 : DatumGetInt16(v[C_RATING]);
 	int64		tokens_total = INT(C_INPUT) + INT(C_CACHED) + INT(C_WRITE) + INT(C_OUTPUT);
 	UaSketchState *latency[3] = {NULL, NULL, NULL};
+
+	if (f->sweep != NULL && DatumGetTimestampTz(v[C_OCCURRED_AT]) >= f->sweep_from)
+		sweep_add(f, user, DatumGetTimestampTz(v[C_OCCURRED_AT]));
 
 	if (DatumGetBool(v[C_IN_LOCAL]))
 	{
@@ -1119,6 +1180,21 @@ ua_fold_range(PG_FUNCTION_ARGS)
 	f.distinct_type = analytics_type("rollup_distinct");
 	f.write_cxt = AllocSetContextCreate(caller, "usage_analytics fold write", ALLOCSET_DEFAULT_SIZES);
 	fold_start(&f, caller);
+	f.sweep = NULL;
+	f.sweep_cxt = caller;
+	f.sweep_from = GetCurrentTransactionStartTimestamp() - USECS_PER_DAY;
+	if (PG_ARGISNULL(2) && PG_ARGISNULL(3) && ua_notify_enabled)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(text *);
+		ctl.entrysize = sizeof(SweepUser);
+		ctl.hash = sweep_hash;
+		ctl.match = sweep_match;
+		ctl.hcxt = caller;
+		f.sweep = hash_create("usage_analytics threshold sweep", 256, &ctl,
+							  HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	}
 
 	plan = SPI_prepare(batch_sql, 4, argtypes);
 	if (plan == NULL)
@@ -1148,6 +1224,33 @@ ua_fold_range(PG_FUNCTION_ARGS)
 	}
 	SPI_cursor_close(cursor);
 	fold_flush(&f);
+
+	/*
+	 * Thresholds the batch's writers reached together without any of them
+	 * seeing it (notify.c): each user's periods at its latest event (not
+	 * after now), as everything committed so far has it.
+	 */
+	if (f.sweep != NULL)
+	{
+		MemoryContext each = AllocSetContextCreate(caller, "usage_analytics threshold sweep",
+												   ALLOCSET_DEFAULT_SIZES);
+		TimestampTz now = GetCurrentTransactionStartTimestamp();
+		HASH_SEQ_STATUS seq;
+		SweepUser  *e;
+
+		hash_seq_init(&seq, f.sweep);
+		while ((e = hash_seq_search(&seq)) != NULL)
+		{
+			MemoryContext old = MemoryContextSwitchTo(each);
+
+			CHECK_FOR_INTERRUPTS();
+			ua_notify_at(PointerGetDatum(e->user), Min(e->at, now));
+			MemoryContextSwitchTo(old);
+			MemoryContextReset(each);
+		}
+		MemoryContextDelete(each);
+		hash_destroy(f.sweep);
+	}
 	elog(DEBUG1, "usage_analytics fold: " INT64_FORMAT " events in %.1f ms, %d early writes",
 		 events, (double) (GetCurrentTimestamp() - started) / 1000.0, flushes);
 

@@ -18,9 +18,21 @@
  *	  skipped, the user's next event writes the row.
  *
  *	  Each backend remembers the keys it saw written (by itself or, committed,
- *	  by others), so a user above a threshold costs no further attempt; the
- *	  memory is dropped when a transaction aborts, since what it wrote is
- *	  gone then.
+ *	  by others), so a user above a threshold costs no further attempt.  The
+ *	  keys a transaction adds are listed with the subtransaction that added
+ *	  them until it ends: an abort, or a ROLLBACK TO SAVEPOINT of that
+ *	  subtransaction or an ancestor, forgets them again (the row, the NOTIFY
+ *	  and the advisory lock went with it), so a threshold crossed again is
+ *	  recorded then.  Subtransaction ids grow as subtransactions start, so
+ *	  aborting subtransaction s forgets the keys added at s or above: those
+ *	  of s and of its committed children.
+ *
+ *	  Exactly once under any concurrency: a transaction sees only what
+ *	  committed before its snapshot, so transactions that reach a threshold
+ *	  together can each see it unreached (no rollback anywhere).  fold()
+ *	  closes that gap: for every user whose events it folds (recorded in the
+ *	  last day) it evaluates the periods of the user's latest event and
+ *	  records what is missing (ua_notify_at), under the same lock and key.
  *
  *	  Called after the counters changed, with the owner's rights.
  *
@@ -36,6 +48,7 @@
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/hsearch.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "quota.h"
 
@@ -65,14 +78,81 @@ static UaPlan record_threshold = {
 static HTAB *known = NULL;
 static Oid	known_relid = InvalidOid;
 
-static void
-forget_on_abort(XactEvent event, void *arg)
+/* The keys added by the running transaction, with the subtransaction of each. */
+typedef struct AddedKey
 {
-	if (event == XACT_EVENT_ABORT && known != NULL)
+	uint64		key;
+	SubTransactionId subid;
+} AddedKey;
+
+static AddedKey *added = NULL;
+static int	nadded = 0;
+static int	added_capacity = 0;
+
+static void
+remember(uint64 key)
+{
+	bool		found;
+
+	hash_search(known, &key, HASH_ENTER, &found);
+	if (found)
+		return;
+	if (nadded == added_capacity)
 	{
-		hash_destroy(known);
-		known = NULL;
+		added_capacity = Max(16, added_capacity * 2);
+		added = added ? repalloc(added, added_capacity * sizeof(AddedKey))
+			: MemoryContextAlloc(TopMemoryContext, added_capacity * sizeof(AddedKey));
 	}
+	added[nadded].key = key;
+	added[nadded].subid = GetCurrentSubTransactionId();
+	nadded++;
+}
+
+/* Forget the keys added at subtransaction `from` or above (all: TopSubTransactionId). */
+static void
+forget_from(SubTransactionId from)
+{
+	int			i,
+				kept = 0;
+
+	for (i = 0; i < nadded; i++)
+	{
+		if (added[i].subid >= from)
+		{
+			if (known != NULL)
+				hash_search(known, &added[i].key, HASH_REMOVE, NULL);
+		}
+		else
+			added[kept++] = added[i];
+	}
+	nadded = kept;
+}
+
+static void
+notify_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+		case XACT_EVENT_PREPARE:
+			nadded = 0;			/* committed: known for good */
+			break;
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			forget_from(TopSubTransactionId);
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+notify_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		forget_from(mySubid);
 }
 
 /* Hash of (user, limit by position, period, threshold's bytes). */
@@ -99,7 +179,8 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 
 	if (!registered)
 	{
-		RegisterXactCallback(forget_on_abort, NULL);
+		RegisterXactCallback(notify_xact_callback, NULL);
+		RegisterSubXactCallback(notify_subxact_callback, NULL);
 		registered = true;
 	}
 	relid = get_relname_relid("notifications", get_namespace_oid("analytics", false));
@@ -108,6 +189,7 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 	{
 		hash_destroy(known);	/* another table, or bounded memory: start over */
 		known = NULL;
+		nadded = 0;
 	}
 	known_relid = relid;
 	if (known == NULL)
@@ -130,7 +212,6 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 			Datum		level = DirectFunctionCall2(numeric_mul, q->thresholds[t], l->limit);
 			Datum		v[7];
 			uint64		key;
-			bool		found;
 			bool		isnull;
 
 			if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, l->used, level)) < 0)
@@ -148,7 +229,7 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 			ua_run(&record_threshold, v, NULL, false, 1);
 			/* Ours now, or written and committed by another: known. */
 			if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
-				hash_search(known, &key, HASH_ENTER, &found);
+				remember(key);
 		}
 	}
 }
@@ -163,6 +244,31 @@ ua_notify_after_usage(Datum user_id)
 		return;
 	ua_quota_evaluate(user_id, 0, DirectFunctionCall1(int8_numeric, Int64GetDatum(0)), true,
 					  CurrentMemoryContext, &q);
+	ua_notify_thresholds(user_id, &q);
+}
+
+/*
+ * The sweep (fold.c): record the thresholds the user has reached in the
+ * periods in force at `at`, as the fold's snapshot sees them (taken after
+ * every transaction it folds had ended).  Transactions that reach a
+ * threshold together, each seeing only what committed before it, may all
+ * see it unreached; the fold, once they have ended, sees their sum.  A plan
+ * dropped since has nothing to measure against: skipped.
+ */
+void
+ua_notify_at(Datum user_id, TimestampTz at)
+{
+	UaSnapshot	s;
+	UaQuota		q;
+
+	if (!ua_notify_enabled)
+		return;
+	ua_usage_snapshot(user_id, at, NULL, ua_begin_read(false), &s);
+	ua_end_read(false);
+	if (!s.plan_found)
+		return;
+	ua_quota_from_snapshot(&s, 0, DirectFunctionCall1(int8_numeric, Int64GetDatum(0)), NULL,
+						   CurrentMemoryContext, &q);
 	ua_notify_thresholds(user_id, &q);
 }
 

@@ -72,5 +72,6 @@ extern void ua_quota_authorize(text *user_id, Oid caller);
 /* notify.c: record and announce thresholds the user has reached. */
 extern void ua_notify_thresholds(Datum user_id, const UaQuota *q);
 extern void ua_notify_after_usage(Datum user_id);
+extern void ua_notify_at(Datum user_id, TimestampTz at);
 
 #endif							/* UA_QUOTA_H */

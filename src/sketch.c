@@ -11,6 +11,11 @@
  *	  binary, bytea, serialized state) is fully validated: corrupt or
  *	  truncated data is an ERROR (22P02 text, 22P03 binary), never a crash.
  *
+ *	  Overflow: a count past bigint or a sum past double precision, in any
+ *	  union, merge, aggregate step or input, is an ERROR (22003), never a
+ *	  wrap; every addition to a state goes through state_add_totals() and
+ *	  state_add_bin(), which check.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -18,6 +23,7 @@
 #include <math.h>
 
 #include "catalog/pg_type.h"
+#include "common/int.h"
 #include "fmgr.h"
 #include "libpq/pqformat.h"
 #include "utils/array.h"
@@ -86,6 +92,20 @@ bucket_value(int32 i)
 	return 2.0 * exp(i * log_gamma()) / (gamma + 1.0);
 }
 
+/* a + b for counts: 22003 past bigint, never a wrap. */
+static int64
+add_count(int64 a, int64 b)
+{
+	int64		r;
+
+	if (pg_add_s64_overflow(a, b, &r))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("latency_sketch count out of range"),
+				 errdetail("The result would count more than " INT64_FORMAT " values.", PG_INT64_MAX)));
+	return r;
+}
+
 static UaSketchState *
 state_new(void)
 {
@@ -115,7 +135,7 @@ state_add_bin(UaSketchState *st, int32 idx, int64 cnt)
 	}
 	if (lo < st->nbins && st->index[lo] == idx)
 	{
-		st->counts[lo] += cnt;
+		st->counts[lo] = add_count(st->counts[lo], cnt);
 		return;
 	}
 	if (st->nbins == st->capacity)
@@ -133,7 +153,7 @@ state_add_bin(UaSketchState *st, int32 idx, int64 cnt)
 	/* Bounded size: fold the lowest bucket into the next one. */
 	if (st->nbins > UA_SKETCH_MAX_BINS)
 	{
-		st->counts[1] += st->counts[0];
+		st->counts[1] = add_count(st->counts[1], st->counts[0]);
 		memmove(&st->index[0], &st->index[1], (st->nbins - 1) * sizeof(int32));
 		memmove(&st->counts[0], &st->counts[1], (st->nbins - 1) * sizeof(int64));
 		st->nbins--;
@@ -144,15 +164,23 @@ state_add_bin(UaSketchState *st, int32 idx, int64 cnt)
 static void
 state_add_totals(UaSketchState *st, int64 count, int64 zeros, float8 sum, float8 min, float8 max)
 {
+	int64		new_count = add_count(st->count, count);
+	float8		new_sum = st->sum + sum;
+
 	if (count == 0)
 		return;
+	if (isinf(new_sum))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("latency_sketch sum out of range"),
+				 errdetail("The sum of the values would exceed the range of double precision.")));
 	if (st->count == 0 || min < st->min)
 		st->min = min;
 	if (st->count == 0 || max > st->max)
 		st->max = max;
-	st->count += count;
-	st->zero_count += zeros;
-	st->sum += sum;
+	st->count = new_count;
+	st->zero_count += zeros;	/* <= count */
+	st->sum = new_sum;
 }
 
 static void
@@ -334,6 +362,12 @@ parse_int(const char **p, const char *input)
 
 	errno = 0;
 	v = strtoll(*p, &end, 10);
+	if (end != *p && errno == ERANGE)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value \"%.*s\" is out of range for type bigint in latency_sketch input",
+						(int) (end - *p), *p),
+				 errdetail("At character %d.", (int) (*p - input) + 1)));
 	if (end == *p || errno != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
@@ -351,6 +385,15 @@ parse_float(const char **p, const char *input)
 
 	errno = 0;
 	v = strtod(*p, &end);
+	/* Like float8in: overflow and underflow to zero are out of range. */
+	if (end != *p && errno == ERANGE && (v == 0.0 || isinf(v)))
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value \"%.*s\" is out of range for type double precision in latency_sketch input",
+						(int) (end - *p), *p),
+				 errdetail("At character %d.", (int) (*p - input) + 1)));
+	if (end != *p && errno == ERANGE)
+		errno = 0;				/* a denormal: accepted, as float8in does */
 	if (end == *p || errno != 0 || !isfinite(v))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),

@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(49);
+SELECT plan(57);
 
 INSERT INTO analytics.plans (plan_id, name, daily_request_limit, monthly_token_limit, monthly_cost_limit,
     max_tokens_per_request, enforcement, warn_thresholds)
@@ -13,6 +13,11 @@ SELECT ok(analytics.subscribe('s', 'soft1') > 0, 'subscribe s');
 SELECT results_eq($$SELECT allowed, status, limit_name, remaining FROM analytics.start_request('a', 'gpt-4o', 300, 'r1')$$,
   $$VALUES (true, 'pending', 'daily_requests', 2::numeric)$$, 'admitted: pending, one of three daily requests used');
 SELECT results_eq($$SELECT used FROM analytics.check_quota('a') $$, $$VALUES (1::numeric)$$, 'check_quota counts the reservation');
+SELECT ok(EXISTS (SELECT 1 FROM pg_catalog.pg_locks l
+                   WHERE l.locktype = 'advisory' AND l.pid = pg_backend_pid() AND l.objsubid = 1
+                     AND ((l.classid::bigint << 32) | l.objid::bigint)
+                         = hashtextextended('usage_analytics.admission:' || 'a', 0)),
+  'admission holds the documented lock on the user to commit');
 SELECT results_eq($$SELECT event_id, allowed, status FROM analytics.start_request('a', 'gpt-4o', 300, 'r1')$$,
   $$SELECT id, true, 'pending' FROM analytics.chat_events WHERE request_id = 'r1'$$, 'a retry returns the first answer');
 SELECT is((SELECT sum(pending_requests) FROM analytics.usage_counters WHERE user_id = 'a'), 1::numeric, 'a retry reserves nothing more');
@@ -104,6 +109,24 @@ SELECT is((SELECT count(*) FROM analytics.record_chat_events(
   3::bigint, 'a batch of three events');
 SELECT set_eq($$SELECT threshold FROM analytics.notifications WHERE user_id = 'batch'$$, $$VALUES (0.8), (1.0)$$,
   'the batch that reaches 80 % and 100 % notifies both');
+
+-- A threshold crossed inside a savepoint that rolls back was not reached:
+-- no row; crossed again after the rollback, it is recorded once.
+INSERT INTO analytics.plans (plan_id, name, monthly_request_limit, enforcement, warn_thresholds)
+VALUES ('sp5', 'five a month', 5, 'soft', '{0.8}');
+SELECT ok(analytics.subscribe('sp', 'sp5') > 0, 'subscribe sp');
+SELECT is((SELECT count(*) FROM (SELECT analytics.record_chat_event('sp', 'gpt-4o', input_tokens => 1)
+                                   FROM generate_series(1, 3)) e), 3::bigint, 'three of five requests');
+SAVEPOINT crossing;
+SELECT ok(analytics.record_chat_event('sp', 'gpt-4o', input_tokens => 1) > 0, 'the fourth, inside a savepoint');
+SELECT is((SELECT count(*) FROM analytics.notifications WHERE user_id = 'sp'), 1::bigint, '80 % reached inside the savepoint');
+ROLLBACK TO SAVEPOINT crossing;
+SELECT is((SELECT count(*) FROM analytics.notifications WHERE user_id = 'sp'), 0::bigint,
+  'rolled back with the savepoint: not recorded');
+SELECT is((SELECT count(*) FROM (SELECT analytics.record_chat_event('sp', 'gpt-4o', input_tokens => 1)
+                                   FROM generate_series(1, 2)) e), 2::bigint, 'the fourth and fifth again');
+SELECT results_eq($$SELECT threshold, used FROM analytics.notifications WHERE user_id = 'sp'$$,
+  $$VALUES (0.8, 4::numeric)$$, 'crossed again after the rollback: recorded once, by the fourth');
 
 -- rebuild_rollups recomputes counters with reservations and rejections.
 SELECT ok((SELECT allowed FROM analytics.start_request('b', 'gpt-4o', 77, request_id => 'rebuild-pending')),

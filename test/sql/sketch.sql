@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(27);
+SELECT plan(43);
 
 -- Skewed latencies: exact percentiles vs the sketch, per group.
 SELECT setseed(0.7) \gset
@@ -85,6 +85,58 @@ SELECT throws_ok($$SELECT 'v1;n=2;z=0;sum=1;min=1;max=1;b=5:1,3:1'::analytics.la
 SELECT throws_ok($$SELECT analytics.latency_sketch_from_bytea('\x0100')$$, '22P03', 'invalid latency_sketch', 'truncated binary');
 SELECT throws_ok($$SELECT analytics.latency_sketch_from_bytea(analytics.latency_sketch_to_bytea('v1;n=1;z=0;sum=1;min=1;max=1;b=0:1') || '\x00'::bytea)$$,
   '22P03', NULL, 'trailing bytes');
+
+-- Overflow: counts and sums past their type are 22003 on every path, never a wrap.
+CREATE TEMP TABLE huge (k int, s analytics.latency_sketch);
+INSERT INTO huge VALUES
+  (1, 'v1;n=9223372036854775807;z=0;sum=1;min=1;max=1;b=0:9223372036854775807'),
+  (2, 'v1;n=5000000000000000000;z=0;sum=1;min=1;max=1;b=0:5000000000000000000'),
+  (3, 'v1;n=100000000;z=0;sum=1e308;min=1e300;max=1e300;b=36356:100000000');
+SELECT is((SELECT analytics.sketch_count(s) FROM huge WHERE k = 1), 9223372036854775807::bigint,
+  'the largest count is accepted');
+SELECT throws_ok($$SELECT analytics.sketch_count(analytics.latency_sketch_union(s, s)) FROM huge WHERE k = 1$$,
+  '22003', 'latency_sketch count out of range', 'union: a count past bigint is an error');
+SELECT throws_ok($$SELECT analytics.latency_sketch_union(s, s) FROM huge WHERE k = 3$$,
+  '22003', 'latency_sketch sum out of range', 'union: a sum past double precision is an error');
+SELECT throws_ok($$SELECT analytics.latency_sketch_merge(h.s) FROM huge h, generate_series(1, 2) WHERE h.k = 2$$,
+  '22003', 'latency_sketch count out of range', 'merge aggregate: count');
+SELECT throws_ok($$SELECT analytics.latency_sketch_merge(h.s) FROM huge h, generate_series(1, 2) WHERE h.k = 3$$,
+  '22003', 'latency_sketch sum out of range', 'merge aggregate: sum');
+SELECT throws_ok($$SELECT analytics.latency_sketch_agg(x) FROM (VALUES (1e300::float8), ('1e308'::float8)) v(x)$$,
+  '22003', NULL, 'a value above the largest is an error (the float aggregate cannot reach the sum limit otherwise)');
+-- Combine: partial aggregates per partition, combined by the finalize step.
+CREATE TABLE parts (k int, s analytics.latency_sketch) PARTITION BY LIST (k);
+CREATE TABLE parts1 PARTITION OF parts FOR VALUES IN (1);
+CREATE TABLE parts2 PARTITION OF parts FOR VALUES IN (2);
+INSERT INTO parts SELECT g, s FROM huge, generate_series(1, 2) g WHERE huge.k = 2;
+SET LOCAL enable_partitionwise_aggregate = on;
+SELECT matches(pg_temp.plan_of('SELECT analytics.latency_sketch_merge(s) FROM parts'), 'Finalize Aggregate',
+  'the merge aggregate combines partial states per partition');
+SELECT throws_ok($$SELECT analytics.latency_sketch_merge(s) FROM parts$$,
+  '22003', 'latency_sketch count out of range', 'combine: count');
+UPDATE parts SET s = (SELECT s FROM huge WHERE k = 3);
+SELECT throws_ok($$SELECT analytics.latency_sketch_merge(s) FROM parts$$,
+  '22003', 'latency_sketch sum out of range', 'combine: sum');
+RESET enable_partitionwise_aggregate;
+-- Parallel: partial states serialized by the workers, deserialized and combined by the leader.
+CREATE TABLE hugepar AS SELECT h.s FROM huge h, generate_series(1, 2) WHERE h.k = 2
+  UNION ALL SELECT analytics.latency_sketch_agg(g) FROM generate_series(1, 20000) g GROUP BY g;
+ANALYZE hugepar;
+SELECT matches(pg_temp.plan_of('SELECT analytics.latency_sketch_merge(s) FROM hugepar'), 'Partial Aggregate',
+  'the merge aggregate runs in parallel');
+SELECT throws_ok($$SELECT analytics.latency_sketch_merge(s) FROM hugepar$$,
+  '22003', 'latency_sketch count out of range', 'parallel merge: count');
+-- Input: numbers past their type are 22003, like bigint's and double precision's own input.
+SELECT throws_ok($$SELECT 'v1;n=9223372036854775808;z=0;sum=1;min=1;max=1;b=0:1'::analytics.latency_sketch$$,
+  '22003', NULL, 'text input: count past bigint');
+SELECT throws_ok($$SELECT 'v1;n=1;z=0;sum=1;min=1;max=1;b=0:99999999999999999999'::analytics.latency_sketch$$,
+  '22003', NULL, 'text input: bucket count past bigint');
+SELECT throws_ok($$SELECT 'v1;n=1;z=0;sum=1e309;min=1;max=1;b=0:1'::analytics.latency_sketch$$,
+  '22003', NULL, 'text input: sum past double precision');
+SELECT is((SELECT analytics.sketch_count(analytics.latency_sketch_from_bytea(analytics.latency_sketch_to_bytea(s))) FROM huge WHERE k = 1),
+  9223372036854775807::bigint, 'binary input: the largest count round trips');
+SELECT throws_ok($$SELECT analytics.latency_sketch_union(analytics.latency_sketch_from_bytea(analytics.latency_sketch_to_bytea(s)), s) FROM huge WHERE k = 1$$,
+  '22003', 'latency_sketch count out of range', 'binary input, then union: an error');
 
 SELECT * FROM finish();
 ROLLBACK;
