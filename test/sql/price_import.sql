@@ -6,26 +6,27 @@
 SELECT plan(26);
 \set catalog `cat test/fixtures/litellm_prices.json`
 
-SELECT is(analytics.import_litellm_prices(:'catalog', '2025-02-01'), 5,
-  'chat and completion entries with an input and an output price are imported');
+SELECT is(analytics.import_litellm_prices(:'catalog', '2025-02-01'), 6,
+  'chat, completion and responses entries with an input and an output price are imported');
 SELECT results_eq($$
   SELECT provider, model, effective_from, input_per_mtok, cached_input_per_mtok, cache_write_per_mtok, output_per_mtok, builtin
     FROM analytics.model_prices WHERE provider LIKE 'fx%' ORDER BY provider, model$$,
   $$VALUES ('fxai', 'fx-chat-1', '2025-02-01'::timestamptz, 2.5, 1.25, 2.5, 10.0, false),
            ('fxai', 'fx-chat-1-2025-01-15', '2025-02-01', 1.1, 1.1, 1.1, 4.4, false),
+           ('fxai', 'fx-deep-research', '2025-02-01', 10, 10, 10, 40, false),
            ('fxai', 'fx-instruct', '2025-02-01', 1.5, 1.5, 1.5, 2, false),
            ('fxcloud', 'fxcloud/fx-chat-1', '2025-02-01', 3, 0.3, 3.75, 15, false),
            ('fxlocal', 'fx-zero', '2025-02-01', 0, 0, 0, 0, false)$$,
   'per token to per million exactly; keys as is; cache reads and writes without a cost of their own at the input price');
 SELECT is((SELECT string_agg(output_per_mtok::text, ' ' ORDER BY model) FROM analytics.model_prices WHERE provider = 'fxai'),
-  '10 4.4 2', 'no float residue, no trailing zeros (1e-05 per token is 10 per million)');
+  '10 4.4 40 2', 'no float residue, no trailing zeros (1e-05 per token is 10 per million)');
 SELECT is_empty($$SELECT 1 FROM analytics.model_prices WHERE model IN ('sample_spec', 'fx-embed-small', 'fx-image-1', 'fx-free-preview')$$,
   'sample_spec, embeddings, images and entries without prices are skipped');
 
 -- Idempotent.
 SELECT is(analytics.import_litellm_prices(:'catalog', '2025-02-01'), 0, 'the same catalog and date again: nothing to do');
 SELECT is(analytics.import_litellm_prices(:'catalog', '2025-03-01'), 0, 'a later date with the same prices adds no row');
-SELECT is((SELECT count(*) FROM analytics.model_prices WHERE provider LIKE 'fx%'), 5::bigint, 'still five rows');
+SELECT is((SELECT count(*) FROM analytics.model_prices WHERE provider LIKE 'fx%'), 6::bigint, 'still six rows');
 SELECT is(analytics.import_litellm_prices(jsonb_set(:'catalog', '{fx-chat-1,output_cost_per_token}', '8e-06'), '2025-04-01'), 1,
   'a changed price is a new row from its date');
 SELECT results_eq($$SELECT effective_from, output_per_mtok FROM analytics.model_prices WHERE model = 'fx-chat-1' ORDER BY 1$$,
