@@ -216,6 +216,21 @@ static UaPlan settle = {
 	NUMERICOID, TEXTOID, INT4OID, INT4OID, BOOLOID, TEXTOID, TEXTOID, TEXTOID, INT8OID}
 };
 
+/* The same, and the price-book model that priced it (1.1 SQL: priced_model). */
+static UaPlan settle_renamed = {
+	.sql = "UPDATE analytics.chat_events SET status = $4, input_tokens = $5, "
+	"  cached_input_tokens = $6, cache_write_tokens = $7, output_tokens = $8, "
+	"  reasoning_tokens = $9, cost = $10, cost_input = $11, cost_cached_input = $12, "
+	"  cost_cache_write = $13, cost_output = $14, cache_savings = $15, cost_source = $16, "
+	"  response_time_ms = $17, time_to_first_token_ms = $18, cache_hit = $19, "
+	"  error_code = $20, error_message = $21, provider = COALESCE(provider, $22), "
+	"  settled_at = pg_catalog.now(), recorded_xid = $23, priced_model = $24 "
+	"WHERE user_id = $1 AND occurred_at = $2 AND id = $3",
+	.nargs = 24, .argtypes = {TEXTOID, TIMESTAMPTZOID, INT8OID, TEXTOID, INT4OID, INT4OID,
+		INT4OID, INT4OID, INT4OID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID,
+	NUMERICOID, TEXTOID, INT4OID, INT4OID, BOOLOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID}
+};
+
 static Datum
 zero(void)
 {
@@ -419,6 +434,7 @@ ua_complete_request(PG_FUNCTION_ARGS)
 	int64		reserved_tokens;
 	char	   *status;
 	Datum		parts[5];
+	Datum		priced_model = (Datum) 0;	/* the price-book model, if renamed */
 	bool		priced = false;
 	bool		cache_hit;
 	Datum		out[3];
@@ -543,6 +559,8 @@ ua_complete_request(PG_FUNCTION_ARGS)
 			provider = prices[0].provider;
 			provider_null = false;
 		}
+		if (prices[0].renamed)
+			priced_model = prices[0].model;
 		priced = true;
 	}
 	else
@@ -550,11 +568,11 @@ ua_complete_request(PG_FUNCTION_ARGS)
 
 	/* Settle the event: the log is append-only to everyone else. */
 	{
-		Datum		v[23];
-		char		n[24];
+		Datum		v[24];
+		char		n[25];
 
 		memset(n, ' ', sizeof(n));
-		n[23] = '\0';
+		n[24] = '\0';
 		v[0] = user_id;
 		v[1] = occurred_at;
 		v[2] = event_id;
@@ -581,8 +599,10 @@ ua_complete_request(PG_FUNCTION_ARGS)
 		v[21] = provider;
 		n[21] = provider_null ? 'n' : ' ';
 		v[22] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
+		v[23] = priced_model;
 
-		ua_run_internal_write(&settle, v, n, 1);
+		/* Only a renamed price needs the 1.1 column. */
+		ua_run_internal_write(priced_model != (Datum) 0 ? &settle_renamed : &settle, v, n, 1);
 	}
 
 	/* Actual usage in, the reservation out (unless it expired already). */

@@ -70,7 +70,7 @@ static const struct
 	{"error_code", TEXTOID}, {"error_message", TEXTOID},
 	{"sections_referenced", TEXTARRAYOID}, {"intermediate_steps", INT4OID},
 	{"metadata", JSONBOID}, {"recorded_xid", INT8OID}, {"reserved_tokens", INT4OID},
-	{"reserved_cost", NUMERICOID}
+	{"reserved_cost", NUMERICOID}, {"priced_model", TEXTOID}
 };
 
 /* The compiled CHECK constraints of one partition; exprs NULL: not cached. */
@@ -233,6 +233,9 @@ rebuild(Relation rel)
 	{
 		AttrNumber	a = get_attnum(cache.root, columns[i].name);
 
+		/* Under the 1.0 SQL: no priced_model, and nothing sets it. */
+		if (a <= 0 && i == EV_PRICED_MODEL)
+			continue;
 		if (a <= 0 || TupleDescAttr(desc, a - 1)->atttypid != columns[i].type)
 			cache.direct = false;
 		else

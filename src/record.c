@@ -7,9 +7,11 @@
  *	  2. Claim the idempotency key (user_id, request_id), if given: a repeat
  *	     returns the first event's id.  ON CONFLICT waits for a concurrent
  *	     holder of the key, so a retry racing the original counts once.
- *	  3. Look up the user's time zone (day bucket), the price in force and,
- *	     when notifications are on, the user's quota snapshot: index scans,
- *	     no statement (subject.c).
+ *	  3. Look up the user's time zone (day bucket), the price in force (of
+ *	     the model as sent, an alias or its normalised name; the event
+ *	     keeps the name as sent and, if another, the priced one in
+ *	     priced_model) and, when notifications are on, the user's quota
+ *	     snapshot: index scans, no statement (subject.c).
  *	  4. Insert the event, stamped with its top transaction id (the fold's
  *	     watermark, see analytics.fold()), without a statement
  *	     (event_insert.c), and add it to the user's day counter (this
@@ -235,6 +237,7 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	Datum		cost_part[4];
 	bool		parts_null = true;
 	Datum		savings = (Datum) 0;
+	Datum		priced_model = (Datum) 0;	/* the price-book model, if renamed */
 	UaQuota		quota;
 	int			i;
 
@@ -302,6 +305,7 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 				cost = DirectFunctionCall2(numeric_add, cost, cost_part[i]);
 			savings = prices[0].cache_savings;
 			parts_null = false;
+			priced_model = prices[0].renamed ? prices[0].model : (Datum) 0;
 		}
 		else
 		{
@@ -356,6 +360,8 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	ua_event_row_set(&row, EV_CACHE_SAVINGS, savings);
 	row.nulls[EV_CACHE_SAVINGS] = parts_null;
 	ua_event_row_set(&row, EV_COST_SOURCE, CStringGetTextDatum(provided ? "provided" : "computed"));
+	if (priced_model != (Datum) 0)
+		ua_event_row_set(&row, EV_PRICED_MODEL, priced_model);
 	if (!PG_ARGISNULL(A_RESPONSE_MS))
 		ua_event_row_set(&row, EV_RESPONSE_TIME_MS, Int32GetDatum((int32) PG_GETARG_INT64(A_RESPONSE_MS)));
 	if (!PG_ARGISNULL(A_TTFT_MS))

@@ -16,7 +16,11 @@
  *	                   started, not ended), else usage_analytics.default_plan
  *	                   in UTC;
  *	    price_request  per provider, the price row in force at a time (the
- *	                   latest effective_from), at most two providers;
+ *	                   latest effective_from), at most two providers; a
+ *	                   name the price book lacks is priced by the first of
+ *	                   its alias (model_aliases), the name without a gateway
+ *	                   prefix, then also without a date suffix, that has a
+ *	                   price (see ua_price_request);
  *	    usage_snapshot the plan's limits and the day counters of the user's
  *	                   local month, reservations included.
  *
@@ -27,6 +31,8 @@
  *-------------------------------------------------------------------------
  */
 #include "usage_analytics.h"
+
+#include <ctype.h>
 
 #include "access/genam.h"
 #include "access/htup_details.h"
@@ -282,9 +288,10 @@ tokens_at_rate(int64 tokens, Datum rate)
 	return DirectFunctionCall2(numeric_round, amount, Int32GetDatum(10));
 }
 
-int
-ua_price_request(Datum model, Datum provider, TimestampTz at, int64 input, int64 cached,
-				 int64 write, int64 output, Snapshot snap, UaPrice *out)
+/* The price-book rows of exactly this name (and provider, if not 0). */
+static int
+price_lookup(Datum model, Datum provider, TimestampTz at, int64 input, int64 cached,
+			 int64 write, int64 output, Snapshot snap, UaPrice *out)
 {
 	UaScan		s;
 	bool		isnull;
@@ -310,6 +317,8 @@ ua_price_request(Datum model, Datum provider, TimestampTz at, int64 input, int64
 		in_rate = column(&s, "input_per_mtok", &isnull);
 		cached_rate = column(&s, "cached_input_per_mtok", &isnull);
 		out[found].provider = prov;
+		out[found].model = model;
+		out[found].renamed = false;
 		out[found].cost_input = tokens_at_rate(input, in_rate);
 		out[found].cost_cached_input = tokens_at_rate(cached, cached_rate);
 		out[found].cost_cache_write = tokens_at_rate(write, column(&s, "cache_write_per_mtok", &isnull));
@@ -320,6 +329,187 @@ ua_price_request(Datum model, Datum provider, TimestampTz at, int64 input, int64
 		found++;
 	}
 	scan_close(&s);
+	return found;
+}
+
+/*
+ * Model names as providers and gateways send them.
+ */
+
+/* The alias of a name: true, with its provider and model. */
+static bool
+alias_lookup(Datum name, Snapshot snap, Datum *provider, Datum *model)
+{
+	UaScan		s;
+	bool		isnull;
+	bool		found;
+
+	scan_open(&s, "model_aliases", "model_aliases_pkey");
+	scan_key(&s, "alias", BTEqualStrategyNumber, F_TEXTEQ, name);
+	scan_begin(&s, snap);
+	found = scan_next(&s);
+	if (found)
+	{
+		*provider = column_copy(&s, "provider", &isnull);
+		*model = column_copy(&s, "model", &isnull);
+	}
+	scan_close(&s);
+	return found;
+}
+
+static bool
+same_text(Datum a, Datum b)
+{
+	return DatumGetBool(DirectFunctionCall2Coll(texteq, DEFAULT_COLLATION_OID, a, b));
+}
+
+/*
+ * One name: in the price book (under the gateway's provider first, when
+ * the caller named none; unless book is false: looked up already), else
+ * through its alias.
+ */
+static int
+price_name(Datum name, bool book, Datum provider, Datum hint, TimestampTz at, int64 input,
+		   int64 cached, int64 write, int64 output, Snapshot snap, UaPrice *out)
+{
+	Datum		alias_provider;
+	Datum		alias_model;
+	int			found = 0;
+
+	if (book && provider == (Datum) 0 && hint != (Datum) 0)
+	{
+		found = price_lookup(name, hint, at, input, cached, write, output, snap, out);
+		if (found > 0)
+			return found;
+	}
+	if (book)
+		found = price_lookup(name, provider, at, input, cached, write, output, snap, out);
+	if (found > 0)
+		return found;
+	if (alias_lookup(name, snap, &alias_provider, &alias_model) &&
+		(provider == (Datum) 0 || same_text(provider, alias_provider)))
+		found = price_lookup(alias_model, alias_provider, at, input, cached, write, output, snap, out);
+	return found;
+}
+
+/* n digits at s as a number. */
+static int
+digits_value(const char *s, int n)
+{
+	int			v = 0;
+
+	while (n-- > 0)
+		v = v * 10 + (*s++ - '0');
+	return v;
+}
+
+/* How many digits end at position end of s. */
+static int
+digits_before(const char *s, int end)
+{
+	int			i = end;
+
+	while (i > 0 && isdigit((unsigned char) s[i - 1]))
+		i--;
+	return end - i;
+}
+
+static bool
+plausible_date(const char *y, const char *m, const char *d)
+{
+	int			year = digits_value(y, 4);
+	int			month = digits_value(m, 2);
+	int			day = digits_value(d, 2);
+
+	return year >= 2000 && year <= 2099 && month >= 1 && month <= 12 && day >= 1 && day <= 31;
+}
+
+/*
+ * The length of name without a trailing date, or -1 if it has none: a
+ * date is -YYYY-MM-DD, -YYYYMMDD or @YYYYMMDD, optionally followed by a
+ * version -vN or -vN:M (Bedrock), and something must come before it.
+ */
+static int
+undated_length(const char *s)
+{
+	int			end = strlen(s);
+	int			k = digits_before(s, end);
+
+	if (k > 0 && end - k >= 1 && s[end - k - 1] == ':')
+	{
+		int			colon = end - k - 1;
+		int			k2 = digits_before(s, colon);
+
+		if (k2 > 0 && colon - k2 >= 2 && s[colon - k2 - 1] == 'v' && s[colon - k2 - 2] == '-')
+			end = colon - k2 - 2;
+	}
+	else if (k > 0 && end - k >= 2 && s[end - k - 1] == 'v' && s[end - k - 2] == '-')
+		end = end - k - 2;
+
+	k = digits_before(s, end);
+	if (k == 8 && end >= 10 && (s[end - 9] == '-' || s[end - 9] == '@') &&
+		plausible_date(s + end - 8, s + end - 4, s + end - 2))
+		return end - 9;
+	if (k == 2 && end >= 12 && s[end - 3] == '-' && digits_before(s, end - 3) == 2 &&
+		s[end - 6] == '-' && digits_before(s, end - 6) == 4 && s[end - 11] == '-' &&
+		plausible_date(s + end - 10, s + end - 5, s + end - 2))
+		return end - 11;
+	return -1;
+}
+
+/*
+ * The price of a model name as sent, by the first of these that has a
+ * price in force at `at`:
+ *   1. the price book under the name (the usual case: one index scan);
+ *   2. its alias in analytics.model_aliases (ignored when the caller named
+ *      another provider);
+ *   3. the name after the last '/' (a gateway prefix: "openai/gpt-4o"), in
+ *      the price book under the provider named by the segment before it
+ *      first, then under any, then as an alias;
+ *   4. that name without a trailing date ("gpt-4o-2024-08-06"), the same
+ *      way.
+ * A database still at the 1.0 SQL (no model_aliases) prices exact names only.
+ */
+int
+ua_price_request(Datum model, Datum provider, TimestampTz at, int64 input, int64 cached,
+				 int64 write, int64 output, Snapshot snap, UaPrice *out)
+{
+	char	   *name;
+	char	   *base;
+	char	   *slash;
+	Datum		hint = (Datum) 0;
+	int			undated;
+	int			found;
+	int			i;
+
+	found = price_lookup(model, provider, at, input, cached, write, output, snap, out);
+	if (found > 0)
+		return found;
+	if (!OidIsValid(get_relname_relid("model_aliases", get_namespace_oid("analytics", false))))
+		return 0;
+
+	found = price_name(model, false, provider, (Datum) 0, at, input, cached, write, output, snap, out);
+	name = TextDatumGetCString(model);
+	base = name;
+	slash = strrchr(name, '/');
+	if (found == 0 && slash != NULL && slash[1] != '\0')
+	{
+		char	   *segment = slash;
+
+		while (segment > name && segment[-1] != '/')
+			segment--;
+		if (segment < slash)
+			hint = PointerGetDatum(cstring_to_text_with_len(segment, slash - segment));
+		base = slash + 1;
+		found = price_name(CStringGetTextDatum(base), true, provider, hint, at, input, cached, write,
+						   output, snap, out);
+	}
+	undated = undated_length(base);
+	if (found == 0 && undated > 0)
+		found = price_name(PointerGetDatum(cstring_to_text_with_len(base, undated)), true, provider,
+						   hint, at, input, cached, write, output, snap, out);
+	for (i = 0; i < found; i++)
+		out[i].renamed = !same_text(out[i].model, model);
 	return found;
 }
 
@@ -469,9 +659,9 @@ ua_price_request_srf(PG_FUNCTION_ARGS)
 							 GetActiveSnapshot(), prices);
 	for (i = 0; i < found; i++)
 	{
-		Datum		v[6] = {prices[i].provider, prices[i].cost_input, prices[i].cost_cached_input,
-		prices[i].cost_cache_write, prices[i].cost_output, prices[i].cache_savings};
-		bool		n[6] = {false, false, false, false, false, false};
+		Datum		v[7] = {prices[i].provider, prices[i].cost_input, prices[i].cost_cached_input,
+		prices[i].cost_cache_write, prices[i].cost_output, prices[i].cache_savings, prices[i].model};
+		bool		n[7] = {false, false, false, false, false, false, false};
 
 		/* A NULL token count makes its bucket (and the savings) NULL. */
 		for (a = 3; a <= 6; a++)
@@ -481,6 +671,9 @@ ua_price_request_srf(PG_FUNCTION_ARGS)
 				if (a == 4)
 					n[5] = true;
 			}
+		/* The 1.1 SQL's seventh column (priced_model) is not in 1.0's. */
+		if (rsinfo->setDesc->natts < 6 || rsinfo->setDesc->natts > 7)
+			elog(ERROR, "usage_analytics: price_request returns %d columns", rsinfo->setDesc->natts);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, v, n);
 	}
 	return (Datum) 0;

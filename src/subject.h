@@ -24,6 +24,8 @@ typedef struct UaSubject
 typedef struct UaPrice
 {
 	Datum		provider;		/* text */
+	Datum		model;			/* text: the price-book model that priced it */
+	bool		renamed;		/* model is not the name as sent */
 	Datum		cost_input;		/* numeric, like the rest */
 	Datum		cost_cached_input;
 	Datum		cost_cache_write;
@@ -76,6 +78,8 @@ extern DateADT ua_local_date(Datum time_zone, TimestampTz at);
 /*
  * The price of model (from provider, if not 0) at a time: fills up to two
  * providers' prices, in provider order, and returns how many it found.
+ * A name the price book does not have is priced through an alias or as
+ * its normalised name (subject.c, ua_price_request).
  */
 extern int	ua_price_request(Datum model, Datum provider, TimestampTz at, int64 input,
 							 int64 cached, int64 write, int64 output, Snapshot snap,

@@ -24,7 +24,9 @@ CREATE TEMP TABLE pool (type text, lit text);
 INSERT INTO pool SELECT 'text', v FROM unnest(ARRAY[
   NULL, '', ' ', 'fz1', 'fz2', 'gpt-4o', 'openai', 'completed', 'failed', 'pending', 'rejected', 'expired',
   repeat('x', 256), repeat('x', 257), repeat('é', 200), repeat('y', 20000), E'\t\n\r', 'a''b"c\\',
-  '%s%n%x', chr(1), chr(127), 'ü', '🙂', 'analytics.fold()', ' fz1', 'fz1 ', 'NULL', 'usage_analytics:x']) v;
+  '%s%n%x', chr(1), chr(127), 'ü', '🙂', 'analytics.fold()', ' fz1', 'fz1 ', 'NULL', 'usage_analytics:x',
+  'openai/gpt-4o-2024-08-06', '/', 'a/', '/gpt-4o', '//gpt-4o', 'gpt-4o@20240101', '-2024-01-01', '@20240101',
+  'x-20241301-v2:0', 'gpt-4o-2024-08-06-v:', 'gpt-4o-v2:0', 'gpt-4o-99999999', 'sample_spec']) v;
 INSERT INTO pool SELECT 'bigint', v FROM unnest(ARRAY[
   NULL, '0', '-1', '1', '7', '1000', '2147483647', '2147483648', '-2147483648', '100000000', '100000001',
   '400000000', '400000001', '9223372036854775807', '-9223372036854775808', '86400000', '86400001']) v;
@@ -47,7 +49,13 @@ INSERT INTO pool SELECT 'jsonb', v FROM unnest(ARRAY[
   '[{"user_id": "fz1", "model": "gpt-4o", "metadata": "not an object"}]',
   '[{"user_id": "fz1", "model": "gpt-4o", "unknown_key": 1}]', '[null, 1, "x"]',
   '{"prompt_tokens": -5, "completion_tokens": 1e20}', '{"input_tokens": "x", "output_tokens": null}',
-  '{"prompt_tokens_details": {"cached_tokens": 99999999999}}']) v;
+  '{"prompt_tokens_details": {"cached_tokens": 99999999999}}',
+  '{"usageMetadata": {"promptTokenCount": 5, "cachedContentTokenCount": 9}}', '{"usage": []}',
+  '{"input_tokens_details": "x", "output_tokens_details": {"reasoning_tokens": -1}}',
+  '{"gen_ai.usage.input_tokens": 1e300, "gen_ai.usage.output_tokens": 0.5}',
+  '{"m": {"mode": "chat", "litellm_provider": "x", "input_cost_per_token": 1e-06, "output_cost_per_token": "1e-06"}}',
+  '{"m": {"mode": "chat", "litellm_provider": "", "input_cost_per_token": "NaN", "output_cost_per_token": 1e300}}',
+  '{"m": {"mode": ["chat"]}, "sample_spec": 1}']) v;
 INSERT INTO pool SELECT 'text[]', v FROM unnest(ARRAY[
   NULL, '{}', '{NULL}', '{a,b}', '{""}', (SELECT array_agg(i)::text FROM generate_series(1, 5000) i)]) v;
 INSERT INTO pool SELECT 'bigint[]', v FROM unnest(ARRAY[NULL, '{}', '{NULL}', '{1,2}', '{-1}', '{9223372036854775807}']) v;
@@ -81,6 +89,14 @@ INSERT INTO target VALUES
   ('analytics.void_event(bigint,text)', '{"event_id": "2", "reason": "refund"}'),
   ('analytics.openai_usage(jsonb)', '{"usage": "{\"prompt_tokens\": 10, \"completion_tokens\": 3}"}'),
   ('analytics.anthropic_usage(jsonb)', '{"usage": "{\"input_tokens\": 10, \"output_tokens\": 3}"}'),
+  ('analytics.gemini_usage(jsonb)', '{"usage": "{\"promptTokenCount\": 10, \"cachedContentTokenCount\": 4, \"candidatesTokenCount\": 3, \"totalTokenCount\": 13}"}'),
+  ('analytics.bedrock_usage(jsonb)', '{"usage": "{\"inputTokens\": 10, \"outputTokens\": 3, \"totalTokens\": 13}"}'),
+  ('analytics.openai_responses_usage(jsonb)', '{"usage": "{\"input_tokens\": 10, \"output_tokens\": 3, \"total_tokens\": 13}"}'),
+  ('analytics.otel_genai_usage(jsonb)', '{"attributes": "{\"gen_ai.usage.input_tokens\": 10, \"gen_ai.usage.output_tokens\": 3}"}'),
+  ('analytics.import_litellm_prices(jsonb,timestamptz,text[])',
+   '{"catalog": "{\"fz-m\": {\"mode\": \"chat\", \"litellm_provider\": \"fz\", \"input_cost_per_token\": 1e-06, \"output_cost_per_token\": 2e-06}}", "effective_from": "2024-01-01"}'),
+  ('analytics.record_chat_event(text,text,text,bigint,bigint,bigint,bigint,bigint,numeric,bigint,bigint,text,text,text,text,timestamptz,text,text,text,text,text,text,text,text,boolean,text[],bigint,jsonb)',
+   '{"user_id": "fz2", "model": "openai/gpt-4o-2024-08-06", "input_tokens": "100", "output_tokens": "20"}'),
   ('analytics.quantile(analytics.latency_sketch,double precision)', '{"2": "0.5"}'),
   ('analytics.quantiles(analytics.latency_sketch,double precision[])', '{"2": "{0.5,0.9}"}'),
   ('analytics.latency_sketch_union(analytics.latency_sketch,analytics.latency_sketch)', '{}'),

@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(17);
+SELECT plan(19);
 
 CREATE ROLE ua_sc_user;
 CREATE ROLE ua_sc_admin;
@@ -28,6 +28,10 @@ SELECT is(pg_temp.as_role('ua_sc_org_admin', $$SELECT analytics.apply_retention(
   'ERROR 42501', 'org admin: no retention run');
 SELECT is(pg_temp.as_role('ua_sc_org_admin', $$SELECT analytics.acknowledge_notifications('{1}')::text$$),
   'ERROR 42501', 'org admin: no acknowledging other tenants'' notifications');
+SELECT is(pg_temp.as_role('ua_sc_org_admin', $$INSERT INTO analytics.model_aliases (alias, provider, model) VALUES ('x', 'openai', 'gpt-4o') RETURNING 'x'$$),
+  'ERROR 42501', 'org admin: no model aliases');
+SELECT is(pg_temp.as_role('ua_sc_org_admin', $$SELECT analytics.import_litellm_prices('{}')::text$$),
+  'ERROR 42501', 'org admin: no price catalog import');
 SELECT is(pg_temp.as_role('ua_sc_org_admin', $$SELECT string_agg(DISTINCT user_id, ',') FROM analytics.chat_events$$),
   'bob', 'org admin still reads its organization''s events');
 -- An all-rows admin still manages plans.

@@ -22,14 +22,16 @@ $$;
 CREATE FUNCTION pg_temp.ref_price_request(p_model text, p_provider text, p_at timestamptz,
     p_input bigint, p_cached bigint, p_write bigint, p_output bigint,
     OUT provider text, OUT cost_input numeric, OUT cost_cached_input numeric,
-    OUT cost_cache_write numeric, OUT cost_output numeric, OUT cache_savings numeric)
+    OUT cost_cache_write numeric, OUT cost_output numeric, OUT cache_savings numeric,
+    OUT priced_model text)
   RETURNS SETOF record LANGUAGE sql STABLE AS $$
     SELECT DISTINCT ON (p.provider) p.provider,
            round(p_input  * p.input_per_mtok        / 1000000, 10),
            round(p_cached * p.cached_input_per_mtok / 1000000, 10),
            round(p_write  * p.cache_write_per_mtok  / 1000000, 10),
            round(p_output * p.output_per_mtok       / 1000000, 10),
-           round(p_cached * GREATEST(p.input_per_mtok - p.cached_input_per_mtok, 0) / 1000000, 10)
+           round(p_cached * GREATEST(p.input_per_mtok - p.cached_input_per_mtok, 0) / 1000000, 10),
+           p.model
       FROM analytics.model_prices p
      WHERE p.model = p_model AND (p_provider IS NULL OR p.provider = p_provider)
        AND p.effective_from <= p_at

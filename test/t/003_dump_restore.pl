@@ -25,6 +25,7 @@ $src->safe_psql('postgres', $roles . q{
 	INSERT INTO analytics.model_prices (provider, model, effective_from, input_per_mtok,
 	    cached_input_per_mtok, cache_write_per_mtok, output_per_mtok)
 	VALUES ('acme', 'acme-1', '2020-01-01', 1, 0.5, 1, 2);
+	INSERT INTO analytics.model_aliases (alias, provider, model) VALUES ('acme-latest', 'acme', 'acme-1');
 	SELECT analytics.subscribe('u' || i, CASE WHEN i % 3 = 0 THEN 'small' ELSE 'free' END,
 	                           now() - interval '1 year', CASE WHEN i % 2 = 0 THEN 'Asia/Tokyo' ELSE 'UTC' END)
 	  FROM generate_series(1, 12) i;
@@ -55,18 +56,20 @@ $src->safe_psql('postgres', q{
 	SELECT analytics.record_feedback(e.id, 5) FROM analytics.chat_events e WHERE e.request_id = 'late7';
 	SELECT (analytics.void_event(e.id, 'refund')).kind FROM analytics.chat_events e WHERE e.request_id = 'r5';
 	SELECT (analytics.correct_event(e.id, 'recount', input_tokens => 1)).kind FROM analytics.chat_events e WHERE e.request_id = 'late9';
+	SELECT analytics.record_chat_event('u1', 'acme-latest', input_tokens => 5, request_id => 'alias1');
+	SELECT analytics.record_chat_event('u2', 'openai/gpt-4o-2024-08-06', input_tokens => 5, request_id => 'dated1');
 });
 
 # Everything a restore must bring back, one line per table; the log without
 # recorded_xid, which a restore into another cluster renumbers.
-my @tables = qw(usage_counters request_keys subscriptions plans model_prices notifications
+my @tables = qw(usage_counters request_keys subscriptions plans model_prices model_aliases notifications
   event_corrections rollup_user_daily rollup_user_monthly rollup_user_models
   rollup_user_categories rollup_documents rollup_system_models rollup_distinct);
 my $fingerprint = q{
 	SELECT string_agg(t || ' ' || n || ' ' || h, E'\n' ORDER BY t) FROM (
 	  SELECT 'chat_events' t, count(*) n, md5(string_agg(x::text, ',' ORDER BY x.id)) h
 	    FROM (SELECT e.id, e.user_id, e.occurred_at, e.usage_date, e.status, e.cost, e.input_tokens, e.output_tokens,
-	                 e.feedback_rating, e.reserved_tokens, e.error_code FROM analytics.chat_events e) x
+	                 e.feedback_rating, e.reserved_tokens, e.error_code, e.model, e.priced_model FROM analytics.chat_events e) x
 	  UNION ALL SELECT 'fold_state', count(*), string_agg(x.watermark || ' ' || x.events_folded, ',') FROM analytics.fold_state x
 	  UNION ALL SELECT 'sequences', 0, (SELECT last_value FROM analytics.chat_events_id_seq) || ' ' ||
 	                                  (SELECT last_value FROM analytics.notifications_notification_id_seq) || ' ' ||
@@ -80,7 +83,7 @@ my $fingerprint = q{
 	. q{
 	) s};
 my $before = $src->safe_psql('postgres', $fingerprint);
-like($before, qr/^chat_events 830 /m, 'the workload recorded 830 events');
+like($before, qr/^chat_events 832 /m, 'the workload recorded 832 events');
 like($before, qr/^partitions [3-9] /m, 'the log has monthly partitions besides the default one');
 like($before, qr/^event_corrections 2 /m, 'and two corrections');
 
@@ -109,11 +112,11 @@ sub restore
 	is($node->safe_psql($db, q{
 			SELECT count(*) || ' ' || (SELECT sum(requests) FROM analytics.usage_counters)
 			  FROM analytics.chat_events WHERE status IN ('completed', 'failed')}),
-		'810 810', "$name: new events count once, a retried request id not at all");
+		'812 812', "$name: new events count once, a retried request id not at all");
 	is($node->safe_psql($db, q{
 			SELECT (SELECT sum(r.requests) FROM analytics.rollup_user_models r) || ' ' ||
 			       (SELECT f.needs_repair FROM analytics.fold_state f)}),
-		'810 false', "$name: the model rollups hold every finished event once");
+		'812 false', "$name: the model rollups hold every finished event once");
 	is($node->safe_psql($db, 'SELECT count(*) FROM analytics.verify_rollups()'), '0',
 		"$name: verify_rollups is empty after the fold");
 }

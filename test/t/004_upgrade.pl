@@ -47,11 +47,18 @@ is($node->safe_psql('updated', q{
 		       (SELECT count(*) FROM analytics.verify_rollups())}),
 	'true 103 71 true 0', 'the 1.0 SQL works against the new library: record, admit, settle, fold, rate, sketches, dashboard');
 
-my $before = $node->safe_psql('updated', q{SELECT md5(string_agg(e::text, ',' ORDER BY e.id)) FROM analytics.chat_events e});
+# Under the 1.0 SQL the new library prices exact names only (no
+# model_aliases table, no priced_model column): as 1.0 did.
+my ($rc, $out, $err) = $node->psql('updated', q{SELECT analytics.record_chat_event('u1', 'openai/gpt-4o')});
+like($err, qr/unknown model "openai\/gpt-4o"/, 'the 1.0 SQL with the new library: a prefixed name is unknown, as in 1.0');
+
+# (1.1 adds the column priced_model, NULL on every existing event.)
+my $raw_log = q{SELECT md5(string_agg((to_jsonb(e) - 'priced_model')::text, ',' ORDER BY e.id)) FROM analytics.chat_events e};
+my $before = $node->safe_psql('updated', $raw_log);
 $node->safe_psql('updated', q{ALTER EXTENSION usage_analytics UPDATE TO '1.1'});
 is($node->safe_psql('updated', q{SELECT extversion FROM pg_extension WHERE extname = 'usage_analytics'}),
 	'1.1', 'ALTER EXTENSION ... UPDATE reaches 1.1');
-is($node->safe_psql('updated', q{SELECT md5(string_agg(e::text, ',' ORDER BY e.id)) FROM analytics.chat_events e}),
+is($node->safe_psql('updated', $raw_log),
 	$before, 'the raw log is untouched by the update');
 is($node->safe_psql('updated', q{
 		SELECT (analytics.void_event(min(id), 'refund')).kind FROM analytics.chat_events WHERE status = 'completed';
@@ -65,6 +72,10 @@ is($node->safe_psql('updated', q{
 		SELECT analytics.fold();
 		SELECT count(*) FROM analytics.verify_rollups();}),
 	"t\n50\n50\n0", 'the fold of 1.1 (C) carries on from rollups the 1.0 fold (SQL) made');
+is($node->safe_psql('updated', q{
+		SELECT analytics.record_chat_event('u1', 'openai/gpt-4o-2024-08-06', input_tokens => 1) > 0;
+		SELECT e.priced_model || ' ' || e.provider FROM analytics.chat_events e WHERE e.model = 'openai/gpt-4o-2024-08-06';}),
+	"t\ngpt-4o openai", 'after the update: a prefixed, dated name prices through the price book');
 
 $node->safe_psql('fresh', q{CREATE EXTENSION usage_analytics;} . $grants);
 
