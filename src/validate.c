@@ -11,9 +11,14 @@
  */
 #include "validate.h"
 
+#include <math.h>
+
 #include "access/detoast.h"
+#include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/numeric.h"
 
 /*
@@ -75,6 +80,92 @@ ua_check_count(FunctionCallInfo fcinfo, int argno, const char *name,
 				 errmsg("%s must be between 0 and " INT64_FORMAT, name, max),
 				 errdetail("The value given was " INT64_FORMAT ".", v)));
 	return v;
+}
+
+/*
+ * A duration in milliseconds between 0 and max; NULL means if_null.  The
+ * 1.0 SQL declares it bigint; 1.1 declares double precision, so that a
+ * float from a driver (psycopg sends Python floats as float8, node-pg sends
+ * untyped strings) is accepted: it is rounded to the nearest millisecond
+ * (halves to even, as PostgreSQL's float8-to-bigint cast does).  A
+ * negative value is refused before rounding.
+ */
+int64
+ua_arg_duration(FunctionCallInfo fcinfo, int argno, const char *name,
+				int64 max, int64 if_null)
+{
+	Oid			type;
+	float8		f;
+
+	if (PG_ARGISNULL(argno))
+		return if_null;
+	type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+	if (type == InvalidOid || type == INT8OID)
+		return ua_check_count(fcinfo, argno, name, max, if_null);
+	if (type != FLOAT8OID)
+		elog(ERROR, "usage_analytics: %s declared as %s", name, format_type_be(type));
+
+	f = PG_GETARG_FLOAT8(argno);
+	if (isnan(f) || isinf(f))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a finite number", name)));
+	f = f < 0 ? f : rint(f);
+	if (f < 0 || f > (float8) max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between 0 and " INT64_FORMAT, name, max),
+				 errdetail("The value given was %s.", float8out_internal(PG_GETARG_FLOAT8(argno)))));
+	return (int64) f;
+}
+
+/*
+ * A cost argument as numeric, or NULL (*isnull).  The 1.0 SQL declares it
+ * numeric; 1.1 declares it anycompatible, so that numeric, integers, text
+ * (an untyped parameter resolves to text) and double precision all reach
+ * us: numeric, integers and text are converted exactly, double precision
+ * as its float8-to-numeric cast does (15 significant digits).  Text that is
+ * not a number is 22P02, as for a numeric argument; another type is 22023.
+ */
+Datum
+ua_arg_cost(FunctionCallInfo fcinfo, int argno, const char *name, bool *isnull)
+{
+	Oid			type;
+	Datum		d;
+
+	*isnull = PG_ARGISNULL(argno);
+	if (*isnull)
+		return (Datum) 0;
+	type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+	d = PG_GETARG_DATUM(argno);
+	switch (type)
+	{
+		case InvalidOid:
+		case NUMERICOID:
+			return d;
+		case INT2OID:
+			return DirectFunctionCall1(int2_numeric, d);
+		case INT4OID:
+			return DirectFunctionCall1(int4_numeric, d);
+		case INT8OID:
+			return DirectFunctionCall1(int8_numeric, d);
+		case FLOAT4OID:
+			return DirectFunctionCall1(float4_numeric, d);
+		case FLOAT8OID:
+			return DirectFunctionCall1(float8_numeric, d);
+		case TEXTOID:
+		case VARCHAROID:
+		case BPCHAROID:
+			return DirectFunctionCall3(numeric_in, CStringGetDatum(TextDatumGetCString(d)),
+									   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s must be a number", name),
+					 errdetail("It was given as %s.", format_type_be(type)),
+					 errhint("Pass numeric, an integer, double precision or text.")));
+	}
+	return (Datum) 0;			/* not reached */
 }
 
 /* A cost in USD: finite, not negative, at most UA_MAX_COST. */

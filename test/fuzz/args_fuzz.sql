@@ -64,13 +64,13 @@ INSERT INTO pool SELECT 'analytics.latency_sketch', v FROM unnest(ARRAY[
 -- Valid calls to start from: function, then name => literal.
 CREATE TEMP TABLE target (fn regprocedure, base jsonb);
 INSERT INTO target VALUES
-  ('analytics.record_chat_event(text,text,text,bigint,bigint,bigint,bigint,bigint,numeric,bigint,bigint,text,text,text,text,timestamptz,text,text,text,text,text,text,text,text,boolean,text[],bigint,jsonb)',
+  ('analytics.record_chat_event(text,text,text,bigint,bigint,bigint,bigint,bigint,anycompatible,double precision,double precision,text,text,text,text,timestamptz,text,text,text,text,text,text,text,text,boolean,text[],bigint,jsonb)',
    '{"user_id": "fz1", "model": "gpt-4o", "input_tokens": "100", "output_tokens": "20", "response_time_ms": "50", "request_id": "r1", "document_id": "d", "metadata": "{\"k\": 1}"}'),
   ('analytics.record_chat_events(jsonb)',
    '{"events": "[{\"user_id\": \"fz2\", \"model\": \"gpt-4o-mini\", \"input_tokens\": 5, \"request_id\": \"b1\"}, {\"user_id\": \"fz1\", \"model\": \"gpt-4o\"}]"}'),
-  ('analytics.start_request(text,text,bigint,text,text,numeric,text,text,text,text,text,text,text,text,jsonb)',
+  ('analytics.start_request(text,text,bigint,text,text,anycompatible,text,text,text,text,text,text,text,text,jsonb)',
    '{"user_id": "fz1", "model": "gpt-4o", "estimated_tokens": "100", "request_id": "s1"}'),
-  ('analytics.complete_request(bigint,text,bigint,bigint,bigint,bigint,bigint,numeric,bigint,bigint,text,text,boolean,text,text)',
+  ('analytics.complete_request(bigint,text,bigint,bigint,bigint,bigint,bigint,anycompatible,double precision,double precision,text,text,boolean,text,text)',
    '{"user_id": "fz1", "request_id": "s0", "input_tokens": "90", "output_tokens": "10"}'),
   ('analytics.check_quota(text,bigint)', '{"user_id": "fz1", "tokens": "100"}'),
   ('analytics.price_request(text,text,timestamptz,bigint,bigint,bigint,bigint)',
@@ -98,10 +98,14 @@ SELECT analytics.record_chat_event('fz1', 'gpt-4o', input_tokens => 1, request_i
        (analytics.start_request('fz1', 'gpt-4o', 5, request_id => 's0')).event_id;
 
 -- A function's input arguments: key (name, or position when unnamed),
--- type, and whether it has a default.
+-- type (of the pool values), the type they are passed as, and whether it
+-- has a default.  An anycompatible cost gets numeric values passed as text
+-- (as node-pg sends them).
 CREATE TEMP VIEW target_args AS
 SELECT p.oid AS fn, a.ord, COALESCE(NULLIF(a.name, ''), a.ord::text) AS key, NULLIF(a.name, '') AS name,
-       format_type(a.typ, NULL) AS type, a.ord > p.pronargs - p.pronargdefaults AS has_default
+       CASE WHEN a.typ = 'anycompatible'::regtype THEN 'numeric' ELSE format_type(a.typ, NULL) END AS type,
+       CASE WHEN a.typ = 'anycompatible'::regtype THEN 'text' ELSE format_type(a.typ, NULL) END AS cast_as,
+       a.ord > p.pronargs - p.pronargdefaults AS has_default
   FROM pg_proc p,
        unnest(COALESCE(p.proargnames[1:p.pronargs], array_fill(''::text, ARRAY[p.pronargs])),
               p.proargtypes::oid[]) WITH ORDINALITY AS a(name, typ, ord);
@@ -136,11 +140,11 @@ BEGIN
     -- Named notation where arguments have names; a missing argument without
     -- a default gets a value of the pool.
     SELECT format('SELECT %s(%s)', t.fn::regproc::text,
-                  string_agg(CASE WHEN args ? a.key THEN format('%s%L::%s', a.name || ' => ', args->>a.key, a.type)
+                  string_agg(CASE WHEN args ? a.key THEN format('%s%L::%s', a.name || ' => ', args->>a.key, a.cast_as)
                                   WHEN NOT a.has_default THEN
                                     format('%s%L::%s', a.name || ' => ',
                                            (SELECT pl.lit FROM pool pl WHERE pl.type = a.type ORDER BY random() LIMIT 1),
-                                           a.type) END,
+                                           a.cast_as) END,
                              ', ' ORDER BY a.ord))
       INTO sql
       FROM target_args a WHERE a.fn = t.fn;
