@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Runs the client examples (examples/python, examples/node) against a real
+# server: a throwaway cluster on a free loopback port, drivers connecting
+# over TCP with a password, as the README's recipe sets roles up.
+#
+#   examples/run.sh [BINDIR | PG_CONFIG]     (as root; default: PG_CONFIG, or PostgreSQL 15)
+#
+# Installs what is missing (python3-psycopg, python3-psycopg-pool, nodejs,
+# npm; `npm ci` in examples/node), builds and installs the extension for
+# that server, runs the cluster as the postgres OS user and removes it.
+# Prints one line per example: "test example_python ... ok" or "... FAILED"
+# (a failing example's output follows it; EXAMPLES_VERBOSE=1 shows every
+# example's checks).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "run as root: it installs packages and the extension, then runs a cluster as postgres" >&2
+  exit 2
+fi
+arg=${1:-${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}}
+if [ -d "$arg" ]; then pg_config="$arg/pg_config"; else pg_config=$arg; fi
+bindir=$("$pg_config" --bindir) || { echo "no pg_config at $arg" >&2; exit 2; }
+
+# Packages.
+need=()
+for p in python3-psycopg python3-psycopg-pool; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null || exit 2
+fi
+if [ ! -d examples/node/node_modules ] || [ examples/node/package-lock.json -nt examples/node/node_modules ]; then
+  (cd examples/node && npm ci --no-audit --no-fund --loglevel=error) || exit 2
+  touch examples/node/node_modules
+fi
+
+# The extension, for this server.
+make -s PG_CONFIG="$pg_config" >/dev/null && make -s install PG_CONFIG="$pg_config" >/dev/null || exit 2
+
+# A throwaway cluster: local connections trusted, TCP with a password.
+work=$(mktemp -d /tmp/usage_analytics-examples.XXXXXX)
+chown postgres "$work"
+port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+as_pg() { runuser -u postgres -- "$@"; }
+stop() {
+  as_pg "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1
+  rm -rf "$work"
+}
+trap stop EXIT
+as_pg "$bindir/initdb" -D "$work/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 >/dev/null \
+  || { echo "initdb failed" >&2; exit 2; }
+as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
+  -o "-p $port -k $work -c listen_addresses=127.0.0.1" start >/dev/null \
+  || { cat "$work/server.log" >&2; exit 2; }
+
+psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres)
+as_pg "${psql[@]}" -d postgres <<'SQL' >/dev/null || { echo "setup failed" >&2; exit 2; }
+CREATE ROLE app LOGIN PASSWORD 'app-example-password';
+CREATE ROLE authenticated NOLOGIN;
+CREATE DATABASE examples;
+\c examples
+CREATE EXTENSION usage_analytics;
+SELECT analytics.ensure_partitions();
+-- The README's recipe: the backend records and acts for end users.
+SELECT analytics.grant_app_backend('app');
+SELECT analytics.grant_end_user('authenticated');
+SELECT analytics.grant_act_as('app', 'authenticated');
+-- A soft plan whose 80 % warning the examples cross.
+INSERT INTO analytics.plans (plan_id, name, monthly_request_limit, enforcement, warn_thresholds)
+VALUES ('examples', 'Examples', 10, 'soft', '{0.8}');
+SQL
+
+export PGHOST=127.0.0.1 PGPORT=$port PGDATABASE=examples PGUSER=app PGPASSWORD=app-example-password
+unset PGSERVICE PGSSLMODE
+failed=0
+run_example() {
+  local name=$1; shift
+  local log="$work/$name.log"
+  if (cd "$root/examples" && timeout 300 "$@") >"$log" 2>&1; then
+    echo "test $name ... ok"
+    [ "${EXAMPLES_VERBOSE:-0}" = 1 ] && sed 's/^/    /' "$log"
+  else
+    echo "test $name ... FAILED"
+    sed 's/^/    /' "$log"
+    failed=1
+  fi
+}
+run_example example_python /usr/bin/python3 python/example.py
+run_example example_node node node/example.js
+exit $failed
