@@ -432,14 +432,43 @@ SELECT analytics.apply_privileges(b.role_name, b.kind, b.org_id IS NOT NULL, tru
 -- ==== issue 11: real clients (floats from drivers, identity through pools) ====
 /*
  * Drivers send what their language has: psycopg a Python float as double
- * precision, node-pg every value as an untyped string.  bigint latencies
- * and a numeric cost accepted neither (42883, or 22P02 for '812.7').
- * Latencies are double precision now (any number or numeric string;
- * rounded to whole milliseconds by the C code), costs anycompatible (the
- * C code takes numeric, integers, text exactly and double precision as
- * its cast to numeric; anything else is 22023).  The C functions still
- * accept the 1.0 declarations.
+ * precision, node-pg every value as an untyped string, PostgREST each JSON
+ * value through json_to_recordset typed as the argument.  bigint latencies
+ * and a numeric cost accepted neither double precision (42883) nor '812.7'
+ * (22P02).  Latencies are double precision now (rounded to whole
+ * milliseconds by the C code).  Costs are analytics.amount: a numeric
+ * (same representation and input) that numeric converts to for free and
+ * integers and double precision convert to implicitly, through their text
+ * form (so 0.0123::float8 is 0.0123); untyped and JSON values are read as
+ * numeric text, exactly.  The C functions still accept the 1.0
+ * declarations.
  */
+CREATE TYPE analytics.amount;
+CREATE FUNCTION analytics.amount_in(cstring, oid, integer) RETURNS analytics.amount
+  LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'numeric_in';
+CREATE FUNCTION analytics.amount_out(analytics.amount) RETURNS cstring
+  LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'numeric_out';
+CREATE FUNCTION analytics.amount_recv(internal, oid, integer) RETURNS analytics.amount
+  LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'numeric_recv';
+CREATE FUNCTION analytics.amount_send(analytics.amount) RETURNS bytea
+  LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'numeric_send';
+CREATE TYPE analytics.amount (
+  INPUT = analytics.amount_in, OUTPUT = analytics.amount_out,
+  RECEIVE = analytics.amount_recv, SEND = analytics.amount_send,
+  LIKE = pg_catalog.numeric, CATEGORY = 'N');
+COMMENT ON TYPE analytics.amount IS
+  'An amount of money in USD as a function argument: numeric, taken implicitly from numeric, integers, double precision (its text form) and untyped or JSON text';
+COMMENT ON FUNCTION analytics.amount_in(cstring, oid, integer) IS 'Text input of amount (numeric''s)';
+COMMENT ON FUNCTION analytics.amount_out(analytics.amount) IS 'Text output of amount (numeric''s)';
+COMMENT ON FUNCTION analytics.amount_recv(internal, oid, integer) IS 'Binary input of amount (numeric''s)';
+COMMENT ON FUNCTION analytics.amount_send(analytics.amount) IS 'Binary output of amount (numeric''s)';
+CREATE CAST (numeric AS analytics.amount) WITHOUT FUNCTION AS IMPLICIT;
+CREATE CAST (smallint AS analytics.amount) WITH INOUT AS IMPLICIT;
+CREATE CAST (integer AS analytics.amount) WITH INOUT AS IMPLICIT;
+CREATE CAST (bigint AS analytics.amount) WITH INOUT AS IMPLICIT;
+CREATE CAST (real AS analytics.amount) WITH INOUT AS IMPLICIT;
+CREATE CAST (double precision AS analytics.amount) WITH INOUT AS IMPLICIT;
+
 DROP FUNCTION analytics.record_chat_event_keys();
 DROP FUNCTION analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb);
 DROP FUNCTION analytics.start_request(text, text, bigint, text, text, numeric, text, text, text, text, text, text, text, text, jsonb);
@@ -454,7 +483,7 @@ CREATE FUNCTION analytics.record_chat_event(
     cache_write_tokens     bigint           DEFAULT 0,
     output_tokens          bigint           DEFAULT 0,
     reasoning_tokens       bigint           DEFAULT 0,
-    cost                   anycompatible    DEFAULT NULL,
+    cost                   analytics.amount DEFAULT NULL,
     response_time_ms       double precision DEFAULT NULL,
     time_to_first_token_ms double precision DEFAULT NULL,
     status                 text             DEFAULT 'completed',
@@ -478,8 +507,8 @@ CREATE FUNCTION analytics.record_chat_event(
   LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'ua_record_chat_event';
-COMMENT ON FUNCTION analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, anycompatible, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb) IS
-  'Records a finished LLM request (completed or failed): validates, prices, logs and counts it in one step; idempotent on (user_id, request_id); returns the event id. cost: numeric, integer, text or double precision; latencies rounded to whole milliseconds';
+COMMENT ON FUNCTION analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb) IS
+  'Records a finished LLM request (completed or failed): validates, prices, logs and counts it in one step; idempotent on (user_id, request_id); returns the event id';
 
 CREATE FUNCTION analytics.record_chat_event_keys() RETURNS text[]
   LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -487,7 +516,7 @@ CREATE FUNCTION analytics.record_chat_event_keys() RETURNS text[]
     SELECT pg_catalog.array_agg(a.n ORDER BY a.i)
       FROM pg_catalog.unnest(
              (SELECT p.proargnames FROM pg_catalog.pg_proc p
-               WHERE p.oid = 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, anycompatible, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)'::pg_catalog.regprocedure))
+               WHERE p.oid = 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)'::pg_catalog.regprocedure))
            WITH ORDINALITY AS a(n, i);
   END;
 COMMENT ON FUNCTION analytics.record_chat_event_keys() IS
@@ -562,7 +591,7 @@ CREATE FUNCTION analytics.start_request(
     estimated_tokens bigint        DEFAULT 0,
     request_id       text          DEFAULT NULL,
     provider         text          DEFAULT NULL,
-    estimated_cost   anycompatible DEFAULT NULL,
+    estimated_cost   analytics.amount DEFAULT NULL,
     org_id           text          DEFAULT NULL,
     conversation_id  text          DEFAULT NULL,
     message_id       text          DEFAULT NULL,
@@ -578,7 +607,7 @@ CREATE FUNCTION analytics.start_request(
   LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'ua_start_request';
-COMMENT ON FUNCTION analytics.start_request(text, text, bigint, text, text, anycompatible, text, text, text, text, text, text, text, text, jsonb) IS
+COMMENT ON FUNCTION analytics.start_request(text, text, bigint, text, text, analytics.amount, text, text, text, text, text, text, text, text, jsonb) IS
   'Admits a request and reserves its estimate against the user''s hard limits (exact under any concurrency), or rejects it; logs it as pending or rejected; idempotent on (user_id, request_id)';
 
 CREATE FUNCTION analytics.complete_request(
@@ -589,7 +618,7 @@ CREATE FUNCTION analytics.complete_request(
     cache_write_tokens     bigint           DEFAULT 0,
     output_tokens          bigint           DEFAULT 0,
     reasoning_tokens       bigint           DEFAULT 0,
-    cost                   anycompatible    DEFAULT NULL,
+    cost                   analytics.amount DEFAULT NULL,
     response_time_ms       double precision DEFAULT NULL,
     time_to_first_token_ms double precision DEFAULT NULL,
     error_code             text             DEFAULT NULL,
@@ -602,7 +631,7 @@ CREATE FUNCTION analytics.complete_request(
   LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'ua_complete_request';
-COMMENT ON FUNCTION analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, anycompatible, double precision, double precision, text, text, boolean, text, text) IS
+COMMENT ON FUNCTION analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, boolean, text, text) IS
   'Settles a start_request reservation with the actual usage (by event_id, or user_id and request_id); settling again returns the same answer';
 
 /*
@@ -658,21 +687,26 @@ COMMENT ON FUNCTION analytics.grant_act_as(name, name) IS
   'Lets app backend app_role switch to end_user_role with analytics.act_as() (grants the membership SET ROLE needs); superuser only';
 
 REVOKE ALL ON FUNCTION
-  analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, anycompatible, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb),
+  analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb),
   analytics.record_chat_event_keys(),
-  analytics.start_request(text, text, bigint, text, text, anycompatible, text, text, text, text, text, text, text, text, jsonb),
-  analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, anycompatible, double precision, double precision, text, text, boolean, text, text),
+  analytics.start_request(text, text, bigint, text, text, analytics.amount, text, text, text, text, text, text, text, text, jsonb),
+  analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, boolean, text, text),
   analytics.is_end_user_role(name),
   analytics.act_as(text, name),
-  analytics.grant_act_as(name, name) FROM PUBLIC;
+  analytics.grant_act_as(name, name),
+  analytics.amount_in(cstring, oid, integer), analytics.amount_out(analytics.amount),
+  analytics.amount_recv(internal, oid, integer), analytics.amount_send(analytics.amount) FROM PUBLIC;
 
-UPDATE analytics.access_list SET object_name = 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, anycompatible, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)'
+UPDATE analytics.access_list SET object_name = 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)'
  WHERE object_name = 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)';
-UPDATE analytics.access_list SET object_name = 'analytics.start_request(text, text, bigint, text, text, anycompatible, text, text, text, text, text, text, text, text, jsonb)'
+UPDATE analytics.access_list SET object_name = 'analytics.start_request(text, text, bigint, text, text, analytics.amount, text, text, text, text, text, text, text, text, jsonb)'
  WHERE object_name = 'analytics.start_request(text, text, bigint, text, text, numeric, text, text, text, text, text, text, text, text, jsonb)';
-UPDATE analytics.access_list SET object_name = 'analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, anycompatible, double precision, double precision, text, text, boolean, text, text)'
+UPDATE analytics.access_list SET object_name = 'analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, boolean, text, text)'
  WHERE object_name = 'analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, boolean, text, text)';
+-- Integers and double precision become amounts through amount_in, which
+-- the caller must be allowed to execute (numeric_in is PUBLIC's).
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'FUNCTION', 'analytics.amount_in(cstring, oid, integer)', 'EXECUTE'),
   ('app_backend', 'FUNCTION', 'analytics.act_as(text, name)', 'EXECUTE');
 
 -- Roles bound before this update: the functions above are new objects.

@@ -160,7 +160,7 @@ ua_start_request(PG_FUNCTION_ARGS)
 	{
 		bool		est_null;
 
-		est_cost = ua_arg_cost(fcinfo, S_EST_COST, "estimated_cost", &est_null);
+		est_cost = ua_arg_cost(fcinfo, S_EST_COST, &est_null);
 		if (est_null)
 			est_cost = zero();
 	}
@@ -337,7 +337,7 @@ ua_complete_request(PG_FUNCTION_ARGS)
 				 errmsg("reasoning_tokens must not exceed output_tokens")));
 	response_ms = ua_arg_duration(fcinfo, C_RESPONSE_MS, "response_time_ms", UA_MAX_DURATION_MS, -1);
 	ttft_ms = ua_arg_duration(fcinfo, C_TTFT_MS, "time_to_first_token_ms", UA_MAX_DURATION_MS, -1);
-	cost_arg = ua_arg_cost(fcinfo, C_COST, "cost", &cost_null);
+	cost_arg = ua_arg_cost(fcinfo, C_COST, &cost_null);
 	if (!cost_null)
 		ua_check_cost(cost_arg);
 	if (!PG_ARGISNULL(C_STATUS))

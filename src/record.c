@@ -167,7 +167,7 @@ check_arguments(FunctionCallInfo fcinfo, Ledger *ledger)
 				 errdetail("Reasoning tokens are part of the output: " INT64_FORMAT " > " INT64_FORMAT ".",
 						   ledger->reasoning, ledger->output)));
 
-	ledger->cost = ua_arg_cost(fcinfo, A_COST, "cost", &ledger->cost_null);
+	ledger->cost = ua_arg_cost(fcinfo, A_COST, &ledger->cost_null);
 	if (!ledger->cost_null)
 		ua_check_cost(ledger->cost);
 

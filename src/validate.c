@@ -18,7 +18,6 @@
 #include "utils/builtins.h"
 #include "utils/float.h"
 #include "utils/jsonb.h"
-#include "utils/lsyscache.h"
 #include "utils/numeric.h"
 
 /*
@@ -121,51 +120,15 @@ ua_arg_duration(FunctionCallInfo fcinfo, int argno, const char *name,
 
 /*
  * A cost argument as numeric, or NULL (*isnull).  The 1.0 SQL declares it
- * numeric; 1.1 declares it anycompatible, so that numeric, integers, text
- * (an untyped parameter resolves to text) and double precision all reach
- * us: numeric, integers and text are converted exactly, double precision
- * as its float8-to-numeric cast does (15 significant digits).  Text that is
- * not a number is 22P02, as for a numeric argument; another type is 22023.
+ * numeric; 1.1 declares analytics.amount, a numeric by another name that
+ * integers, double precision and untyped text convert to implicitly (see
+ * the 1.0--1.1 script): either way the datum is a numeric.
  */
 Datum
-ua_arg_cost(FunctionCallInfo fcinfo, int argno, const char *name, bool *isnull)
+ua_arg_cost(FunctionCallInfo fcinfo, int argno, bool *isnull)
 {
-	Oid			type;
-	Datum		d;
-
 	*isnull = PG_ARGISNULL(argno);
-	if (*isnull)
-		return (Datum) 0;
-	type = get_fn_expr_argtype(fcinfo->flinfo, argno);
-	d = PG_GETARG_DATUM(argno);
-	switch (type)
-	{
-		case InvalidOid:
-		case NUMERICOID:
-			return d;
-		case INT2OID:
-			return DirectFunctionCall1(int2_numeric, d);
-		case INT4OID:
-			return DirectFunctionCall1(int4_numeric, d);
-		case INT8OID:
-			return DirectFunctionCall1(int8_numeric, d);
-		case FLOAT4OID:
-			return DirectFunctionCall1(float4_numeric, d);
-		case FLOAT8OID:
-			return DirectFunctionCall1(float8_numeric, d);
-		case TEXTOID:
-		case VARCHAROID:
-		case BPCHAROID:
-			return DirectFunctionCall3(numeric_in, CStringGetDatum(TextDatumGetCString(d)),
-									   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-		default:
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("%s must be a number", name),
-					 errdetail("It was given as %s.", format_type_be(type)),
-					 errhint("Pass numeric, an integer, double precision or text.")));
-	}
-	return (Datum) 0;			/* not reached */
+	return *isnull ? (Datum) 0 : PG_GETARG_DATUM(argno);
 }
 
 /* A cost in USD: finite, not negative, at most UA_MAX_COST. */

@@ -53,6 +53,8 @@ INSERT INTO pool SELECT 'text[]', v FROM unnest(ARRAY[
 INSERT INTO pool SELECT 'bigint[]', v FROM unnest(ARRAY[NULL, '{}', '{NULL}', '{1,2}', '{-1}', '{9223372036854775807}']) v;
 INSERT INTO pool SELECT 'double precision', v FROM unnest(ARRAY[
   NULL, '0', '-0', '-1', '0.5', '1', '1.0000001', 'NaN', 'Infinity', '-Infinity', '1e-320', '1e308']) v;
+-- Costs (analytics.amount): numeric's values.
+INSERT INTO pool SELECT 'analytics.amount', p.lit FROM pool p WHERE p.type = 'numeric';
 INSERT INTO pool SELECT 'double precision[]', v FROM unnest(ARRAY[
   NULL, '{}', '{NULL}', '{0,0.5,1}', '{-0.1}', '{1.1}', '{NaN}', '{0.5,NULL}',
   (SELECT array_agg(i / 10000.0)::text FROM generate_series(0, 10000) i)]) v;
@@ -64,13 +66,13 @@ INSERT INTO pool SELECT 'analytics.latency_sketch', v FROM unnest(ARRAY[
 -- Valid calls to start from: function, then name => literal.
 CREATE TEMP TABLE target (fn regprocedure, base jsonb);
 INSERT INTO target VALUES
-  ('analytics.record_chat_event(text,text,text,bigint,bigint,bigint,bigint,bigint,anycompatible,double precision,double precision,text,text,text,text,timestamptz,text,text,text,text,text,text,text,text,boolean,text[],bigint,jsonb)',
+  ('analytics.record_chat_event(text,text,text,bigint,bigint,bigint,bigint,bigint,analytics.amount,double precision,double precision,text,text,text,text,timestamptz,text,text,text,text,text,text,text,text,boolean,text[],bigint,jsonb)',
    '{"user_id": "fz1", "model": "gpt-4o", "input_tokens": "100", "output_tokens": "20", "response_time_ms": "50", "request_id": "r1", "document_id": "d", "metadata": "{\"k\": 1}"}'),
   ('analytics.record_chat_events(jsonb)',
    '{"events": "[{\"user_id\": \"fz2\", \"model\": \"gpt-4o-mini\", \"input_tokens\": 5, \"request_id\": \"b1\"}, {\"user_id\": \"fz1\", \"model\": \"gpt-4o\"}]"}'),
-  ('analytics.start_request(text,text,bigint,text,text,anycompatible,text,text,text,text,text,text,text,text,jsonb)',
+  ('analytics.start_request(text,text,bigint,text,text,analytics.amount,text,text,text,text,text,text,text,text,jsonb)',
    '{"user_id": "fz1", "model": "gpt-4o", "estimated_tokens": "100", "request_id": "s1"}'),
-  ('analytics.complete_request(bigint,text,bigint,bigint,bigint,bigint,bigint,anycompatible,double precision,double precision,text,text,boolean,text,text)',
+  ('analytics.complete_request(bigint,text,bigint,bigint,bigint,bigint,bigint,analytics.amount,double precision,double precision,text,text,boolean,text,text)',
    '{"user_id": "fz1", "request_id": "s0", "input_tokens": "90", "output_tokens": "10"}'),
   ('analytics.check_quota(text,bigint)', '{"user_id": "fz1", "tokens": "100"}'),
   ('analytics.price_request(text,text,timestamptz,bigint,bigint,bigint,bigint)',
@@ -98,14 +100,10 @@ SELECT analytics.record_chat_event('fz1', 'gpt-4o', input_tokens => 1, request_i
        (analytics.start_request('fz1', 'gpt-4o', 5, request_id => 's0')).event_id;
 
 -- A function's input arguments: key (name, or position when unnamed),
--- type (of the pool values), the type they are passed as, and whether it
--- has a default.  An anycompatible cost gets numeric values passed as text
--- (as node-pg sends them).
+-- type, and whether it has a default.
 CREATE TEMP VIEW target_args AS
 SELECT p.oid AS fn, a.ord, COALESCE(NULLIF(a.name, ''), a.ord::text) AS key, NULLIF(a.name, '') AS name,
-       CASE WHEN a.typ = 'anycompatible'::regtype THEN 'numeric' ELSE format_type(a.typ, NULL) END AS type,
-       CASE WHEN a.typ = 'anycompatible'::regtype THEN 'text' ELSE format_type(a.typ, NULL) END AS cast_as,
-       a.ord > p.pronargs - p.pronargdefaults AS has_default
+       format_type(a.typ, NULL) AS type, a.ord > p.pronargs - p.pronargdefaults AS has_default
   FROM pg_proc p,
        unnest(COALESCE(p.proargnames[1:p.pronargs], array_fill(''::text, ARRAY[p.pronargs])),
               p.proargtypes::oid[]) WITH ORDINALITY AS a(name, typ, ord);
@@ -140,11 +138,11 @@ BEGIN
     -- Named notation where arguments have names; a missing argument without
     -- a default gets a value of the pool.
     SELECT format('SELECT %s(%s)', t.fn::regproc::text,
-                  string_agg(CASE WHEN args ? a.key THEN format('%s%L::%s', a.name || ' => ', args->>a.key, a.cast_as)
+                  string_agg(CASE WHEN args ? a.key THEN format('%s%L::%s', a.name || ' => ', args->>a.key, a.type)
                                   WHEN NOT a.has_default THEN
                                     format('%s%L::%s', a.name || ' => ',
                                            (SELECT pl.lit FROM pool pl WHERE pl.type = a.type ORDER BY random() LIMIT 1),
-                                           a.cast_as) END,
+                                           a.type) END,
                              ', ' ORDER BY a.ord))
       INTO sql
       FROM target_args a WHERE a.fn = t.fn;

@@ -8,7 +8,7 @@
 -- nothing outlives a transaction, and drops what it made at its end.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(52);
+SELECT plan(56);
 
 CREATE ROLE ua_cl_app;
 CREATE ROLE ua_cl_user;
@@ -88,8 +88,8 @@ SELECT throws_ok($$SELECT analytics.record_chat_event('alice', 'gpt-4o', cost =>
   '22023', 'cost must be a finite number', 'NaN cost');
 SELECT throws_ok($$SELECT analytics.record_chat_event('alice', 'gpt-4o', cost => -0.01::float8)$$,
   '22023', 'cost must not be negative', 'negative double precision cost');
-SELECT throws_ok($$SELECT analytics.record_chat_event('alice', 'gpt-4o', cost => true)$$,
-  '22023', 'cost must be a number', 'a cost of another type');
+SELECT throws_ok($$SELECT analytics.record_chat_event('alice', 'gpt-4o', cost => 'a dollar')$$,
+  '22P02', NULL, 'a cost that is not a number');
 SELECT is((SELECT count(*) FROM analytics.chat_events WHERE user_id = 'alice'), 6::bigint,
   'refused calls recorded nothing');
 
@@ -113,6 +113,21 @@ SELECT is((SELECT count(*) FROM analytics.record_chat_events(
      "cost": 0.0123, "request_id": "b1"}]')), 1::bigint, 'the batch takes JSON numbers with fractions');
 SELECT is((SELECT response_time_ms || ' ' || time_to_first_token_ms || ' ' || cost FROM analytics.chat_events
             WHERE request_id = 'b1'), '813 99 0.0123', 'rounded latencies, exact cost');
+-- PostgREST's /rpc with JSON named arguments: json_to_recordset typed as
+-- the arguments, then a call with named arguments.
+SELECT is((SELECT string_agg(DISTINCT p.proname, ',') FROM pg_proc p, unnest(p.proargtypes) a(t), pg_type ty
+            WHERE p.pronamespace = 'analytics'::regnamespace AND ty.oid = a.t AND ty.typtype = 'p'
+              AND p.proname IN ('record_chat_event', 'start_request', 'complete_request', 'act_as')), NULL,
+  'no argument of the write functions has a pseudo-type (PostgREST reads JSON into the argument types)');
+SELECT lives_ok($$
+    SELECT analytics.record_chat_event(user_id => b.user_id, model => b.model, cost => b.cost,
+                                       response_time_ms => b.response_time_ms, request_id => b.request_id)
+      FROM json_to_recordset('[{"user_id": "alice", "model": "gpt-4o", "cost": 0.000123456789012345678,
+                                "response_time_ms": 812.7, "request_id": "pgrst"}]')
+           AS b(user_id text, model text, cost analytics.amount, response_time_ms double precision, request_id text)$$,
+  'a call shaped as PostgREST''s for /rpc/record_chat_event');
+SELECT is((SELECT response_time_ms || ' ' || cost FROM analytics.chat_events WHERE request_id = 'pgrst'),
+  '813 0.000123456789012345678', 'PostgREST-style JSON numbers: rounded latency, exact cost');
 SELECT is(analytics.record_chat_event_keys(),
   '{user_id,model,provider,input_tokens,cached_input_tokens,cache_write_tokens,output_tokens,reasoning_tokens,cost,response_time_ms,time_to_first_token_ms,status,error_code,error_message,request_id,occurred_at,org_id,conversation_id,message_id,document_id,session_id,request_type,category,query_intent,cache_hit,sections_referenced,intermediate_steps,metadata}',
   'the batch keys follow the new signature');
@@ -122,6 +137,12 @@ SELECT is((SELECT count(*) FROM pg_proc p
               AND has_function_privilege('ua_cl_app', p.oid, 'EXECUTE')
               AND NOT has_function_privilege('ua_cl_user', p.oid, 'EXECUTE')), 3::bigint,
   'the app backend may call the three write functions, the end user may not');
+
+SELECT is(pg_temp.as_session('ua_cl_app', ARRAY[
+    $$SELECT (analytics.record_chat_event('carol', 'gpt-4o', cost => 0.5::float8, response_time_ms => 3.4::float8) > 0
+              AND analytics.record_chat_event('carol', 'gpt-4o', cost => 3) > 0
+              AND (SELECT allowed FROM analytics.start_request('carol', 'gpt-4o', estimated_cost => 0.1::float8)))::text$$]),
+  'true', 'the app backend role itself can pass double precision and integer costs (amount_in is granted)');
 
 /* ---- Identity through a pool: act_as ------------------------------------ */
 
