@@ -8,12 +8,13 @@
 -- nothing outlives a transaction, and drops what it made at its end.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(56);
+SELECT plan(58);
 
 CREATE ROLE ua_cl_app;
 CREATE ROLE ua_cl_user;
 CREATE ROLE ua_cl_other;
 CREATE ROLE ua_cl_admin;
+CREATE ROLE ua_cl_anon;
 SELECT analytics.grant_app_backend('ua_cl_app'), analytics.grant_end_user('ua_cl_user'),
        analytics.grant_end_user('ua_cl_other'), analytics.grant_admin('ua_cl_admin') \gset
 SELECT analytics.ensure_partitions(1) AS partitions \gset
@@ -191,6 +192,18 @@ SELECT is(pg_temp.as_session('ua_cl_app', ARRAY[$$SELECT analytics.act_as('alice
 SELECT is(pg_temp.as_session('ua_cl_user', ARRAY[$$SELECT analytics.act_as('bob', 'ua_cl_user')$$]),
   'ERROR 42501 permission denied for function act_as', 'an end-user role cannot call act_as');
 
+-- PostgREST: the request's role, and the identity from the JWT claims it
+-- sets for the request (usage_analytics.trust_jwt_claims on).
+BEGIN;
+SET LOCAL usage_analytics.trust_jwt_claims = on;
+SELECT is(pg_temp.as_session('ua_cl_user', ARRAY[
+    $$SELECT set_config('request.jwt.claims', '{"sub": "alice", "role": "authenticated"}', true)$$,
+    $$SELECT analytics.current_user_id() || ' ' || string_agg(DISTINCT user_id, ',') FROM analytics.chat_events$$]),
+  'alice alice', 'PostgREST: the end-user role with request.jwt.claims reads only that user''s rows');
+COMMIT;
+SELECT is(pg_temp.as_session('ua_cl_anon', ARRAY[$$SELECT analytics.current_user_id()$$]),
+  'ERROR 42501 permission denied for schema analytics', 'PostgREST: a role without a grant (anon) gets 42501');
+
 -- Outside a transaction block the setting would end with the statement.
 SET SESSION AUTHORIZATION ua_cl_app;
 \set ON_ERROR_STOP false
@@ -226,4 +239,4 @@ SELECT * FROM finish();
 SELECT analytics.revoke_access('ua_cl_app', 'app_backend'), analytics.revoke_access('ua_cl_user', 'end_user'),
        analytics.revoke_access('ua_cl_other', 'end_user'), analytics.revoke_access('ua_cl_admin', 'admin') \gset
 DROP EXTENSION usage_analytics;
-DROP ROLE ua_cl_app, ua_cl_user, ua_cl_other, ua_cl_admin;
+DROP ROLE ua_cl_app, ua_cl_user, ua_cl_other, ua_cl_admin, ua_cl_anon;
