@@ -6,14 +6,22 @@
 #   examples/run.sh [BINDIR | PG_CONFIG]     (as root; default: PG_CONFIG, or PostgreSQL 15)
 #
 # Installs what is missing (python3-psycopg, python3-psycopg-pool, nodejs,
-# npm; `npm ci` in examples/node), builds and installs the extension for
-# that server, runs the cluster as the postgres OS user and removes it.
-# Prints one line per example: "test example_python ... ok" or "... FAILED"
-# (a failing example's output follows it; EXAMPLES_VERBOSE=1 shows every
-# example's checks).
+# npm; `npm ci` in examples/node), builds the extension for that server in
+# a scratch copy of the tree and installs it (EXAMPLES_NO_INSTALL=1: use
+# what is installed), runs the cluster as the postgres OS user and removes
+# it.  Prints one line per example: "test example_python ... ok" or
+# "... FAILED" (a failing example's output follows it; EXAMPLES_VERBOSE=1
+# shows every example's checks); a setup failure fails both.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
+
+examples=(example_python example_node)
+fail_all() {
+  for e in "${examples[@]}"; do echo "test $e ... FAILED"; done
+  echo "    $*"
+  exit 1
+}
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "run as root: it installs packages and the extension, then runs a cluster as postgres" >&2
@@ -21,7 +29,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 arg=${1:-${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}}
 if [ -d "$arg" ]; then pg_config="$arg/pg_config"; else pg_config=$arg; fi
-bindir=$("$pg_config" --bindir) || { echo "no pg_config at $arg" >&2; exit 2; }
+bindir=$("$pg_config" --bindir) || fail_all "no pg_config at $arg"
 
 # Packages.
 need=()
@@ -33,19 +41,32 @@ command -v npm >/dev/null || need+=(npm)
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null || exit 2
+  { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; } || fail_all "apt-get install ${need[*]} failed"
 fi
+node_setup=ok
 if [ ! -d examples/node/node_modules ] || [ examples/node/package-lock.json -nt examples/node/node_modules ]; then
-  (cd examples/node && npm ci --no-audit --no-fund --loglevel=error) || exit 2
-  touch examples/node/node_modules
+  if (cd examples/node && npm ci --no-audit --no-fund --loglevel=error); then
+    touch examples/node/node_modules
+  else
+    node_setup="npm ci failed in examples/node"
+  fi
 fi
 
-# The extension, for this server.
-make -s PG_CONFIG="$pg_config" >/dev/null && make -s install PG_CONFIG="$pg_config" >/dev/null || exit 2
-
-# A throwaway cluster: local connections trusted, TCP with a password.
 work=$(mktemp -d /tmp/usage_analytics-examples.XXXXXX)
 chown postgres "$work"
+
+# The extension, built for this server in a scratch copy of the tree.
+if [ "${EXAMPLES_NO_INSTALL:-0}" != 1 ]; then
+  mkdir "$work/tree"
+  tar -C "$root" --exclude=.git --exclude=node_modules --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
+      --exclude='*.d' --exclude=test/tmp_instance --exclude=test/tmp_isolation --exclude=tmp_check \
+      --exclude=.demo -cf - . | tar -C "$work/tree" -xf -
+  { make -C "$work/tree" -s -j2 PG_CONFIG="$pg_config" >"$work/build.log" 2>&1 &&
+    make -C "$work/tree" -s install PG_CONFIG="$pg_config" >>"$work/build.log" 2>&1; } ||
+    { cat "$work/build.log" >&2; rm -rf "$work"; fail_all "building the extension failed"; }
+fi
+
+# A throwaway cluster: local connections trusted, TCP with a password.
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 as_pg() { runuser -u postgres -- "$@"; }
 stop() {
@@ -54,13 +75,13 @@ stop() {
 }
 trap stop EXIT
 as_pg "$bindir/initdb" -D "$work/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 >/dev/null \
-  || { echo "initdb failed" >&2; exit 2; }
+  || fail_all "initdb failed"
 as_pg "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w \
   -o "-p $port -k $work -c listen_addresses=127.0.0.1" start >/dev/null \
-  || { cat "$work/server.log" >&2; exit 2; }
+  || { cat "$work/server.log" >&2; fail_all "the server did not start"; }
 
 psql=("$bindir/psql" -X -q -v ON_ERROR_STOP=1 -h "$work" -p "$port" -U postgres)
-as_pg "${psql[@]}" -d postgres <<'SQL' >/dev/null || { echo "setup failed" >&2; exit 2; }
+as_pg "${psql[@]}" -d postgres <<'SQL' >"$work/setup.log" 2>&1 || { cat "$work/setup.log" >&2; fail_all "setting up the database failed"; }
 CREATE ROLE app LOGIN PASSWORD 'app-example-password';
 CREATE ROLE authenticated NOLOGIN;
 CREATE DATABASE examples;
@@ -92,5 +113,11 @@ run_example() {
   fi
 }
 run_example example_python /usr/bin/python3 python/example.py
-run_example example_node node node/example.js
+if [ "$node_setup" = ok ]; then
+  run_example example_node node node/example.js
+else
+  echo "test example_node ... FAILED"
+  echo "    $node_setup"
+  failed=1
+fi
 exit $failed
