@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Runs the client examples (examples/python, examples/node) against a real
 # server: a throwaway cluster on a free loopback port, drivers connecting
-# over TCP with a password, as the README's recipe sets roles up.
+# over TCP with a password, as the README's recipe sets roles up; the
+# end-user reads run twice, directly and through PgBouncer in transaction
+# mode (one server connection).
 #
 #   examples/run.sh [BINDIR | PG_CONFIG]     (as root; default: PG_CONFIG, or PostgreSQL 15)
 #
-# Installs what is missing (python3-psycopg, python3-psycopg-pool, nodejs,
-# npm; `npm ci` in examples/node), builds the extension for that server in
+# Installs what is missing (python3-psycopg, python3-psycopg-pool, pgbouncer,
+# nodejs, npm; `npm ci` in examples/node), builds the extension for that server in
 # a scratch copy of the tree and installs it (EXAMPLES_NO_INSTALL=1: use
 # what is installed), runs the cluster as the postgres OS user and removes
 # it.  Prints one line per example: "test example_python ... ok" or
@@ -33,7 +35,7 @@ bindir=$("$pg_config" --bindir) || fail_all "no pg_config at $arg"
 
 # Packages.
 need=()
-for p in python3-psycopg python3-psycopg-pool; do
+for p in python3-psycopg python3-psycopg-pool pgbouncer; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
 done
 command -v node >/dev/null || need+=(nodejs)
@@ -70,6 +72,7 @@ fi
 port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 as_pg() { runuser -u postgres -- "$@"; }
 stop() {
+  [ -s "$work/pgbouncer.pid" ] && kill "$(cat "$work/pgbouncer.pid")" 2>/dev/null && sleep 0.5
   as_pg "$bindir/pg_ctl" -D "$work/data" -m fast stop >/dev/null 2>&1
   rm -rf "$work"
 }
@@ -97,6 +100,28 @@ INSERT INTO analytics.plans (plan_id, name, monthly_request_limit, enforcement, 
 VALUES ('examples', 'Examples', 10, 'soft', '{0.8}');
 SQL
 
+# PgBouncer in transaction mode in front of it, with one server connection.
+bport=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+cat >"$work/pgbouncer.ini" <<INI
+[databases]
+examples = host=127.0.0.1 port=$port dbname=examples
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $bport
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = $work/userlist.txt
+pool_mode = transaction
+default_pool_size = 1
+max_client_conn = 50
+logfile = $work/pgbouncer.log
+pidfile = $work/pgbouncer.pid
+INI
+echo '"app" "app-example-password"' >"$work/userlist.txt"
+chown postgres "$work/pgbouncer.ini" "$work/userlist.txt"
+as_pg /usr/sbin/pgbouncer -q -d "$work/pgbouncer.ini" || { cat "$work/pgbouncer.log" >&2; fail_all "pgbouncer did not start"; }
+
+export UA_PGBOUNCER_PORT=$bport
 export PGHOST=127.0.0.1 PGPORT=$port PGDATABASE=examples PGUSER=app PGPASSWORD=app-example-password
 unset PGSERVICE PGSSLMODE
 failed=0

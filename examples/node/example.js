@@ -34,6 +34,9 @@ async function expectError(what, sqlstate, fn) {
   throw new Error(`${what}: no error, want ${sqlstate}`);
 }
 
+const checkAs = check;
+const expectErrorAs = expectError;
+
 async function recordWithNamedArguments(db) {
   const user = `js_${RUN}_alice`;
   const { rows: [{ id }] } = await db.query(
@@ -150,9 +153,11 @@ async function thresholdNotification(db) {
   }
 }
 
-async function endUsersThroughAPool(alice, bob) {
+async function endUsersThroughAPool(alice, bob, via = '') {
+  const check = (what, got, want) => checkAs(`${via}${what}`, got, want);
+  const expectError = (what, sqlstate, fn) => expectErrorAs(`${via}${what}`, sqlstate, fn);
   // One connection, so that B's transaction reuses the one A's used.
-  const pool = new Pool({ max: 1 });
+  const pool = new Pool(via ? { max: 1, port: Number(process.env.UA_PGBOUNCER_PORT) } : { max: 1 });
   try {
     async function readAs(user, other) {
       const c = await pool.connect();
@@ -232,6 +237,9 @@ async function main() {
     await db.end();
   }
   await endUsersThroughAPool(alice, bob);
+  if (process.env.UA_PGBOUNCER_PORT) {     // the same through PgBouncer, transaction mode
+    await endUsersThroughAPool(alice, bob, 'PgBouncer: ');
+  }
   console.log('example_node: all checks passed');
 }
 

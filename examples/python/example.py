@@ -40,6 +40,9 @@ def expect_error(what, sqlstate, fn):
     raise AssertionError(f"{what}: no error, want {sqlstate}")
 
 
+check_, expect_error_ = check, expect_error
+
+
 def record_with_named_arguments(conn):
     user = f"py_{RUN}_alice"
     # A Python float goes as double precision, a Decimal as numeric.
@@ -171,10 +174,20 @@ def threshold_notification(conn, listener):
     listener.execute("UNLISTEN usage_analytics")
 
 
-def end_users_through_a_pool(conninfo, users):
+def end_users_through_a_pool(conninfo, users, via=""):
     alice, bob = users
+    # psycopg prepares statements on the server after 5 executions: not
+    # through a PgBouncer that does not track them (before 1.21).
+    kwargs = {"prepare_threshold": None} if via else {}
+
+    def check(what, got, want):
+        check_(f"{via}{what}", got, want)
+
+    def expect_error(what, sqlstate, fn):
+        expect_error_(f"{via}{what}", sqlstate, fn)
+
     # One connection, so that B's transaction reuses the one A's used.
-    with ConnectionPool(conninfo, min_size=1, max_size=1, open=True) as pool:
+    with ConnectionPool(conninfo, min_size=1, max_size=1, open=True, kwargs=kwargs) as pool:
         def read_as(user):
             with pool.connection() as conn:        # commits (or rolls back) on exit
                 conn.execute("SELECT analytics.act_as(%s, %s)", (user, END_USER_ROLE))
@@ -225,7 +238,7 @@ def end_users_through_a_pool(conninfo, users):
             conn.rollback()
 
     # In autocommit mode the setting would end with the statement: refused.
-    with psycopg.connect(conninfo, autocommit=True) as conn:
+    with psycopg.connect(conninfo, autocommit=True, **kwargs) as conn:
         expect_error("act_as outside a transaction block is 25P01", "25P01", lambda: conn.execute(
             "SELECT analytics.act_as(%s, %s)", (alice, END_USER_ROLE)))
 
@@ -238,6 +251,9 @@ def main():
         provider_usage(conn)
         threshold_notification(conn, listener)
     end_users_through_a_pool(conninfo, (alice, bob))
+    if os.environ.get("UA_PGBOUNCER_PORT"):     # the same through PgBouncer, transaction mode
+        end_users_through_a_pool(f"{conninfo} port={os.environ['UA_PGBOUNCER_PORT']}", (alice, bob),
+                                 via="PgBouncer: ")
     print("example_python: all checks passed")
 
 
