@@ -144,7 +144,7 @@ typedef struct Ledger
 	int64		write;
 	int64		output;
 	int64		reasoning;
-	Datum		cost;			/* numeric, whatever type it came as */
+	Datum		cost;			/* numeric (declared numeric or analytics.amount) */
 	bool		cost_null;
 	int64		response_ms;	/* rounded; -1 when NULL */
 	int64		ttft_ms;
