@@ -989,6 +989,8 @@ REVOKE ALL ON analytics.mv_document_popularity FROM PUBLIC;
  * record_chat_events is bounded: a batch of more than
  * usage_analytics.max_batch_events elements is refused before anything is
  * written (it was unbounded: 200,001 events ran for over ten minutes).
+ * record_chat_events calls it (its latest body is in the clients section
+ * below).
  */
 CREATE FUNCTION analytics.check_batch_size(events jsonb) RETURNS void
   LANGUAGE plpgsql STABLE
@@ -1011,66 +1013,6 @@ END
 $$;
 COMMENT ON FUNCTION analytics.check_batch_size(jsonb) IS
   'Refuses a batch that is not a JSON array or holds more than usage_analytics.max_batch_events elements (internal to record_chat_events)';
-CREATE OR REPLACE FUNCTION analytics.record_chat_events(events jsonb) RETURNS SETOF bigint
-  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
-  SET search_path = pg_catalog, pg_temp
-  AS $$
-DECLARE
-  e     jsonb;
-  i     integer := 0;
-  bad   text;
-  v_id  bigint;
-BEGIN
-  PERFORM analytics.check_batch_size(events);
-  FOR e IN SELECT x FROM jsonb_array_elements(events) AS x LOOP
-    i := i + 1;
-    IF jsonb_typeof(e) <> 'object' THEN
-      RAISE EXCEPTION 'event % is not a JSON object', i USING ERRCODE = '22023';
-    END IF;
-    SELECT k INTO bad FROM jsonb_object_keys(e) AS k
-     WHERE k <> ALL (analytics.record_chat_event_keys()) LIMIT 1;
-    IF bad IS NOT NULL THEN
-      RAISE EXCEPTION 'event % has unknown key "%"', i, bad
-        USING ERRCODE = '22023', HINT = 'Keys are the argument names of analytics.record_chat_event.';
-    END IF;
-    v_id := analytics.record_chat_event(
-      user_id                => e->>'user_id',
-      model                  => e->>'model',
-      provider               => e->>'provider',
-      input_tokens           => COALESCE((e->>'input_tokens')::bigint, 0),
-      cached_input_tokens    => COALESCE((e->>'cached_input_tokens')::bigint, 0),
-      cache_write_tokens     => COALESCE((e->>'cache_write_tokens')::bigint, 0),
-      output_tokens          => COALESCE((e->>'output_tokens')::bigint, 0),
-      reasoning_tokens       => COALESCE((e->>'reasoning_tokens')::bigint, 0),
-      cost                   => (e->>'cost')::numeric,
-      response_time_ms       => (e->>'response_time_ms')::bigint,
-      time_to_first_token_ms => (e->>'time_to_first_token_ms')::bigint,
-      status                 => COALESCE(e->>'status', 'completed'),
-      error_code             => e->>'error_code',
-      error_message          => e->>'error_message',
-      request_id             => e->>'request_id',
-      occurred_at            => (e->>'occurred_at')::timestamptz,
-      org_id                 => e->>'org_id',
-      conversation_id        => e->>'conversation_id',
-      message_id             => e->>'message_id',
-      document_id            => e->>'document_id',
-      session_id             => e->>'session_id',
-      request_type           => e->>'request_type',
-      category               => e->>'category',
-      query_intent           => e->>'query_intent',
-      cache_hit              => (e->>'cache_hit')::boolean,
-      sections_referenced    => CASE WHEN e ? 'sections_referenced' AND jsonb_typeof(e->'sections_referenced') = 'array'
-                                     THEN ARRAY(SELECT jsonb_array_elements_text(e->'sections_referenced'))
-                                     WHEN e ? 'sections_referenced' AND jsonb_typeof(e->'sections_referenced') <> 'null'
-                                     THEN analytics.raise_bad_key(i, 'sections_referenced', 'an array of strings')::text[]
-                                END,
-      intermediate_steps     => (e->>'intermediate_steps')::bigint,
-      metadata               => CASE WHEN jsonb_typeof(e->'metadata') = 'null' THEN NULL ELSE e->'metadata' END);
-    RETURN NEXT v_id;
-  END LOOP;
-END
-$$;
-
 /*
  * For operators: how far the fold lags, and the jobs' recent failures.
  */
@@ -1724,6 +1666,284 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
 UPDATE analytics.access_list SET unscoped_only = true
  WHERE kind = 'admin' AND object_name IN ('analytics.model_aliases', 'analytics.litellm_rate(text, jsonb, text)',
                                           'analytics.import_litellm_prices(jsonb, timestamptz, text[])');
+
+-- ==== issue 11: real clients (floats from drivers, identity through pools) ====
+/*
+ * Drivers send what their language has: psycopg a Python float as double
+ * precision, node-pg every value as an untyped string, PostgREST each JSON
+ * value through json_to_recordset typed as the argument.  bigint latencies
+ * and a numeric cost accepted neither double precision (42883) nor '812.7'
+ * (22P02).  Latencies are double precision now (rounded to whole
+ * milliseconds by the C code).  Costs are analytics.amount: a numeric
+ * (same representation and input) that numeric converts to for free and
+ * integers and double precision convert to implicitly, through their text
+ * form (so 0.0123::float8 is 0.0123); untyped and JSON values are read as
+ * numeric text, exactly.  The C functions still accept the 1.0
+ * declarations.
+ */
+CREATE TYPE analytics.amount;
+CREATE FUNCTION analytics.amount_in(cstring, oid, integer) RETURNS analytics.amount
+  LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'numeric_in';
+CREATE FUNCTION analytics.amount_out(analytics.amount) RETURNS cstring
+  LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'numeric_out';
+CREATE FUNCTION analytics.amount_recv(internal, oid, integer) RETURNS analytics.amount
+  LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'numeric_recv';
+CREATE FUNCTION analytics.amount_send(analytics.amount) RETURNS bytea
+  LANGUAGE internal IMMUTABLE STRICT PARALLEL SAFE AS 'numeric_send';
+CREATE TYPE analytics.amount (
+  INPUT = analytics.amount_in, OUTPUT = analytics.amount_out,
+  RECEIVE = analytics.amount_recv, SEND = analytics.amount_send,
+  LIKE = pg_catalog.numeric, CATEGORY = 'N');
+COMMENT ON TYPE analytics.amount IS
+  'An amount of money in USD as a function argument: numeric, taken implicitly from numeric, integers, double precision (its text form) and untyped or JSON text';
+COMMENT ON FUNCTION analytics.amount_in(cstring, oid, integer) IS 'Text input of amount (numeric''s)';
+COMMENT ON FUNCTION analytics.amount_out(analytics.amount) IS 'Text output of amount (numeric''s)';
+COMMENT ON FUNCTION analytics.amount_recv(internal, oid, integer) IS 'Binary input of amount (numeric''s)';
+COMMENT ON FUNCTION analytics.amount_send(analytics.amount) IS 'Binary output of amount (numeric''s)';
+CREATE CAST (numeric AS analytics.amount) WITHOUT FUNCTION AS IMPLICIT;
+CREATE CAST (smallint AS analytics.amount) WITH INOUT AS IMPLICIT;
+CREATE CAST (integer AS analytics.amount) WITH INOUT AS IMPLICIT;
+CREATE CAST (bigint AS analytics.amount) WITH INOUT AS IMPLICIT;
+CREATE CAST (real AS analytics.amount) WITH INOUT AS IMPLICIT;
+CREATE CAST (double precision AS analytics.amount) WITH INOUT AS IMPLICIT;
+
+DROP FUNCTION analytics.record_chat_event_keys();
+DROP FUNCTION analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb);
+DROP FUNCTION analytics.start_request(text, text, bigint, text, text, numeric, text, text, text, text, text, text, text, text, jsonb);
+DROP FUNCTION analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, boolean, text, text);
+
+CREATE FUNCTION analytics.record_chat_event(
+    user_id                text,
+    model                  text,
+    provider               text             DEFAULT NULL,
+    input_tokens           bigint           DEFAULT 0,
+    cached_input_tokens    bigint           DEFAULT 0,
+    cache_write_tokens     bigint           DEFAULT 0,
+    output_tokens          bigint           DEFAULT 0,
+    reasoning_tokens       bigint           DEFAULT 0,
+    cost                   analytics.amount DEFAULT NULL,
+    response_time_ms       double precision DEFAULT NULL,
+    time_to_first_token_ms double precision DEFAULT NULL,
+    status                 text             DEFAULT 'completed',
+    error_code             text             DEFAULT NULL,
+    error_message          text             DEFAULT NULL,
+    request_id             text             DEFAULT NULL,
+    occurred_at            timestamptz      DEFAULT NULL,
+    org_id                 text             DEFAULT NULL,
+    conversation_id        text             DEFAULT NULL,
+    message_id             text             DEFAULT NULL,
+    document_id            text             DEFAULT NULL,
+    session_id             text             DEFAULT NULL,
+    request_type           text             DEFAULT NULL,
+    category               text             DEFAULT NULL,
+    query_intent           text             DEFAULT NULL,
+    cache_hit              boolean          DEFAULT NULL,
+    sections_referenced    text[]           DEFAULT NULL,
+    intermediate_steps     bigint           DEFAULT NULL,
+    metadata               jsonb            DEFAULT NULL)
+  RETURNS bigint
+  LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'ua_record_chat_event';
+COMMENT ON FUNCTION analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb) IS
+  'Records a finished LLM request (completed or failed): validates, prices, logs and counts it in one step; idempotent on (user_id, request_id); returns the event id';
+
+CREATE FUNCTION analytics.record_chat_event_keys() RETURNS text[]
+  LANGUAGE sql IMMUTABLE PARALLEL SAFE
+  BEGIN ATOMIC
+    SELECT pg_catalog.array_agg(a.n ORDER BY a.i)
+      FROM pg_catalog.unnest(
+             (SELECT p.proargnames FROM pg_catalog.pg_proc p
+               WHERE p.oid = 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)'::pg_catalog.regprocedure))
+           WITH ORDINALITY AS a(n, i);
+  END;
+COMMENT ON FUNCTION analytics.record_chat_event_keys() IS
+  'Argument names of record_chat_event, accepted as keys by record_chat_events';
+
+-- The batch: JSON numbers with a fraction are latencies too (rounded).
+CREATE OR REPLACE FUNCTION analytics.record_chat_events(events jsonb) RETURNS SETOF bigint
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  e     jsonb;
+  i     integer := 0;
+  bad   text;
+  v_id  bigint;
+BEGIN
+  PERFORM analytics.check_batch_size(events);
+  FOR e IN SELECT x FROM jsonb_array_elements(events) AS x LOOP
+    i := i + 1;
+    IF jsonb_typeof(e) <> 'object' THEN
+      RAISE EXCEPTION 'event % is not a JSON object', i USING ERRCODE = '22023';
+    END IF;
+    SELECT k INTO bad FROM jsonb_object_keys(e) AS k
+     WHERE k <> ALL (analytics.record_chat_event_keys()) LIMIT 1;
+    IF bad IS NOT NULL THEN
+      RAISE EXCEPTION 'event % has unknown key "%"', i, bad
+        USING ERRCODE = '22023', HINT = 'Keys are the argument names of analytics.record_chat_event.';
+    END IF;
+    v_id := analytics.record_chat_event(
+      user_id                => e->>'user_id',
+      model                  => e->>'model',
+      provider               => e->>'provider',
+      input_tokens           => COALESCE((e->>'input_tokens')::bigint, 0),
+      cached_input_tokens    => COALESCE((e->>'cached_input_tokens')::bigint, 0),
+      cache_write_tokens     => COALESCE((e->>'cache_write_tokens')::bigint, 0),
+      output_tokens          => COALESCE((e->>'output_tokens')::bigint, 0),
+      reasoning_tokens       => COALESCE((e->>'reasoning_tokens')::bigint, 0),
+      cost                   => (e->>'cost')::numeric,
+      response_time_ms       => (e->>'response_time_ms')::double precision,
+      time_to_first_token_ms => (e->>'time_to_first_token_ms')::double precision,
+      status                 => COALESCE(e->>'status', 'completed'),
+      error_code             => e->>'error_code',
+      error_message          => e->>'error_message',
+      request_id             => e->>'request_id',
+      occurred_at            => (e->>'occurred_at')::timestamptz,
+      org_id                 => e->>'org_id',
+      conversation_id        => e->>'conversation_id',
+      message_id             => e->>'message_id',
+      document_id            => e->>'document_id',
+      session_id             => e->>'session_id',
+      request_type           => e->>'request_type',
+      category               => e->>'category',
+      query_intent           => e->>'query_intent',
+      cache_hit              => (e->>'cache_hit')::boolean,
+      sections_referenced    => CASE WHEN e ? 'sections_referenced' AND jsonb_typeof(e->'sections_referenced') = 'array'
+                                     THEN ARRAY(SELECT jsonb_array_elements_text(e->'sections_referenced'))
+                                     WHEN e ? 'sections_referenced' AND jsonb_typeof(e->'sections_referenced') <> 'null'
+                                     THEN analytics.raise_bad_key(i, 'sections_referenced', 'an array of strings')::text[]
+                                END,
+      intermediate_steps     => (e->>'intermediate_steps')::bigint,
+      metadata               => CASE WHEN jsonb_typeof(e->'metadata') = 'null' THEN NULL ELSE e->'metadata' END);
+    RETURN NEXT v_id;
+  END LOOP;
+END
+$$;
+
+CREATE FUNCTION analytics.start_request(
+    user_id          text,
+    model            text,
+    estimated_tokens bigint        DEFAULT 0,
+    request_id       text          DEFAULT NULL,
+    provider         text          DEFAULT NULL,
+    estimated_cost   analytics.amount DEFAULT NULL,
+    org_id           text          DEFAULT NULL,
+    conversation_id  text          DEFAULT NULL,
+    message_id       text          DEFAULT NULL,
+    document_id      text          DEFAULT NULL,
+    session_id       text          DEFAULT NULL,
+    request_type     text          DEFAULT NULL,
+    category         text          DEFAULT NULL,
+    query_intent     text          DEFAULT NULL,
+    metadata         jsonb         DEFAULT NULL,
+    OUT event_id bigint, OUT allowed boolean, OUT status text, OUT limit_name text,
+    OUT remaining numeric, OUT resets_at timestamptz)
+  RETURNS record
+  LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'ua_start_request';
+COMMENT ON FUNCTION analytics.start_request(text, text, bigint, text, text, analytics.amount, text, text, text, text, text, text, text, text, jsonb) IS
+  'Admits a request and reserves its estimate against the user''s hard limits (exact under any concurrency), or rejects it; logs it as pending or rejected; idempotent on (user_id, request_id)';
+
+CREATE FUNCTION analytics.complete_request(
+    event_id               bigint           DEFAULT NULL,
+    status                 text             DEFAULT 'completed',
+    input_tokens           bigint           DEFAULT 0,
+    cached_input_tokens    bigint           DEFAULT 0,
+    cache_write_tokens     bigint           DEFAULT 0,
+    output_tokens          bigint           DEFAULT 0,
+    reasoning_tokens       bigint           DEFAULT 0,
+    cost                   analytics.amount DEFAULT NULL,
+    response_time_ms       double precision DEFAULT NULL,
+    time_to_first_token_ms double precision DEFAULT NULL,
+    error_code             text             DEFAULT NULL,
+    error_message          text             DEFAULT NULL,
+    cache_hit              boolean          DEFAULT NULL,
+    user_id                text             DEFAULT NULL,
+    request_id             text             DEFAULT NULL,
+    OUT event_id_out bigint, OUT status_out text, OUT cost_out numeric)
+  RETURNS record
+  LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'ua_complete_request';
+COMMENT ON FUNCTION analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, boolean, text, text) IS
+  'Settles a start_request reservation with the actual usage (by event_id, or user_id and request_id); settling again returns the same answer';
+
+/*
+ * Identity through drivers and pools.  SET takes no bind parameters and a
+ * session-level SET outlives the transaction (a pooled connection would
+ * hand it to the next client).  act_as sets the identity and the end-user
+ * role for the current transaction only, from values; grant_act_as gives
+ * the app backend the membership SET ROLE needs.
+ */
+CREATE FUNCTION analytics.is_end_user_role(r name) RETURNS boolean
+  LANGUAGE sql STABLE
+  BEGIN ATOMIC
+    SELECT EXISTS (SELECT 1 FROM analytics.role_bindings b
+                    WHERE b.role_name OPERATOR(pg_catalog.=) r AND b.kind OPERATOR(pg_catalog.=) 'end_user')
+       AND NOT EXISTS (SELECT 1 FROM analytics.role_kinds(r) k
+                        WHERE k.kind OPERATOR(pg_catalog.=) ANY ('{app_backend,admin}'::text[]));
+  END;
+COMMENT ON FUNCTION analytics.is_end_user_role(name) IS
+  'True when role r is bound by grant_end_user and holds no app backend or admin access (internal to act_as and grant_act_as)';
+
+CREATE FUNCTION analytics.act_as(user_id text, end_user_role name) RETURNS void
+  LANGUAGE C VOLATILE CALLED ON NULL INPUT
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'ua_act_as';
+COMMENT ON FUNCTION analytics.act_as(text, name) IS
+  'For the rest of the current transaction, act for end user user_id as end_user_role (SET LOCAL of usage_analytics.user_id and role); app backends only, inside a transaction block';
+
+CREATE FUNCTION analytics.grant_act_as(app_role name, end_user_role name) RETURNS void
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  IF app_role IS NULL OR NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = app_role) THEN
+    RAISE EXCEPTION 'role "%" does not exist', app_role USING ERRCODE = '42704';
+  END IF;
+  IF end_user_role IS NULL OR NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = end_user_role) THEN
+    RAISE EXCEPTION 'role "%" does not exist', end_user_role USING ERRCODE = '42704';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM analytics.role_bindings b WHERE b.role_name = app_role AND b.kind = 'app_backend') THEN
+    RAISE EXCEPTION 'role "%" is not an app backend', app_role USING ERRCODE = '22023',
+      HINT = 'Run analytics.grant_app_backend() for it first.';
+  END IF;
+  IF NOT analytics.is_end_user_role(end_user_role) THEN
+    RAISE EXCEPTION 'role "%" is not an end-user role', end_user_role USING ERRCODE = '22023',
+      DETAIL = 'It must be bound by analytics.grant_end_user() and hold no app backend or admin access.';
+  END IF;
+  -- SET ROLE needs membership; 16+ can grant it without inheriting.
+  EXECUTE format('GRANT %I TO %I', end_user_role, app_role)
+    || CASE WHEN current_setting('server_version_num')::int >= 160000 THEN ' WITH INHERIT FALSE' ELSE '' END;
+END
+$$;
+COMMENT ON FUNCTION analytics.grant_act_as(name, name) IS
+  'Lets app backend app_role switch to end_user_role with analytics.act_as() (grants the membership SET ROLE needs); superuser only';
+
+REVOKE ALL ON FUNCTION
+  analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb),
+  analytics.record_chat_event_keys(),
+  analytics.start_request(text, text, bigint, text, text, analytics.amount, text, text, text, text, text, text, text, text, jsonb),
+  analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, boolean, text, text),
+  analytics.is_end_user_role(name),
+  analytics.act_as(text, name),
+  analytics.grant_act_as(name, name),
+  analytics.amount_in(cstring, oid, integer), analytics.amount_out(analytics.amount),
+  analytics.amount_recv(internal, oid, integer), analytics.amount_send(analytics.amount) FROM PUBLIC;
+
+UPDATE analytics.access_list SET object_name = 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)'
+ WHERE object_name = 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)';
+UPDATE analytics.access_list SET object_name = 'analytics.start_request(text, text, bigint, text, text, analytics.amount, text, text, text, text, text, text, text, text, jsonb)'
+ WHERE object_name = 'analytics.start_request(text, text, bigint, text, text, numeric, text, text, text, text, text, text, text, text, jsonb)';
+UPDATE analytics.access_list SET object_name = 'analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, boolean, text, text)'
+ WHERE object_name = 'analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, boolean, text, text)';
+-- Integers and double precision become amounts through amount_in, which
+-- the caller must be allowed to execute (numeric_in is PUBLIC's).
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'FUNCTION', 'analytics.amount_in(cstring, oid, integer)', 'EXECUTE'),
+  ('app_backend', 'FUNCTION', 'analytics.act_as(text, name)', 'EXECUTE');
 
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and

@@ -288,7 +288,13 @@ ua_start_request(PG_FUNCTION_ARGS)
 
 	ua_check_text_args(fcinfo, texts, lengthof(texts));
 	tokens = ua_check_count(fcinfo, S_EST_TOKENS, "estimated_tokens", UA_MAX_TOKENS * 4LL, 0);
-	est_cost = PG_ARGISNULL(S_EST_COST) ? zero() : PG_GETARG_DATUM(S_EST_COST);
+	{
+		bool		est_null;
+
+		est_cost = ua_arg_cost(fcinfo, S_EST_COST, &est_null);
+		if (est_null)
+			est_cost = zero();
+	}
 	ua_check_cost(est_cost);
 	ua_check_metadata(fcinfo, S_METADATA);
 	if (IsolationUsesXactSnapshot())
@@ -431,6 +437,10 @@ ua_complete_request(PG_FUNCTION_ARGS)
 				reserved_cost,
 				cost;
 	bool		provider_null;
+	Datum		cost_arg;
+	bool		cost_null;
+	int64		response_ms;
+	int64		ttft_ms;
 	int64		reserved_tokens;
 	char	   *status;
 	Datum		parts[5];
@@ -457,10 +467,11 @@ ua_complete_request(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("reasoning_tokens must not exceed output_tokens")));
-	ua_check_count(fcinfo, C_RESPONSE_MS, "response_time_ms", UA_MAX_DURATION_MS, 0);
-	ua_check_count(fcinfo, C_TTFT_MS, "time_to_first_token_ms", UA_MAX_DURATION_MS, 0);
-	if (!PG_ARGISNULL(C_COST))
-		ua_check_cost(PG_GETARG_DATUM(C_COST));
+	response_ms = ua_arg_duration(fcinfo, C_RESPONSE_MS, "response_time_ms", UA_MAX_DURATION_MS, -1);
+	ttft_ms = ua_arg_duration(fcinfo, C_TTFT_MS, "time_to_first_token_ms", UA_MAX_DURATION_MS, -1);
+	cost_arg = ua_arg_cost(fcinfo, C_COST, &cost_null);
+	if (!cost_null)
+		ua_check_cost(cost_arg);
 	if (!PG_ARGISNULL(C_STATUS))
 	{
 		char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(C_STATUS));
@@ -532,7 +543,7 @@ ua_complete_request(PG_FUNCTION_ARGS)
 						DatumGetInt64(event_id))));
 
 	/* The cost at the price in force when the request started. */
-	if (PG_ARGISNULL(C_COST))
+	if (cost_null)
 	{
 		UaPrice		prices[2];
 		int			found = ua_price_request(model, provider_null ? (Datum) 0 : provider,
@@ -564,7 +575,7 @@ ua_complete_request(PG_FUNCTION_ARGS)
 		priced = true;
 	}
 	else
-		cost = PG_GETARG_DATUM(C_COST);
+		cost = cost_arg;
 
 	/* Settle the event: the log is append-only to everyone else. */
 	{
@@ -589,10 +600,10 @@ ua_complete_request(PG_FUNCTION_ARGS)
 			n[10 + i] = priced ? ' ' : 'n';
 		}
 		v[15] = CStringGetTextDatum(priced ? "computed" : "provided");
-		v[16] = Int32GetDatum(PG_ARGISNULL(C_RESPONSE_MS) ? 0 : (int32) PG_GETARG_INT64(C_RESPONSE_MS));
-		n[16] = PG_ARGISNULL(C_RESPONSE_MS) ? 'n' : ' ';
-		v[17] = Int32GetDatum(PG_ARGISNULL(C_TTFT_MS) ? 0 : (int32) PG_GETARG_INT64(C_TTFT_MS));
-		n[17] = PG_ARGISNULL(C_TTFT_MS) ? 'n' : ' ';
+		v[16] = Int32GetDatum(response_ms < 0 ? 0 : (int32) response_ms);
+		n[16] = response_ms < 0 ? 'n' : ' ';
+		v[17] = Int32GetDatum(ttft_ms < 0 ? 0 : (int32) ttft_ms);
+		n[17] = ttft_ms < 0 ? 'n' : ' ';
 		v[18] = BoolGetDatum(cache_hit);
 		v[19] = arg_or_null(fcinfo, C_ERROR_CODE, &n[19]);
 		v[20] = arg_or_null(fcinfo, C_ERROR_MESSAGE, &n[20]);
@@ -620,8 +631,8 @@ ua_complete_request(PG_FUNCTION_ARGS)
 		d.cache_hits = cache_hit ? 1 : 0;
 		d.cost = cost;
 		d.cache_savings = priced ? parts[4] : (Datum) 0;
-		d.response_time_sum = PG_ARGISNULL(C_RESPONSE_MS) ? 0 : PG_GETARG_INT64(C_RESPONSE_MS);
-		d.response_time_count = PG_ARGISNULL(C_RESPONSE_MS) ? 0 : 1;
+		d.response_time_sum = response_ms < 0 ? 0 : response_ms;
+		d.response_time_count = response_ms < 0 ? 0 : 1;
 		if (was_pending)
 		{
 			d.pending_requests = -1;

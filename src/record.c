@@ -138,7 +138,7 @@ ua_claim_request_key(Datum user_id, Datum request_id, TimestampTz at, Datum *eve
 	return false;
 }
 
-/* The validated token ledger of one request. */
+/* The validated token ledger of one request, its cost and latencies. */
 typedef struct Ledger
 {
 	int64		input;
@@ -146,6 +146,10 @@ typedef struct Ledger
 	int64		write;
 	int64		output;
 	int64		reasoning;
+	Datum		cost;			/* numeric (declared numeric or analytics.amount) */
+	bool		cost_null;
+	int64		response_ms;	/* rounded; -1 when NULL */
+	int64		ttft_ms;
 } Ledger;
 
 static void
@@ -165,13 +169,13 @@ check_arguments(FunctionCallInfo fcinfo, Ledger *ledger)
 				 errdetail("Reasoning tokens are part of the output: " INT64_FORMAT " > " INT64_FORMAT ".",
 						   ledger->reasoning, ledger->output)));
 
-	if (!PG_ARGISNULL(A_COST))
-		ua_check_cost(PG_GETARG_DATUM(A_COST));
+	ledger->cost = ua_arg_cost(fcinfo, A_COST, &ledger->cost_null);
+	if (!ledger->cost_null)
+		ua_check_cost(ledger->cost);
 
-	ua_check_count(fcinfo, A_RESPONSE_MS, "response_time_ms", UA_MAX_DURATION_MS, 0);
-	ua_check_count(fcinfo, A_TTFT_MS, "time_to_first_token_ms", UA_MAX_DURATION_MS, 0);
-	if (!PG_ARGISNULL(A_RESPONSE_MS) && !PG_ARGISNULL(A_TTFT_MS) &&
-		PG_GETARG_INT64(A_TTFT_MS) > PG_GETARG_INT64(A_RESPONSE_MS))
+	ledger->response_ms = ua_arg_duration(fcinfo, A_RESPONSE_MS, "response_time_ms", UA_MAX_DURATION_MS, -1);
+	ledger->ttft_ms = ua_arg_duration(fcinfo, A_TTFT_MS, "time_to_first_token_ms", UA_MAX_DURATION_MS, -1);
+	if (ledger->response_ms >= 0 && ledger->ttft_ms > ledger->response_ms)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("time_to_first_token_ms must not exceed response_time_ms")));
@@ -227,7 +231,7 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	UaEventRow	row;
 	Datum		event_id = (Datum) 0;
 	bool		have_id = false;
-	bool		provided = !PG_ARGISNULL(A_COST);
+	bool		provided;
 	bool		cache_hit;
 	bool		failed;
 	Datum		usage_date;
@@ -242,6 +246,7 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	int			i;
 
 	check_arguments(fcinfo, &ledger);
+	provided = !ledger.cost_null;
 
 	occurred_at = PG_ARGISNULL(A_OCCURRED_AT) ? GetCurrentTransactionStartTimestamp()
 		: PG_GETARG_TIMESTAMPTZ(A_OCCURRED_AT);
@@ -309,7 +314,7 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			cost = PG_GETARG_DATUM(A_COST);
+			cost = ledger.cost;
 			/* Fill in the provider only when the price book is unambiguous. */
 			if (!PG_ARGISNULL(A_PROVIDER) || found != 1)
 			{
@@ -362,10 +367,10 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	ua_event_row_set(&row, EV_COST_SOURCE, CStringGetTextDatum(provided ? "provided" : "computed"));
 	if (priced_model != (Datum) 0)
 		ua_event_row_set(&row, EV_PRICED_MODEL, priced_model);
-	if (!PG_ARGISNULL(A_RESPONSE_MS))
-		ua_event_row_set(&row, EV_RESPONSE_TIME_MS, Int32GetDatum((int32) PG_GETARG_INT64(A_RESPONSE_MS)));
-	if (!PG_ARGISNULL(A_TTFT_MS))
-		ua_event_row_set(&row, EV_TIME_TO_FIRST_TOKEN_MS, Int32GetDatum((int32) PG_GETARG_INT64(A_TTFT_MS)));
+	if (ledger.response_ms >= 0)
+		ua_event_row_set(&row, EV_RESPONSE_TIME_MS, Int32GetDatum((int32) ledger.response_ms));
+	if (ledger.ttft_ms >= 0)
+		ua_event_row_set(&row, EV_TIME_TO_FIRST_TOKEN_MS, Int32GetDatum((int32) ledger.ttft_ms));
 	ua_event_row_set(&row, EV_CACHE_HIT, BoolGetDatum(cache_hit));
 	if (!PG_ARGISNULL(A_STEPS))
 		ua_event_row_set(&row, EV_INTERMEDIATE_STEPS, Int32GetDatum((int32) PG_GETARG_INT64(A_STEPS)));
@@ -390,8 +395,8 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 			.cache_write_tokens = ledger.write, .output_tokens = ledger.output,
 			.reasoning_tokens = ledger.reasoning, .cache_hits = cache_hit ? 1 : 0,
 			.cost = cost, .cache_savings = parts_null ? (Datum) 0 : savings,
-			.response_time_sum = PG_ARGISNULL(A_RESPONSE_MS) ? 0 : PG_GETARG_INT64(A_RESPONSE_MS),
-			.response_time_count = PG_ARGISNULL(A_RESPONSE_MS) ? 0 : 1
+			.response_time_sum = ledger.response_ms >= 0 ? ledger.response_ms : 0,
+			.response_time_count = ledger.response_ms >= 0 ? 1 : 0
 		};
 
 		ua_counters_add(PG_GETARG_DATUM(A_USER_ID), usage_date, &d);

@@ -11,8 +11,12 @@
  */
 #include "validate.h"
 
+#include <math.h>
+
 #include "access/detoast.h"
+#include "catalog/pg_type.h"
 #include "utils/builtins.h"
+#include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
@@ -75,6 +79,56 @@ ua_check_count(FunctionCallInfo fcinfo, int argno, const char *name,
 				 errmsg("%s must be between 0 and " INT64_FORMAT, name, max),
 				 errdetail("The value given was " INT64_FORMAT ".", v)));
 	return v;
+}
+
+/*
+ * A duration in milliseconds between 0 and max; NULL means if_null.  The
+ * 1.0 SQL declares it bigint; 1.1 declares double precision, so that a
+ * float from a driver (psycopg sends Python floats as float8, node-pg sends
+ * untyped strings) is accepted: it is rounded to the nearest millisecond
+ * (halves to even, as PostgreSQL's float8-to-bigint cast does).  A
+ * negative value is refused before rounding.
+ */
+int64
+ua_arg_duration(FunctionCallInfo fcinfo, int argno, const char *name,
+				int64 max, int64 if_null)
+{
+	Oid			type;
+	float8		f;
+
+	if (PG_ARGISNULL(argno))
+		return if_null;
+	type = get_fn_expr_argtype(fcinfo->flinfo, argno);
+	if (type == InvalidOid || type == INT8OID)
+		return ua_check_count(fcinfo, argno, name, max, if_null);
+	if (type != FLOAT8OID)
+		elog(ERROR, "usage_analytics: %s declared as %s", name, format_type_be(type));
+
+	f = PG_GETARG_FLOAT8(argno);
+	if (isnan(f) || isinf(f))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a finite number", name)));
+	f = f < 0 ? f : rint(f);
+	if (f < 0 || f > (float8) max)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between 0 and " INT64_FORMAT, name, max),
+				 errdetail("The value given was %s.", float8out_internal(PG_GETARG_FLOAT8(argno)))));
+	return (int64) f;
+}
+
+/*
+ * A cost argument as numeric, or NULL (*isnull).  The 1.0 SQL declares it
+ * numeric; 1.1 declares analytics.amount, a numeric by another name that
+ * integers, double precision and untyped text convert to implicitly (see
+ * the 1.0--1.1 script): either way the datum is a numeric.
+ */
+Datum
+ua_arg_cost(FunctionCallInfo fcinfo, int argno, bool *isnull)
+{
+	*isnull = PG_ARGISNULL(argno);
+	return *isnull ? (Datum) 0 : PG_GETARG_DATUM(argno);
 }
 
 /* A cost in USD: finite, not negative, at most UA_MAX_COST. */

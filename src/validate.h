@@ -26,6 +26,9 @@ typedef struct UaTextArg
 extern void ua_check_text_args(FunctionCallInfo fcinfo, const UaTextArg *args, int nargs);
 extern int64 ua_check_count(FunctionCallInfo fcinfo, int argno, const char *name,
 							int64 max, int64 if_null);
+extern int64 ua_arg_duration(FunctionCallInfo fcinfo, int argno, const char *name,
+							 int64 max, int64 if_null);
+extern Datum ua_arg_cost(FunctionCallInfo fcinfo, int argno, bool *isnull);
 extern void ua_check_cost(Datum cost);
 extern void ua_check_metadata(FunctionCallInfo fcinfo, int argno);
 

@@ -61,6 +61,8 @@ INSERT INTO pool SELECT 'text[]', v FROM unnest(ARRAY[
 INSERT INTO pool SELECT 'bigint[]', v FROM unnest(ARRAY[NULL, '{}', '{NULL}', '{1,2}', '{-1}', '{9223372036854775807}']) v;
 INSERT INTO pool SELECT 'double precision', v FROM unnest(ARRAY[
   NULL, '0', '-0', '-1', '0.5', '1', '1.0000001', 'NaN', 'Infinity', '-Infinity', '1e-320', '1e308']) v;
+-- Costs (analytics.amount): numeric's values.
+INSERT INTO pool SELECT 'analytics.amount', p.lit FROM pool p WHERE p.type = 'numeric';
 INSERT INTO pool SELECT 'double precision[]', v FROM unnest(ARRAY[
   NULL, '{}', '{NULL}', '{0,0.5,1}', '{-0.1}', '{1.1}', '{NaN}', '{0.5,NULL}',
   (SELECT array_agg(i / 10000.0)::text FROM generate_series(0, 10000) i)]) v;
@@ -72,13 +74,13 @@ INSERT INTO pool SELECT 'analytics.latency_sketch', v FROM unnest(ARRAY[
 -- Valid calls to start from: function, then name => literal.
 CREATE TEMP TABLE target (fn regprocedure, base jsonb);
 INSERT INTO target VALUES
-  ('analytics.record_chat_event(text,text,text,bigint,bigint,bigint,bigint,bigint,numeric,bigint,bigint,text,text,text,text,timestamptz,text,text,text,text,text,text,text,text,boolean,text[],bigint,jsonb)',
+  ('analytics.record_chat_event(text,text,text,bigint,bigint,bigint,bigint,bigint,analytics.amount,double precision,double precision,text,text,text,text,timestamptz,text,text,text,text,text,text,text,text,boolean,text[],bigint,jsonb)',
    '{"user_id": "fz1", "model": "gpt-4o", "input_tokens": "100", "output_tokens": "20", "response_time_ms": "50", "request_id": "r1", "document_id": "d", "metadata": "{\"k\": 1}"}'),
   ('analytics.record_chat_events(jsonb)',
    '{"events": "[{\"user_id\": \"fz2\", \"model\": \"gpt-4o-mini\", \"input_tokens\": 5, \"request_id\": \"b1\"}, {\"user_id\": \"fz1\", \"model\": \"gpt-4o\"}]"}'),
-  ('analytics.start_request(text,text,bigint,text,text,numeric,text,text,text,text,text,text,text,text,jsonb)',
+  ('analytics.start_request(text,text,bigint,text,text,analytics.amount,text,text,text,text,text,text,text,text,jsonb)',
    '{"user_id": "fz1", "model": "gpt-4o", "estimated_tokens": "100", "request_id": "s1"}'),
-  ('analytics.complete_request(bigint,text,bigint,bigint,bigint,bigint,bigint,numeric,bigint,bigint,text,text,boolean,text,text)',
+  ('analytics.complete_request(bigint,text,bigint,bigint,bigint,bigint,bigint,analytics.amount,double precision,double precision,text,text,boolean,text,text)',
    '{"user_id": "fz1", "request_id": "s0", "input_tokens": "90", "output_tokens": "10"}'),
   ('analytics.check_quota(text,bigint)', '{"user_id": "fz1", "tokens": "100"}'),
   ('analytics.price_request(text,text,timestamptz,bigint,bigint,bigint,bigint)',

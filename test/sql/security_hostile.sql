@@ -130,7 +130,10 @@ INSERT INTO battery (who, q, expect) VALUES
   ('superuser', $$SELECT analytics.unschedule_jobs()$$, '55000'),
   ('superuser', $$SELECT analytics.grant_end_user('ua_sec_attacker')$$, 'ok'),
   ('superuser', $$SELECT analytics.revoke_access('ua_sec_attacker', 'end_user')$$, 'ok'),
-  ('superuser', $$SELECT * FROM analytics.verify_rollups()$$, 'ok');
+  ('superuser', $$SELECT * FROM analytics.verify_rollups()$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.record_chat_event('alice', 'gpt-4o', cost => 0.5::float8, response_time_ms => 12.5::float8, time_to_first_token_ms => 3)$$, 'ok'),
+  ('superuser', $$SELECT analytics.grant_act_as('ua_sec_app', 'ua_sec_user')$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.act_as('alice', 'ua_sec_user')$$, 'ok');
 -- One transaction each, like an application's calls.
 SET usage_analytics.user_id = 'alice';
 SELECT format('UPDATE battery SET got = pg_temp.run_hostile(who, q) WHERE n = %s', n) FROM battery ORDER BY n \gexec
@@ -147,7 +150,7 @@ $$;
 
 SELECT is_empty($$SELECT n, who, q, expect, got FROM battery WHERE got IS DISTINCT FROM expect$$,
   'every function, view and job runs without calling a hostile object, and answers as expected');
-SELECT is((SELECT count(*) FROM battery), 54::bigint, 'the battery covers 54 calls');
+SELECT is((SELECT count(*) FROM battery), 57::bigint, 'the battery covers 57 calls');
 SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'and the rollups still equal the raw log');
 
 SELECT * FROM finish();
