@@ -97,7 +97,7 @@ INSERT INTO target VALUES
   ('analytics.otel_genai_usage(jsonb)', '{"attributes": "{\"gen_ai.usage.input_tokens\": 10, \"gen_ai.usage.output_tokens\": 3}"}'),
   ('analytics.import_litellm_prices(jsonb,timestamptz,text[])',
    '{"catalog": "{\"fz-m\": {\"mode\": \"chat\", \"litellm_provider\": \"fz\", \"input_cost_per_token\": 1e-06, \"output_cost_per_token\": 2e-06}}", "effective_from": "2024-01-01"}'),
-  ('analytics.record_chat_event(text,text,text,bigint,bigint,bigint,bigint,bigint,numeric,bigint,bigint,text,text,text,text,timestamptz,text,text,text,text,text,text,text,text,boolean,text[],bigint,jsonb)',
+  ('analytics.record_chat_event(text,text,text,bigint,bigint,bigint,bigint,bigint,analytics.amount,double precision,double precision,text,text,text,text,timestamptz,text,text,text,text,text,text,text,text,boolean,text[],bigint,jsonb)',
    '{"user_id": "fz2", "model": "openai/gpt-4o-2024-08-06", "input_tokens": "100", "output_tokens": "20"}'),
   ('analytics.quantile(analytics.latency_sketch,double precision)', '{"2": "0.5"}'),
   ('analytics.quantiles(analytics.latency_sketch,double precision[])', '{"2": "{0.5,0.9}"}'),
