@@ -38,6 +38,7 @@ export PG_CONFIG
 
 scratch=$(mktemp -d /tmp/usage_analytics-test.XXXXXX)
 trap 'rm -rf "$scratch"' EXIT
+chown postgres "$scratch"
 
 # The three suites, as the postgres OS user, in a tree it owns.  $1: the
 # command prefix that runs a command as postgres; $2: that tree; $3: pg_config.
