@@ -33,9 +33,15 @@ DATA = $(wildcard sql/usage_analytics--*.sql)
 
 PG_CONFIG ?= pg_config
 
-# pg_regress: pgTAP files, one per concern, on a temporary instance.
+# pg_regress: pgTAP files, one per concern, on a temporary instance.  The
+# files of REGRESS_18 test what only PostgreSQL 18 has and run only there.
+PG_MAJOR    := $(shell $(PG_CONFIG) --version 2>/dev/null | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+REGRESS_18  = event_insert_pg18
 TESTS       = $(sort $(wildcard test/sql/*.sql))
-REGRESS     = $(patsubst test/sql/%.sql,%,$(TESTS))
+REGRESS     = $(filter-out $(REGRESS_18),$(patsubst test/sql/%.sql,%,$(TESTS)))
+ifeq ($(shell test "$(PG_MAJOR)" -ge 18 2>/dev/null && echo yes),yes)
+REGRESS    += $(REGRESS_18)
+endif
 REGRESS_OPTS = --inputdir=test --outputdir=test \
 	--temp-instance=test/tmp_instance --temp-config=test/postgresql.conf \
 	--load-extension=pgtap

@@ -17,11 +17,15 @@
  *	  its partitions is invalidated (any ALTER, a new partition, a new
  *	  constraint), and rebuilt only between inserts, after the locks that
  *	  deliver those invalidations are held.  Only expressions made of
- *	  built-in functions are cached; anything else -- a user-defined
- *	  function in a constraint or default, an INSERT trigger, row level
- *	  security forced on the owner, a foreign or deferrable-unique
- *	  partition, generated columns -- sends the event through a plain SPI
- *	  INSERT, which the executor handles in full.
+ *	  built-in functions are cached, checked before planning (which would
+ *	  inline a user's SQL function, whose later CREATE OR REPLACE invalidates
+ *	  no relation); anything else -- a user-defined function or a domain in
+ *	  a constraint or default, a column of a domain type, an INSERT trigger,
+ *	  row level security forced on the owner, a foreign or deferrable-unique
+ *	  partition, generated columns (stored, or virtual on 18) -- sends the
+ *	  event through a plain SPI INSERT, which the executor handles in full.
+ *	  CHECK constraints that are NOT ENFORCED (18) are not evaluated, as in
+ *	  the executor.
  *
  *-------------------------------------------------------------------------
  */
@@ -73,7 +77,10 @@ static const struct
 	{"reserved_cost", NUMERICOID}, {"priced_model", TEXTOID}
 };
 
-/* The compiled CHECK constraints of one partition; exprs NULL: not cached. */
+/*
+ * The compiled CHECK constraints of one partition; exprs NULL: not cached.
+ * An entry of exprs is NULL for a constraint that is not enforced.
+ */
 typedef struct LeafChecks
 {
 	Oid			relid;
@@ -84,7 +91,7 @@ typedef struct LeafChecks
 /* What this backend knows about analytics.chat_events. */
 static struct
 {
-	bool		valid;
+	bool		valid;			/* built completely */
 	bool		stale;			/* an invalidation arrived; rebuild when safe */
 	MemoryContext cxt;
 	Oid			root;
@@ -175,31 +182,42 @@ user_defined(Oid funcid, void *context)
 	return funcid >= FirstNormalObjectId;
 }
 
+/*
+ * Does the expression call a function that is not built in, or coerce to a
+ * domain (whose constraints ExecInitExpr copies in, and which ALTER DOMAIN
+ * changes without a relcache invalidation of the table)?
+ */
 static bool
 calls_user_function(Node *node, void *context)
 {
 	if (node == NULL)
 		return false;
-	if (check_functions_in_node(node, user_defined, NULL))
+	if (IsA(node, CoerceToDomain) || check_functions_in_node(node, user_defined, NULL))
 		return true;
 	return expression_tree_walker(node, calls_user_function, context);
 }
 
 /*
- * A cacheable ExprState for a stored expression, or NULL when it calls a
- * function that is not built in (its state might not survive a query).
- * In the cache context.
+ * Compile a stored expression into *state, in the cache context; false,
+ * and nothing compiled, when it calls a function that is not built in (its
+ * state might not survive a query).  The check comes before planning:
+ * expression_planner inlines a user's SQL function, and its body, replaced
+ * later by CREATE OR REPLACE FUNCTION, would stay in the cache.
  */
-static ExprState *
-compile(Node *expr)
+static bool
+compile(Node *expr, ExprState **state)
 {
-	expr = (Node *) expression_planner((Expr *) expr);
 	if (calls_user_function(expr, NULL))
-		return NULL;
-	return ExecInitExpr((Expr *) expr, NULL);
+		return false;
+	expr = (Node *) expression_planner((Expr *) expr);
+	*state = ExecInitExpr((Expr *) expr, NULL);
+	return true;
 }
 
-/* (Re)build what is known about the table; rel is locked. */
+/*
+ * (Re)build what is known about the table; rel is locked.  The cache is
+ * valid only once built: an error midway leaves it to be built again.
+ */
 static void
 rebuild(Relation rel)
 {
@@ -208,6 +226,7 @@ rebuild(Relation rel)
 	MemoryContext old;
 	int			i;
 
+	cache.valid = false;
 	if (cache.cxt == NULL)
 		cache.cxt = AllocSetContextCreate(CacheMemoryContext, "usage_analytics event insert",
 										  ALLOCSET_SMALL_SIZES);
@@ -216,13 +235,12 @@ rebuild(Relation rel)
 	cache.leaves = NIL;
 	cache.root = RelationGetRelid(rel);
 	cache.natts = desc->natts;
-	cache.valid = true;
 	cache.stale = false;
 	cache.direct = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
 		!(trig && (trig->trig_insert_before_row || trig->trig_insert_after_row ||
 				   trig->trig_insert_instead_row || trig->trig_insert_before_statement ||
 				   trig->trig_insert_after_statement || trig->trig_insert_new_table)) &&
-		!(desc->constr && desc->constr->has_generated_stored);
+		!UA_HAS_GENERATED(desc->constr);
 
 	old = MemoryContextSwitchTo(cache.cxt);
 	cache.defaults = palloc0(desc->natts * sizeof(ExprState *));
@@ -249,16 +267,17 @@ rebuild(Relation rel)
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		Node	   *def;
 
-		if (att->attisdropped || !att->atthasdef)
+		if (att->attisdropped)
 			continue;
-		def = build_column_default(rel, i + 1);
-		if (def == NULL)
-			continue;
-		cache.defaults[i] = compile(def);
-		if (cache.defaults[i] == NULL)
+		/* A domain's constraints and default are the INSERT's to apply. */
+		if (get_typtype(att->atttypid) == TYPTYPE_DOMAIN)
+			cache.direct = false;
+		else if (att->atthasdef && (def = build_column_default(rel, i + 1)) != NULL &&
+				 !compile(def, &cache.defaults[i]))
 			cache.direct = false;
 	}
 	MemoryContextSwitchTo(old);
+	cache.valid = true;
 }
 
 /* The compiled constraints of a partition (locked), built on first use. */
@@ -282,8 +301,9 @@ leaf_checks(Relation leaf)
 	lc->exprs = palloc0(Max(lc->ncheck, 1) * sizeof(ExprState *));
 	for (i = 0; i < lc->ncheck; i++)
 	{
-		lc->exprs[i] = compile(stringToNode(constr->check[i].ccbin));
-		if (lc->exprs[i] == NULL)
+		if (!UA_CHECK_ENFORCED(constr, i))
+			continue;
+		if (!compile(stringToNode(constr->check[i].ccbin), &lc->exprs[i]))
 		{
 			lc->exprs = NULL;
 			break;
@@ -304,7 +324,7 @@ leaf_is_direct(ResultRelInfo *leaf, LeafChecks *checks)
 
 	if (checks->exprs == NULL || leaf->ri_FdwRoutine != NULL ||
 		rel->rd_rel->relkind != RELKIND_RELATION ||
-		(rel->rd_att->constr && rel->rd_att->constr->has_generated_stored) ||
+		UA_HAS_GENERATED(rel->rd_att->constr) ||
 		checks->ncheck != (rel->rd_att->constr ? rel->rd_att->constr->num_check : 0))
 		return false;
 	if (trig && (trig->trig_insert_before_row || trig->trig_insert_after_row ||
@@ -407,6 +427,7 @@ ua_event_insert(const UaEventRow *row)
 	ExprContext *econtext;
 	LeafChecks *checks;
 	Relation	rel;
+	Bitmapset  *inserted_cols = NULL;
 	int64		id;
 	bool		id_null;
 	bool		direct;
@@ -430,11 +451,15 @@ ua_event_insert(const UaEventRow *row)
 	rte->relid = root;
 	rte->relkind = RELKIND_PARTITIONED_TABLE;
 	rte->rellockmode = RowExclusiveLock;
-	UA_INIT_RANGE_TABLE(estate, list_make1(rte));
+	for (i = 0; i < EV_NCOLUMNS; i++)
+		if (!row->defaults[i])
+			inserted_cols = bms_add_member(inserted_cols,
+										   cache.attno[i] - FirstLowInvalidHeapAttributeNumber);
+	UA_INIT_RANGE_TABLE(estate, list_make1(rte), ua_insert_perminfos(rte, inserted_cols));
 	rri = makeNode(ResultRelInfo);
 	ExecInitResultRelation(estate, rri, 1);
 	rel = rri->ri_RelationDesc;
-	CheckValidResultRel(rri, CMD_INSERT);
+	UA_CHECK_VALID_INSERT(rri);
 	mtstate = makeNode(ModifyTableState);
 	mtstate->ps.plan = NULL;
 	mtstate->ps.state = estate;
@@ -482,14 +507,14 @@ ua_event_insert(const UaEventRow *row)
 		slot->tts_tableOid = RelationGetRelid(leaf->ri_RelationDesc);
 		if (leaf->ri_RelationDesc->rd_att->constr)
 		{
-			leaf->ri_ConstraintExprs = checks->exprs;
+			UA_CHECK_EXPRS(leaf) = checks->exprs;
 			ExecConstraints(leaf, slot, estate);
 		}
 		table_tuple_insert(leaf->ri_RelationDesc, slot, GetCurrentCommandId(true), 0, NULL);
 		if (leaf->ri_NumIndices > 0)
 			UA_INSERT_INDEX_TUPLES(leaf, slot, estate);
 		/* Not ours to free: the cache owns them. */
-		leaf->ri_ConstraintExprs = NULL;
+		UA_CHECK_EXPRS(leaf) = NULL;
 	}
 
 	ExecResetTupleTable(estate->es_tupleTable, false);
