@@ -53,12 +53,13 @@ run installcheck REGRESS= ISOLATION=             # Perl TAP (prove)
 '
 
 # Extra test steps on version 15 only, after its suite, against the same
-# installed build (the examples runner, examples/run.sh, belongs here).  A
+# installed build: the client examples (examples/run.sh: Python and Node
+# drivers against a throwaway server, also through PgBouncer).  A
 # step's output goes into that version's log: "test NAME ... ok" counts as
 # passed, "test NAME ... FAILED" as failed, "suite-step-failed: NAME" as a
 # failure when nothing else says so.
 extra_steps_15() {
-  :
+  EXAMPLES_NO_INSTALL=1 examples/run.sh "$PG_CONFIG" 2>&1 || echo "suite-step-failed: examples"
 }
 
 # Keep the outputs of one version for inspection (git-ignored): the host
