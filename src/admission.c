@@ -202,33 +202,28 @@ static UaPlan lock_event = {
 	.nargs = 1, .argtypes = {INT8OID}
 };
 
+/* The settling UPDATE; with the 1.1 SQL it also stores priced_model ($24). */
+#define UA_SETTLE_SET \
+	"UPDATE analytics.chat_events SET status = $4, input_tokens = $5, " \
+	"  cached_input_tokens = $6, cache_write_tokens = $7, output_tokens = $8, " \
+	"  reasoning_tokens = $9, cost = $10, cost_input = $11, cost_cached_input = $12, " \
+	"  cost_cache_write = $13, cost_output = $14, cache_savings = $15, cost_source = $16, " \
+	"  response_time_ms = $17, time_to_first_token_ms = $18, cache_hit = $19, " \
+	"  error_code = $20, error_message = $21, provider = COALESCE(provider, $22), " \
+	"  settled_at = pg_catalog.now(), recorded_xid = $23"
+#define UA_SETTLE_WHERE " WHERE user_id = $1 AND occurred_at = $2 AND id = $3"
+#define UA_SETTLE_TYPES TEXTOID, TIMESTAMPTZOID, INT8OID, TEXTOID, INT4OID, INT4OID, \
+	INT4OID, INT4OID, INT4OID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, \
+	NUMERICOID, TEXTOID, INT4OID, INT4OID, BOOLOID, TEXTOID, TEXTOID, TEXTOID, INT8OID
+
 static UaPlan settle = {
-	.sql = "UPDATE analytics.chat_events SET status = $4, input_tokens = $5, "
-	"  cached_input_tokens = $6, cache_write_tokens = $7, output_tokens = $8, "
-	"  reasoning_tokens = $9, cost = $10, cost_input = $11, cost_cached_input = $12, "
-	"  cost_cache_write = $13, cost_output = $14, cache_savings = $15, cost_source = $16, "
-	"  response_time_ms = $17, time_to_first_token_ms = $18, cache_hit = $19, "
-	"  error_code = $20, error_message = $21, provider = COALESCE(provider, $22), "
-	"  settled_at = pg_catalog.now(), recorded_xid = $23 "
-	"WHERE user_id = $1 AND occurred_at = $2 AND id = $3",
-	.nargs = 23, .argtypes = {TEXTOID, TIMESTAMPTZOID, INT8OID, TEXTOID, INT4OID, INT4OID,
-		INT4OID, INT4OID, INT4OID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID,
-	NUMERICOID, TEXTOID, INT4OID, INT4OID, BOOLOID, TEXTOID, TEXTOID, TEXTOID, INT8OID}
+	.sql = UA_SETTLE_SET UA_SETTLE_WHERE,
+	.nargs = 23, .argtypes = {UA_SETTLE_TYPES}
 };
 
-/* The same, and the price-book model that priced it (1.1 SQL: priced_model). */
 static UaPlan settle_renamed = {
-	.sql = "UPDATE analytics.chat_events SET status = $4, input_tokens = $5, "
-	"  cached_input_tokens = $6, cache_write_tokens = $7, output_tokens = $8, "
-	"  reasoning_tokens = $9, cost = $10, cost_input = $11, cost_cached_input = $12, "
-	"  cost_cache_write = $13, cost_output = $14, cache_savings = $15, cost_source = $16, "
-	"  response_time_ms = $17, time_to_first_token_ms = $18, cache_hit = $19, "
-	"  error_code = $20, error_message = $21, provider = COALESCE(provider, $22), "
-	"  settled_at = pg_catalog.now(), recorded_xid = $23, priced_model = $24 "
-	"WHERE user_id = $1 AND occurred_at = $2 AND id = $3",
-	.nargs = 24, .argtypes = {TEXTOID, TIMESTAMPTZOID, INT8OID, TEXTOID, INT4OID, INT4OID,
-		INT4OID, INT4OID, INT4OID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID, NUMERICOID,
-	NUMERICOID, TEXTOID, INT4OID, INT4OID, BOOLOID, TEXTOID, TEXTOID, TEXTOID, INT8OID, TEXTOID}
+	.sql = UA_SETTLE_SET ", priced_model = $24" UA_SETTLE_WHERE,
+	.nargs = 24, .argtypes = {UA_SETTLE_TYPES, TEXTOID}
 };
 
 static Datum
