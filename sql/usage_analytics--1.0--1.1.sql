@@ -128,7 +128,7 @@ BEGIN
     n.cost := p_cost;
     n.cost_source := 'provided';
     n.cost_input := NULL; n.cost_cached_input := NULL; n.cost_cache_write := NULL;
-    n.cost_output := NULL; n.cache_savings := NULL;
+    n.cost_output := NULL; n.cache_savings := NULL; n.priced_model := NULL;
   ELSIF e.cost_source = 'computed' AND (n.input_tokens, n.cached_input_tokens, n.cache_write_tokens, n.output_tokens)
                                        IS DISTINCT FROM
                                        (e.input_tokens, e.cached_input_tokens, e.cache_write_tokens, e.output_tokens) THEN
@@ -142,6 +142,7 @@ BEGIN
     n.cost_cache_write := p.cost_cache_write; n.cost_output := p.cost_output;
     n.cache_savings := p.cache_savings;
     n.cost := p.cost_input + p.cost_cached_input + p.cost_cache_write + p.cost_output;
+    n.priced_model := NULLIF(p.priced_model, e.model);
   END IF;
   IF (n.input_tokens, n.cached_input_tokens, n.cache_write_tokens, n.output_tokens, n.reasoning_tokens, n.cost)
      IS NOT DISTINCT FROM
@@ -155,7 +156,8 @@ BEGIN
          cache_write_tokens = n.cache_write_tokens, output_tokens = n.output_tokens,
          reasoning_tokens = n.reasoning_tokens, cost = n.cost, cost_source = n.cost_source,
          cost_input = n.cost_input, cost_cached_input = n.cost_cached_input,
-         cost_cache_write = n.cost_cache_write, cost_output = n.cost_output, cache_savings = n.cache_savings
+         cost_cache_write = n.cost_cache_write, cost_output = n.cost_output, cache_savings = n.cache_savings,
+         priced_model = n.priced_model
    WHERE c.user_id = e.user_id AND c.occurred_at = e.occurred_at AND c.id = e.id;
 
   SELECT n.input_tokens - e.input_tokens AS input, n.cached_input_tokens - e.cached_input_tokens AS cached,
@@ -358,20 +360,11 @@ CREATE OR REPLACE FUNCTION analytics.fold_range(lo bigint, hi bigint, d_from dat
   SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'ua_fold_range';
 
--- Price and quota snapshot in C (subject.c): index scans of the price book,
--- plans and counters, shared by the write path, check_quota, admission and
--- the threshold notifications.  Same signatures and results as the SQL
--- versions of 1.0; still internal (EXECUTE for the owner only).
-CREATE OR REPLACE FUNCTION analytics.price_request(
-    p_model text, p_provider text, p_at timestamptz,
-    p_input bigint, p_cached bigint, p_write bigint, p_output bigint,
-    OUT provider text, OUT cost_input numeric, OUT cost_cached_input numeric,
-    OUT cost_cache_write numeric, OUT cost_output numeric, OUT cache_savings numeric)
-  RETURNS SETOF record
-  ROWS 1
-  LANGUAGE C STABLE PARALLEL SAFE
-  AS 'MODULE_PATHNAME', 'ua_price_request_srf';
-
+-- Quota snapshot in C (subject.c): index scans of plans and counters,
+-- shared by the write path, check_quota, admission and the threshold
+-- notifications.  Same signature and results as the SQL version of 1.0;
+-- still internal (EXECUTE for the owner only).  price_request, also C now,
+-- is in the section on model names below.
 CREATE OR REPLACE FUNCTION analytics.usage_snapshot(p_user_id text, p_at timestamptz,
     OUT plan_id text, OUT plan_found boolean, OUT month_start date,
     OUT day_resets_at timestamptz, OUT month_resets_at timestamptz,
@@ -1141,176 +1134,6 @@ CREATE FUNCTION analytics.price_request(
 COMMENT ON FUNCTION analytics.price_request(text, text, timestamptz, bigint, bigint, bigint, bigint) IS
   'Per-bucket cost of a request at the price in force at a time, and the price-book model that priced it (aliases and normalised names as record_chat_event); at most two rows (two providers: ambiguous)';
 
--- Corrections price again as the write path does, and keep priced_model.
-CREATE OR REPLACE FUNCTION analytics.apply_correction(p_event bigint, p_kind text, p_reason text,
-    p_input bigint, p_cached bigint, p_write bigint, p_output bigint, p_reasoning bigint,
-    p_cost numeric)
-  RETURNS analytics.event_corrections
-  LANGUAGE plpgsql VOLATILE
-  SET search_path = pg_catalog, pg_temp
-  SET usage_analytics.internal_write = on
-  AS $$
-DECLARE
-  w      bigint;
-  e      analytics.chat_events;
-  n      analytics.chat_events;
-  p      record;
-  d      record;
-  result analytics.event_corrections;
-BEGIN
-  IF p_event IS NULL THEN
-    RAISE EXCEPTION 'event_id must not be null' USING ERRCODE = '23502';
-  END IF;
-  IF p_reason IS NULL THEN
-    RAISE EXCEPTION 'reason must not be null' USING ERRCODE = '23502';
-  END IF;
-  IF btrim(p_reason) = '' THEN
-    RAISE EXCEPTION 'reason must not be empty' USING ERRCODE = '22023';
-  END IF;
-  IF octet_length(p_reason) > 1000 THEN
-    RAISE EXCEPTION 'reason is too long' USING ERRCODE = '22001',
-      DETAIL = 'At most 1000 bytes.';
-  END IF;
-  SELECT a.name, a.v INTO p
-    FROM (VALUES ('input_tokens', p_input), ('cached_input_tokens', p_cached),
-                 ('cache_write_tokens', p_write), ('output_tokens', p_output),
-                 ('reasoning_tokens', p_reasoning)) AS a(name, v)
-   WHERE a.v < 0 OR a.v > 100000000 LIMIT 1;
-  IF FOUND THEN
-    RAISE EXCEPTION '% must be between 0 and 100000000', p.name USING ERRCODE = '22023';
-  END IF;
-  IF p_cost = 'NaN' OR p_cost IN ('Infinity', '-Infinity') THEN
-    RAISE EXCEPTION 'cost must be a finite number' USING ERRCODE = '22023';
-  END IF;
-  IF p_cost < 0 THEN
-    RAISE EXCEPTION 'cost must not be negative' USING ERRCODE = '22023';
-  END IF;
-  IF p_cost > 1000000 THEN
-    RAISE EXCEPTION 'cost must be at most 1000000 USD' USING ERRCODE = '22023';
-  END IF;
-
-  -- Hold the fold back while we decide whether the event is folded.
-  SELECT f.watermark INTO w FROM analytics.fold_state f FOR SHARE;
-  SELECT c.* INTO e FROM analytics.chat_events c WHERE c.id = p_event FOR UPDATE;
-  IF NOT FOUND THEN
-    RAISE EXCEPTION 'event % does not exist', p_event USING ERRCODE = '42704';
-  END IF;
-  IF e.status NOT IN ('completed', 'failed') THEN
-    RAISE EXCEPTION 'event % is % and has no usage to correct', p_event, e.status
-      USING ERRCODE = '55000',
-            HINT = CASE WHEN e.status = 'pending' THEN 'Settle it with analytics.complete_request().' END;
-  END IF;
-  IF EXISTS (SELECT 1 FROM analytics.event_corrections x WHERE x.event_id = p_event AND x.kind = 'void') THEN
-    RAISE EXCEPTION 'event % is voided', p_event USING ERRCODE = '55000';
-  END IF;
-
-  n := e;
-  n.input_tokens := COALESCE(p_input, e.input_tokens);
-  n.cached_input_tokens := COALESCE(p_cached, e.cached_input_tokens);
-  n.cache_write_tokens := COALESCE(p_write, e.cache_write_tokens);
-  n.output_tokens := COALESCE(p_output, e.output_tokens);
-  n.reasoning_tokens := COALESCE(p_reasoning, e.reasoning_tokens);
-  IF n.reasoning_tokens > n.output_tokens THEN
-    RAISE EXCEPTION 'reasoning_tokens must not exceed output_tokens' USING ERRCODE = '22023';
-  END IF;
-  IF p_cost IS NOT NULL THEN
-    n.cost := p_cost;
-    n.cost_source := 'provided';
-    n.cost_input := NULL; n.cost_cached_input := NULL; n.cost_cache_write := NULL;
-    n.cost_output := NULL; n.cache_savings := NULL; n.priced_model := NULL;
-  ELSIF e.cost_source = 'computed' AND (n.input_tokens, n.cached_input_tokens, n.cache_write_tokens, n.output_tokens)
-                                       IS DISTINCT FROM
-                                       (e.input_tokens, e.cached_input_tokens, e.cache_write_tokens, e.output_tokens) THEN
-    SELECT * INTO p FROM analytics.price_request(e.model, e.provider, e.occurred_at, n.input_tokens,
-                                                 n.cached_input_tokens, n.cache_write_tokens, n.output_tokens);
-    IF NOT FOUND THEN
-      RAISE EXCEPTION 'model "%" has no price in force at %', e.model, e.occurred_at USING ERRCODE = '42704',
-        HINT = 'Pass cost, or add the price to analytics.model_prices.';
-    END IF;
-    n.cost_input := p.cost_input; n.cost_cached_input := p.cost_cached_input;
-    n.cost_cache_write := p.cost_cache_write; n.cost_output := p.cost_output;
-    n.cache_savings := p.cache_savings;
-    n.cost := p.cost_input + p.cost_cached_input + p.cost_cache_write + p.cost_output;
-    n.priced_model := NULLIF(p.priced_model, e.model);
-  END IF;
-  IF (n.input_tokens, n.cached_input_tokens, n.cache_write_tokens, n.output_tokens, n.reasoning_tokens, n.cost)
-     IS NOT DISTINCT FROM
-     (e.input_tokens, e.cached_input_tokens, e.cache_write_tokens, e.output_tokens, e.reasoning_tokens, e.cost)
-     AND p_kind = 'adjust' THEN
-    RAISE EXCEPTION 'the correction changes nothing' USING ERRCODE = '22023';
-  END IF;
-
-  UPDATE analytics.chat_events c
-     SET input_tokens = n.input_tokens, cached_input_tokens = n.cached_input_tokens,
-         cache_write_tokens = n.cache_write_tokens, output_tokens = n.output_tokens,
-         reasoning_tokens = n.reasoning_tokens, cost = n.cost, cost_source = n.cost_source,
-         cost_input = n.cost_input, cost_cached_input = n.cost_cached_input,
-         cost_cache_write = n.cost_cache_write, cost_output = n.cost_output, cache_savings = n.cache_savings,
-         priced_model = n.priced_model
-   WHERE c.user_id = e.user_id AND c.occurred_at = e.occurred_at AND c.id = e.id;
-
-  SELECT n.input_tokens - e.input_tokens AS input, n.cached_input_tokens - e.cached_input_tokens AS cached,
-         n.cache_write_tokens - e.cache_write_tokens AS write, n.output_tokens - e.output_tokens AS output,
-         n.reasoning_tokens - e.reasoning_tokens AS reasoning,
-         (n.input_tokens + n.cached_input_tokens + n.cache_write_tokens + n.output_tokens)
-           - (e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens) AS total,
-         n.cost - e.cost AS cost,
-         COALESCE(n.cache_savings, 0) - COALESCE(e.cache_savings, 0) AS savings
-    INTO d;
-
-  -- The counters, in this transaction: quota answers follow at once.
-  INSERT INTO analytics.usage_counters AS u (user_id, usage_date, slot, input_tokens, cached_input_tokens,
-      cache_write_tokens, output_tokens, reasoning_tokens, cost, cache_savings)
-  VALUES (e.user_id, e.usage_date, analytics.backend_slot(), d.input, d.cached, d.write, d.output,
-          d.reasoning, d.cost, d.savings)
-  ON CONFLICT (user_id, usage_date, slot) DO UPDATE SET
-    input_tokens = u.input_tokens + EXCLUDED.input_tokens,
-    cached_input_tokens = u.cached_input_tokens + EXCLUDED.cached_input_tokens,
-    cache_write_tokens = u.cache_write_tokens + EXCLUDED.cache_write_tokens,
-    output_tokens = u.output_tokens + EXCLUDED.output_tokens,
-    reasoning_tokens = u.reasoning_tokens + EXCLUDED.reasoning_tokens,
-    cost = u.cost + EXCLUDED.cost,
-    cache_savings = u.cache_savings + EXCLUDED.cache_savings;
-
-  -- Folded already: move the rollups that hold tokens and cost.  (Not yet
-  -- folded: the fold reads the corrected row.)
-  IF e.recorded_xid < w THEN
-    UPDATE analytics.rollup_user_models r
-       SET input_tokens = r.input_tokens + d.input, cached_input_tokens = r.cached_input_tokens + d.cached,
-           cache_write_tokens = r.cache_write_tokens + d.write, output_tokens = r.output_tokens + d.output,
-           reasoning_tokens = r.reasoning_tokens + d.reasoning, cost = r.cost + d.cost
-     WHERE r.user_id = e.user_id AND r.usage_date = e.usage_date
-       AND r.provider = COALESCE(e.provider, '') AND r.model = e.model;
-    UPDATE analytics.rollup_system_models r
-       SET tokens_total = r.tokens_total + d.total, cached_input_tokens = r.cached_input_tokens + d.cached,
-           cost = r.cost + d.cost, cache_savings = r.cache_savings + d.savings
-     WHERE r.usage_date = (e.occurred_at AT TIME ZONE 'UTC')::date
-       AND r.provider = COALESCE(e.provider, '') AND r.model = e.model;
-    IF e.document_id IS NOT NULL THEN
-      UPDATE analytics.rollup_documents r
-         SET tokens_total = r.tokens_total + d.total, cost = r.cost + d.cost
-       WHERE r.document_id = e.document_id AND r.usage_date = (e.occurred_at AT TIME ZONE 'UTC')::date;
-    END IF;
-  END IF;
-
-  INSERT INTO analytics.event_corrections AS x (event_id, user_id, occurred_at, kind, reason, actor, before, after)
-  VALUES (e.id, e.user_id, e.occurred_at, p_kind, p_reason,
-          CASE WHEN current_setting('role') = 'none' THEN session_user ELSE current_setting('role')::name END,
-          jsonb_build_object('input_tokens', e.input_tokens, 'cached_input_tokens', e.cached_input_tokens,
-                             'cache_write_tokens', e.cache_write_tokens, 'output_tokens', e.output_tokens,
-                             'reasoning_tokens', e.reasoning_tokens, 'cost', e.cost, 'cost_source', e.cost_source),
-          jsonb_build_object('input_tokens', n.input_tokens, 'cached_input_tokens', n.cached_input_tokens,
-                             'cache_write_tokens', n.cache_write_tokens, 'output_tokens', n.output_tokens,
-                             'reasoning_tokens', n.reasoning_tokens, 'cost', n.cost, 'cost_source', n.cost_source))
-  RETURNING x.* INTO result;
-
-  -- More usage may cross a threshold: notify as recording would.
-  IF d.total > 0 OR d.cost > 0 THEN
-    PERFORM analytics.notify_thresholds(e.user_id);
-  END IF;
-  RETURN result;
-END
-$$;
 
 /*
  * Importing a public price catalog in LiteLLM's
