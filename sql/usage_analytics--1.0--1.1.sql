@@ -170,18 +170,9 @@ BEGIN
     INTO d;
 
   -- The counters, in this transaction: quota answers follow at once.
-  INSERT INTO analytics.usage_counters AS u (user_id, usage_date, slot, input_tokens, cached_input_tokens,
-      cache_write_tokens, output_tokens, reasoning_tokens, cost, cache_savings)
-  VALUES (e.user_id, e.usage_date, analytics.backend_slot(), d.input, d.cached, d.write, d.output,
-          d.reasoning, d.cost, d.savings)
-  ON CONFLICT (user_id, usage_date, slot) DO UPDATE SET
-    input_tokens = u.input_tokens + EXCLUDED.input_tokens,
-    cached_input_tokens = u.cached_input_tokens + EXCLUDED.cached_input_tokens,
-    cache_write_tokens = u.cache_write_tokens + EXCLUDED.cache_write_tokens,
-    output_tokens = u.output_tokens + EXCLUDED.output_tokens,
-    reasoning_tokens = u.reasoning_tokens + EXCLUDED.reasoning_tokens,
-    cost = u.cost + EXCLUDED.cost,
-    cache_savings = u.cache_savings + EXCLUDED.cache_savings;
+  PERFORM analytics.counters_add(e.user_id, e.usage_date, input_tokens => d.input, cached_input_tokens => d.cached,
+                                 cache_write_tokens => d.write, output_tokens => d.output,
+                                 reasoning_tokens => d.reasoning, cost => d.cost, cache_savings => d.savings);
 
   -- Folded already: move the rollups that hold tokens and cost.  (Not yet
   -- folded: the fold reads the corrected row.)
@@ -455,6 +446,23 @@ CREATE OR REPLACE FUNCTION analytics.subject_at(p_user_id text, p_at timestamptz
          LIMIT 1) s ON true;
   END;
 
+-- The counter change for SQL callers (counters.c, the write path's own
+-- statement): the upsert is written once.  Internal.
+CREATE FUNCTION analytics.counters_add(user_id text, usage_date date,
+    requests bigint DEFAULT 0, failed bigint DEFAULT 0, input_tokens bigint DEFAULT 0,
+    cached_input_tokens bigint DEFAULT 0, cache_write_tokens bigint DEFAULT 0,
+    output_tokens bigint DEFAULT 0, reasoning_tokens bigint DEFAULT 0, cache_hits bigint DEFAULT 0,
+    cost numeric DEFAULT 0, cache_savings numeric DEFAULT 0, response_time_sum bigint DEFAULT 0,
+    response_time_count bigint DEFAULT 0, pending_requests bigint DEFAULT 0,
+    pending_tokens bigint DEFAULT 0, pending_cost numeric DEFAULT 0, rejected bigint DEFAULT 0)
+  RETURNS void
+  LANGUAGE C VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS 'MODULE_PATHNAME', 'ua_counters_add_sql';
+COMMENT ON FUNCTION analytics.counters_add(text, date, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, numeric, numeric, bigint, bigint, bigint, bigint, numeric, bigint) IS
+  'Adds a delta to a user''s day counters in this backend''s slot: the one counter change, shared with the write path (internal)';
+REVOKE ALL ON FUNCTION analytics.counters_add(text, date, bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint, numeric, numeric, bigint, bigint, bigint, bigint, numeric, bigint) FROM PUBLIC;
+
 CREATE OR REPLACE FUNCTION analytics.expire_reservations() RETURNS bigint
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
@@ -472,15 +480,12 @@ BEGIN
        AND e.occurred_at < clock_timestamp() - analytics.setting('reservation_ttl')::interval
     RETURNING e.user_id, e.usage_date, COALESCE(e.reserved_tokens, 0) AS t, COALESCE(e.reserved_cost, 0) AS c),
   released AS (
-    INSERT INTO analytics.usage_counters AS u (user_id, usage_date, slot, pending_requests, pending_tokens, pending_cost)
-    SELECT g.user_id, g.usage_date, analytics.backend_slot(), -count(*), -sum(g.t), -sum(g.c)
-      FROM gone g GROUP BY g.user_id, g.usage_date
-    ON CONFLICT (user_id, usage_date, slot) DO UPDATE SET
-      pending_requests = u.pending_requests + EXCLUDED.pending_requests,
-      pending_tokens = u.pending_tokens + EXCLUDED.pending_tokens,
-      pending_cost = u.pending_cost + EXCLUDED.pending_cost
-    RETURNING 1)
-  SELECT count(*) INTO n FROM gone;
+    SELECT g.user_id, g.usage_date, count(*) AS k, sum(g.t) AS t, sum(g.c) AS c
+      FROM gone g GROUP BY g.user_id, g.usage_date)
+  SELECT COALESCE(sum(r.k), 0) INTO n
+    FROM released r,
+         LATERAL analytics.counters_add(r.user_id, r.usage_date, pending_requests => -r.k,
+                                        pending_tokens => -r.t, pending_cost => -r.c) AS x;
   RETURN n;
 END
 $$;

@@ -79,3 +79,45 @@ ua_counters_add(Datum user_id, Datum usage_date, const UaCounterDelta *d)
 
 	ua_run(&add_delta, v, NULL, false, 1);
 }
+
+/*
+ * analytics.counters_add(user_id, usage_date, named deltas ...): the same
+ * change for the extension's SQL (reservation expiry, corrections), so the
+ * counter upsert is written once.  Internal: EXECUTE for the owner only.
+ * Every delta must be given or defaulted; NULL is an error, never a skip.
+ */
+PG_FUNCTION_INFO_V1(ua_counters_add_sql);
+
+Datum
+ua_counters_add_sql(PG_FUNCTION_ARGS)
+{
+	UaCounterDelta d;
+	int			i;
+
+	for (i = 0; i < PG_NARGS(); i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("counters_add: argument %d must not be null", i + 1)));
+	d.requests = PG_GETARG_INT64(2);
+	d.failed = PG_GETARG_INT64(3);
+	d.input_tokens = PG_GETARG_INT64(4);
+	d.cached_input_tokens = PG_GETARG_INT64(5);
+	d.cache_write_tokens = PG_GETARG_INT64(6);
+	d.output_tokens = PG_GETARG_INT64(7);
+	d.reasoning_tokens = PG_GETARG_INT64(8);
+	d.cache_hits = PG_GETARG_INT64(9);
+	d.cost = PG_GETARG_DATUM(10);
+	d.cache_savings = PG_GETARG_DATUM(11);
+	d.response_time_sum = PG_GETARG_INT64(12);
+	d.response_time_count = PG_GETARG_INT64(13);
+	d.pending_requests = PG_GETARG_INT64(14);
+	d.pending_tokens = PG_GETARG_INT64(15);
+	d.pending_cost = PG_GETARG_DATUM(16);
+	d.rejected = PG_GETARG_INT64(17);
+
+	SPI_connect();
+	ua_counters_add(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), &d);
+	SPI_finish();
+	PG_RETURN_VOID();
+}

@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(14);
+SELECT plan(16);
 
 -- Counters equal a recomputation from the raw log.
 CREATE TEMP VIEW recomputed AS
@@ -114,6 +114,14 @@ SELECT is((SELECT usage_date FROM analytics.chat_events WHERE id = :utc_id), '20
 SELECT is((SELECT usage_date FROM analytics.chat_events WHERE id = :la_id), '2026-01-01'::date,
   'Los Angeles user: 03:00 UTC is the previous day');
 SELECT set_eq('SELECT * FROM counted', 'SELECT * FROM recomputed', 'still equal after time-zone events');
+
+-- The counter change for the extension's SQL (expiry, corrections) is the
+-- write path's: one upsert, into this backend's slot.
+SELECT analytics.counters_add('cx', '2026-01-01', requests => 2, cost => 0.5, pending_requests => -1) \gset
+SELECT is((SELECT row(sum(requests), sum(cost), sum(pending_requests))::text FROM analytics.usage_counters
+            WHERE user_id = 'cx' AND slot = analytics.backend_slot()), '(2,0.5,-1)', 'counters_add adds to this backend''s slot');
+SELECT throws_ok($$SELECT analytics.counters_add('cx', '2026-01-01', requests => NULL)$$, '22004', NULL,
+  'a NULL delta is an error, not a skip');
 
 SELECT * FROM finish();
 ROLLBACK;
