@@ -53,6 +53,75 @@ SELECT pg_catalog.pg_extension_config_dump('analytics.event_corrections_correcti
  * request (with its latency and rating), its usage and cost are refunded.
  * Internal: correct_event and void_event call it.
  */
+-- The one change of folded rollups for a change of one folded event
+-- (corrections, feedback): every rollup that holds the figure moves by its
+-- delta; a rollup none of whose figures change is not written.  The fold
+-- and the verifier compute rollups from the log, on purpose separately.
+-- Internal.
+CREATE FUNCTION analytics.rollups_add(user_id text, usage_date date, occurred_at timestamptz,
+    provider text, model text, document_id text,
+    input_tokens bigint DEFAULT 0, cached_input_tokens bigint DEFAULT 0,
+    cache_write_tokens bigint DEFAULT 0, output_tokens bigint DEFAULT 0,
+    reasoning_tokens bigint DEFAULT 0, cost numeric DEFAULT 0, cache_savings numeric DEFAULT 0,
+    feedback_sum bigint DEFAULT 0, feedback_count bigint DEFAULT 0)
+  RETURNS void
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  utc_day date := (rollups_add.occurred_at AT TIME ZONE 'UTC')::date;
+  prov    text := COALESCE(rollups_add.provider, '');
+  total   bigint := rollups_add.input_tokens + rollups_add.cached_input_tokens
+                    + rollups_add.cache_write_tokens + rollups_add.output_tokens;
+  tokens  boolean := total <> 0 OR rollups_add.reasoning_tokens <> 0 OR rollups_add.cost <> 0
+                     OR rollups_add.cache_savings <> 0 OR rollups_add.cached_input_tokens <> 0
+                     OR rollups_add.input_tokens <> 0 OR rollups_add.output_tokens <> 0
+                     OR rollups_add.cache_write_tokens <> 0;
+  rating  boolean := rollups_add.feedback_sum <> 0 OR rollups_add.feedback_count <> 0;
+BEGIN
+  IF rating THEN
+    UPDATE analytics.rollup_user_daily r
+       SET feedback_sum = r.feedback_sum + rollups_add.feedback_sum,
+           feedback_count = r.feedback_count + rollups_add.feedback_count
+     WHERE r.user_id = rollups_add.user_id AND r.usage_date = rollups_add.usage_date;
+    UPDATE analytics.rollup_user_monthly r
+       SET feedback_sum = r.feedback_sum + rollups_add.feedback_sum,
+           feedback_count = r.feedback_count + rollups_add.feedback_count
+     WHERE r.user_id = rollups_add.user_id
+       AND r.month = date_trunc('month', rollups_add.usage_date::timestamp)::date;
+  END IF;
+  IF tokens THEN
+    UPDATE analytics.rollup_user_models r
+       SET input_tokens = r.input_tokens + rollups_add.input_tokens,
+           cached_input_tokens = r.cached_input_tokens + rollups_add.cached_input_tokens,
+           cache_write_tokens = r.cache_write_tokens + rollups_add.cache_write_tokens,
+           output_tokens = r.output_tokens + rollups_add.output_tokens,
+           reasoning_tokens = r.reasoning_tokens + rollups_add.reasoning_tokens,
+           cost = r.cost + rollups_add.cost
+     WHERE r.user_id = rollups_add.user_id AND r.usage_date = rollups_add.usage_date
+       AND r.provider = prov AND r.model = rollups_add.model;
+  END IF;
+  IF tokens OR rating THEN
+    UPDATE analytics.rollup_system_models r
+       SET tokens_total = r.tokens_total + total,
+           cached_input_tokens = r.cached_input_tokens + rollups_add.cached_input_tokens,
+           cost = r.cost + rollups_add.cost, cache_savings = r.cache_savings + rollups_add.cache_savings,
+           feedback_sum = r.feedback_sum + rollups_add.feedback_sum,
+           feedback_count = r.feedback_count + rollups_add.feedback_count
+     WHERE r.usage_date = utc_day AND r.provider = prov AND r.model = rollups_add.model;
+    IF rollups_add.document_id IS NOT NULL THEN
+      UPDATE analytics.rollup_documents r
+         SET tokens_total = r.tokens_total + total, cost = r.cost + rollups_add.cost,
+             feedback_sum = r.feedback_sum + rollups_add.feedback_sum,
+             feedback_count = r.feedback_count + rollups_add.feedback_count
+       WHERE r.document_id = rollups_add.document_id AND r.usage_date = utc_day;
+    END IF;
+  END IF;
+END
+$$;
+COMMENT ON FUNCTION analytics.rollups_add(text, date, timestamptz, text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, numeric, bigint, bigint) IS
+  'Moves the folded rollups of one event by a delta of its figures (corrections, feedback; internal)';
+
 CREATE FUNCTION analytics.apply_correction(p_event bigint, p_kind text, p_reason text,
     p_input bigint, p_cached bigint, p_write bigint, p_output bigint, p_reasoning bigint,
     p_cost numeric)
@@ -177,22 +246,10 @@ BEGIN
   -- Folded already: move the rollups that hold tokens and cost.  (Not yet
   -- folded: the fold reads the corrected row.)
   IF e.recorded_xid < w THEN
-    UPDATE analytics.rollup_user_models r
-       SET input_tokens = r.input_tokens + d.input, cached_input_tokens = r.cached_input_tokens + d.cached,
-           cache_write_tokens = r.cache_write_tokens + d.write, output_tokens = r.output_tokens + d.output,
-           reasoning_tokens = r.reasoning_tokens + d.reasoning, cost = r.cost + d.cost
-     WHERE r.user_id = e.user_id AND r.usage_date = e.usage_date
-       AND r.provider = COALESCE(e.provider, '') AND r.model = e.model;
-    UPDATE analytics.rollup_system_models r
-       SET tokens_total = r.tokens_total + d.total, cached_input_tokens = r.cached_input_tokens + d.cached,
-           cost = r.cost + d.cost, cache_savings = r.cache_savings + d.savings
-     WHERE r.usage_date = (e.occurred_at AT TIME ZONE 'UTC')::date
-       AND r.provider = COALESCE(e.provider, '') AND r.model = e.model;
-    IF e.document_id IS NOT NULL THEN
-      UPDATE analytics.rollup_documents r
-         SET tokens_total = r.tokens_total + d.total, cost = r.cost + d.cost
-       WHERE r.document_id = e.document_id AND r.usage_date = (e.occurred_at AT TIME ZONE 'UTC')::date;
-    END IF;
+    PERFORM analytics.rollups_add(e.user_id, e.usage_date, e.occurred_at, e.provider, e.model, e.document_id,
+                                  input_tokens => d.input, cached_input_tokens => d.cached,
+                                  cache_write_tokens => d.write, output_tokens => d.output,
+                                  reasoning_tokens => d.reasoning, cost => d.cost, cache_savings => d.savings);
   END IF;
 
   INSERT INTO analytics.event_corrections AS x (event_id, user_id, occurred_at, kind, reason, actor, before, after)
@@ -393,6 +450,7 @@ END
 $$;
 
 REVOKE ALL ON FUNCTION analytics.apply_correction(bigint, text, text, bigint, bigint, bigint, bigint, bigint, numeric),
+                       analytics.rollups_add(text, date, timestamptz, text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, numeric, bigint, bigint),
                        analytics.notify_thresholds(text),
                        analytics.correct_event(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric),
                        analytics.void_event(bigint, text),
@@ -412,6 +470,47 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
 SELECT analytics.apply_privileges(b.role_name, b.kind, b.org_id IS NOT NULL, true)
   FROM analytics.role_bindings b
  WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = b.role_name);
+
+/*
+ * record_feedback's rollup change goes through rollups_add, as
+ * corrections do (one definition of a folded event's delta).
+ */
+CREATE OR REPLACE FUNCTION analytics.apply_feedback(p_event bigint, p_rating integer, p_text text,
+    p_identity text, p_sees_all boolean)
+  RETURNS void
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  SET usage_analytics.internal_write = on
+  AS $$
+DECLARE
+  w bigint;
+  e record;
+BEGIN
+  -- Hold the fold back while we decide whether the event is folded.
+  SELECT f.watermark INTO w FROM analytics.fold_state f FOR SHARE;
+  SELECT c.user_id, c.occurred_at, c.usage_date, c.status, c.recorded_xid, c.feedback_rating,
+         c.document_id, c.provider, c.model
+    INTO e
+    FROM analytics.chat_events c WHERE c.id = p_event
+     FOR UPDATE;
+  IF NOT FOUND OR (NOT p_sees_all AND e.user_id IS DISTINCT FROM p_identity) THEN
+    RAISE EXCEPTION 'event % does not exist', p_event
+      USING ERRCODE = '42704', HINT = 'End users may rate only their own events.';
+  END IF;
+  IF e.status NOT IN ('completed', 'failed') THEN
+    RAISE EXCEPTION 'event % is % and cannot be rated yet', p_event, e.status USING ERRCODE = '55000';
+  END IF;
+  UPDATE analytics.chat_events c
+     SET feedback_rating = p_rating, feedback_text = p_text, feedback_at = now()
+   WHERE c.user_id = e.user_id AND c.occurred_at = e.occurred_at AND c.id = p_event;
+  IF e.recorded_xid < w THEN
+    -- Already folded: move the rollups by the difference.
+    PERFORM analytics.rollups_add(e.user_id, e.usage_date, e.occurred_at, e.provider, e.model, e.document_id,
+                                  feedback_sum => p_rating - COALESCE(e.feedback_rating, 0),
+                                  feedback_count => CASE WHEN e.feedback_rating IS NULL THEN 1 ELSE 0 END);
+  END IF;
+END
+$$;
 
 -- ==== issue 11: settings in any session, access, uninstall, read path ====
 
