@@ -15,6 +15,7 @@ OBJS = \
 	src/identity.o \
 	src/validate.o \
 	src/record.o \
+	src/request_keys.o \
 	src/quota.o \
 	src/append_only.o \
 	src/sketch.o \
@@ -26,7 +27,7 @@ OBJS = \
 	src/fold.o \
 	src/event_insert.o \
 	src/subject.o \
-	src/access.o \
+	src/authz.o \
 	src/uninstall.o
 
 DATA = $(wildcard sql/usage_analytics--*.sql)

@@ -30,7 +30,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include <ctype.h>
 
@@ -55,6 +55,7 @@
 #include "utils/acl.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "guc.h"
 #include "subject.h"
 
 PG_FUNCTION_INFO_V1(ua_price_request_srf);

@@ -9,7 +9,7 @@
 #ifndef UA_SUBJECT_H
 #define UA_SUBJECT_H
 
-#include "usage_analytics.h"
+#include "datatype/timestamp.h"
 #include "utils/date.h"
 #include "utils/snapshot.h"
 

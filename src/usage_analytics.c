@@ -13,8 +13,11 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
+
+#include "fmgr.h"
 #include "event_insert.h"
+#include "guc.h"
 #include "subject.h"
 
 PG_MODULE_MAGIC;
