@@ -26,6 +26,7 @@ OBJS = \
 	src/text_set.o \
 	src/fold.o \
 	src/event_insert.o \
+	src/scan.o \
 	src/subject.o \
 	src/authz.o \
 	src/uninstall.o

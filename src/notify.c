@@ -53,6 +53,7 @@
 #include "guc.h"
 #include "notify.h"
 #include "quota.h"
+#include "scan.h"
 #include "spi_plans.h"
 
 static UaPlan record_threshold = {

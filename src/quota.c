@@ -42,6 +42,7 @@
 #include "utils/numeric.h"
 #include "authz.h"
 #include "quota.h"
+#include "scan.h"
 #include "spi_plans.h"
 #include "validate.h"
 

@@ -39,6 +39,7 @@
 #include "guc.h"
 #include "notify.h"
 #include "quota.h"
+#include "scan.h"
 #include "request_keys.h"
 #include "spi_plans.h"
 #include "subject.h"

@@ -18,7 +18,7 @@
 #include "fmgr.h"
 #include "event_insert.h"
 #include "guc.h"
-#include "subject.h"
+#include "scan.h"
 
 PG_MODULE_MAGIC;
 
@@ -29,5 +29,5 @@ _PG_init(void)
 {
 	ua_define_gucs();
 	ua_event_insert_init();
-	ua_subject_init();
+	ua_scan_init();
 }
