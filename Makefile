@@ -25,6 +25,8 @@ OBJS = \
 	src/admission.o \
 	src/text_set.o \
 	src/fold.o \
+	src/fold_aggregate.o \
+	src/fold_write.o \
 	src/event_insert.o \
 	src/scan.o \
 	src/subject.o \
