@@ -15,6 +15,7 @@ OBJS = \
 	src/identity.o \
 	src/validate.o \
 	src/record.o \
+	src/request_keys.o \
 	src/quota.o \
 	src/append_only.o \
 	src/sketch.o \
@@ -24,9 +25,12 @@ OBJS = \
 	src/admission.o \
 	src/text_set.o \
 	src/fold.o \
+	src/fold_aggregate.o \
+	src/fold_write.o \
 	src/event_insert.o \
+	src/scan.o \
 	src/subject.o \
-	src/access.o \
+	src/authz.o \
 	src/uninstall.o
 
 DATA = $(wildcard sql/usage_analytics--*.sql)

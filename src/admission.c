@@ -33,7 +33,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include "access/xact.h"
 #include "catalog/pg_collation.h"
@@ -47,7 +47,12 @@
 #include "utils/timestamp.h"
 #include "counters.h"
 #include "event_insert.h"
+#include "guc.h"
+#include "notify.h"
 #include "quota.h"
+#include "scan.h"
+#include "request_keys.h"
+#include "spi_plans.h"
 #include "subject.h"
 #include "validate.h"
 

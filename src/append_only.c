@@ -13,9 +13,10 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include "commands/trigger.h"
+#include "guc.h"
 
 PG_FUNCTION_INFO_V1(ua_guard_append_only);
 

@@ -13,13 +13,14 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "compat.h"
-#include "counters.h"
 #include "utils/numeric.h"
 #include "utils/builtins.h"
+#include "counters.h"
+#include "spi_plans.h"
 
 /*
  * The counter upsert's column list and conflict clause (target aliased c).

@@ -8,8 +8,6 @@
 #ifndef UA_COUNTERS_H
 #define UA_COUNTERS_H
 
-#include "usage_analytics.h"
-
 typedef struct UaCounterDelta
 {
 	int64		requests;

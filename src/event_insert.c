@@ -29,7 +29,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include "access/table.h"
 #include "access/tableam.h"
@@ -52,6 +52,7 @@
 #include "utils/rls.h"
 #include "compat.h"
 #include "event_insert.h"
+#include "spi_plans.h"
 
 /* The columns of UaEventColumn: names and types. */
 static const struct

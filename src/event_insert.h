@@ -9,7 +9,7 @@
 #ifndef UA_EVENT_INSERT_H
 #define UA_EVENT_INSERT_H
 
-#include "usage_analytics.h"
+#include "fmgr.h"
 
 /*
  * The columns the write path and admission set, in the order of the values

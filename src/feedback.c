@@ -13,12 +13,14 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
-#include "quota.h"
+#include "authz.h"
+#include "identity.h"
+#include "spi_plans.h"
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(ua_record_feedback);

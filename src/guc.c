@@ -17,11 +17,13 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include "compat.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "guc.h"
+#include "validate.h"
 
 PG_FUNCTION_INFO_V1(ua_setting);
 

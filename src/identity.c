@@ -14,7 +14,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -22,6 +22,9 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
+#include "guc.h"
+#include "identity.h"
+#include "spi_plans.h"
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(ua_current_user_id);

@@ -38,7 +38,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -50,7 +50,11 @@
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "guc.h"
+#include "notify.h"
 #include "quota.h"
+#include "scan.h"
+#include "spi_plans.h"
 
 static UaPlan record_threshold = {
 	.sql = "WITH l AS ("

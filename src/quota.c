@@ -9,10 +9,10 @@
  *	  ua_quota_evaluate() is shared with start_request (admission.c) and the
  *	  threshold notifications (notify.c).
  *
- *	  Authorization runs as the caller's role (passed in): an end user may
- *	  ask about the identity it acts for (analytics.current_user_id()); app
- *	  backends, admins and superusers about anyone.  The counters are read
- *	  with the function owner's rights.
+ *	  Authorization runs as the caller's role (passed in, authz.c): an end
+ *	  user may ask about the identity it acts for
+ *	  (analytics.current_user_id()); app backends, admins and superusers
+ *	  about anyone.  The counters are read with the function owner's rights.
  *
  *	  Limits, in reporting order: daily_requests, monthly_requests,
  *	  monthly_tokens, monthly_cost, max_tokens_per_request.  A limit is
@@ -27,30 +27,24 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "funcapi.h"
-#include "miscadmin.h"
-#include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/datum.h"
 #include "utils/numeric.h"
+#include "authz.h"
 #include "quota.h"
+#include "scan.h"
+#include "spi_plans.h"
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(ua_check_quota);
-
-/* Run as the owner (role_kinds reads role_bindings); inlined and prepared. */
-static UaPlan may_read_all = {
-	.sql = "SELECT EXISTS (SELECT 1 FROM analytics.role_kinds($1) k "
-	"WHERE k.kind = ANY ('{admin,app_backend}') AND k.org_id IS NULL)",
-	.nargs = 1, .argtypes = {NAMEOID}
-};
 
 typedef enum
 {
@@ -86,36 +80,6 @@ static int
 cmp(Datum a, Datum b)
 {
 	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, b));
-}
-
-/* Does the role read every user's rows (superuser, app backend, admin)? */
-bool
-ua_role_sees_all(Oid role)
-{
-	Datum		name;
-	bool		isnull;
-
-	if (superuser_arg(role))
-		return true;
-	name = DirectFunctionCall1(namein, CStringGetDatum(GetUserNameFromId(role, false)));
-	ua_run(&may_read_all, &name, NULL, true, 1);
-	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
-
-void
-ua_quota_authorize(text *user_id, Oid caller)
-{
-	char	   *me = ua_identity();
-	char	   *whom = text_to_cstring(user_id);
-
-	if (me != NULL && strcmp(me, whom) == 0)
-		return;
-	if (!ua_role_sees_all(caller))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied to check the quota of another user"),
-				 errdetail("This session acts for %s.", me ? "a different user" : "no user"),
-				 errhint("End users may check only their own quota; set usage_analytics.user_id.")));
 }
 
 void

@@ -9,7 +9,6 @@
 #ifndef UA_QUOTA_H
 #define UA_QUOTA_H
 
-#include "usage_analytics.h"
 #include "subject.h"
 
 /* One limit of the user's plan, evaluated for a request. */
@@ -61,17 +60,5 @@ typedef struct UaUsageAdd
 /* The same from a snapshot already read, plus `add` when not NULL.  Allocations in cxt. */
 extern void ua_quota_from_snapshot(const UaSnapshot *s, int64 tokens, Datum cost,
 								   const UaUsageAdd *add, MemoryContext cxt, UaQuota *q);
-
-/*
- * Authorization (SPI connected, owner's rights): does a role read every
- * user's rows; may the caller read this user's quota (42501 if not)?
- */
-extern bool ua_role_sees_all(Oid role);
-extern void ua_quota_authorize(text *user_id, Oid caller);
-
-/* notify.c: record and announce thresholds the user has reached. */
-extern void ua_notify_thresholds(Datum user_id, const UaQuota *q);
-extern void ua_notify_after_usage(Datum user_id);
-extern void ua_notify_at(Datum user_id, TimestampTz at);
 
 #endif							/* UA_QUOTA_H */

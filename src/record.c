@@ -6,7 +6,8 @@
  *	  1. Validate every argument (nothing is written before all pass).
  *	  2. Claim the idempotency key (user_id, request_id), if given: a repeat
  *	     returns the first event's id.  ON CONFLICT waits for a concurrent
- *	     holder of the key, so a retry racing the original counts once.
+ *	     holder of the key, so a retry racing the original counts once
+ *	     (request_keys.c).
  *	  3. Look up the user's time zone (day bucket), the price in force (of
  *	     the model as sent, an alias or its normalised name; the event
  *	     keeps the name as sent and, if another, the priced one in
@@ -25,7 +26,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
@@ -35,7 +36,12 @@
 #include "utils/timestamp.h"
 #include "counters.h"
 #include "event_insert.h"
+#include "guc.h"
+#include "notify.h"
 #include "quota.h"
+#include "scan.h"
+#include "request_keys.h"
+#include "spi_plans.h"
 #include "subject.h"
 #include "validate.h"
 
@@ -81,62 +87,6 @@ static const UaEventArg event_args[] =
 	{EV_ERROR_MESSAGE, A_ERROR_MESSAGE}, {EV_SECTIONS_REFERENCED, A_SECTIONS},
 	{EV_METADATA, A_METADATA}
 };
-
-static UaPlan claim_key = {
-	.sql = "INSERT INTO analytics.request_keys AS k (user_id, request_id, event_id, occurred_at) "
-	"VALUES ($1, $2, pg_catalog.nextval('analytics.chat_events_id_seq'), $3) "
-	"ON CONFLICT (user_id, request_id) DO NOTHING RETURNING k.event_id",
-	.nargs = 3, .argtypes = {TEXTOID, TEXTOID, TIMESTAMPTZOID}
-};
-
-/*
- * Run with read_only = false: in READ COMMITTED that takes a new snapshot,
- * which sees the key of the transaction ON CONFLICT waited for.
- */
-static UaPlan find_key = {
-	.sql = "SELECT k.event_id FROM analytics.request_keys k "
-	"WHERE k.user_id = $1 AND k.request_id = $2",
-	.nargs = 2, .argtypes = {TEXTOID, TEXTOID}
-};
-
-/*
- * The event holding the key (user_id, request_id): true and its id, or
- * false.  Reads with a fresh snapshot.  SPI connected, owner's rights.
- */
-bool
-ua_find_request_key(Datum user_id, Datum request_id, Datum *event_id)
-{
-	Datum		kv[2] = {user_id, request_id};
-	bool		isnull;
-
-	ua_run(&find_key, kv, NULL, false, -1);
-	if (SPI_processed == 0)
-		return false;
-	*event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return true;
-}
-
-/*
- * Claim the idempotency key (user_id, request_id) for a new event: true and
- * the new event's id, or false and the id of the event that holds it.  A
- * concurrent holder is waited for.  SPI connected, owner's rights.
- */
-bool
-ua_claim_request_key(Datum user_id, Datum request_id, TimestampTz at, Datum *event_id)
-{
-	Datum		kv[3] = {user_id, request_id, TimestampTzGetDatum(at)};
-	bool		isnull;
-
-	ua_run(&claim_key, kv, NULL, false, -1);
-	if (SPI_processed == 1)
-	{
-		*event_id = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		return true;
-	}
-	if (!ua_find_request_key(user_id, request_id, event_id))
-		elog(ERROR, "usage_analytics: idempotency key vanished");
-	return false;
-}
 
 /* The validated token ledger of one request, its cost and latencies. */
 typedef struct Ledger

@@ -26,8 +26,6 @@
 #ifndef UA_SKETCH_H
 #define UA_SKETCH_H
 
-#include "postgres.h"
-
 #define UA_SKETCH_VERSION		1
 #define UA_SKETCH_ALPHA			0.0095	/* 1 % with a margin for rounding */
 #define UA_SKETCH_MAX_BINS		2048

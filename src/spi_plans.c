@@ -15,12 +15,14 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_proc.h"
 #include "miscadmin.h"
 #include "utils/syscache.h"
+#include "guc.h"
+#include "spi_plans.h"
 
 SPIPlanPtr
 ua_plan(UaPlan *p)

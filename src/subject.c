@@ -2,8 +2,8 @@
  *
  * subject.c
  *	  A user's plan and time zone, a model's price and a user's used
- *	  amounts, read by index scans of the extension's own tables: no
- *	  statement, so no executor start, per recorded event or quota check.
+ *	  amounts, read by index scans of the extension's own tables (scan.c):
+ *	  no statement, so no executor start, per recorded event or quota check.
  *
  *	  These are the only implementation of analytics.price_request() and
  *	  usage_snapshot() (internal functions, SQL wrappers at the end of this
@@ -30,13 +30,10 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include <ctype.h>
 
-#include "access/genam.h"
-#include "access/htup_details.h"
-#include "access/table.h"
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "catalog/namespace.h"
@@ -47,195 +44,18 @@
 #include "utils/builtins.h"
 #include "utils/datum.h"
 #include "utils/fmgroids.h"
-#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
-#include "utils/rel.h"
 #include "utils/rls.h"
 #include "utils/acl.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "guc.h"
+#include "scan.h"
 #include "subject.h"
 
 PG_FUNCTION_INFO_V1(ua_price_request_srf);
 PG_FUNCTION_INFO_V1(ua_usage_snapshot_srf);
-
-Snapshot
-ua_begin_read(bool fresh)
-{
-	if (!fresh)
-		return GetActiveSnapshot();
-	CommandCounterIncrement();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	UpdateActiveSnapshotCommandId();
-	return GetActiveSnapshot();
-}
-
-void
-ua_end_read(bool fresh)
-{
-	if (fresh)
-		PopActiveSnapshot();
-}
-
-/*
- * The attribute numbers of the columns read, per table, kept across calls
- * (names are string literals, compared by address) and forgotten on any
- * relcache invalidation of the table: a dropped and re-added column moves.
- */
-typedef struct ColumnCache
-{
-	Oid			relid;			/* InvalidOid: free */
-	int			n;
-	const char *names[16];
-	AttrNumber	attnos[16];
-} ColumnCache;
-
-static ColumnCache column_caches[8];
-
-static void
-forget_columns(Datum arg, Oid relid)
-{
-	int			i;
-
-	for (i = 0; i < (int) lengthof(column_caches); i++)
-		if (relid == InvalidOid || column_caches[i].relid == relid)
-		{
-			column_caches[i].relid = InvalidOid;
-			column_caches[i].n = 0;
-		}
-}
-
-void
-ua_subject_init(void)
-{
-	CacheRegisterRelcacheCallback(forget_columns, (Datum) 0);
-}
-
-/* An index scan of one of our tables, with keys on heap columns. */
-typedef struct UaScan
-{
-	Relation	heap;
-	Relation	index;
-	SysScanDesc scan;
-	ScanKeyData keys[3];
-	int			nkeys;
-	ColumnCache *columns;		/* NULL: none free, look up every time */
-	Datum	   *values;			/* the current row, deformed */
-	bool	   *nulls;
-} UaScan;
-
-static void
-scan_open(UaScan *s, const char *table, const char *index)
-{
-	Oid			nsp = get_namespace_oid("analytics", false);
-	Oid			heap = get_relname_relid(table, nsp);
-	Oid			idx = get_relname_relid(index, nsp);
-	int			i;
-
-	if (!OidIsValid(heap) || !OidIsValid(idx))
-		elog(ERROR, "usage_analytics: relation analytics.%s or its index %s is missing", table, index);
-	/* Locking may deliver invalidations: take the column cache after. */
-	s->heap = table_open(heap, AccessShareLock);
-	s->index = index_open(idx, AccessShareLock);
-	s->nkeys = 0;
-	s->columns = NULL;
-	for (i = 0; i < (int) lengthof(column_caches) && s->columns == NULL; i++)
-		if (column_caches[i].relid == heap)
-			s->columns = &column_caches[i];
-	for (i = 0; i < (int) lengthof(column_caches) && s->columns == NULL; i++)
-		if (column_caches[i].relid == InvalidOid)
-		{
-			s->columns = &column_caches[i];
-			s->columns->relid = heap;
-		}
-	s->values = palloc(RelationGetDescr(s->heap)->natts * sizeof(Datum));
-	s->nulls = palloc(RelationGetDescr(s->heap)->natts * sizeof(bool));
-}
-
-/* The attribute number of a column of s->heap. */
-static AttrNumber
-scan_attnum(UaScan *s, const char *name)
-{
-	ColumnCache *c = s->columns;
-	AttrNumber	attno;
-	int			i;
-
-	if (c != NULL && c->relid == RelationGetRelid(s->heap))
-		for (i = 0; i < c->n; i++)
-			if (c->names[i] == name)
-				return c->attnos[i];
-	attno = get_attnum(RelationGetRelid(s->heap), name);
-	if (attno == InvalidAttrNumber)
-		elog(ERROR, "usage_analytics: column %s of %s is missing", name,
-			 RelationGetRelationName(s->heap));
-	if (c != NULL && c->relid == RelationGetRelid(s->heap) && c->n < (int) lengthof(c->names))
-	{
-		c->names[c->n] = name;
-		c->attnos[c->n++] = attno;
-	}
-	return attno;
-}
-
-/* A key on heap column `column`, compared by `proc` in the index's collation. */
-static void
-scan_key(UaScan *s, const char *column, StrategyNumber strategy, RegProcedure proc, Datum value)
-{
-	AttrNumber	attno = scan_attnum(s, column);
-	Oid			collation = InvalidOid;
-	int			i;
-
-	for (i = 0; i < IndexRelationGetNumberOfKeyAttributes(s->index); i++)
-		if (s->index->rd_index->indkey.values[i] == attno)
-			collation = s->index->rd_indcollation[i];
-	ScanKeyEntryInitialize(&s->keys[s->nkeys++], 0, attno, strategy, InvalidOid, collation, proc, value);
-}
-
-static void
-scan_begin(UaScan *s, Snapshot snap)
-{
-	s->scan = systable_beginscan(s->heap, RelationGetRelid(s->index), true, snap, s->nkeys, s->keys);
-}
-
-static void
-scan_close(UaScan *s)
-{
-	systable_endscan(s->scan);
-	index_close(s->index, AccessShareLock);
-	table_close(s->heap, AccessShareLock);
-}
-
-/* The next row of the scan, deformed; false at the end. */
-static bool
-scan_next(UaScan *s)
-{
-	HeapTuple	tup = systable_getnext(s->scan);
-
-	if (!HeapTupleIsValid(tup))
-		return false;
-	heap_deform_tuple(tup, RelationGetDescr(s->heap), s->values, s->nulls);
-	return true;
-}
-
-/* Column `name` of the current row, valid until the next; isnull set. */
-static Datum
-column(UaScan *s, const char *name, bool *isnull)
-{
-	AttrNumber	attno = scan_attnum(s, name);
-
-	*isnull = s->nulls[attno - 1];
-	return *isnull ? (Datum) 0 : s->values[attno - 1];
-}
-
-/* The same, copied: it outlives the row. */
-static Datum
-column_copy(UaScan *s, const char *name, bool *isnull)
-{
-	Form_pg_attribute att = TupleDescAttr(RelationGetDescr(s->heap), scan_attnum(s, name) - 1);
-	Datum		d = column(s, name, isnull);
-
-	return *isnull ? (Datum) 0 : datumCopy(d, att->attbyval, att->attlen);
-}
 
 void
 ua_subject_at(Datum user_id, TimestampTz at, Snapshot snap, UaSubject *out)
@@ -246,22 +66,22 @@ ua_subject_at(Datum user_id, TimestampTz at, Snapshot snap, UaSubject *out)
 	out->plan_id = CStringGetTextDatum(ua_default_plan ? ua_default_plan : "");
 	out->time_zone = CStringGetTextDatum("UTC");
 
-	scan_open(&s, "subscriptions", "subscriptions_lookup_idx");
-	scan_key(&s, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
-	scan_key(&s, "starts_at", BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(at));
-	scan_begin(&s, snap);
+	ua_scan_open(&s, "subscriptions", "subscriptions_lookup_idx");
+	ua_scan_key(&s, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
+	ua_scan_key(&s, "starts_at", BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(at));
+	ua_scan_begin(&s, snap);
 	/* Latest start first: the first that has not ended at `at` is in force. */
-	while (scan_next(&s))
+	while (ua_scan_next(&s))
 	{
-		Datum		ends_at = column(&s, "ends_at", &isnull);
+		Datum		ends_at = ua_scan_column(&s, "ends_at", &isnull);
 
 		if (!isnull && DatumGetTimestampTz(ends_at) <= at)
 			continue;
-		out->plan_id = column_copy(&s, "plan_id", &isnull);
-		out->time_zone = column_copy(&s, "time_zone", &isnull);
+		out->plan_id = ua_scan_column_copy(&s, "plan_id", &isnull);
+		out->time_zone = ua_scan_column_copy(&s, "time_zone", &isnull);
 		break;
 	}
-	scan_close(&s);
+	ua_scan_close(&s);
 }
 
 DateADT
@@ -297,16 +117,16 @@ price_lookup(Datum model, Datum provider, TimestampTz at, int64 input, int64 cac
 	bool		isnull;
 	int			found = 0;
 
-	scan_open(&s, "model_prices", "model_prices_model_idx");
-	scan_key(&s, "model", BTEqualStrategyNumber, F_TEXTEQ, model);
+	ua_scan_open(&s, "model_prices", "model_prices_model_idx");
+	ua_scan_key(&s, "model", BTEqualStrategyNumber, F_TEXTEQ, model);
 	if (provider != (Datum) 0)
-		scan_key(&s, "provider", BTEqualStrategyNumber, F_TEXTEQ, provider);
-	scan_key(&s, "effective_from", BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(at));
-	scan_begin(&s, snap);
+		ua_scan_key(&s, "provider", BTEqualStrategyNumber, F_TEXTEQ, provider);
+	ua_scan_key(&s, "effective_from", BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(at));
+	ua_scan_begin(&s, snap);
 	/* By provider, latest effective_from first: each provider's first row. */
-	while (found < 2 && scan_next(&s))
+	while (found < 2 && ua_scan_next(&s))
 	{
-		Datum		prov = column_copy(&s, "provider", &isnull);
+		Datum		prov = ua_scan_column_copy(&s, "provider", &isnull);
 		Datum		in_rate;
 		Datum		cached_rate;
 		Datum		saving;
@@ -314,21 +134,21 @@ price_lookup(Datum model, Datum provider, TimestampTz at, int64 input, int64 cac
 		if (found > 0 && DatumGetBool(DirectFunctionCall2Coll(texteq, DEFAULT_COLLATION_OID,
 															  prov, out[found - 1].provider)))
 			continue;
-		in_rate = column(&s, "input_per_mtok", &isnull);
-		cached_rate = column(&s, "cached_input_per_mtok", &isnull);
+		in_rate = ua_scan_column(&s, "input_per_mtok", &isnull);
+		cached_rate = ua_scan_column(&s, "cached_input_per_mtok", &isnull);
 		out[found].provider = prov;
 		out[found].model = model;
 		out[found].renamed = false;
 		out[found].cost_input = tokens_at_rate(input, in_rate);
 		out[found].cost_cached_input = tokens_at_rate(cached, cached_rate);
-		out[found].cost_cache_write = tokens_at_rate(write, column(&s, "cache_write_per_mtok", &isnull));
-		out[found].cost_output = tokens_at_rate(output, column(&s, "output_per_mtok", &isnull));
+		out[found].cost_cache_write = tokens_at_rate(write, ua_scan_column(&s, "cache_write_per_mtok", &isnull));
+		out[found].cost_output = tokens_at_rate(output, ua_scan_column(&s, "output_per_mtok", &isnull));
 		saving = DirectFunctionCall2(numeric_sub, in_rate, cached_rate);
 		saving = DirectFunctionCall2(numeric_larger, saving, num(0));
 		out[found].cache_savings = tokens_at_rate(cached, saving);
 		found++;
 	}
-	scan_close(&s);
+	ua_scan_close(&s);
 	return found;
 }
 
@@ -344,16 +164,16 @@ alias_lookup(Datum name, Snapshot snap, Datum *provider, Datum *model)
 	bool		isnull;
 	bool		found;
 
-	scan_open(&s, "model_aliases", "model_aliases_pkey");
-	scan_key(&s, "alias", BTEqualStrategyNumber, F_TEXTEQ, name);
-	scan_begin(&s, snap);
-	found = scan_next(&s);
+	ua_scan_open(&s, "model_aliases", "model_aliases_pkey");
+	ua_scan_key(&s, "alias", BTEqualStrategyNumber, F_TEXTEQ, name);
+	ua_scan_begin(&s, snap);
+	found = ua_scan_next(&s);
 	if (found)
 	{
-		*provider = column_copy(&s, "provider", &isnull);
-		*model = column_copy(&s, "model", &isnull);
+		*provider = ua_scan_column_copy(&s, "provider", &isnull);
+		*model = ua_scan_column_copy(&s, "model", &isnull);
 	}
-	scan_close(&s);
+	ua_scan_close(&s);
 	return found;
 }
 
@@ -566,51 +386,51 @@ ua_usage_snapshot(Datum user_id, TimestampTz at, const UaSubject *known, Snapsho
 	month_end = DatumGetDateADT(DirectFunctionCall1(timestamp_date, next_month));
 
 	/* The plan. */
-	scan_open(&s, "plans", "plans_pkey");
-	scan_key(&s, "plan_id", BTEqualStrategyNumber, F_TEXTEQ, subject.plan_id);
-	scan_begin(&s, snap);
-	out->plan_found = scan_next(&s);
+	ua_scan_open(&s, "plans", "plans_pkey");
+	ua_scan_key(&s, "plan_id", BTEqualStrategyNumber, F_TEXTEQ, subject.plan_id);
+	ua_scan_begin(&s, snap);
+	out->plan_found = ua_scan_next(&s);
 	for (i = 0; i < UA_NLIMITS; i++)
 	{
 		out->limit_null[i] = true;
 		if (out->plan_found)
-			out->limits[i] = column_copy(&s, limit_columns[i], &out->limit_null[i]);
+			out->limits[i] = ua_scan_column_copy(&s, limit_columns[i], &out->limit_null[i]);
 	}
 	if (out->plan_found)
 	{
-		out->enforcement = column_copy(&s, "enforcement", &isnull);
-		out->warn_thresholds = column_copy(&s, "warn_thresholds", &isnull);
+		out->enforcement = ua_scan_column_copy(&s, "enforcement", &isnull);
+		out->warn_thresholds = ua_scan_column_copy(&s, "warn_thresholds", &isnull);
 	}
-	scan_close(&s);
+	ua_scan_close(&s);
 
 	/* The day counters of the month, every slot. */
 	out->month_cost = num(0);
-	scan_open(&s, "usage_counters", "usage_counters_pkey");
-	scan_key(&s, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
-	scan_key(&s, "usage_date", BTGreaterEqualStrategyNumber, F_DATE_GE, DateADTGetDatum(out->month_start));
-	scan_key(&s, "usage_date", BTLessStrategyNumber, F_DATE_LT, DateADTGetDatum(month_end));
-	scan_begin(&s, snap);
-	while (scan_next(&s))
+	ua_scan_open(&s, "usage_counters", "usage_counters_pkey");
+	ua_scan_key(&s, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
+	ua_scan_key(&s, "usage_date", BTGreaterEqualStrategyNumber, F_DATE_GE, DateADTGetDatum(out->month_start));
+	ua_scan_key(&s, "usage_date", BTLessStrategyNumber, F_DATE_LT, DateADTGetDatum(month_end));
+	ua_scan_begin(&s, snap);
+	while (ua_scan_next(&s))
 	{
-		int64		requests = add_count(DatumGetInt64(column(&s, "requests", &isnull)),
-										 column(&s, "pending_requests", &isnull));
-		int64		tokens = DatumGetInt64(column(&s, "pending_tokens", &isnull));
+		int64		requests = add_count(DatumGetInt64(ua_scan_column(&s, "requests", &isnull)),
+										 ua_scan_column(&s, "pending_requests", &isnull));
+		int64		tokens = DatumGetInt64(ua_scan_column(&s, "pending_tokens", &isnull));
 		static const char *const token_columns[] = {
 			"input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens"
 		};
 
 		for (i = 0; i < (int) lengthof(token_columns); i++)
-			tokens = add_count(tokens, column(&s, token_columns[i], &isnull));
-		if (DatumGetDateADT(column(&s, "usage_date", &isnull)) == out->today)
+			tokens = add_count(tokens, ua_scan_column(&s, token_columns[i], &isnull));
+		if (DatumGetDateADT(ua_scan_column(&s, "usage_date", &isnull)) == out->today)
 			out->day_requests = add_count(out->day_requests, Int64GetDatum(requests));
 		out->month_requests = add_count(out->month_requests, Int64GetDatum(requests));
 		out->month_tokens = add_count(out->month_tokens, Int64GetDatum(tokens));
 		out->month_cost = DirectFunctionCall2(numeric_add, out->month_cost,
 											  DirectFunctionCall2(numeric_add,
-																  column(&s, "cost", &isnull),
-																  column(&s, "pending_cost", &isnull)));
+																  ua_scan_column(&s, "cost", &isnull),
+																  ua_scan_column(&s, "pending_cost", &isnull)));
 	}
-	scan_close(&s);
+	ua_scan_close(&s);
 }
 
 /* ------------------------------------------------------------------------

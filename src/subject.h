@@ -9,7 +9,7 @@
 #ifndef UA_SUBJECT_H
 #define UA_SUBJECT_H
 
-#include "usage_analytics.h"
+#include "datatype/timestamp.h"
 #include "utils/date.h"
 #include "utils/snapshot.h"
 
@@ -58,17 +58,6 @@ typedef struct UaSnapshot
 	Datum		enforcement;	/* text; NULL without a plan */
 	Datum		warn_thresholds;	/* numeric[]; NULL without a plan */
 } UaSnapshot;
-
-/*
- * A snapshot for reading: fresh = true pushes a new one that sees this
- * transaction's own changes (as a non-read-only SPI statement would); pop
- * it with ua_end_read().  fresh = false reads with the active snapshot.
- */
-extern Snapshot ua_begin_read(bool fresh);
-extern void ua_end_read(bool fresh);
-
-/* Set up the relcache callback; from _PG_init. */
-extern void ua_subject_init(void);
 
 extern void ua_subject_at(Datum user_id, TimestampTz at, Snapshot snap, UaSubject *s);
 

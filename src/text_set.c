@@ -13,7 +13,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include "catalog/pg_type.h"
 #include "fmgr.h"

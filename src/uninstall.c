@@ -14,10 +14,11 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
 
 #include "commands/event_trigger.h"
 #include "nodes/parsenodes.h"
+#include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(ua_on_drop_extension);
 

@@ -2,20 +2,42 @@
  *
  * usage_analytics.c
  *	  Module entry point: the magic block and _PG_init, which defines the
- *	  settings.  The SQL-callable functions live in one file per subsystem:
+ *	  settings and the relcache callbacks.  One file per subsystem, each with
+ *	  its own header (the README's "Code map" says which calls which):
  *
- *	    identity.c     analytics.current_user_id()
- *	    record.c       analytics.record_chat_event()  (write path)
- *	    event_insert.c its insert into chat_events
- *	    subject.c      plans, prices and used amounts, by index scans
- *	    quota.c        analytics.check_quota()
- *	    append_only.c  the append-only guard trigger on chat_events
+ *	    guc.c            settings (guc.h)
+ *	    spi_plans.c      prepared SPI statements, switch to the owner
+ *	    identity.c       analytics.current_user_id(), act_as()
+ *	    authz.c          who may act for which user; sees_all_rows(),
+ *	                     admin_org_ids() for the RLS policies
+ *	    validate.c       argument checks and their limits
+ *	    record.c         analytics.record_chat_event()  (write path)
+ *	    request_keys.c   idempotency keys (user_id, request_id)
+ *	    event_insert.c   the insert into chat_events, as COPY does it
+ *	    counters.c       the per-user, per-day counters (backend slots)
+ *	    admission.c      start_request(), complete_request()
+ *	    quota.c          analytics.check_quota(), the quota evaluation
+ *	    notify.c         threshold notifications
+ *	    feedback.c       analytics.record_feedback()
+ *	    subject.c        plans, subscriptions, prices, usage snapshots
+ *	    scan.c           the index-scan layer under subject.c
+ *	    fold.c           analytics.fold_range(): the entry point,
+ *	    fold_aggregate.c   reading the batch into aggregates,
+ *	    fold_write.c       upserting the rollups (fold_int.h: private)
+ *	    sketch.c         analytics.latency_sketch
+ *	    text_set.c       the sorted text set union of the distinct sets
+ *	    append_only.c    the append-only guard trigger on chat_events
+ *	    uninstall.c      the DROP EXTENSION event trigger
+ *	    compat.h         every PG_VERSION_NUM conditional
  *
  *-------------------------------------------------------------------------
  */
-#include "usage_analytics.h"
+#include "postgres.h"
+
+#include "fmgr.h"
 #include "event_insert.h"
-#include "subject.h"
+#include "guc.h"
+#include "scan.h"
 
 PG_MODULE_MAGIC;
 
@@ -26,5 +48,5 @@ _PG_init(void)
 {
 	ua_define_gucs();
 	ua_event_insert_init();
-	ua_subject_init();
+	ua_scan_init();
 }

@@ -9,7 +9,7 @@
  *
  *-------------------------------------------------------------------------
  */
-#include "validate.h"
+#include "postgres.h"
 
 #include <math.h>
 
@@ -19,6 +19,8 @@
 #include "utils/float.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
+#include "guc.h"
+#include "validate.h"
 
 /*
  * Check a text argument: NULL only when not required, not empty, at most

@@ -3,13 +3,25 @@
  * validate.h
  *	  Argument checks shared by the SQL-callable functions.  Each raises an
  *	  ERROR with a specific SQLSTATE naming the argument; none writes.
+ *	  The limits they check (validate.c).
  *
  *-------------------------------------------------------------------------
  */
 #ifndef UA_VALIDATE_H
 #define UA_VALIDATE_H
 
-#include "usage_analytics.h"
+#include "fmgr.h"
+
+/* Validation limits: one place, mirrored by the CHECK constraints. */
+#define UA_MAX_TOKENS			100000000	/* per ledger bucket and request */
+#define UA_MAX_DURATION_MS		86400000	/* one day */
+#define UA_MAX_INTERMEDIATE		100000
+#define UA_MAX_ID_BYTES			256		/* user, org, conversation ... ids */
+#define UA_MAX_NAME_BYTES		128		/* model, provider, category ... */
+#define UA_MAX_MESSAGE_BYTES	8192	/* error_message */
+#define UA_MAX_SECTIONS			1000	/* sections_referenced elements */
+#define UA_MAX_COST				1000000	/* USD per request */
+#define UA_FUTURE_SKEW_SECS		300		/* occurred_at may be this far ahead */
 
 extern bool ua_check_text(FunctionCallInfo fcinfo, int argno, const char *name,
 						  int maxbytes, bool required);

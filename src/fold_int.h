@@ -1,0 +1,252 @@
+/*-------------------------------------------------------------------------
+ *
+ * fold_int.h
+ *	  Private to the fold (fold.c, fold_aggregate.c, fold_write.c): the
+ *	  in-memory aggregates of one batch, built by fold_aggregate.c and
+ *	  written by fold_write.c.  Everything lives in Fold.cxt.
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef UA_FOLD_INT_H
+#define UA_FOLD_INT_H
+
+#include "common/hashfn.h"
+#include "datatype/timestamp.h"
+#include "utils/hsearch.h"
+#include "utils/portal.h"
+#include "sketch.h"
+
+/* ---------------------------------------------------------------------- */
+/* Interned strings                                                        */
+
+/*
+ * Every string of the batch is stored once (an Interned), so two strings
+ * are equal exactly when their Interned pointers are: group keys compare
+ * and hash as plain bytes.  Each also remembers the last set of each kind
+ * it was added to (most repeats are caught there, before any sort) and,
+ * once the batch is read, its rank in bytewise order.
+ */
+enum
+{
+	K_USER_CONVERSATION, K_USER_DOCUMENT, K_DOCUMENT_USER, K_DOCUMENT_CONVERSATION,
+	K_SYSTEM_USER, K_SYSTEM_CONVERSATION, K_SYSTEM_DOCUMENT, K_COUNT
+};
+
+struct SetAgg;
+
+struct SweepUser;
+
+typedef struct Interned
+{
+	struct SetAgg *last[K_COUNT];
+	struct SweepUser *sweep;	/* a user's entry in the sweep, once looked up */
+	int64		rank;
+	char		text[FLEXIBLE_ARRAY_MEMBER];	/* a text datum */
+} Interned;
+
+/* The text datum of an interned string. */
+#define STR_TEXT(s)		PointerGetDatum((s)->text)
+
+/* ---------------------------------------------------------------------- */
+/* Groups                                                                  */
+
+/*
+ * A group of a hashed rollup: an interned string (or NULL) and a day.  The
+ * per-user-day breakdowns (models, categories) and the system's per-day
+ * models hang off their day as short lists: a user uses a few models a day.
+ */
+typedef struct GroupKey
+{
+	const Interned *id;			/* user or document; NULL for the system */
+	int64		day;
+} GroupKey;
+
+typedef struct GroupEntry
+{
+	GroupKey	key;
+	uint32		hash;
+	char		status;
+	void	   *agg;			/* the rollup's aggregate */
+} GroupEntry;
+
+#define SH_PREFIX		groups
+#define SH_ELEMENT_TYPE GroupEntry
+#define SH_KEY_TYPE		GroupKey
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) &(k), sizeof(GroupKey))
+#define SH_EQUAL(tb, x, y) ((x).id == (y).id && (x).day == (y).day)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* rollup_user_monthly (and the latency part of rollup_user_daily) */
+typedef struct LatencyAgg
+{
+	UaSketchState *latency;
+	UaSketchState *ttft;
+	int64		feedback_sum;
+	int64		feedback_count;
+} LatencyAgg;
+
+/*
+ * The head of an entry of a short list hanging off a day: its key is one or
+ * two interned strings (provider and model, or category).
+ */
+typedef struct ListEntry
+{
+	struct ListEntry *next;
+	const Interned *a;
+	const Interned *b;
+} ListEntry;
+
+/* rollup_user_models: one provider (a) and model (b) of a user-day */
+typedef struct ModelAgg
+{
+	ListEntry	key;
+	int64		requests,
+				failed,
+				input,
+				cached,
+				write,
+				output,
+				reasoning,
+				latency_sum,
+				latency_count;
+	Datum		cost;
+	TimestampTz last_used;
+} ModelAgg;
+
+/* rollup_user_categories: one category (a) of a user-day */
+typedef struct CategoryAgg
+{
+	ListEntry	key;
+	int64		requests;
+} CategoryAgg;
+
+/* rollup_documents and rollup_system_models */
+typedef struct UsageAgg
+{
+	int64		requests,
+				failed,
+				tokens_total,
+				cached_input,
+				cache_hits,
+				feedback_sum,
+				feedback_count;
+	Datum		cost;
+	Datum		savings;
+	UaSketchState *latency;
+} UsageAgg;
+
+/* rollup_system_models: one provider (a) and model (b) of a UTC day */
+typedef struct SystemModelAgg
+{
+	ListEntry	key;
+	UsageAgg	usage;
+} SystemModelAgg;
+
+/*
+ * A distinct set being built: items appended as they come (repeats of the
+ * last set of its kind an item went to are caught at once), compacted
+ * (sorted, duplicates dropped) when the array is full.  A compaction that
+ * finds few duplicates skips the next two, so a set of mostly distinct
+ * items is not sorted at every doubling; memory stays within a few times
+ * the distinct items.
+ */
+typedef struct SetAgg
+{
+	int			n;
+	int			cap;
+	int			skip;			/* growths to go before compacting again */
+	Interned  **items;
+} SetAgg;
+
+/* A user's local day: every per-user rollup of that day, and its month's. */
+typedef struct UserDayAgg
+{
+	LatencyAgg	latency;
+	LatencyAgg *month;
+	ListEntry  *models;			/* ModelAgg */
+	ListEntry  *categories;		/* CategoryAgg */
+	SetAgg		conversations;
+	SetAgg		documents;
+} UserDayAgg;
+
+/* A document's UTC day */
+typedef struct DocumentAgg
+{
+	UsageAgg	usage;
+	SetAgg		users;
+	SetAgg		conversations;
+} DocumentAgg;
+
+/* The system's UTC day */
+typedef struct SystemDayAgg
+{
+	ListEntry  *models;			/* SystemModelAgg */
+	SetAgg		users;
+	SetAgg		conversations;
+	SetAgg		documents;
+} SystemDayAgg;
+
+typedef struct Fold
+{
+	MemoryContext cxt;			/* everything below lives here */
+	MemoryContext row_cxt;		/* one event's temporary work */
+	MemoryContext write_cxt;	/* the arrays of one flush */
+	Oid			sketch_type;	/* analytics.latency_sketch */
+	Oid			distinct_type;	/* analytics.rollup_distinct (row type) */
+	struct intern_hash *strings;	/* fold_aggregate.c's */
+	Interned   *recent[3];		/* last provider, model, category */
+	groups_hash *user_days;
+	groups_hash *user_months;
+	groups_hash *documents;
+	groups_hash *system_days;
+	SystemDayAgg *last_system_day;
+	int64		last_utc_day;
+	int			n_models;		/* rows of each list-kept rollup */
+	int			n_categories;
+	int			n_system_models;
+	HTAB	   *sweep;			/* SweepUser by user; NULL: no sweep (a rebuild) */
+	MemoryContext sweep_cxt;	/* the sweep's keys */
+	TimestampTz sweep_from;		/* events before this are not swept */
+} Fold;
+
+/*
+ * The threshold sweep: every user of the batch with an event of the last
+ * day, and the latest such event's time.  Survives the early writes (the
+ * interned strings do not: each remembers its entry until then).
+ */
+typedef struct SweepUser
+{
+	text	   *user;			/* key: compared by content */
+	TimestampTz at;
+} SweepUser;
+
+/* fold_aggregate.c: reading the batch into the aggregates. */
+
+/* Empty aggregates in a fresh context under parent (Fold.cxt). */
+extern void ua_fold_start(Fold *f, MemoryContext parent);
+
+/* An empty threshold sweep (Fold.sweep), its table and keys in cxt. */
+extern void ua_fold_sweep_create(Fold *f, MemoryContext cxt);
+
+/* The batch cursor: args are fold_range's four, nulls as for SPI. */
+extern Portal ua_fold_open_batch(Datum *args, const char *nulls);
+
+/* Aggregate the next rows of the cursor; how many were read (0: the end). */
+extern uint64 ua_fold_fetch(Fold *f, Portal cursor);
+
+/* Before writing: rank the strings bytewise, merge the months' sketches. */
+extern void ua_fold_finish(Fold *f);
+
+/* Sort a set (by rank once finished) and drop duplicates. */
+extern void ua_fold_set_compact(SetAgg *set);
+
+/* fold_write.c: one upsert per rollup from arrays, in the current context. */
+extern void ua_fold_write(Fold *f);
+
+#endif							/* UA_FOLD_INT_H */

@@ -1,0 +1,401 @@
+/*-------------------------------------------------------------------------
+ *
+ * fold_write.c
+ *	  The fold's writing: each rollup gets one statement that upserts all
+ *	  of its groups, gathered by fold_aggregate.c, from arrays (one per
+ *	  column, unnested), the merge rules (sums, sketch union, sorted set
+ *	  union) staying in SQL.  Runs in the fold's write context (fold.c).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/date.h"
+#include "utils/lsyscache.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "utils/typcache.h"
+#include "fold_int.h"
+
+/* Column arrays of one upsert: values and nulls per column, one row each group. */
+typedef struct Columns
+{
+	int			ncols;
+	int			nrows;
+	Oid			types[16];		/* element types */
+	Datum	   *values[16];
+	bool	   *nulls[16];
+} Columns;
+
+static void
+columns_init(Columns *cols, int nrows, int ncols, const Oid *types)
+{
+	int			i;
+
+	cols->ncols = ncols;
+	cols->nrows = nrows;
+	for (i = 0; i < ncols; i++)
+	{
+		cols->types[i] = types[i];
+		cols->values[i] = palloc(sizeof(Datum) * Max(nrows, 1));
+		cols->nulls[i] = palloc0(sizeof(bool) * Max(nrows, 1));
+	}
+}
+
+static void
+put(Columns *cols, int row, int col, Datum v)
+{
+	cols->values[col][row] = v;
+}
+
+static void
+put_sketch(Columns *cols, int row, int col, const UaSketchState *st)
+{
+	if (st == NULL)
+		cols->nulls[col][row] = true;
+	else
+		cols->values[col][row] = ua_sketch_state_datum(st);
+}
+
+static void
+put_numeric(Columns *cols, int row, int col, Datum sum)
+{
+	cols->values[col][row] = sum != (Datum) 0 ? sum
+		: DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
+}
+
+/* Run one upsert: $1..$ncols are the columns as arrays. */
+static void
+upsert(const char *sql, Columns *cols)
+{
+	Datum		args[16];
+	Oid			argtypes[16];
+	int			dims[1] = {cols->nrows};
+	int			lbs[1] = {1};
+	int			i;
+	int			rc;
+	TimestampTz started;
+
+	if (cols->nrows == 0)
+		return;
+	for (i = 0; i < cols->ncols; i++)
+	{
+		int16		len;
+		bool		byval;
+		char		align;
+
+		get_typlenbyvalalign(cols->types[i], &len, &byval, &align);
+		args[i] = PointerGetDatum(construct_md_array(cols->values[i], cols->nulls[i], 1, dims, lbs,
+													 cols->types[i], len, byval, align));
+		argtypes[i] = get_array_type(cols->types[i]);
+	}
+	started = GetCurrentTimestamp();
+	rc = SPI_execute_with_args(sql, cols->ncols, argtypes, args, NULL, false, 0);
+	if (rc != SPI_OK_INSERT)
+		elog(ERROR, "usage_analytics: fold upsert failed: %s", SPI_result_code_string(rc));
+	elog(DEBUG1, "usage_analytics fold: %d rows upserted in %.1f ms: %.60s", cols->nrows,
+		 (double) (GetCurrentTimestamp() - started) / 1000.0, sql);
+}
+
+/* ROWS FROM (unnest($1), ..., unnest($n)): the columns of an upsert. */
+#define U(i)			"pg_catalog.unnest($" #i ")"
+#define UNNEST4			U(1) ", " U(2) ", " U(3) ", " U(4)
+#define UNNEST6			UNNEST4 ", " U(5) ", " U(6)
+#define UNNEST10		UNNEST6 ", " U(7) ", " U(8) ", " U(9) ", " U(10)
+#define UNNEST13		UNNEST10 ", " U(11) ", " U(12) ", " U(13)
+#define UNNEST15		UNNEST13 ", " U(14) ", " U(15)
+
+#define SKETCH_MERGE(col) \
+	col " = analytics.latency_sketch_union(r." col ", EXCLUDED." col ")"
+#define ADD(col)		col " = r." col " OPERATOR(pg_catalog.+) EXCLUDED." col
+
+#define LATENCY_UPSERT(table, day) \
+	"INSERT INTO analytics." table " AS r (user_id, " day ", latency, ttft, feedback_sum, feedback_count) " \
+	"SELECT * FROM ROWS FROM (" UNNEST6 ") " \
+	"ON CONFLICT (user_id, " day ") DO UPDATE SET " SKETCH_MERGE("latency") ", " SKETCH_MERGE("ttft") ", " \
+	ADD("feedback_sum") ", " ADD("feedback_count")
+
+/* user_days (UserDayAgg starts with its LatencyAgg) or user_months */
+static void
+write_latency(groups_hash *h, const char *sql, Oid sketch_type)
+{
+	Oid			types[6] = {TEXTOID, DATEOID, sketch_type, sketch_type, INT8OID, INT8OID};
+	Columns		cols;
+	groups_iterator it;
+	GroupEntry *e;
+	int			row = 0;
+
+	columns_init(&cols, h->members, 6, types);
+	groups_start_iterate(h, &it);
+	while ((e = groups_iterate(h, &it)) != NULL)
+	{
+		LatencyAgg *a = e->agg;
+
+		put(&cols, row, 0, STR_TEXT(e->key.id));
+		put(&cols, row, 1, DateADTGetDatum(e->key.day));
+		put_sketch(&cols, row, 2, a->latency);
+		put_sketch(&cols, row, 3, a->ttft);
+		put(&cols, row, 4, Int64GetDatum(a->feedback_sum));
+		put(&cols, row, 5, Int64GetDatum(a->feedback_count));
+		row++;
+	}
+	upsert(sql, &cols);
+}
+
+static void
+write_models(Fold *f)
+{
+	static const Oid types[15] = {TEXTOID, DATEOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID,
+		INT8OID, INT8OID, INT8OID, INT8OID, NUMERICOID, INT8OID, INT8OID, TIMESTAMPTZOID};
+	Columns		cols;
+	groups_iterator it;
+	GroupEntry *e;
+	int			row = 0;
+
+	columns_init(&cols, f->n_models, 15, types);
+	groups_start_iterate(f->user_days, &it);
+	while ((e = groups_iterate(f->user_days, &it)) != NULL)
+	{
+		ListEntry  *l;
+
+		for (l = ((UserDayAgg *) e->agg)->models; l != NULL; l = l->next)
+		{
+			ModelAgg   *a = (ModelAgg *) l;
+
+			put(&cols, row, 0, STR_TEXT(e->key.id));
+			put(&cols, row, 1, DateADTGetDatum(e->key.day));
+			put(&cols, row, 2, STR_TEXT(l->a));
+			put(&cols, row, 3, STR_TEXT(l->b));
+			put(&cols, row, 4, Int64GetDatum(a->requests));
+			put(&cols, row, 5, Int64GetDatum(a->failed));
+			put(&cols, row, 6, Int64GetDatum(a->input));
+			put(&cols, row, 7, Int64GetDatum(a->cached));
+			put(&cols, row, 8, Int64GetDatum(a->write));
+			put(&cols, row, 9, Int64GetDatum(a->output));
+			put(&cols, row, 10, Int64GetDatum(a->reasoning));
+			put_numeric(&cols, row, 11, a->cost);
+			put(&cols, row, 12, Int64GetDatum(a->latency_sum));
+			put(&cols, row, 13, Int64GetDatum(a->latency_count));
+			put(&cols, row, 14, TimestampTzGetDatum(a->last_used));
+			row++;
+		}
+	}
+	upsert("INSERT INTO analytics.rollup_user_models AS r "
+		   "  (user_id, usage_date, provider, model, requests, failed, input_tokens, cached_input_tokens, "
+		   "   cache_write_tokens, output_tokens, reasoning_tokens, cost, latency_sum, latency_count, last_used) "
+		   "SELECT * FROM ROWS FROM (" UNNEST15 ") "
+		   "ON CONFLICT (user_id, usage_date, provider, model) DO UPDATE SET "
+		   ADD("requests") ", " ADD("failed") ", " ADD("input_tokens") ", " ADD("cached_input_tokens") ", "
+		   ADD("cache_write_tokens") ", " ADD("output_tokens") ", " ADD("reasoning_tokens") ", "
+		   ADD("cost") ", " ADD("latency_sum") ", " ADD("latency_count") ", "
+		   "last_used = GREATEST(r.last_used, EXCLUDED.last_used)", &cols);
+}
+
+static void
+write_documents(Fold *f, Oid sketch_type)
+{
+	Oid			types[10] = {TEXTOID, DATEOID, INT8OID, INT8OID, INT8OID, NUMERICOID, INT8OID,
+		sketch_type, INT8OID, INT8OID};
+	Columns		cols;
+	groups_iterator it;
+	GroupEntry *e;
+	int			row = 0;
+
+	columns_init(&cols, f->documents->members, 10, types);
+	groups_start_iterate(f->documents, &it);
+	while ((e = groups_iterate(f->documents, &it)) != NULL)
+	{
+		UsageAgg   *a = &((DocumentAgg *) e->agg)->usage;
+
+		put(&cols, row, 0, STR_TEXT(e->key.id));
+		put(&cols, row, 1, DateADTGetDatum(e->key.day));
+		put(&cols, row, 2, Int64GetDatum(a->requests));
+		put(&cols, row, 3, Int64GetDatum(a->failed));
+		put(&cols, row, 4, Int64GetDatum(a->tokens_total));
+		put_numeric(&cols, row, 5, a->cost);
+		put(&cols, row, 6, Int64GetDatum(a->cache_hits));
+		put_sketch(&cols, row, 7, a->latency);
+		put(&cols, row, 8, Int64GetDatum(a->feedback_sum));
+		put(&cols, row, 9, Int64GetDatum(a->feedback_count));
+		row++;
+	}
+	upsert("INSERT INTO analytics.rollup_documents AS r "
+		   "  (document_id, usage_date, requests, failed, tokens_total, cost, cache_hits, latency, "
+		   "   feedback_sum, feedback_count) "
+		   "SELECT * FROM ROWS FROM (" UNNEST10 ") "
+		   "ON CONFLICT (document_id, usage_date) DO UPDATE SET "
+		   ADD("requests") ", " ADD("failed") ", " ADD("tokens_total") ", " ADD("cost") ", "
+		   ADD("cache_hits") ", " SKETCH_MERGE("latency") ", " ADD("feedback_sum") ", "
+		   ADD("feedback_count"), &cols);
+}
+
+static void
+write_system_models(Fold *f, Oid sketch_type)
+{
+	Oid			types[13] = {DATEOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+		NUMERICOID, NUMERICOID, sketch_type, INT8OID, INT8OID};
+	Columns		cols;
+	groups_iterator it;
+	GroupEntry *e;
+	int			row = 0;
+
+	columns_init(&cols, f->n_system_models, 13, types);
+	groups_start_iterate(f->system_days, &it);
+	while ((e = groups_iterate(f->system_days, &it)) != NULL)
+	{
+		ListEntry  *l;
+
+		for (l = ((SystemDayAgg *) e->agg)->models; l != NULL; l = l->next)
+		{
+			UsageAgg   *a = &((SystemModelAgg *) l)->usage;
+
+			put(&cols, row, 0, DateADTGetDatum(e->key.day));
+			put(&cols, row, 1, STR_TEXT(l->a));
+			put(&cols, row, 2, STR_TEXT(l->b));
+			put(&cols, row, 3, Int64GetDatum(a->requests));
+			put(&cols, row, 4, Int64GetDatum(a->failed));
+			put(&cols, row, 5, Int64GetDatum(a->tokens_total));
+			put(&cols, row, 6, Int64GetDatum(a->cached_input));
+			put(&cols, row, 7, Int64GetDatum(a->cache_hits));
+			put_numeric(&cols, row, 8, a->cost);
+			put_numeric(&cols, row, 9, a->savings);
+			put_sketch(&cols, row, 10, a->latency);
+			put(&cols, row, 11, Int64GetDatum(a->feedback_sum));
+			put(&cols, row, 12, Int64GetDatum(a->feedback_count));
+			row++;
+		}
+	}
+	upsert("INSERT INTO analytics.rollup_system_models AS r "
+		   "  (usage_date, provider, model, requests, failed, tokens_total, cached_input_tokens, "
+		   "   cache_hits, cost, cache_savings, latency, feedback_sum, feedback_count) "
+		   "SELECT * FROM ROWS FROM (" UNNEST13 ") "
+		   "ON CONFLICT (usage_date, provider, model) DO UPDATE SET "
+		   ADD("requests") ", " ADD("failed") ", " ADD("tokens_total") ", " ADD("cached_input_tokens") ", "
+		   ADD("cache_hits") ", " ADD("cost") ", " ADD("cache_savings") ", " SKETCH_MERGE("latency") ", "
+		   ADD("feedback_sum") ", " ADD("feedback_count"), &cols);
+}
+
+static void
+write_categories(Fold *f)
+{
+	static const Oid types[4] = {TEXTOID, DATEOID, TEXTOID, INT8OID};
+	Columns		cols;
+	groups_iterator it;
+	GroupEntry *e;
+	int			row = 0;
+
+	columns_init(&cols, f->n_categories, 4, types);
+	groups_start_iterate(f->user_days, &it);
+	while ((e = groups_iterate(f->user_days, &it)) != NULL)
+	{
+		ListEntry  *l;
+
+		for (l = ((UserDayAgg *) e->agg)->categories; l != NULL; l = l->next)
+		{
+			put(&cols, row, 0, STR_TEXT(e->key.id));
+			put(&cols, row, 1, DateADTGetDatum(e->key.day));
+			put(&cols, row, 2, STR_TEXT(l->a));
+			put(&cols, row, 3, Int64GetDatum(((CategoryAgg *) l)->requests));
+			row++;
+		}
+	}
+	upsert("INSERT INTO analytics.rollup_user_categories AS r (user_id, usage_date, category, requests) "
+		   "SELECT * FROM ROWS FROM (" UNNEST4 ") "
+		   "ON CONFLICT (user_id, usage_date, category) DO UPDATE SET " ADD("requests"), &cols);
+}
+
+/*
+ * rollup_distinct: sets have different lengths, so they travel as one array
+ * of analytics.rollup_distinct rows, each carrying its items.
+ */
+typedef struct SetRows
+{
+	TupleDesc	desc;
+	Columns		cols;
+} SetRows;
+
+/* One row: the set's items sorted bytewise (text_set_union's order). */
+static void
+set_row(SetRows *rows, const char *scope, Datum scope_id, int32 day, SetAgg *set)
+{
+	Datum		v[4];
+	bool		n[4] = {false, false, false, false};
+
+	Datum	   *items;
+	int			i;
+
+	if (set->n == 0)
+		return;
+	ua_fold_set_compact(set);
+	items = palloc(sizeof(Datum) * set->n);
+	for (i = 0; i < set->n; i++)
+		items[i] = STR_TEXT(set->items[i]);
+	v[0] = CStringGetTextDatum(scope);
+	v[1] = scope_id;
+	v[2] = DateADTGetDatum(day);
+	v[3] = PointerGetDatum(construct_array(items, set->n, TEXTOID, -1, false, TYPALIGN_INT));
+	put(&rows->cols, rows->cols.nrows++, 0, HeapTupleGetDatum(heap_form_tuple(rows->desc, v, n)));
+}
+
+static void
+write_distinct(Fold *f, Oid row_type)
+{
+	SetRows		rows;
+	groups_iterator it;
+	GroupEntry *e;
+	Datum		empty = CStringGetTextDatum("");
+
+	rows.desc = lookup_rowtype_tupdesc_copy(row_type, -1);
+	columns_init(&rows.cols, 2 * f->user_days->members + 2 * f->documents->members +
+				 3 * f->system_days->members, 1, &row_type);
+	rows.cols.nrows = 0;
+
+	groups_start_iterate(f->user_days, &it);
+	while ((e = groups_iterate(f->user_days, &it)) != NULL)
+	{
+		UserDayAgg *a = e->agg;
+
+		set_row(&rows, "user_conversation", STR_TEXT(e->key.id), e->key.day, &a->conversations);
+		set_row(&rows, "user_document", STR_TEXT(e->key.id), e->key.day, &a->documents);
+	}
+	groups_start_iterate(f->documents, &it);
+	while ((e = groups_iterate(f->documents, &it)) != NULL)
+	{
+		DocumentAgg *a = e->agg;
+
+		set_row(&rows, "document_user", STR_TEXT(e->key.id), e->key.day, &a->users);
+		set_row(&rows, "document_conversation", STR_TEXT(e->key.id), e->key.day, &a->conversations);
+	}
+	groups_start_iterate(f->system_days, &it);
+	while ((e = groups_iterate(f->system_days, &it)) != NULL)
+	{
+		SystemDayAgg *a = e->agg;
+
+		set_row(&rows, "system_user", empty, e->key.day, &a->users);
+		set_row(&rows, "system_conversation", empty, e->key.day, &a->conversations);
+		set_row(&rows, "system_document", empty, e->key.day, &a->documents);
+	}
+	upsert("INSERT INTO analytics.rollup_distinct AS r (scope, scope_id, usage_date, items) "
+		   "SELECT u.scope, u.scope_id, u.usage_date, u.items FROM pg_catalog.unnest($1) AS u "
+		   "ON CONFLICT (scope, scope_id, usage_date) DO UPDATE SET "
+		   "items = analytics.text_set_union(r.items, EXCLUDED.items)", &rows.cols);
+}
+
+/* Write every rollup gathered: one upsert each. */
+void
+ua_fold_write(Fold *f)
+{
+	write_latency(f->user_days, LATENCY_UPSERT("rollup_user_daily", "usage_date"), f->sketch_type);
+	write_latency(f->user_months, LATENCY_UPSERT("rollup_user_monthly", "month"), f->sketch_type);
+	write_models(f);
+	write_documents(f, f->sketch_type);
+	write_system_models(f, f->sketch_type);
+	write_categories(f);
+	write_distinct(f, f->distinct_type);
+}
