@@ -31,7 +31,8 @@ OBJS = \
 	src/scan.o \
 	src/subject.o \
 	src/authz.o \
-	src/uninstall.o
+	src/uninstall.o \
+	src/xact_keys.o
 
 DATA = $(wildcard sql/usage_analytics--*.sql)
 

@@ -55,6 +55,7 @@
 #include "spi_plans.h"
 #include "subject.h"
 #include "validate.h"
+#include "xact_keys.h"
 
 PG_FUNCTION_INFO_V1(ua_start_request);
 PG_FUNCTION_INFO_V1(ua_complete_request);
@@ -85,16 +86,8 @@ static const UaEventArg event_args[] =
 	{EV_CATEGORY, S_CATEGORY}, {EV_QUERY_INTENT, S_QUERY_INTENT}, {EV_METADATA, S_METADATA}
 };
 
-/* Admission locks this transaction holds: key and the subtransaction that took it. */
-typedef struct HeldLock
-{
-	int64		key;
-	SubTransactionId subid;
-} HeldLock;
-
-static HeldLock *held = NULL;
-static int	nheld = 0;
-static int	held_capacity = 0;
+/* Admission locks this transaction holds (keys as uint64), with the subtransaction of each. */
+static UaXactKeys held;
 
 static void
 admission_xact_callback(XactEvent event, void *arg)
@@ -106,7 +99,7 @@ admission_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
-			nheld = 0;			/* the transaction's locks are gone */
+			held.n = 0;			/* the transaction's locks are gone */
 			break;
 		default:
 			break;
@@ -118,15 +111,8 @@ static void
 admission_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						   SubTransactionId parentSubid, void *arg)
 {
-	int			i,
-				kept = 0;
-
-	if (event != SUBXACT_EVENT_ABORT_SUB)
-		return;
-	for (i = 0; i < nheld; i++)
-		if (held[i].subid < mySubid)
-			held[kept++] = held[i];
-	nheld = kept;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		ua_xact_keys_drop_from(&held, mySubid, NULL);
 }
 
 /*
@@ -160,8 +146,8 @@ lock_user(Datum user_id)
 												PointerGetDatum(name), Int64GetDatum(0)));
 	pfree(name);
 
-	for (i = 0; i < nheld; i++)
-		if (held[i].key >= key)
+	for (i = 0; i < held.n; i++)
+		if ((int64) held.items[i].key >= key)
 			in_order = false;
 	if (in_order)
 		DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(key));
@@ -177,20 +163,11 @@ lock_user(Datum user_id)
 	else
 	{
 		/* Held already by this transaction: listed already, unless the same key. */
-		for (i = 0; i < nheld; i++)
-			if (held[i].key == key)
+		for (i = 0; i < held.n; i++)
+			if ((int64) held.items[i].key == key)
 				return;
 	}
-
-	if (nheld == held_capacity)
-	{
-		held_capacity = Max(8, held_capacity * 2);
-		held = held ? repalloc(held, held_capacity * sizeof(HeldLock))
-			: MemoryContextAlloc(TopMemoryContext, held_capacity * sizeof(HeldLock));
-	}
-	held[nheld].key = key;
-	held[nheld].subid = GetCurrentSubTransactionId();
-	nheld++;
+	ua_xact_keys_add(&held, (uint64) key);
 }
 
 static UaPlan event_state = {

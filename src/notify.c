@@ -55,6 +55,7 @@
 #include "quota.h"
 #include "scan.h"
 #include "spi_plans.h"
+#include "xact_keys.h"
 
 static UaPlan record_threshold = {
 	.sql = "WITH l AS ("
@@ -83,15 +84,7 @@ static HTAB *known = NULL;
 static Oid	known_relid = InvalidOid;
 
 /* The keys added by the running transaction, with the subtransaction of each. */
-typedef struct AddedKey
-{
-	uint64		key;
-	SubTransactionId subid;
-} AddedKey;
-
-static AddedKey *added = NULL;
-static int	nadded = 0;
-static int	added_capacity = 0;
+static UaXactKeys added;
 
 static void
 remember(uint64 key)
@@ -99,37 +92,16 @@ remember(uint64 key)
 	bool		found;
 
 	hash_search(known, &key, HASH_ENTER, &found);
-	if (found)
-		return;
-	if (nadded == added_capacity)
-	{
-		added_capacity = Max(16, added_capacity * 2);
-		added = added ? repalloc(added, added_capacity * sizeof(AddedKey))
-			: MemoryContextAlloc(TopMemoryContext, added_capacity * sizeof(AddedKey));
-	}
-	added[nadded].key = key;
-	added[nadded].subid = GetCurrentSubTransactionId();
-	nadded++;
+	if (!found)
+		ua_xact_keys_add(&added, key);
 }
 
-/* Forget the keys added at subtransaction `from` or above (all: TopSubTransactionId). */
+/* A key added by a transaction or subtransaction that rolled back. */
 static void
-forget_from(SubTransactionId from)
+forget_known(uint64 key)
 {
-	int			i,
-				kept = 0;
-
-	for (i = 0; i < nadded; i++)
-	{
-		if (added[i].subid >= from)
-		{
-			if (known != NULL)
-				hash_search(known, &added[i].key, HASH_REMOVE, NULL);
-		}
-		else
-			added[kept++] = added[i];
-	}
-	nadded = kept;
+	if (known != NULL)
+		hash_search(known, &key, HASH_REMOVE, NULL);
 }
 
 static void
@@ -140,11 +112,11 @@ notify_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
 		case XACT_EVENT_PREPARE:
-			nadded = 0;			/* committed: known for good */
+			added.n = 0;		/* committed: known for good */
 			break;
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
-			forget_from(TopSubTransactionId);
+			ua_xact_keys_drop_from(&added, TopSubTransactionId, forget_known);
 			break;
 		default:
 			break;
@@ -156,7 +128,7 @@ notify_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
-		forget_from(mySubid);
+		ua_xact_keys_drop_from(&added, mySubid, forget_known);
 }
 
 /* Hash of (user, limit by position, period, threshold's bytes). */
@@ -193,7 +165,7 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 	{
 		hash_destroy(known);	/* another table, or bounded memory: start over */
 		known = NULL;
-		nadded = 0;
+		added.n = 0;
 	}
 	known_relid = relid;
 	if (known == NULL)

@@ -28,6 +28,8 @@
  *	    text_set.c       the sorted text set union of the distinct sets
  *	    append_only.c    the append-only guard trigger on chat_events
  *	    uninstall.c      the DROP EXTENSION event trigger
+ *	    xact_keys.c      keys a transaction took, dropped on ROLLBACK TO
+ *	                     SAVEPOINT (admission locks, notifications)
  *	    compat.h         every PG_VERSION_NUM conditional
  *
  *-------------------------------------------------------------------------
