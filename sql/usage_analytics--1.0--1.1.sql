@@ -1564,6 +1564,65 @@ $$;
 COMMENT ON FUNCTION analytics.otel_genai_usage(jsonb) IS
   'Maps OpenTelemetry GenAI span attributes (gen_ai.usage.input_tokens, output_tokens, cache_read.input_tokens, cache_creation.input_tokens, reasoning.output_tokens; flat keys) onto the token ledger';
 
+-- The 1.0 mappers validate as the new ones do (a negative, fractional or
+-- non-numeric count, or more cached than prompt tokens, was taken as is):
+-- the same field reader, usage_tokens.
+CREATE OR REPLACE FUNCTION analytics.openai_usage(usage jsonb,
+    OUT input_tokens bigint, OUT cached_input_tokens bigint, OUT cache_write_tokens bigint,
+    OUT output_tokens bigint, OUT reasoning_tokens bigint)
+  RETURNS record
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+DECLARE
+  -- Chat Completions: prompt_tokens / completion_tokens (+ *_details);
+  -- Responses API: input_tokens / output_tokens (+ *_details).
+  chat      boolean := usage ? 'prompt_tokens' OR usage ? 'completion_tokens';
+  prompt    bigint := analytics.usage_tokens(usage, CASE WHEN chat THEN '{prompt_tokens}' ELSE '{input_tokens}' END::text[]);
+  cached    bigint := analytics.usage_tokens(usage, CASE WHEN chat THEN '{prompt_tokens_details,cached_tokens}'
+                                                   ELSE '{input_tokens_details,cached_tokens}' END::text[]);
+  outp      bigint := analytics.usage_tokens(usage, CASE WHEN chat THEN '{completion_tokens}' ELSE '{output_tokens}' END::text[]);
+  reasoning bigint := analytics.usage_tokens(usage, CASE WHEN chat THEN '{completion_tokens_details,reasoning_tokens}'
+                                                   ELSE '{output_tokens_details,reasoning_tokens}' END::text[]);
+BEGIN
+  IF jsonb_typeof(usage) <> 'object' THEN
+    RAISE EXCEPTION 'usage must be a JSON object, not %', jsonb_typeof(usage) USING ERRCODE = '22023';
+  END IF;
+  -- prompt tokens include the cached ones; completion tokens the reasoning.
+  IF cached > prompt THEN
+    RAISE EXCEPTION 'cached_tokens (%) exceeds the prompt tokens (%)', cached, prompt USING ERRCODE = '22023';
+  END IF;
+  IF reasoning > outp THEN
+    RAISE EXCEPTION 'reasoning_tokens (%) exceeds the completion tokens (%)', reasoning, outp USING ERRCODE = '22023';
+  END IF;
+  input_tokens := prompt - cached;
+  cached_input_tokens := cached;
+  cache_write_tokens := 0;
+  output_tokens := outp;
+  reasoning_tokens := reasoning;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION analytics.anthropic_usage(usage jsonb,
+    OUT input_tokens bigint, OUT cached_input_tokens bigint, OUT cache_write_tokens bigint,
+    OUT output_tokens bigint, OUT reasoning_tokens bigint)
+  RETURNS record
+  LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  IF jsonb_typeof(usage) <> 'object' THEN
+    RAISE EXCEPTION 'usage must be a JSON object, not %', jsonb_typeof(usage) USING ERRCODE = '22023';
+  END IF;
+  -- Anthropic's input_tokens already exclude cache reads and writes.
+  input_tokens := analytics.usage_tokens(usage, '{input_tokens}');
+  cached_input_tokens := analytics.usage_tokens(usage, '{cache_read_input_tokens}');
+  cache_write_tokens := analytics.usage_tokens(usage, '{cache_creation_input_tokens}');
+  output_tokens := analytics.usage_tokens(usage, '{output_tokens}');
+  reasoning_tokens := 0;
+END
+$$;
+
 REVOKE ALL ON FUNCTION analytics.price_request(text, text, timestamptz, bigint, bigint, bigint, bigint),
                        analytics.litellm_rate(text, jsonb, text),
                        analytics.import_litellm_prices(jsonb, timestamptz, text[]),

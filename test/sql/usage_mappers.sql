@@ -4,7 +4,7 @@
 -- Converse, the OpenAI Responses API and OpenTelemetry GenAI attributes.
 -- Every bad field is 22023 with a message naming it.
 \i test/setup.psql
-SELECT plan(41);
+SELECT plan(47);
 
 
 -- Gemini: promptTokenCount includes cachedContentTokenCount; thoughts are
@@ -121,6 +121,20 @@ SELECT is(pg_temp.as_role('ua_map_app', $$SELECT (analytics.bedrock_usage('{"inp
   'an app backend too');
 SELECT is(pg_temp.as_role('ua_map_user', $$SELECT (analytics.gemini_usage('{"promptTokenCount": -2}')).input_tokens$$), 'ERROR 22023',
   'and gets the same errors');
+
+-- The 1.0 mappers validate their fields the same way (they took negative
+-- and fractional counts as is).
+SELECT throws_ok($$SELECT * FROM analytics.openai_usage('{"prompt_tokens": -5, "completion_tokens": 1}')$$, '22023',
+  'prompt_tokens must not be negative, not -5', 'openai_usage: a negative count');
+SELECT throws_ok($$SELECT * FROM analytics.openai_usage('{"prompt_tokens": 10, "prompt_tokens_details": {"cached_tokens": 11}}')$$, '22023',
+  NULL, 'openai_usage: more cached than prompt tokens');
+SELECT throws_ok($$SELECT * FROM analytics.openai_usage('{"input_tokens": 1.5}')$$, '22023',
+  NULL, 'openai_usage: a fractional count (Responses API names)');
+SELECT throws_ok($$SELECT * FROM analytics.anthropic_usage('{"input_tokens": 10, "output_tokens": -1}')$$, '22023',
+  'output_tokens must not be negative, not -1', 'anthropic_usage: a negative count');
+SELECT throws_ok($$SELECT * FROM analytics.anthropic_usage('[1]')$$, '22023', NULL, 'anthropic_usage: not an object');
+SELECT results_eq($$SELECT * FROM analytics.openai_usage('{"input_tokens": 100, "input_tokens_details": {"cached_tokens": 40}, "output_tokens": 30, "output_tokens_details": {"reasoning_tokens": 10}}')$$,
+  $$VALUES (60::bigint, 40::bigint, 0::bigint, 30::bigint, 10::bigint)$$, 'openai_usage still maps the Responses API names');
 
 SELECT * FROM finish();
 ROLLBACK;
