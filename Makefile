@@ -34,7 +34,13 @@ OBJS = \
 	src/uninstall.o \
 	src/xact_keys.o
 
-DATA = $(wildcard sql/usage_analytics--*.sql)
+# SQL: released scripts are frozen in sql/; the scripts of the version in
+# development are assembled from sql/src/ (install.sql for a fresh install,
+# upgrades/FROM--TO.sql for each update), every "\ir" expanded.
+DATA         = $(wildcard sql/usage_analytics--*.sql)
+SQL_SOURCES  = $(shell find sql/src -name '*.sql')
+SQL_UPGRADES = $(patsubst sql/src/upgrades/%.sql,build/usage_analytics--%.sql,$(wildcard sql/src/upgrades/*.sql))
+DATA_built   = build/usage_analytics--$(EXTVERSION).sql $(SQL_UPGRADES)
 
 PG_CONFIG ?= pg_config
 
@@ -66,12 +72,20 @@ PG_CFLAGS   = -Wextra -Wno-unused-parameter
 # Rebuild an object when a header it includes changes (PGXS tracks only .c).
 PG_CFLAGS  += -MMD -MP
 SHLIB_LINK  =
-EXTRA_CLEAN = $(OBJS:.o=.d) test/results test/isolation test/regression.* test/tmp_instance test/tmp_isolation tmp_check
+EXTRA_CLEAN = build $(OBJS:.o=.d) test/results test/isolation test/regression.* test/tmp_instance test/tmp_isolation tmp_check
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 -include $(OBJS:.o=.d)
+
+build/usage_analytics--$(EXTVERSION).sql: $(SQL_SOURCES) tools/assemble-sql.pl
+	@mkdir -p build
+	perl tools/assemble-sql.pl sql/src/install.sql > $@.tmp && mv $@.tmp $@
+
+build/usage_analytics--%.sql: sql/src/upgrades/%.sql $(SQL_SOURCES) tools/assemble-sql.pl
+	@mkdir -p build
+	perl tools/assemble-sql.pl $< > $@.tmp && mv $@.tmp $@
 
 .PHONY: test demo
 test:

@@ -393,14 +393,12 @@ ua_start_request(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(result_tuple(fcinfo, out, out_null)));
 }
 
+static const int complete_ledger_args[UA_LEDGER_NARGS] = {C_INPUT, C_CACHED, C_WRITE, C_OUTPUT, C_REASONING, C_COST};
+
 Datum
 ua_complete_request(PG_FUNCTION_ARGS)
 {
-	int64		input,
-				cached,
-				write,
-				output,
-				reasoning;
+	UaLedgerArgs ledger;
 	bool		failed = false;
 	Datum		event_id;
 	HeapTuple	row;
@@ -414,8 +412,6 @@ ua_complete_request(PG_FUNCTION_ARGS)
 				reserved_cost,
 				cost;
 	bool		provider_null;
-	Datum		cost_arg;
-	bool		cost_null;
 	int64		response_ms;
 	int64		ttft_ms;
 	int64		reserved_tokens;
@@ -435,20 +431,9 @@ ua_complete_request(PG_FUNCTION_ARGS)
 	ua_check_text(fcinfo, C_ERROR_MESSAGE, "error_message", UA_MAX_MESSAGE_BYTES, false);
 	ua_check_text(fcinfo, C_USER_ID, "user_id", UA_MAX_ID_BYTES, false);
 	ua_check_text(fcinfo, C_REQUEST_ID, "request_id", UA_MAX_ID_BYTES, false);
-	input = ua_check_count(fcinfo, C_INPUT, "input_tokens", UA_MAX_TOKENS, 0);
-	cached = ua_check_count(fcinfo, C_CACHED, "cached_input_tokens", UA_MAX_TOKENS, 0);
-	write = ua_check_count(fcinfo, C_WRITE, "cache_write_tokens", UA_MAX_TOKENS, 0);
-	output = ua_check_count(fcinfo, C_OUTPUT, "output_tokens", UA_MAX_TOKENS, 0);
-	reasoning = ua_check_count(fcinfo, C_REASONING, "reasoning_tokens", UA_MAX_TOKENS, 0);
-	if (reasoning > output)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("reasoning_tokens must not exceed output_tokens")));
+	ua_check_ledger(fcinfo, complete_ledger_args, &ledger);
 	response_ms = ua_arg_duration(fcinfo, C_RESPONSE_MS, "response_time_ms", UA_MAX_DURATION_MS, -1);
 	ttft_ms = ua_arg_duration(fcinfo, C_TTFT_MS, "time_to_first_token_ms", UA_MAX_DURATION_MS, -1);
-	cost_arg = ua_arg_cost(fcinfo, C_COST, &cost_null);
-	if (!cost_null)
-		ua_check_cost(cost_arg);
 	if (!PG_ARGISNULL(C_STATUS))
 	{
 		char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(C_STATUS));
@@ -459,7 +444,7 @@ ua_complete_request(PG_FUNCTION_ARGS)
 					 errmsg("status must be \"completed\" or \"failed\", not \"%s\"", s)));
 		failed = strcmp(s, "failed") == 0;
 	}
-	cache_hit = PG_ARGISNULL(C_CACHE_HIT) ? cached > 0 : PG_GETARG_BOOL(C_CACHE_HIT);
+	cache_hit = PG_ARGISNULL(C_CACHE_HIT) ? ledger.cached > 0 : PG_GETARG_BOOL(C_CACHE_HIT);
 
 	SPI_connect();
 
@@ -520,12 +505,12 @@ ua_complete_request(PG_FUNCTION_ARGS)
 						DatumGetInt64(event_id))));
 
 	/* The cost at the price in force when the request started. */
-	if (cost_null)
+	if (ledger.cost_null)
 	{
 		UaPrice		prices[2];
 		int			found = ua_price_request(model, provider_null ? (Datum) 0 : provider,
-											 DatumGetTimestampTz(occurred_at), input, cached,
-											 write, output, ua_begin_read(false), prices);
+											 DatumGetTimestampTz(occurred_at), ledger.input, ledger.cached,
+											 ledger.write, ledger.output, ua_begin_read(false), prices);
 
 		if (found != 1)
 			ereport(ERROR,
@@ -552,7 +537,7 @@ ua_complete_request(PG_FUNCTION_ARGS)
 		priced = true;
 	}
 	else
-		cost = cost_arg;
+		cost = ledger.cost;
 
 	/* Settle the event: the log is append-only to everyone else. */
 	{
@@ -565,11 +550,11 @@ ua_complete_request(PG_FUNCTION_ARGS)
 		v[1] = occurred_at;
 		v[2] = event_id;
 		v[3] = CStringGetTextDatum(failed ? "failed" : "completed");
-		v[4] = Int32GetDatum((int32) input);
-		v[5] = Int32GetDatum((int32) cached);
-		v[6] = Int32GetDatum((int32) write);
-		v[7] = Int32GetDatum((int32) output);
-		v[8] = Int32GetDatum((int32) reasoning);
+		v[4] = Int32GetDatum((int32) ledger.input);
+		v[5] = Int32GetDatum((int32) ledger.cached);
+		v[6] = Int32GetDatum((int32) ledger.write);
+		v[7] = Int32GetDatum((int32) ledger.output);
+		v[8] = Int32GetDatum((int32) ledger.reasoning);
 		v[9] = cost;
 		for (i = 0; i < 5; i++)
 		{
@@ -600,11 +585,11 @@ ua_complete_request(PG_FUNCTION_ARGS)
 
 		d.requests = 1;
 		d.failed = failed ? 1 : 0;
-		d.input_tokens = input;
-		d.cached_input_tokens = cached;
-		d.cache_write_tokens = write;
-		d.output_tokens = output;
-		d.reasoning_tokens = reasoning;
+		d.input_tokens = ledger.input;
+		d.cached_input_tokens = ledger.cached;
+		d.cache_write_tokens = ledger.write;
+		d.output_tokens = ledger.output;
+		d.reasoning_tokens = ledger.reasoning;
 		d.cache_hits = cache_hit ? 1 : 0;
 		d.cost = cost;
 		d.cache_savings = priced ? parts[4] : (Datum) 0;

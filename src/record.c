@@ -91,37 +91,19 @@ static const UaEventArg event_args[] =
 /* The validated token ledger of one request, its cost and latencies. */
 typedef struct Ledger
 {
-	int64		input;
-	int64		cached;
-	int64		write;
-	int64		output;
-	int64		reasoning;
-	Datum		cost;			/* numeric (declared numeric or analytics.amount) */
-	bool		cost_null;
+	UaLedgerArgs t;				/* tokens and cost */
 	int64		response_ms;	/* rounded; -1 when NULL */
 	int64		ttft_ms;
 } Ledger;
+
+static const int ledger_args[UA_LEDGER_NARGS] = {A_INPUT, A_CACHED, A_WRITE, A_OUTPUT, A_REASONING, A_COST};
 
 static void
 check_arguments(FunctionCallInfo fcinfo, Ledger *ledger)
 {
 	ua_check_text_args(fcinfo, text_args, lengthof(text_args));
 
-	ledger->input = ua_check_count(fcinfo, A_INPUT, "input_tokens", UA_MAX_TOKENS, 0);
-	ledger->cached = ua_check_count(fcinfo, A_CACHED, "cached_input_tokens", UA_MAX_TOKENS, 0);
-	ledger->write = ua_check_count(fcinfo, A_WRITE, "cache_write_tokens", UA_MAX_TOKENS, 0);
-	ledger->output = ua_check_count(fcinfo, A_OUTPUT, "output_tokens", UA_MAX_TOKENS, 0);
-	ledger->reasoning = ua_check_count(fcinfo, A_REASONING, "reasoning_tokens", UA_MAX_TOKENS, 0);
-	if (ledger->reasoning > ledger->output)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("reasoning_tokens must not exceed output_tokens"),
-				 errdetail("Reasoning tokens are part of the output: " INT64_FORMAT " > " INT64_FORMAT ".",
-						   ledger->reasoning, ledger->output)));
-
-	ledger->cost = ua_arg_cost(fcinfo, A_COST, &ledger->cost_null);
-	if (!ledger->cost_null)
-		ua_check_cost(ledger->cost);
+	ua_check_ledger(fcinfo, ledger_args, &ledger->t);
 
 	ledger->response_ms = ua_arg_duration(fcinfo, A_RESPONSE_MS, "response_time_ms", UA_MAX_DURATION_MS, -1);
 	ledger->ttft_ms = ua_arg_duration(fcinfo, A_TTFT_MS, "time_to_first_token_ms", UA_MAX_DURATION_MS, -1);
@@ -196,13 +178,13 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	int			i;
 
 	check_arguments(fcinfo, &ledger);
-	provided = !ledger.cost_null;
+	provided = !ledger.t.cost_null;
 
 	occurred_at = PG_ARGISNULL(A_OCCURRED_AT) ? GetCurrentTransactionStartTimestamp()
 		: PG_GETARG_TIMESTAMPTZ(A_OCCURRED_AT);
 	failed = !PG_ARGISNULL(A_STATUS) &&
 		strcmp(text_to_cstring(PG_GETARG_TEXT_PP(A_STATUS)), "failed") == 0;
-	cache_hit = PG_ARGISNULL(A_CACHE_HIT) ? ledger.cached > 0 : PG_GETARG_BOOL(A_CACHE_HIT);
+	cache_hit = PG_ARGISNULL(A_CACHE_HIT) ? ledger.t.cached > 0 : PG_GETARG_BOOL(A_CACHE_HIT);
 
 	SPI_connect();
 
@@ -230,7 +212,7 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 		usage_date = DateADTGetDatum(ua_local_date(subject.time_zone, occurred_at));
 		found = ua_price_request(PG_GETARG_DATUM(A_MODEL),
 								 PG_ARGISNULL(A_PROVIDER) ? (Datum) 0 : PG_GETARG_DATUM(A_PROVIDER),
-								 occurred_at, ledger.input, ledger.cached, ledger.write, ledger.output,
+								 occurred_at, ledger.t.input, ledger.t.cached, ledger.t.write, ledger.t.output,
 								 snap, prices);
 		provider = found > 0 ? prices[0].provider : (Datum) 0;
 		provider_null = found == 0;
@@ -264,7 +246,7 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 		}
 		else
 		{
-			cost = ledger.cost;
+			cost = ledger.t.cost;
 			/* Fill in the provider only when the price book is unambiguous. */
 			if (!PG_ARGISNULL(A_PROVIDER) || found != 1)
 			{
@@ -277,7 +259,7 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 		if (ua_notify_enabled)
 		{
 			UaUsageAdd	add = {usage_date, 1,
-				ledger.input + ledger.cached + ledger.write + ledger.output, cost};
+				ledger.t.input + ledger.t.cached + ledger.t.write + ledger.t.output, cost};
 			UaSnapshot	usage;
 			TimestampTz now = GetCurrentTransactionStartTimestamp();
 
@@ -301,11 +283,11 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	ua_event_row_set(&row, EV_PROVIDER, provider);
 	row.nulls[EV_PROVIDER] = provider_null;
 	ua_event_row_set(&row, EV_STATUS, CStringGetTextDatum(failed ? "failed" : "completed"));
-	ua_event_row_set(&row, EV_INPUT_TOKENS, Int32GetDatum((int32) ledger.input));
-	ua_event_row_set(&row, EV_CACHED_INPUT_TOKENS, Int32GetDatum((int32) ledger.cached));
-	ua_event_row_set(&row, EV_CACHE_WRITE_TOKENS, Int32GetDatum((int32) ledger.write));
-	ua_event_row_set(&row, EV_OUTPUT_TOKENS, Int32GetDatum((int32) ledger.output));
-	ua_event_row_set(&row, EV_REASONING_TOKENS, Int32GetDatum((int32) ledger.reasoning));
+	ua_event_row_set(&row, EV_INPUT_TOKENS, Int32GetDatum((int32) ledger.t.input));
+	ua_event_row_set(&row, EV_CACHED_INPUT_TOKENS, Int32GetDatum((int32) ledger.t.cached));
+	ua_event_row_set(&row, EV_CACHE_WRITE_TOKENS, Int32GetDatum((int32) ledger.t.write));
+	ua_event_row_set(&row, EV_OUTPUT_TOKENS, Int32GetDatum((int32) ledger.t.output));
+	ua_event_row_set(&row, EV_REASONING_TOKENS, Int32GetDatum((int32) ledger.t.reasoning));
 	ua_event_row_set(&row, EV_COST, cost);
 	for (i = 0; i < 4; i++)
 	{
@@ -341,9 +323,9 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	{
 		UaCounterDelta d = {
 			.requests = 1, .failed = failed ? 1 : 0,
-			.input_tokens = ledger.input, .cached_input_tokens = ledger.cached,
-			.cache_write_tokens = ledger.write, .output_tokens = ledger.output,
-			.reasoning_tokens = ledger.reasoning, .cache_hits = cache_hit ? 1 : 0,
+			.input_tokens = ledger.t.input, .cached_input_tokens = ledger.t.cached,
+			.cache_write_tokens = ledger.t.write, .output_tokens = ledger.t.output,
+			.reasoning_tokens = ledger.t.reasoning, .cache_hits = cache_hit ? 1 : 0,
 			.cost = cost, .cache_savings = parts_null ? (Datum) 0 : savings,
 			.response_time_sum = ledger.response_ms >= 0 ? ledger.response_ms : 0,
 			.response_time_count = ledger.response_ms >= 0 ? 1 : 0

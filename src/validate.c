@@ -156,6 +156,43 @@ ua_check_cost(Datum cost)
 				 errmsg("cost must be at most %d USD", UA_MAX_COST)));
 }
 
+/* The token counts and cost of a request (validate.h). */
+void
+ua_check_ledger(FunctionCallInfo fcinfo, const int argno[UA_LEDGER_NARGS], UaLedgerArgs *ledger)
+{
+	ledger->input = ua_check_count(fcinfo, argno[0], "input_tokens", UA_MAX_TOKENS, 0);
+	ledger->cached = ua_check_count(fcinfo, argno[1], "cached_input_tokens", UA_MAX_TOKENS, 0);
+	ledger->write = ua_check_count(fcinfo, argno[2], "cache_write_tokens", UA_MAX_TOKENS, 0);
+	ledger->output = ua_check_count(fcinfo, argno[3], "output_tokens", UA_MAX_TOKENS, 0);
+	ledger->reasoning = ua_check_count(fcinfo, argno[4], "reasoning_tokens", UA_MAX_TOKENS, 0);
+	if (ledger->reasoning > ledger->output)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("reasoning_tokens must not exceed output_tokens"),
+				 errdetail("Reasoning tokens are part of the output: " INT64_FORMAT " > " INT64_FORMAT ".",
+						   ledger->reasoning, ledger->output)));
+	ledger->cost = ua_arg_cost(fcinfo, argno[5], &ledger->cost_null);
+	if (!ledger->cost_null)
+		ua_check_cost(ledger->cost);
+}
+
+/*
+ * analytics.check_ledger(input_tokens, cached_input_tokens,
+ * cache_write_tokens, output_tokens, reasoning_tokens, cost): the same
+ * check for SQL callers (corrections).  Returns nothing; raises 22023.
+ */
+PG_FUNCTION_INFO_V1(ua_check_ledger_sql);
+
+Datum
+ua_check_ledger_sql(PG_FUNCTION_ARGS)
+{
+	static const int argno[UA_LEDGER_NARGS] = {0, 1, 2, 3, 4, 5};
+	UaLedgerArgs ledger;
+
+	ua_check_ledger(fcinfo, argno, &ledger);
+	PG_RETURN_VOID();
+}
+
 /* metadata: a JSON object of at most usage_analytics.max_metadata_bytes. */
 void
 ua_check_metadata(FunctionCallInfo fcinfo, int argno)

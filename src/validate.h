@@ -42,6 +42,29 @@ extern int64 ua_arg_duration(FunctionCallInfo fcinfo, int argno, const char *nam
 							 int64 max, int64 if_null);
 extern Datum ua_arg_cost(FunctionCallInfo fcinfo, int argno, bool *isnull);
 extern void ua_check_cost(Datum cost);
+
+/*
+ * The token ledger of one request (SPEC §2: disjoint buckets, reasoning
+ * part of output) and its cost, from a function's arguments: the one
+ * check of them, for the write path, settlement and (through
+ * analytics.check_ledger) corrections.  A NULL count is 0; a NULL cost
+ * stays NULL (priced later).
+ */
+typedef struct UaLedgerArgs
+{
+	int64		input;
+	int64		cached;
+	int64		write;
+	int64		output;
+	int64		reasoning;
+	Datum		cost;			/* numeric, when !cost_null */
+	bool		cost_null;
+} UaLedgerArgs;
+
+/* Argument numbers, in this order: input, cached, write, output, reasoning, cost. */
+#define UA_LEDGER_NARGS 6
+extern void ua_check_ledger(FunctionCallInfo fcinfo, const int argno[UA_LEDGER_NARGS],
+							UaLedgerArgs *ledger);
 extern void ua_check_metadata(FunctionCallInfo fcinfo, int argno);
 
 #endif							/* UA_VALIDATE_H */

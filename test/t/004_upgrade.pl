@@ -2,7 +2,7 @@
 # and compare the catalog with a fresh 1.1 install: functions with their
 # security, search_path, volatility, parallel safety and ACLs; relations
 # with ACLs and RLS; columns, constraints, indexes, policies, triggers,
-# extension members and dumped tables.  The update paths have no gap, and a
+# extension members, dumped tables and every comment.  The update paths have no gap, and a
 # dump of the updated database restores with the same privileges.
 use strict;
 use warnings;
@@ -133,6 +133,10 @@ my $catalog = q{
 	  SELECT format('dumped %s where=%s', c.relname, x.cond)
 	    FROM pg_extension e, unnest(e.extconfig, e.extcondition) AS x(oid, cond) JOIN pg_class c ON c.oid = x.oid
 	   WHERE e.extname = 'usage_analytics'
+	  UNION ALL
+	  SELECT format('comment %s %s', pg_describe_object(c.classoid, c.objoid, c.objsubid), md5(c.description))
+	    FROM pg_description c JOIN pg_depend d ON d.classid = c.classoid AND d.objid = c.objoid, ext
+	   WHERE d.refclassid = 'pg_extension'::regclass AND d.refobjid = ext.oid AND d.deptype = 'e'
 	  UNION ALL
 	  SELECT format('parameter %s acl=%s', p.parname, p.paracl) FROM pg_parameter_acl p
 	  UNION ALL

@@ -1,0 +1,107 @@
+/*-------------------------------------------------------------------------
+ * counters.sql
+ *    Exact per-user, per-day counters kept by the write path, the quota
+ *    check, admission (start_request / complete_request, C), reservation
+ *    expiry and the threshold notifications outbox.
+ *-------------------------------------------------------------------------
+ */
+
+/* ------------------------------------------------------------------------
+ * Exact counters per user and local day, maintained by the write path in
+ * the event's transaction, split into slots: each backend adds to the slot
+ * of its own backend number, so two running transactions never update the
+ * same counter row.  No writer waits for another's commit (one busy user
+ * scales like many), and a transaction recording events for several users
+ * in any order cannot deadlock.  Readers sum the slots.  Updated HOT (no
+ * indexed column changes, fillfactor leaves room on the page).
+ * ------------------------------------------------------------------------ */
+
+CREATE TABLE analytics.usage_counters (
+  user_id             text NOT NULL,
+  usage_date          date NOT NULL,
+  slot                smallint NOT NULL DEFAULT 0,
+  requests            bigint NOT NULL DEFAULT 0,
+  failed              bigint NOT NULL DEFAULT 0,
+  input_tokens        bigint NOT NULL DEFAULT 0,
+  cached_input_tokens bigint NOT NULL DEFAULT 0,
+  cache_write_tokens  bigint NOT NULL DEFAULT 0,
+  output_tokens       bigint NOT NULL DEFAULT 0,
+  reasoning_tokens    bigint NOT NULL DEFAULT 0,
+  cache_hits          bigint NOT NULL DEFAULT 0,
+  cost                numeric NOT NULL DEFAULT 0,
+  cache_savings       numeric NOT NULL DEFAULT 0,
+  response_time_sum   bigint NOT NULL DEFAULT 0,
+  response_time_count bigint NOT NULL DEFAULT 0,
+  pending_requests    bigint NOT NULL DEFAULT 0,
+  pending_tokens      bigint NOT NULL DEFAULT 0,
+  pending_cost        numeric NOT NULL DEFAULT 0,
+  rejected            bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (user_id, usage_date, slot)
+) WITH (fillfactor = 50);
+COMMENT ON TABLE analytics.usage_counters IS
+  'Exact per-user, per-local-day counters of recorded requests (completed and failed), kept in the event''s transaction; sum the slots';
+ALTER TABLE analytics.usage_counters ENABLE ROW LEVEL SECURITY;
+CREATE POLICY usage_counters_read ON analytics.usage_counters FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows()));
+SELECT pg_catalog.pg_extension_config_dump('analytics.usage_counters', '');
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.usage_counters', 'SELECT')
+  ON CONFLICT DO NOTHING;
+
+-- The one counter change (C write path, expiry, corrections, rebuild).
+\ir functions/counters_add.sql
+
+/* ------------------------------------------------------------------------
+ * Quota
+ * ------------------------------------------------------------------------ */
+
+\ir functions/usage_snapshot.sql
+
+\ir functions/check_quota.sql
+
+/* ------------------------------------------------------------------------
+ * Admission: start_request / complete_request (C), reservation expiry,
+ * threshold notifications
+ * ------------------------------------------------------------------------ */
+
+\ir functions/start_request.sql
+
+\ir functions/complete_request.sql
+
+\ir functions/backend_slot.sql
+
+\ir functions/expire_reservations.sql
+
+CREATE TABLE analytics.notifications (
+  notification_id bigint GENERATED ALWAYS AS IDENTITY,
+  user_id         text NOT NULL,
+  limit_name      text NOT NULL,
+  period_start    date NOT NULL,
+  threshold       numeric NOT NULL,
+  used            numeric NOT NULL,
+  limit_value     numeric NOT NULL,
+  plan_id         text NOT NULL,
+  created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  acknowledged_at timestamptz,
+  PRIMARY KEY (user_id, limit_name, period_start, threshold),
+  UNIQUE (user_id, notification_id)
+);
+CREATE INDEX notifications_open_idx ON analytics.notifications (created_at) WHERE acknowledged_at IS NULL;
+COMMENT ON TABLE analytics.notifications IS
+  'Outbox of usage thresholds reached: one row per user, limit, period and threshold, exactly once, written in the transaction that reached it (or, when concurrent transactions reached it together, by the next fold()) and announced with NOTIFY usage_analytics';
+ALTER TABLE analytics.notifications ENABLE ROW LEVEL SECURITY;
+CREATE POLICY notifications_read ON analytics.notifications FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows()));
+SELECT pg_catalog.pg_extension_config_dump('analytics.notifications', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.notifications_notification_id_seq', '');
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.notifications', 'SELECT')
+  ON CONFLICT DO NOTHING;
+
+\ir functions/notify_thresholds.sql
+
+\ir functions/list_notifications.sql
+
+\ir functions/acknowledge_notifications.sql

@@ -1,0 +1,32 @@
+CREATE OR REPLACE FUNCTION analytics.expire_reservations() RETURNS bigint
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp
+  SET usage_analytics.internal_write = on
+  AS $$
+DECLARE
+  n bigint;
+BEGIN
+  -- Pending requests older than usage_analytics.reservation_ttl: mark them
+  -- expired and release their reservations.  A concurrent complete_request
+  -- holds the row: this statement then sees it settled and skips it.
+  WITH gone AS (
+    UPDATE analytics.chat_events e SET status = 'expired', settled_at = now()
+     WHERE e.status = 'pending'
+       AND e.occurred_at < clock_timestamp() - analytics.setting('reservation_ttl')::interval
+    RETURNING e.user_id, e.usage_date, COALESCE(e.reserved_tokens, 0) AS t, COALESCE(e.reserved_cost, 0) AS c),
+  released AS (
+    SELECT g.user_id, g.usage_date, count(*) AS k, sum(g.t) AS t, sum(g.c) AS c
+      FROM gone g GROUP BY g.user_id, g.usage_date)
+  SELECT COALESCE(sum(r.k), 0) INTO n
+    FROM released r,
+         LATERAL analytics.counters_add(r.user_id, r.usage_date, pending_requests => -r.k,
+                                        pending_tokens => -r.t, pending_cost => -r.c) AS x;
+  RETURN n;
+END
+$$;
+COMMENT ON FUNCTION analytics.expire_reservations() IS
+  'Marks pending requests older than usage_analytics.reservation_ttl expired and releases their reservations; returns how many';
+REVOKE ALL ON FUNCTION analytics.expire_reservations() FROM PUBLIC;
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
+  ('admin', 'FUNCTION', 'analytics.expire_reservations()', 'EXECUTE', true)
+  ON CONFLICT DO NOTHING;

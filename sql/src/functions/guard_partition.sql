@@ -1,0 +1,13 @@
+CREATE OR REPLACE FUNCTION analytics.guard_partition(part regclass) RETURNS void
+  LANGUAGE plpgsql VOLATILE
+  SET search_path = pg_catalog, pg_temp
+  AS $$
+BEGIN
+  EXECUTE format('CREATE TRIGGER chat_events_no_truncate BEFORE TRUNCATE ON %s
+                    FOR EACH STATEMENT EXECUTE FUNCTION analytics.guard_append_only()', part);
+  EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER chat_events_no_truncate', part);
+END
+$$;
+COMMENT ON FUNCTION analytics.guard_partition(regclass) IS
+  'Makes a partition of chat_events refuse TRUNCATE, in every session_replication_role (internal)';
+REVOKE ALL ON FUNCTION analytics.guard_partition(regclass) FROM PUBLIC;

@@ -1,0 +1,120 @@
+CREATE OR REPLACE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, w bigint)
+  RETURNS TABLE (rollup text, stored_sql text, recomputed_sql text)
+  LANGUAGE sql IMMUTABLE
+  BEGIN ATOMIC
+    SELECT x.rollup,
+           format(x.stored, quote_nullable(d_from), quote_nullable(d_to)),
+           format(x.recomputed, quote_nullable(d_from), quote_nullable(d_to), w)
+      FROM (VALUES
+        ('usage_counters',
+         $$SELECT row(user_id, usage_date)::text, row(sum(requests), sum(failed), sum(input_tokens),
+                  sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens),
+                  sum(cache_hits), trim_scale(sum(cost)), trim_scale(sum(cache_savings)), sum(response_time_sum), sum(response_time_count),
+                  sum(pending_requests), sum(pending_tokens), trim_scale(sum(pending_cost)), sum(rejected))::text
+             FROM analytics.usage_counters WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, usage_date
+           HAVING sum(requests) <> 0 OR sum(pending_requests) <> 0 OR sum(rejected) <> 0 OR sum(failed) <> 0
+               OR sum(input_tokens) <> 0 OR sum(cached_input_tokens) <> 0 OR sum(cache_write_tokens) <> 0
+               OR sum(output_tokens) <> 0 OR sum(reasoning_tokens) <> 0 OR sum(cache_hits) <> 0 OR sum(cost) <> 0
+               OR sum(cache_savings) <> 0 OR sum(response_time_sum) <> 0 OR sum(response_time_count) <> 0
+               OR sum(pending_tokens) <> 0 OR sum(pending_cost) <> 0$$,
+         $$SELECT row(user_id, usage_date)::text, row(count(*) FILTER (WHERE f), count(*) FILTER (WHERE status = 'failed'),
+                  COALESCE(sum(input_tokens) FILTER (WHERE f), 0), COALESCE(sum(cached_input_tokens) FILTER (WHERE f), 0),
+                  COALESCE(sum(cache_write_tokens) FILTER (WHERE f), 0), COALESCE(sum(output_tokens) FILTER (WHERE f), 0),
+                  COALESCE(sum(reasoning_tokens) FILTER (WHERE f), 0), count(*) FILTER (WHERE f AND cache_hit),
+                  trim_scale(COALESCE(sum(cost) FILTER (WHERE f), 0)), trim_scale(COALESCE(sum(cache_savings) FILTER (WHERE f), 0)),
+                  COALESCE(sum(response_time_ms) FILTER (WHERE f), 0), count(response_time_ms) FILTER (WHERE f),
+                  count(*) FILTER (WHERE status = 'pending'), COALESCE(sum(reserved_tokens) FILTER (WHERE status = 'pending'), 0),
+                  trim_scale(COALESCE(sum(reserved_cost) FILTER (WHERE status = 'pending'), 0)),
+                  count(*) FILTER (WHERE status = 'rejected'))::text
+             FROM (SELECT e.*, e.status IN ('completed', 'failed') AS f FROM analytics.chat_events e
+                    WHERE e.status IN ('completed', 'failed', 'pending', 'rejected')
+                      AND e.usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)) e
+            GROUP BY user_id, usage_date$$),
+        ('rollup_user_daily',
+         $$SELECT row(user_id, usage_date)::text, row(latency, ttft, feedback_sum, feedback_count)::text
+             FROM analytics.rollup_user_daily WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, usage_date)::text,
+                  row(analytics.latency_sketch_agg(response_time_ms), analytics.latency_sketch_agg(time_to_first_token_ms),
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, usage_date$$),
+        ('rollup_user_monthly',
+         $$SELECT row(user_id, month)::text, row(latency, ttft, feedback_sum, feedback_count)::text
+             FROM analytics.rollup_user_monthly WHERE month BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, date_trunc('month', usage_date::timestamp)::date)::text,
+                  row(analytics.latency_sketch_agg(response_time_ms), analytics.latency_sketch_agg(time_to_first_token_ms),
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND date_trunc('month', usage_date::timestamp)::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, date_trunc('month', usage_date::timestamp)::date$$),
+        ('rollup_user_models',
+         $$SELECT row(user_id, usage_date, provider, model)::text,
+                  row(requests, failed, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
+                      reasoning_tokens, trim_scale(cost), latency_sum, latency_count, last_used)::text
+             FROM analytics.rollup_user_models WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, usage_date, COALESCE(provider, ''), model)::text,
+                  row(count(*), count(*) FILTER (WHERE status = 'failed'), sum(input_tokens), sum(cached_input_tokens),
+                      sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens), trim_scale(sum(cost)),
+                      COALESCE(sum(response_time_ms), 0), count(response_time_ms), max(occurred_at))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, usage_date, COALESCE(provider, ''), model$$),
+        ('rollup_user_categories',
+         $$SELECT row(user_id, usage_date, category)::text, requests::text
+             FROM analytics.rollup_user_categories WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, usage_date, category)::text, count(*)::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND category IS NOT NULL
+              AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY user_id, usage_date, category$$),
+        ('rollup_documents',
+         $$SELECT row(document_id, usage_date)::text,
+                  row(requests, failed, tokens_total, trim_scale(cost), cache_hits, latency, feedback_sum, feedback_count)::text
+             FROM analytics.rollup_documents WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(document_id, (occurred_at AT TIME ZONE 'UTC')::date)::text,
+                  row(count(*), count(*) FILTER (WHERE status = 'failed'),
+                      sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens), trim_scale(sum(cost)),
+                      count(*) FILTER (WHERE cache_hit), analytics.latency_sketch_agg(response_time_ms),
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND document_id IS NOT NULL
+              AND (occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY document_id, (occurred_at AT TIME ZONE 'UTC')::date$$),
+        ('rollup_system_models',
+         $$SELECT row(usage_date, provider, model)::text,
+                  row(requests, failed, tokens_total, cached_input_tokens, cache_hits, trim_scale(cost), trim_scale(cache_savings), latency,
+                      feedback_sum, feedback_count)::text
+             FROM analytics.rollup_system_models WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row((occurred_at AT TIME ZONE 'UTC')::date, COALESCE(provider, ''), model)::text,
+                  row(count(*), count(*) FILTER (WHERE status = 'failed'),
+                      sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens),
+                      sum(cached_input_tokens), count(*) FILTER (WHERE cache_hit), trim_scale(sum(cost)),
+                      trim_scale(COALESCE(sum(cache_savings), 0)), analytics.latency_sketch_agg(response_time_ms),
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+              AND (occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY (occurred_at AT TIME ZONE 'UTC')::date, COALESCE(provider, ''), model$$),
+        ('rollup_distinct',
+         $$SELECT row(scope, scope_id, usage_date)::text, items::text
+             FROM analytics.rollup_distinct WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(v.scope, v.scope_id, v.d)::text, array_agg(DISTINCT v.item COLLATE "C" ORDER BY v.item COLLATE "C")::text
+             FROM analytics.chat_events e,
+                  LATERAL (VALUES
+                    ('user_conversation', e.user_id, e.usage_date, e.conversation_id),
+                    ('user_document', e.user_id, e.usage_date, e.document_id),
+                    ('document_user', e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.user_id),
+                    ('document_conversation', e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.conversation_id),
+                    ('system_user', '', (e.occurred_at AT TIME ZONE 'UTC')::date, e.user_id),
+                    ('system_conversation', '', (e.occurred_at AT TIME ZONE 'UTC')::date, e.conversation_id),
+                    ('system_document', '', (e.occurred_at AT TIME ZONE 'UTC')::date, e.document_id)) AS v(scope, scope_id, d, item)
+            WHERE e.status IN ('completed', 'failed') AND e.recorded_xid < %3$s
+              AND v.scope_id IS NOT NULL AND v.item IS NOT NULL
+              AND v.d BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY v.scope, v.scope_id, v.d$$)
+      ) AS x(rollup, stored, recomputed);
+  END;
+COMMENT ON FUNCTION analytics.rollup_comparisons(date, date, bigint) IS
+  'For each rollup, the query of its stored rows and the query recomputing them from the raw log; amounts compare by value (internal)';
+REVOKE ALL ON FUNCTION analytics.rollup_comparisons(date, date, bigint) FROM PUBLIC;

@@ -1,0 +1,7 @@
+CREATE OR REPLACE FUNCTION analytics.sketch_min(analytics.latency_sketch) RETURNS double precision
+  LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE AS 'MODULE_PATHNAME', 'ua_sketch_min';
+COMMENT ON FUNCTION analytics.sketch_min(analytics.latency_sketch) IS 'Smallest value (exact), NULL if empty';
+REVOKE ALL ON FUNCTION analytics.sketch_min(analytics.latency_sketch) FROM PUBLIC;
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'FUNCTION', 'analytics.sketch_min(analytics.latency_sketch)', 'EXECUTE')
+  ON CONFLICT DO NOTHING;

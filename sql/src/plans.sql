@@ -1,0 +1,77 @@
+/*-------------------------------------------------------------------------
+ * plans.sql
+ *    Plans and their limits, subscriptions (which plan binds a user when,
+ *    in which time zone), and the subject of a request at an instant.
+ *-------------------------------------------------------------------------
+ */
+
+/* ------------------------------------------------------------------------
+ * Plans and subscriptions
+ * ------------------------------------------------------------------------ */
+
+CREATE TABLE analytics.plans (
+  plan_id                text PRIMARY KEY CHECK (plan_id <> ''),
+  name                   text NOT NULL,
+  daily_request_limit    bigint CHECK (daily_request_limit >= 0),
+  monthly_request_limit  bigint CHECK (monthly_request_limit >= 0),
+  monthly_token_limit    bigint CHECK (monthly_token_limit >= 0),
+  monthly_cost_limit     numeric CHECK (monthly_cost_limit >= 0 AND monthly_cost_limit < 'Infinity'),
+  max_tokens_per_request bigint CHECK (max_tokens_per_request >= 0),
+  enforcement            text NOT NULL DEFAULT 'hard' CHECK (enforcement IN ('hard', 'soft')),
+  warn_thresholds        numeric[] NOT NULL DEFAULT '{0.8,1.0}'
+                         CHECK (pg_catalog.cardinality(warn_thresholds) BETWEEN 1 AND 10
+                                AND 0 < ALL (warn_thresholds) AND 10 >= ALL (warn_thresholds)),
+  features               jsonb NOT NULL DEFAULT '{}' CHECK (pg_catalog.jsonb_typeof(features) = 'object'),
+  price_per_month        numeric NOT NULL DEFAULT 0 CHECK (price_per_month >= 0 AND price_per_month < 'Infinity'),
+  billing_cycle          text NOT NULL DEFAULT 'monthly' CHECK (billing_cycle IN ('monthly', 'yearly')),
+  included_units         bigint CHECK (included_units >= 0),
+  overage_unit_price     numeric CHECK (overage_unit_price >= 0 AND overage_unit_price < 'Infinity'),
+  builtin                boolean NOT NULL DEFAULT false
+);
+COMMENT ON TABLE analytics.plans IS
+  'Plans with limits (NULL = no limit of that kind), enforcement, warning thresholds, features and pricing';
+SELECT pg_catalog.pg_extension_config_dump('analytics.plans', 'WHERE NOT builtin');
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
+  ('*', 'TABLE', 'analytics.plans', 'SELECT', false),
+  ('admin', 'TABLE', 'analytics.plans', 'INSERT, UPDATE, DELETE', true)
+  ON CONFLICT DO NOTHING;
+
+CREATE TABLE analytics.subscriptions (
+  subscription_id bigint GENERATED ALWAYS AS IDENTITY,
+  user_id         text NOT NULL CHECK (user_id <> ''),
+  plan_id         text NOT NULL REFERENCES analytics.plans (plan_id),
+  starts_at       timestamptz NOT NULL,
+  ends_at         timestamptz,
+  time_zone       text NOT NULL DEFAULT 'UTC',
+  created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  PRIMARY KEY (user_id, subscription_id),
+  CHECK (ends_at IS NULL OR ends_at > starts_at)
+);
+CREATE INDEX subscriptions_lookup_idx
+  ON analytics.subscriptions (user_id, starts_at DESC);
+COMMENT ON TABLE analytics.subscriptions IS
+  'Binds a user to a plan for [starts_at, ends_at); its time_zone decides the user''s day and month buckets';
+ALTER TABLE analytics.subscriptions ENABLE ROW LEVEL SECURITY;
+CREATE POLICY subscriptions_read ON analytics.subscriptions FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows()));
+SELECT pg_catalog.pg_extension_config_dump('analytics.subscriptions', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.subscriptions_subscription_id_seq', '');
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.subscriptions', 'SELECT')
+  ON CONFLICT DO NOTHING;
+
+\ir functions/subject_at.sql
+
+\ir functions/subscribe.sql
+
+-- The shipped plans (builtin rows are not dumped; edit or add your own).
+INSERT INTO analytics.plans (plan_id, name, daily_request_limit, monthly_request_limit,
+    monthly_token_limit, monthly_cost_limit, max_tokens_per_request, enforcement,
+    features, price_per_month, included_units, overage_unit_price, builtin) VALUES
+  ('free', 'Free', 50, 1000, 1000000, 5, 16000, 'hard',
+   '{"models": ["gpt-4o-mini", "gemini-2.0-flash"]}', 0, NULL, NULL, true),
+  ('pro', 'Pro', 1000, 20000, 50000000, 200, 128000, 'hard',
+   '{"models": "all", "priority": true}', 20, 20000, 0.002, true),
+  ('enterprise', 'Enterprise', NULL, NULL, NULL, NULL, NULL, 'soft',
+   '{"models": "all", "priority": true, "sso": true}', 500, 1000000, 0.001, true);

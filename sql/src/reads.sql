@@ -1,0 +1,319 @@
+/*-------------------------------------------------------------------------
+ * reads.sql
+ *    What users, app backends and admins read: per-user, per-document and
+ *    system views, the read API (token breakdown, request history, dashboard)
+ *    and the materialized views with their identity-filtered view.
+ *-------------------------------------------------------------------------
+ */
+
+/* Per-user views over counters and rollups (read-your-writes through the
+ * per-user helpers of fold.sql); document and system views from the
+ * rollups as of the last fold. */
+
+CREATE VIEW analytics.user_daily_usage WITH (security_invoker = true) AS
+SELECT c.user_id,
+       c.usage_date AS date,
+       c.requests AS message_count,
+       d.conversation_count,
+       d.document_count,
+       c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens AS tokens_total,
+       c.input_tokens,
+       c.cached_input_tokens AS tokens_cached,
+       c.cache_write_tokens,
+       c.output_tokens,
+       c.reasoning_tokens,
+       c.cache_hits AS cache_hit_count,
+       c.cost AS cost_total,
+       c.cache_savings AS cost_saved_by_cache,
+       CASE WHEN c.response_time_count > 0
+            THEN pg_catalog.round(c.response_time_sum::numeric / c.response_time_count)::integer
+       END AS avg_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.5))::integer AS median_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.95))::integer AS p95_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.99))::integer AS p99_response_time_ms,
+       c.failed AS error_count,
+       pg_catalog.round(x.feedback_sum::numeric / NULLIF(x.feedback_count, 0), 2) AS avg_feedback_rating,
+       x.feedback_count
+  FROM (SELECT u.user_id, u.usage_date, sum(u.requests)::bigint AS requests, sum(u.failed)::bigint AS failed,
+               sum(u.input_tokens)::bigint AS input_tokens, sum(u.cached_input_tokens)::bigint AS cached_input_tokens,
+               sum(u.cache_write_tokens)::bigint AS cache_write_tokens, sum(u.output_tokens)::bigint AS output_tokens,
+               sum(u.reasoning_tokens)::bigint AS reasoning_tokens, sum(u.cache_hits)::bigint AS cache_hits,
+               sum(u.cost) AS cost, sum(u.cache_savings) AS cache_savings,
+               sum(u.response_time_sum)::bigint AS response_time_sum,
+               sum(u.response_time_count)::bigint AS response_time_count
+          FROM analytics.usage_counters u
+         GROUP BY u.user_id, u.usage_date) c
+  CROSS JOIN LATERAL analytics.user_period_latency(c.user_id, c.usage_date, c.usage_date) x
+  CROSS JOIN LATERAL analytics.user_period_distinct(c.user_id, c.usage_date, c.usage_date) d;
+COMMENT ON VIEW analytics.user_daily_usage IS
+  'Per-user usage of each local day (seed 000): exact counts from the counters, latency percentiles, feedback and distinct counts from the rollups plus unfolded events';
+
+CREATE VIEW analytics.user_monthly_usage WITH (security_invoker = true) AS
+SELECT m.user_id,
+       m.month,
+       EXTRACT(year FROM m.month)::integer AS year,
+       EXTRACT(month FROM m.month)::integer AS month_number,
+       pg_catalog.to_char(m.month, 'YYYY-MM') AS year_month,
+       m.message_count, d.conversation_count, d.document_count, m.active_days,
+       m.tokens_total, m.input_tokens, m.tokens_cached, m.cache_write_tokens, m.output_tokens,
+       m.reasoning_tokens, m.cache_hit_count,
+       pg_catalog.round(100.0 * m.tokens_cached / NULLIF(m.tokens_total, 0), 2) AS cache_hit_rate,
+       m.cost_total, m.cost_saved_by_cache,
+       CASE WHEN m.rt_count > 0 THEN pg_catalog.round(m.rt_sum::numeric / m.rt_count)::integer END
+         AS avg_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.5))::integer AS median_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.95))::integer AS p95_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.99))::integer AS p99_response_time_ms,
+       m.error_count,
+       pg_catalog.round(100.0 * m.error_count / NULLIF(m.message_count, 0), 2) AS error_rate,
+       pg_catalog.round(x.feedback_sum::numeric / NULLIF(x.feedback_count, 0), 2) AS avg_feedback_rating,
+       x.feedback_count
+  FROM (SELECT c.user_id,
+               pg_catalog.date_trunc('month', c.usage_date::timestamp)::date AS month,
+               sum(c.requests)::bigint AS message_count,
+               count(DISTINCT c.usage_date) FILTER (WHERE c.requests > 0)::integer AS active_days,
+               sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS tokens_total,
+               sum(c.input_tokens)::bigint AS input_tokens,
+               sum(c.cached_input_tokens)::bigint AS tokens_cached,
+               sum(c.cache_write_tokens)::bigint AS cache_write_tokens,
+               sum(c.output_tokens)::bigint AS output_tokens,
+               sum(c.reasoning_tokens)::bigint AS reasoning_tokens,
+               sum(c.cache_hits)::bigint AS cache_hit_count,
+               sum(c.cost) AS cost_total,
+               sum(c.cache_savings) AS cost_saved_by_cache,
+               sum(c.response_time_sum)::bigint AS rt_sum,
+               sum(c.response_time_count)::bigint AS rt_count,
+               sum(c.failed)::bigint AS error_count
+          FROM analytics.usage_counters c
+         GROUP BY c.user_id, pg_catalog.date_trunc('month', c.usage_date::timestamp)::date) m
+  CROSS JOIN LATERAL analytics.user_months_latency(m.user_id, m.month, m.month) x
+  CROSS JOIN LATERAL analytics.user_period_distinct(m.user_id, m.month,
+                       (m.month + interval '1 month - 1 day')::date) d;
+COMMENT ON VIEW analytics.user_monthly_usage IS
+  'Per-user usage of each local month: sums of at most 31 day counters, with percentiles, feedback and distinct counts';
+
+CREATE VIEW analytics.v_user_current_month WITH (security_invoker = true) AS
+SELECT m.user_id, q.plan_id, m.month, m.message_count, m.tokens_total, m.cost_total,
+       m.error_count, q.status, q.limit_name, q.used, q.limit_value, q.remaining,
+       q.usage_percent, q.allowed AS can_make_request, q.resets_at
+  FROM (SELECT c.user_id, pg_catalog.date_trunc('month', c.usage_date::timestamp)::date AS month,
+               sum(c.requests)::bigint AS message_count,
+               sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS tokens_total,
+               sum(c.cost) AS cost_total, sum(c.failed)::bigint AS error_count
+          FROM analytics.usage_counters c
+         WHERE c.usage_date >= (pg_catalog.date_trunc('month', pg_catalog.now() AT TIME ZONE 'UTC') - interval '1 month')::date
+         GROUP BY 1, 2) m
+  CROSS JOIN LATERAL analytics.check_quota(m.user_id, 0) q
+ WHERE m.month = q.month_start;
+COMMENT ON VIEW analytics.v_user_current_month IS
+  'Each user''s current local month with the check_quota answer: usage percent of the binding limit, remaining, status';
+
+CREATE VIEW analytics.document_usage WITH (security_invoker = true) AS
+SELECT r.document_id, r.usage_date AS date, r.requests AS query_count,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'document_user' AND d.scope_id = r.document_id AND d.usage_date = r.usage_date), 0) AS unique_users,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'document_conversation' AND d.scope_id = r.document_id AND d.usage_date = r.usage_date), 0) AS conversation_count,
+       r.tokens_total,
+       (r.tokens_total / NULLIF(r.requests, 0))::bigint AS avg_tokens_per_query,
+       r.cost AS cost_total,
+       round(analytics.sketch_sum(r.latency) / NULLIF(analytics.sketch_count(r.latency), 0))::integer AS avg_response_time_ms,
+       round(analytics.quantile(r.latency, 0.5))::integer AS median_response_time_ms,
+       round(analytics.quantile(r.latency, 0.95))::integer AS p95_response_time_ms,
+       round(100.0 * r.cache_hits / NULLIF(r.requests, 0), 2) AS cache_hit_rate,
+       round(r.feedback_sum::numeric / NULLIF(r.feedback_count, 0), 2) AS avg_feedback_rating,
+       r.feedback_count,
+       r.failed AS error_count
+  FROM analytics.rollup_documents r;
+COMMENT ON VIEW analytics.document_usage IS
+  'Per-document usage of each UTC day (seed 000), from the rollups as of the last fold';
+
+CREATE VIEW analytics.system_daily_metrics WITH (security_invoker = true) AS
+SELECT s.usage_date AS date,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'system_user' AND d.scope_id = '' AND d.usage_date = s.usage_date), 0) AS active_users,
+       COALESCE(nu.new_users, 0) AS new_users,
+       s.requests AS total_messages,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'system_conversation' AND d.scope_id = '' AND d.usage_date = s.usage_date), 0) AS total_conversations,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'system_document' AND d.scope_id = '' AND d.usage_date = s.usage_date), 0) AS total_documents_accessed,
+       s.tokens_total, s.cached_input_tokens AS tokens_cached,
+       round(100.0 * s.cached_input_tokens / NULLIF(s.tokens_total, 0), 2) AS cache_hit_rate,
+       s.cost AS cost_total,
+       round(s.cost / NULLIF(s.requests, 0), 6) AS cost_per_message,
+       s.cache_savings AS cost_saved_by_cache,
+       round(analytics.sketch_sum(s.latency) / NULLIF(analytics.sketch_count(s.latency), 0))::integer AS avg_response_time_ms,
+       round(analytics.quantile(s.latency, 0.5))::integer AS median_response_time_ms,
+       round(analytics.quantile(s.latency, 0.95))::integer AS p95_response_time_ms,
+       round(analytics.quantile(s.latency, 0.99))::integer AS p99_response_time_ms,
+       s.failed AS error_count,
+       round(100.0 * s.failed / NULLIF(s.requests, 0), 2) AS error_rate,
+       round(s.feedback_sum::numeric / NULLIF(s.feedback_count, 0), 2) AS avg_feedback_rating,
+       s.model_distribution
+  FROM (SELECT m.usage_date, sum(m.requests)::bigint AS requests, sum(m.failed)::bigint AS failed,
+               sum(m.tokens_total)::bigint AS tokens_total,
+               sum(m.cached_input_tokens)::bigint AS cached_input_tokens,
+               sum(m.cost) AS cost, sum(m.cache_savings) AS cache_savings,
+               analytics.latency_sketch_merge(m.latency) AS latency,
+               sum(m.feedback_sum)::bigint AS feedback_sum, sum(m.feedback_count)::bigint AS feedback_count,
+               jsonb_object_agg(m.model, m.requests) AS model_distribution
+          FROM (SELECT x.usage_date, x.model, sum(x.requests)::bigint AS requests, sum(x.failed) AS failed,
+                       sum(x.tokens_total) AS tokens_total, sum(x.cached_input_tokens) AS cached_input_tokens,
+                       sum(x.cost) AS cost, sum(x.cache_savings) AS cache_savings,
+                       analytics.latency_sketch_merge(x.latency) AS latency,
+                       sum(x.feedback_sum) AS feedback_sum, sum(x.feedback_count) AS feedback_count
+                  FROM analytics.rollup_system_models x GROUP BY x.usage_date, x.model) m
+         GROUP BY m.usage_date) s
+  -- New users: those whose first day of all is this one.
+  LEFT JOIN (SELECT f.first_day, count(*) AS new_users
+               FROM (SELECT u.item, min(p.usage_date) AS first_day
+                       FROM analytics.rollup_distinct p, unnest(p.items) AS u(item)
+                      WHERE p.scope = 'system_user' AND p.scope_id = ''
+                      GROUP BY u.item) f
+              GROUP BY f.first_day) nu ON nu.first_day = s.usage_date;
+COMMENT ON VIEW analytics.system_daily_metrics IS
+  'Platform-wide metrics of each UTC day (seed 000): active and new users, volume, cost, latency percentiles, errors, model distribution';
+
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.user_daily_usage', 'SELECT'),
+  ('*', 'TABLE', 'analytics.user_monthly_usage', 'SELECT'),
+  ('*', 'TABLE', 'analytics.v_user_current_month', 'SELECT'),
+  ('app_backend', 'TABLE', 'analytics.document_usage', 'SELECT'),
+  ('app_backend', 'TABLE', 'analytics.system_daily_metrics', 'SELECT'),
+  ('admin', 'TABLE', 'analytics.document_usage', 'SELECT'),
+  ('admin', 'TABLE', 'analytics.system_daily_metrics', 'SELECT')
+  ON CONFLICT DO NOTHING;
+
+/* ------------------------------------------------------------------------
+ * Read API (SECURITY INVOKER: RLS decides what the caller sees)
+ * ------------------------------------------------------------------------ */
+
+\ir functions/user_model_usage.sql
+
+\ir functions/get_user_token_breakdown.sql
+
+\ir functions/check_page.sql
+
+CREATE TYPE analytics.request_history_row AS (
+  id bigint, occurred_at timestamptz, model text, provider text, status text,
+  input_tokens integer, cached_input_tokens integer, cache_write_tokens integer,
+  output_tokens integer, reasoning_tokens integer, tokens_total integer, cost numeric,
+  response_time_ms integer, time_to_first_token_ms integer, category text, conversation_id text,
+  document_id text, error_code text, feedback_rating smallint);
+COMMENT ON TYPE analytics.request_history_row IS 'A row of a user''s request history';
+
+\ir functions/get_user_request_history.sql
+
+\ir functions/get_user_request_history_before.sql
+
+\ir functions/user_dashboard.sql
+
+CREATE VIEW analytics.user_request_analytics WITH (security_invoker = true) AS
+SELECT c.user_id,
+       sum(c.requests)::bigint AS total_requests,
+       sum(c.requests - c.failed)::bigint AS successful_requests,
+       sum(c.failed)::bigint AS failed_requests,
+       sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS total_tokens,
+       sum(c.cost) AS total_cost,
+       round(sum(c.response_time_sum)::numeric / NULLIF(sum(c.response_time_count), 0))::integer AS avg_response_time,
+       (SELECT m.model FROM analytics.rollup_user_models m WHERE m.user_id = c.user_id
+         GROUP BY m.model ORDER BY sum(m.requests) DESC, m.model LIMIT 1) AS most_used_model,
+       (SELECT NULLIF(m.provider, '') FROM analytics.rollup_user_models m WHERE m.user_id = c.user_id
+         GROUP BY m.provider ORDER BY sum(m.requests) DESC, m.provider LIMIT 1) AS most_used_provider,
+       (SELECT max(e.occurred_at) FROM analytics.chat_events e WHERE e.user_id = c.user_id) AS last_request_time
+  FROM analytics.usage_counters c
+ GROUP BY c.user_id;
+COMMENT ON VIEW analytics.user_request_analytics IS
+  'Per-user totals (seed 003): requests, successes, failures, tokens, cost, average latency, most used model and provider (as of the last fold), last request';
+
+CREATE VIEW analytics.v_user_recent_activity WITH (security_invoker = true) AS
+SELECT e.user_id, e.occurred_at, e.id AS event_id, e.conversation_id, e.document_id, e.model, e.provider,
+       e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens AS tokens_total,
+       e.cost AS cost_total, e.response_time_ms, e.cache_hit, e.status = 'failed' AS error_occurred,
+       e.status, e.category, e.metadata
+  FROM analytics.chat_events e
+ WHERE e.occurred_at >= now() - interval '7 days';
+COMMENT ON VIEW analytics.v_user_recent_activity IS
+  'The last 7 days of requests (seed 000), with metadata instead of the seed''s document join';
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.user_request_analytics', 'SELECT'),
+  ('*', 'TABLE', 'analytics.v_user_recent_activity', 'SELECT')
+  ON CONFLICT DO NOTHING;
+
+/* ------------------------------------------------------------------------
+ * Materialized views: built from rollups, refreshed concurrently, never
+ * readable by end users (served through identity-filtered views).
+ * ------------------------------------------------------------------------ */
+
+CREATE MATERIALIZED VIEW analytics.mv_user_monthly_summary AS
+SELECT c.user_id, c.month, c.message_count, c.active_days, c.tokens_total, c.tokens_cached,
+       c.cost_total, c.cost_saved_by_cache, c.error_count,
+       round(100.0 * c.error_count / NULLIF(c.message_count, 0), 2) AS error_rate,
+       round(analytics.quantile(r.latency, 0.5))::integer AS median_response_time_ms,
+       round(analytics.quantile(r.latency, 0.95))::integer AS p95_response_time_ms,
+       round(analytics.quantile(r.latency, 0.99))::integer AS p99_response_time_ms,
+       round(r.feedback_sum::numeric / NULLIF(r.feedback_count, 0), 2) AS avg_feedback_rating,
+       r.feedback_count
+  FROM (SELECT u.user_id, date_trunc('month', u.usage_date::timestamp)::date AS month,
+               sum(u.requests)::bigint AS message_count,
+               count(DISTINCT u.usage_date) FILTER (WHERE u.requests > 0)::integer AS active_days,
+               sum(u.input_tokens + u.cached_input_tokens + u.cache_write_tokens + u.output_tokens)::bigint AS tokens_total,
+               sum(u.cached_input_tokens)::bigint AS tokens_cached, sum(u.cost) AS cost_total,
+               sum(u.cache_savings) AS cost_saved_by_cache, sum(u.failed)::bigint AS error_count
+          FROM analytics.usage_counters u
+         GROUP BY 1, 2) c
+  LEFT JOIN analytics.rollup_user_monthly r USING (user_id, month)
+WITH NO DATA;
+CREATE UNIQUE INDEX mv_user_monthly_summary_key ON analytics.mv_user_monthly_summary (user_id, month);
+COMMENT ON MATERIALIZED VIEW analytics.mv_user_monthly_summary IS
+  'Per-user monthly summary from the counters and monthly rollups (percentiles and feedback as of the last fold); refreshed by refresh_all_views(); read it through user_monthly_summary';
+
+/*
+ * mv_document_popularity: windows are UTC days (document rollups are UTC
+ * days), not the refreshing session's current_date; empty windows are 0.
+ */
+CREATE MATERIALIZED VIEW analytics.mv_document_popularity AS
+WITH today AS (SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::date AS d)
+SELECT d.document_id,
+       COALESCE(sum(d.requests) FILTER (WHERE d.usage_date > t.d - 7), 0)::bigint AS requests_7d,
+       COALESCE(sum(d.requests) FILTER (WHERE d.usage_date > t.d - 30), 0)::bigint AS requests_30d,
+       sum(d.requests)::bigint AS requests_all_time,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id AND x.usage_date > t.d - 7) AS users_7d,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id AND x.usage_date > t.d - 30) AS users_30d,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id) AS users_all_time,
+       COALESCE(sum(d.cost) FILTER (WHERE d.usage_date > t.d - 30), 0) AS cost_30d,
+       sum(d.cost) AS cost_all_time,
+       round(sum(d.feedback_sum)::numeric / NULLIF(sum(d.feedback_count), 0), 2) AS avg_feedback_rating,
+       max(d.usage_date) AS last_used_date
+  FROM analytics.rollup_documents d, today t
+ GROUP BY d.document_id, t.d
+WITH NO DATA;
+CREATE UNIQUE INDEX mv_document_popularity_key ON analytics.mv_document_popularity (document_id);
+COMMENT ON MATERIALIZED VIEW analytics.mv_document_popularity IS
+  'Per-document requests, users and cost over the last 7 and 30 UTC days (as of the refresh; 0 when none) and all time; admins and app backends only';
+-- Materialized views cannot have row-level security: not for
+-- organization-scoped admins.
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
+  ('app_backend', 'TABLE', 'analytics.mv_document_popularity', 'SELECT', true),
+  ('admin', 'TABLE', 'analytics.mv_document_popularity', 'SELECT', true),
+  ('admin', 'TABLE', 'analytics.mv_user_monthly_summary', 'SELECT', true)
+  ON CONFLICT DO NOTHING;
+
+\ir functions/refresh_all_views.sql
+
+-- End users read their own rows of the summary through this view (owner's
+-- rights on the materialized view, rows filtered by identity).
+CREATE VIEW analytics.user_monthly_summary WITH (security_barrier = true) AS
+SELECT s.*
+  FROM analytics.mv_user_monthly_summary s
+ WHERE s.user_id OPERATOR(pg_catalog.=) analytics.current_user_id()
+    OR analytics.sees_all_rows();
+COMMENT ON VIEW analytics.user_monthly_summary IS
+  'mv_user_monthly_summary filtered to the caller''s own user (all rows for app backends and admins)';
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.user_monthly_summary', 'SELECT')
+  ON CONFLICT DO NOTHING;

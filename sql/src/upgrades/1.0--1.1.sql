@@ -1,0 +1,482 @@
+/*-------------------------------------------------------------------------
+ * usage_analytics--1.0--1.1.sql
+ *    Corrections: void or adjust a recorded event (a refund, wrong token
+ *    counts), with the reason and the acting role kept in
+ *    analytics.event_corrections.  Counters, rollups, quota answers and
+ *    threshold notifications follow.
+ *    Payload retention: usage_analytics.payload_retention_days clears the
+ *    free text of older events (clear_payloads, run by apply_retention).
+ *    The fold in C: fold_range reads its batch once and aggregates it in
+ *    memory (fold.c); sketches and distinct sets are compressed with lz4.
+ *    Prices and quota snapshots in C (subject.c): price_request and
+ *    usage_snapshot read by index scans, as the write path does.
+ *
+ * Assembled by the Makefile (tools/assemble-sql.pl): each "\ir
+ * functions/NAME.sql" is the current body of that function from
+ * sql/src/functions/, the same file the fresh install of 1.1 includes, so
+ * both paths build the same catalog (test/t/004_upgrade.pl compares them).
+ * Function files add their own access_list rows and REVOKE from PUBLIC;
+ * this script adds the rows of new tables and removes those of dropped
+ * objects.
+ *-------------------------------------------------------------------------
+ */
+\echo Use "ALTER EXTENSION usage_analytics UPDATE TO '1.1'" to load this file. \quit
+
+/*
+ * Organization-scoped admins read their organization's rows and change
+ * nothing that every tenant shares: plans, prices, other users'
+ * subscriptions, events and notifications, partitions, folds, retention and
+ * jobs.  all_rows (materialized views) becomes the wider unscoped_only.
+ */
+ALTER TABLE analytics.access_list RENAME COLUMN all_rows TO unscoped_only;
+COMMENT ON COLUMN analytics.access_list.unscoped_only IS
+  'Not granted to organization-scoped admins: the object shows every user''s rows without row-level security (materialized views), or changes what every tenant shares (plans, prices, jobs, other tenants'' rows)';
+UPDATE analytics.access_list SET unscoped_only = true
+ WHERE kind = 'admin'
+   AND (object_type = 'TABLE' AND object_name IN ('analytics.plans', 'analytics.model_prices', 'analytics.jobs')
+        OR object_type = 'FUNCTION' AND object_name IN (
+             'analytics.subscribe(text, text, timestamptz, text)',
+             'analytics.ensure_partitions(integer)',
+             'analytics.expire_reservations()',
+             'analytics.apply_retention()',
+             'analytics.fold()',
+             'analytics.refresh_all_views()',
+             'analytics.rebuild_rollups(date, date)',
+             'analytics.verify_rollups(date, date)',
+             'analytics.job_status()',
+             'analytics.acknowledge_notifications(bigint[])'));
+
+CREATE SEQUENCE analytics.event_corrections_correction_id_seq AS bigint;
+CREATE TABLE analytics.event_corrections (
+  correction_id       bigint PRIMARY KEY
+                      DEFAULT pg_catalog.nextval('analytics.event_corrections_correction_id_seq'),
+  event_id            bigint NOT NULL,
+  user_id             text NOT NULL,
+  occurred_at         timestamptz NOT NULL,
+  kind                text NOT NULL CHECK (kind IN ('void', 'adjust')),
+  reason              text NOT NULL CHECK (reason <> ''),
+  actor               name NOT NULL,
+  corrected_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  before              jsonb NOT NULL,
+  after               jsonb NOT NULL
+);
+ALTER SEQUENCE analytics.event_corrections_correction_id_seq OWNED BY analytics.event_corrections.correction_id;
+CREATE INDEX event_corrections_event_idx ON analytics.event_corrections (event_id);
+CREATE INDEX event_corrections_user_idx ON analytics.event_corrections (user_id, corrected_at);
+COMMENT ON TABLE analytics.event_corrections IS
+  'Every void and adjustment of a recorded event: figures before and after, the reason and the acting role';
+
+ALTER TABLE analytics.event_corrections ENABLE ROW LEVEL SECURITY;
+CREATE POLICY event_corrections_read ON analytics.event_corrections FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows()));
+
+SELECT pg_catalog.pg_extension_config_dump('analytics.event_corrections', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.event_corrections_correction_id_seq', '');
+
+/*
+ * Corrects the token counts and cost of a finished event.  NULL keeps a
+ * figure.  Changed token counts of an event priced from model_prices are
+ * priced again at the price in force when it occurred, unless new_cost is
+ * given.  A void sets every figure to zero: the request stays counted as a
+ * request (with its latency and rating), its usage and cost are refunded.
+ * Internal: correct_event and void_event call it.
+ */
+\ir ../functions/rollups_add.sql
+
+\ir ../functions/apply_correction.sql
+
+\ir ../functions/notify_thresholds.sql
+
+\ir ../functions/correct_event.sql
+
+\ir ../functions/void_event.sql
+
+/*
+ * Payload retention: events keep their figures for retention_months, their
+ * free text (metadata, error_message, feedback_text, which may hold prompt
+ * or response fragments) for usage_analytics.payload_retention_days.
+ */
+ALTER TABLE analytics.fold_state ADD COLUMN payloads_cleared_before timestamptz;
+COMMENT ON COLUMN analytics.fold_state.payloads_cleared_before IS
+  'Events that occurred before this have had their free text cleared by clear_payloads()';
+
+\ir ../functions/fold_state_restore.sql
+
+\ir ../functions/clear_payloads.sql
+
+\ir ../functions/apply_retention.sql
+
+\ir ../functions/fold_range.sql
+
+\ir ../functions/usage_snapshot.sql
+
+-- The 1.0 fold's aggregate for distinct sets: fold.c builds them now.
+DROP AGGREGATE analytics.text_set_agg(text);
+DROP FUNCTION analytics.text_set_final(internal);
+
+-- Every fold rewrites the sketches and distinct sets of the days it
+-- touches; lz4 compresses them several times faster than pglz (servers
+-- built without lz4 keep the default).
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_settings
+              WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+    ALTER TABLE analytics.rollup_user_daily
+      ALTER COLUMN latency SET COMPRESSION lz4, ALTER COLUMN ttft SET COMPRESSION lz4;
+    ALTER TABLE analytics.rollup_user_monthly
+      ALTER COLUMN latency SET COMPRESSION lz4, ALTER COLUMN ttft SET COMPRESSION lz4;
+    ALTER TABLE analytics.rollup_documents ALTER COLUMN latency SET COMPRESSION lz4;
+    ALTER TABLE analytics.rollup_system_models ALTER COLUMN latency SET COMPRESSION lz4;
+    ALTER TABLE analytics.rollup_distinct ALTER COLUMN items SET COMPRESSION lz4;
+  END IF;
+END
+$$;
+
+REVOKE ALL ON TABLE analytics.event_corrections FROM PUBLIC;
+REVOKE ALL ON SEQUENCE analytics.event_corrections_correction_id_seq FROM PUBLIC;
+
+-- Who may read and make corrections; roles bound before this update get
+-- the new privileges of their kind now.
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.event_corrections', 'SELECT');
+
+/*
+ * record_feedback's rollup change goes through rollups_add, as
+ * corrections do (one definition of a folded event's delta).
+ */
+\ir ../functions/apply_feedback.sql
+
+-- ==== issue 11: settings in any session, access, uninstall, read path ====
+
+/*
+ * Settings read from SQL.  current_setting('usage_analytics.x') fails as
+ * the first call of a session, before anything loaded the C library that
+ * defines the settings; pg_cron runs every job in a new session.  This C
+ * function loads it by being called.
+ */
+\ir ../functions/setting.sql
+
+\ir ../functions/subject_at.sql
+
+\ir ../functions/counters_add.sql
+
+-- rebuild_rollups writes the counters through counters_add too.
+\ir ../functions/rebuild_rollups.sql
+
+-- Corrections (apply_correction) check the figures with the write path's
+-- own code.
+\ir ../functions/check_ledger.sql
+
+\ir ../functions/expire_reservations.sql
+
+/*
+ * verify_rollups: the counters' pending reservations and rejections are
+ * compared with the log too, and a user-day whose every figure is zero
+ * (only expired requests, say) is the same as no row.
+ */
+\ir ../functions/rollup_comparisons.sql
+
+/*
+ * Who sees what.  sees_all_rows() and admin_org_ids() answer for the
+ * calling role only (access.c); role_has_kind(r, ...) and role_admin_orgs(r)
+ * answered any caller about any role and are gone.
+ */
+\ir ../functions/sees_all_rows.sql
+\ir ../functions/admin_org_ids.sql
+DELETE FROM analytics.access_list
+ WHERE object_name IN ('analytics.role_has_kind(name, text[])', 'analytics.role_admin_orgs(name)');
+DROP FUNCTION analytics.role_has_kind(name, text[]);
+DROP FUNCTION analytics.role_admin_orgs(name);
+
+
+DROP FUNCTION analytics.access_privileges(text);
+\ir ../functions/access_privileges.sql
+
+\ir ../functions/apply_privileges.sql
+
+/*
+ * Uninstalling leaves nothing behind.  DROP EXTENSION usage_analytics
+ * fires this event trigger first (uninstall.c), which removes what lives
+ * outside the extension's objects: the pg_cron jobs and the SET ON
+ * PARAMETER grants (DROP ROLE would fail on those).
+ */
+\ir ../functions/uninstall_cleanup.sql
+
+\ir ../functions/on_drop_extension.sql
+CREATE EVENT TRIGGER usage_analytics_uninstall ON ddl_command_start
+  WHEN TAG IN ('DROP EXTENSION')
+  EXECUTE FUNCTION analytics.on_drop_extension();
+COMMENT ON EVENT TRIGGER usage_analytics_uninstall IS
+  'Cleans up pg_cron jobs and setting grants when usage_analytics is dropped';
+
+/*
+ * Append-only without holes: the guard triggers fire also under
+ * session_replication_role = replica, and every partition refuses TRUNCATE
+ * of its own (a statement trigger on the parent does not cover a
+ * partition truncated by name).
+ */
+ALTER TABLE analytics.chat_events ENABLE ALWAYS TRIGGER chat_events_append_only;
+ALTER TABLE analytics.chat_events ENABLE ALWAYS TRIGGER chat_events_no_truncate;
+
+\ir ../functions/index_partition.sql
+
+\ir ../functions/guard_partition.sql
+
+SELECT analytics.guard_partition(i.inhrelid::regclass)
+  FROM pg_catalog.pg_inherits i
+ WHERE i.inhparent = 'analytics.chat_events'::regclass
+   AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
+                    WHERE t.tgrelid = i.inhrelid AND t.tgname = 'chat_events_no_truncate');
+
+/*
+ * The read functions take the argument names the README documents
+ * (user_id, limit, offset), so calls in named notation work.  "limit" and
+ * "offset" are SQL keywords: in named notation write "limit" => 10 (from
+ * PostgREST, plain JSON keys).
+ */
+DROP FUNCTION analytics.list_notifications(text, boolean);
+\ir ../functions/list_notifications.sql
+
+DROP FUNCTION analytics.get_user_token_breakdown(text);
+\ir ../functions/get_user_token_breakdown.sql
+
+DROP FUNCTION analytics.get_user_request_history(text, integer, integer);
+\ir ../functions/get_user_request_history.sql
+
+DROP FUNCTION analytics.get_user_request_history_before(text, timestamptz, bigint, integer);
+\ir ../functions/get_user_request_history_before.sql
+
+/*
+ * user_dashboard: "performance" is this month's, every figure of it (it
+ * mixed all-time averages with this month's percentiles).  "metrics" stays
+ * all time.
+ */
+DROP FUNCTION analytics.user_dashboard(text);
+\ir ../functions/user_dashboard.sql
+
+/*
+ * mv_document_popularity: windows are UTC days (document rollups are UTC
+ * days), not the refreshing session's current_date; empty windows are 0.
+ */
+DROP MATERIALIZED VIEW analytics.mv_document_popularity;
+CREATE MATERIALIZED VIEW analytics.mv_document_popularity AS
+WITH today AS (SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::date AS d)
+SELECT d.document_id,
+       COALESCE(sum(d.requests) FILTER (WHERE d.usage_date > t.d - 7), 0)::bigint AS requests_7d,
+       COALESCE(sum(d.requests) FILTER (WHERE d.usage_date > t.d - 30), 0)::bigint AS requests_30d,
+       sum(d.requests)::bigint AS requests_all_time,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id AND x.usage_date > t.d - 7) AS users_7d,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id AND x.usage_date > t.d - 30) AS users_30d,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id) AS users_all_time,
+       COALESCE(sum(d.cost) FILTER (WHERE d.usage_date > t.d - 30), 0) AS cost_30d,
+       sum(d.cost) AS cost_all_time,
+       round(sum(d.feedback_sum)::numeric / NULLIF(sum(d.feedback_count), 0), 2) AS avg_feedback_rating,
+       max(d.usage_date) AS last_used_date
+  FROM analytics.rollup_documents d, today t
+ GROUP BY d.document_id, t.d
+WITH NO DATA;
+CREATE UNIQUE INDEX mv_document_popularity_key ON analytics.mv_document_popularity (document_id);
+COMMENT ON MATERIALIZED VIEW analytics.mv_document_popularity IS
+  'Per-document requests, users and cost over the last 7 and 30 UTC days (as of the refresh; 0 when none) and all time; admins and app backends only';
+REVOKE ALL ON analytics.mv_document_popularity FROM PUBLIC;
+
+/*
+ * record_chat_events is bounded: a batch of more than
+ * usage_analytics.max_batch_events elements is refused before anything is
+ * written (it was unbounded: 200,001 events ran for over ten minutes).
+ * record_chat_events calls it (its latest body is in the clients section
+ * below).
+ */
+\ir ../functions/check_batch_size.sql
+/*
+ * For operators: how far the fold lags, and the jobs' recent failures.
+ */
+\ir ../functions/fold_lag_status.sql
+CREATE VIEW analytics.fold_lag AS SELECT * FROM analytics.fold_lag_status();
+COMMENT ON VIEW analytics.fold_lag IS
+  'How far the rollups lag the raw log: events not yet folded, the oldest one''s recorded_at and age, the last fold';
+
+\ir ../functions/job_failure_list.sql
+CREATE VIEW analytics.job_failures AS SELECT * FROM analytics.job_failure_list();
+COMMENT ON VIEW analytics.job_failures IS
+  'Failed runs of the extension''s pg_cron jobs in the last 7 days, newest first, with pg_cron''s message';
+
+REVOKE ALL ON analytics.fold_lag, analytics.job_failures FROM PUBLIC;
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
+  ('admin', 'TABLE', 'analytics.fold_lag', 'SELECT', true),
+  ('admin', 'TABLE', 'analytics.job_failures', 'SELECT', true);
+
+-- ==== issue 11: notifications exactly once under concurrency ====
+-- fold() now also records the thresholds that concurrent writers reached
+-- together without any of them seeing it (src/fold.c, src/notify.c).
+COMMENT ON TABLE analytics.notifications IS
+  'Outbox of usage thresholds reached: one row per user, limit, period and threshold, exactly once, written in the transaction that reached it (or, when concurrent transactions reached it together, by the next fold()) and announced with NOTIFY usage_analytics';
+\ir ../functions/fold.sql
+
+-- ==== issue 11: model names as sent, price catalog import, usage mappers ====
+
+/*
+ * Model names as providers and gateways send them.  The write path prices
+ * a name (subject.c, ua_price_request) by the first of:
+ *   1. the price book under that exact name;
+ *   2. an alias (analytics.model_aliases, exact name -> provider and model);
+ *   3. the name normalised: without a gateway prefix ("openai/gpt-4o",
+ *      "bedrock/anthropic.claude-..."; the segment before the model names
+ *      the provider tried first), then also without a trailing date
+ *      ("-2024-08-06", "-20241022", "@20240620", optionally followed by a
+ *      version "-v2:0"), each tried in the price book, then as an alias.
+ * The event keeps the name as sent in model and, when another price-book
+ * entry priced it, that entry's name in priced_model.
+ */
+ALTER TABLE analytics.chat_events ADD COLUMN priced_model text;
+COMMENT ON COLUMN analytics.chat_events.priced_model IS
+  'The price-book model that priced the event when it is not the name as sent (an alias or a normalised name); NULL when model itself is in the price book or the cost was provided';
+
+\ir ../functions/unfolded_events.sql
+-- SQL-standard bodies keep the columns of unfolded_events() (chat_events)
+-- they were parsed with: parsed again, with priced_model.
+\ir ../functions/user_period_latency.sql
+\ir ../functions/user_months_latency.sql
+\ir ../functions/user_period_distinct.sql
+\ir ../functions/user_model_usage.sql
+
+CREATE TABLE analytics.model_aliases (
+  alias       text PRIMARY KEY CHECK (alias <> '' AND pg_catalog.octet_length(alias) <= 128),
+  provider    text NOT NULL CHECK (provider <> ''),
+  model       text NOT NULL CHECK (model <> ''),
+  created_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE analytics.model_aliases IS
+  'Model names as sent (exact) priced as a price-book entry (provider, model): tried after the price book''s own names, before the normalising rules';
+SELECT pg_catalog.pg_extension_config_dump('analytics.model_aliases', '');
+
+-- price_request: the same lookup as the write path, and which price-book
+-- model priced the request.
+DROP FUNCTION analytics.price_request(text, text, timestamptz, bigint, bigint, bigint, bigint);
+\ir ../functions/price_request.sql
+
+
+/*
+ * Importing a public price catalog in LiteLLM's
+ * model_prices_and_context_window.json format: keys are model names as
+ * LiteLLM's callers send them, each entry has litellm_provider, mode and
+ * per-token USD costs.  Chat, completion and responses entries with an
+ * input and an output cost become price-book rows (provider =
+ * litellm_provider, model = the key as is) in force from effective_from,
+ * per million tokens exactly (numeric); cache reads and writes without a
+ * cost of their own are priced as input.
+ */
+
+\ir ../functions/litellm_rate.sql
+
+\ir ../functions/import_litellm_prices.sql
+
+/*
+ * Provider usage objects onto the disjoint ledger (SPEC §2): input excludes
+ * cached reads and cache writes; reasoning is part of output.  Each field
+ * is a non-negative integer or absent (0); a given total must add up.
+ */
+
+\ir ../functions/usage_tokens.sql
+
+\ir ../functions/usage_object.sql
+
+\ir ../functions/gemini_usage.sql
+
+\ir ../functions/bedrock_usage.sql
+
+\ir ../functions/openai_responses_usage.sql
+
+\ir ../functions/otel_genai_usage.sql
+
+\ir ../functions/openai_usage.sql
+
+\ir ../functions/anthropic_usage.sql
+
+REVOKE ALL ON TABLE analytics.model_aliases FROM PUBLIC;
+
+-- Everyone reads the aliases, as the price book; admins edit them.
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
+  ('*', 'TABLE', 'analytics.model_aliases', 'SELECT', false),
+  ('admin', 'TABLE', 'analytics.model_aliases', 'INSERT, UPDATE, DELETE', true);
+
+-- ==== issue 11: real clients (floats from drivers, identity through pools) ====
+/*
+ * Drivers send what their language has: psycopg a Python float as double
+ * precision, node-pg every value as an untyped string, PostgREST each JSON
+ * value through json_to_recordset typed as the argument.  bigint latencies
+ * and a numeric cost accepted neither double precision (42883) nor '812.7'
+ * (22P02).  Latencies are double precision now (rounded to whole
+ * milliseconds by the C code).  Costs are analytics.amount: a numeric
+ * (same representation and input) that numeric converts to for free and
+ * integers and double precision convert to implicitly, through their text
+ * form (so 0.0123::float8 is 0.0123); untyped and JSON values are read as
+ * numeric text, exactly.  The C functions still accept the 1.0
+ * declarations.
+ */
+CREATE TYPE analytics.amount;
+\ir ../functions/amount_in.sql
+\ir ../functions/amount_out.sql
+\ir ../functions/amount_recv.sql
+\ir ../functions/amount_send.sql
+CREATE TYPE analytics.amount (
+  INPUT = analytics.amount_in, OUTPUT = analytics.amount_out,
+  RECEIVE = analytics.amount_recv, SEND = analytics.amount_send,
+  LIKE = pg_catalog.numeric, CATEGORY = 'N');
+COMMENT ON TYPE analytics.amount IS
+  'An amount of money in USD as a function argument: numeric, taken implicitly from numeric, integers, double precision (its text form) and untyped or JSON text';
+CREATE CAST (numeric AS analytics.amount) WITHOUT FUNCTION AS IMPLICIT;
+CREATE CAST (smallint AS analytics.amount) WITH INOUT AS IMPLICIT;
+CREATE CAST (integer AS analytics.amount) WITH INOUT AS IMPLICIT;
+CREATE CAST (bigint AS analytics.amount) WITH INOUT AS IMPLICIT;
+CREATE CAST (real AS analytics.amount) WITH INOUT AS IMPLICIT;
+CREATE CAST (double precision AS analytics.amount) WITH INOUT AS IMPLICIT;
+
+DROP FUNCTION analytics.record_chat_event_keys();
+DROP FUNCTION analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb);
+DROP FUNCTION analytics.start_request(text, text, bigint, text, text, numeric, text, text, text, text, text, text, text, text, jsonb);
+DROP FUNCTION analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, boolean, text, text);
+
+\ir ../functions/record_chat_event.sql
+
+\ir ../functions/record_chat_event_keys.sql
+
+\ir ../functions/record_chat_events.sql
+
+\ir ../functions/start_request.sql
+
+\ir ../functions/complete_request.sql
+
+/*
+ * Identity through drivers and pools.  SET takes no bind parameters and a
+ * session-level SET outlives the transaction (a pooled connection would
+ * hand it to the next client).  act_as sets the identity and the end-user
+ * role for the current transaction only, from values; grant_act_as gives
+ * the app backend the membership SET ROLE needs.
+ */
+\ir ../functions/is_end_user_role.sql
+
+\ir ../functions/act_as.sql
+
+\ir ../functions/grant_act_as.sql
+
+
+-- The functions' files added the rows of their new signatures.
+DELETE FROM analytics.access_list
+ WHERE object_name IN (
+   'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)',
+   'analytics.start_request(text, text, bigint, text, text, numeric, text, text, text, text, text, text, text, text, jsonb)',
+   'analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, boolean, text, text)');
+
+-- ==== end of 1.1: what every bound role holds now ====
+-- Roles bound before this update get what their kind holds now (and
+-- organization-scoped admins lose what they may no longer change).
+SELECT analytics.apply_privileges(b.role_name, b.kind, b.org_id IS NOT NULL, true)
+  FROM analytics.role_bindings b
+ WHERE EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.rolname = b.role_name);
+SELECT analytics.refresh_all_views();
+
