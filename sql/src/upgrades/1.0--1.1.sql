@@ -29,6 +29,16 @@
  * jobs.  all_rows (materialized views) becomes the wider unscoped_only.
  */
 ALTER TABLE analytics.access_list RENAME COLUMN all_rows TO unscoped_only;
+-- PostgreSQL 18 names NOT NULL constraints after their column: renamed
+-- with it, as a fresh install names it.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint
+              WHERE conrelid = 'analytics.access_list'::regclass AND conname = 'access_list_all_rows_not_null') THEN
+    ALTER TABLE analytics.access_list RENAME CONSTRAINT access_list_all_rows_not_null TO access_list_unscoped_only_not_null;
+  END IF;
+END
+$$;
 COMMENT ON COLUMN analytics.access_list.unscoped_only IS
   'Not granted to organization-scoped admins: the object shows every user''s rows without row-level security (materialized views), or changes what every tenant shares (plans, prices, jobs, other tenants'' rows)';
 UPDATE analytics.access_list SET unscoped_only = true
