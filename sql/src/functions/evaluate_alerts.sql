@@ -79,7 +79,7 @@ BEGIN
       SELECT count(pg_notify('usage_analytics', jsonb_build_object(
                'notification_id', n.notification_id, 'user_id', n.user_id, 'limit', n.limit_name,
                'threshold', n.threshold, 'used', n.used, 'limit_value', n.limit_value,
-               'plan_id', n.plan_id, 'rule_id', n.rule_id, 'period_start', n.period_start)::text))
+               'plan_id', n.plan_id, 'rule_id', n.rule_id)::text))
         INTO k FROM n;
       written := written + k;
     END LOOP;

@@ -3,6 +3,7 @@
 CREATE OR REPLACE FUNCTION analytics.list_notifications(user_id text DEFAULT NULL, include_acknowledged boolean DEFAULT false)
   RETURNS SETOF analytics.notifications
   LANGUAGE sql STABLE
+  SET search_path = pg_catalog, pg_temp
   AS $$
     SELECT n.* FROM analytics.notifications n
      WHERE ($1 IS NULL OR n.user_id = $1)

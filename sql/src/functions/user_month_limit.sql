@@ -7,8 +7,8 @@
 -- quota) gives limit_reached_at and limit_name.  Reservations do not
 -- count (past months have none; this is the recorded usage).  A month
 -- whose totals (the counters) reach no limit of any plan in force during
--- it is answered from the counters alone, without reading the log.  Months
--- that may hold events removed by retention are unknown (NULLs).
+-- it is answered from the counters alone, without reading the log.  A
+-- month that starts before what retention kept is unknown (NULLs).
 CREATE OR REPLACE FUNCTION analytics.user_month_limit(p_user_id text, p_month date,
     OUT limit_reached boolean, OUT limit_reached_at timestamptz, OUT limit_name text)
   RETURNS record
@@ -29,7 +29,11 @@ BEGIN
   IF p_user_id IS NULL OR p_month IS NULL THEN
     RETURN;
   END IF;
-  IF EXISTS (SELECT 1 FROM analytics.fold_state f WHERE f.retained_from > lo) THEN
+  -- Retention drops whole months of the log: is this month's first local
+  -- instant (in the time zone in force then) before what it kept?
+  IF EXISTS (SELECT 1 FROM analytics.fold_state f,
+                    analytics.subject_at(p_user_id, m::timestamp AT TIME ZONE 'UTC') s
+              WHERE f.retained_from > m::timestamp AT TIME ZONE s.time_zone) THEN
     limit_reached := NULL;
     RETURN;
   END IF;
