@@ -49,7 +49,11 @@ BEGIN
                             WHERE s.user_id = p_user_id AND s.starts_at < hi
                               AND (s.ends_at IS NULL OR s.ends_at > lo)
                            UNION ALL
-                           SELECT analytics.setting('default_plan'))
+                           -- The default plan, unless one subscription covers the month.
+                           SELECT analytics.setting('default_plan')
+                            WHERE NOT EXISTS (SELECT 1 FROM analytics.subscriptions s
+                                               WHERE s.user_id = p_user_id AND s.starts_at <= lo
+                                                 AND (s.ends_at IS NULL OR s.ends_at >= hi)))
          AND (t_requests >= p.monthly_request_limit OR t_tokens >= p.monthly_token_limit
               OR t_cost >= p.monthly_cost_limit)) THEN
     RETURN;
