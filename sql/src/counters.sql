@@ -84,12 +84,15 @@ CREATE TABLE analytics.notifications (
   plan_id         text NOT NULL,
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   acknowledged_at timestamptz,
+  rule_id         bigint,
   PRIMARY KEY (user_id, limit_name, period_start, threshold),
   UNIQUE (user_id, notification_id)
 );
 CREATE INDEX notifications_open_idx ON analytics.notifications (created_at) WHERE acknowledged_at IS NULL;
 COMMENT ON TABLE analytics.notifications IS
   'Outbox of usage thresholds reached: one row per user, limit, period and threshold, exactly once, written in the transaction that reached it (or, when concurrent transactions reached it together, by the next fold()) and announced with NOTIFY usage_analytics';
+COMMENT ON COLUMN analytics.notifications.rule_id IS
+  'The alert rule (analytics.alert_rules) that wrote the row; NULL for plan thresholds';
 ALTER TABLE analytics.notifications ENABLE ROW LEVEL SECURITY;
 CREATE POLICY notifications_read ON analytics.notifications FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
@@ -105,3 +108,48 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
 \ir functions/list_notifications.sql
 
 \ir functions/acknowledge_notifications.sql
+
+/* ------------------------------------------------------------------------
+ * Alert rules: absolute amounts (cost per day, tokens per month) and the
+ * error rate over a sliding window, for one user or system-wide, defined
+ * by admins and evaluated by evaluate_alerts() (the usage_analytics_alerts
+ * job).  A rule reached in a period writes one notifications row, exactly
+ * once (its primary key: user_id, 'alert:' || rule_id, period_start,
+ * threshold 1), announced with NOTIFY usage_analytics.  System-wide rules
+ * write user_id '' (no user has an empty id): app backends and admins see
+ * them, end users never.
+ * ------------------------------------------------------------------------ */
+
+CREATE TABLE analytics.alert_rules (
+  rule_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name         text NOT NULL UNIQUE,
+  user_id      text,
+  metric       text NOT NULL,
+  threshold    numeric NOT NULL,
+  error_window interval,
+  min_requests integer NOT NULL DEFAULT 1,
+  enabled      boolean NOT NULL DEFAULT true,
+  created_at   timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE analytics.alert_rules IS
+  'Alerts beyond plan thresholds: metric cost_per_day, tokens_per_month or error_rate reaching threshold, for user_id or system-wide (NULL); evaluated by evaluate_alerts() into notifications';
+COMMENT ON COLUMN analytics.alert_rules.user_id IS
+  'The user the rule watches; NULL: the whole system (UTC days and months)';
+COMMENT ON COLUMN analytics.alert_rules.threshold IS
+  'USD per day (cost_per_day), tokens per month (tokens_per_month), or the failed share of requests, in (0, 1] (error_rate)';
+COMMENT ON COLUMN analytics.alert_rules.error_window IS
+  'error_rate only: the sliding window, 1 minute to 1 day';
+COMMENT ON COLUMN analytics.alert_rules.min_requests IS
+  'error_rate only: fewer finished requests in the window never alert';
+
+\ir functions/check_alert_rule.sql
+CREATE TRIGGER alert_rules_check BEFORE INSERT OR UPDATE ON analytics.alert_rules
+  FOR EACH ROW EXECUTE FUNCTION analytics.check_alert_rule();
+
+SELECT pg_catalog.pg_extension_config_dump('analytics.alert_rules', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.alert_rules_rule_id_seq', '');
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
+  ('admin', 'TABLE', 'analytics.alert_rules', 'SELECT, INSERT, UPDATE, DELETE', true)
+  ON CONFLICT DO NOTHING;
+
+\ir functions/evaluate_alerts.sql

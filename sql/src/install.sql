@@ -19,7 +19,8 @@
  *                     request_keys, the write path (record_chat_event[s])
  *    mappers.sql      provider usage objects onto the token ledger
  *    counters.sql     usage_counters and counters_add; check_quota;
- *                     admission; reservation expiry; notifications
+ *                     admission; reservation expiry; notifications;
+ *                     alert rules and their evaluation
  *    fold.sql         fold_state, the rollups, rollups_add, the fold, the
  *                     per-user read helpers, verification and repair
  *    corrections.sql  feedback; event_corrections, correct_event, void_event

@@ -48,6 +48,8 @@ SELECT c.user_id,
 COMMENT ON VIEW analytics.user_daily_usage IS
   'Per-user usage of each local day (seed 000): exact counts from the counters, latency percentiles, feedback and distinct counts from the rollups plus unfolded events';
 
+\ir functions/user_month_limit.sql
+
 CREATE VIEW analytics.user_monthly_usage WITH (security_invoker = true) AS
 SELECT m.user_id,
        m.month,
@@ -67,7 +69,8 @@ SELECT m.user_id,
        m.error_count,
        pg_catalog.round(100.0 * m.error_count / NULLIF(m.message_count, 0), 2) AS error_rate,
        pg_catalog.round(x.feedback_sum::numeric / NULLIF(x.feedback_count, 0), 2) AS avg_feedback_rating,
-       x.feedback_count
+       x.feedback_count,
+       l.limit_reached, l.limit_reached_at, l.limit_name
   FROM (SELECT c.user_id,
                pg_catalog.date_trunc('month', c.usage_date::timestamp)::date AS month,
                sum(c.requests)::bigint AS message_count,
@@ -88,9 +91,10 @@ SELECT m.user_id,
          GROUP BY c.user_id, pg_catalog.date_trunc('month', c.usage_date::timestamp)::date) m
   CROSS JOIN LATERAL analytics.user_months_latency(m.user_id, m.month, m.month) x
   CROSS JOIN LATERAL analytics.user_period_distinct(m.user_id, m.month,
-                       (m.month + interval '1 month - 1 day')::date) d;
+                       (m.month + interval '1 month - 1 day')::date) d
+  CROSS JOIN LATERAL analytics.user_month_limit(m.user_id, m.month) l;
 COMMENT ON VIEW analytics.user_monthly_usage IS
-  'Per-user usage of each local month: sums of at most 31 day counters, with percentiles, feedback and distinct counts';
+  'Per-user usage of each local month: sums of at most 31 day counters, with percentiles, feedback and distinct counts, and whether and when a monthly limit was reached';
 
 CREATE VIEW analytics.v_user_current_month WITH (security_invoker = true) AS
 SELECT m.user_id, q.plan_id, m.month, m.message_count, m.tokens_total, m.cost_total,
@@ -217,28 +221,112 @@ SELECT c.user_id,
        sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS total_tokens,
        sum(c.cost) AS total_cost,
        round(sum(c.response_time_sum)::numeric / NULLIF(sum(c.response_time_count), 0))::integer AS avg_response_time,
-       (SELECT m.model FROM analytics.rollup_user_models m WHERE m.user_id = c.user_id
+       (SELECT m.model FROM analytics.user_model_usage(c.user_id, '-infinity', 'infinity') m
          GROUP BY m.model ORDER BY sum(m.requests) DESC, m.model LIMIT 1) AS most_used_model,
-       (SELECT NULLIF(m.provider, '') FROM analytics.rollup_user_models m WHERE m.user_id = c.user_id
+       (SELECT NULLIF(m.provider, '') FROM analytics.user_model_usage(c.user_id, '-infinity', 'infinity') m
          GROUP BY m.provider ORDER BY sum(m.requests) DESC, m.provider LIMIT 1) AS most_used_provider,
        (SELECT max(e.occurred_at) FROM analytics.chat_events e WHERE e.user_id = c.user_id) AS last_request_time
   FROM analytics.usage_counters c
  GROUP BY c.user_id;
 COMMENT ON VIEW analytics.user_request_analytics IS
-  'Per-user totals (seed 003): requests, successes, failures, tokens, cost, average latency, most used model and provider (as of the last fold), last request';
+  'Per-user totals (seed 003): requests, successes, failures, tokens, cost, average latency, most used model and provider (read-your-writes), last request';
+
+\ir functions/check_days.sql
+
+\ir functions/user_recent_activity.sql
 
 CREATE VIEW analytics.v_user_recent_activity WITH (security_invoker = true) AS
-SELECT e.user_id, e.occurred_at, e.id AS event_id, e.conversation_id, e.document_id, e.model, e.provider,
-       e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens AS tokens_total,
-       e.cost AS cost_total, e.response_time_ms, e.cache_hit, e.status = 'failed' AS error_occurred,
-       e.status, e.category, e.metadata
-  FROM analytics.chat_events e
- WHERE e.occurred_at >= now() - interval '7 days';
+SELECT a.user_id, a.occurred_at, a.event_id, a.conversation_id, a.document_id, a.model, a.provider,
+       a.tokens_total, a.cost_total, a.response_time_ms, a.cache_hit, a.error_occurred,
+       a.status, a.category, a.metadata
+  FROM analytics.user_recent_activity() a;
 COMMENT ON VIEW analytics.v_user_recent_activity IS
-  'The last 7 days of requests (seed 000), with metadata instead of the seed''s document join';
+  'The last 7 days of requests (seed 000), with metadata instead of the seed''s document join; user_recent_activity(days) for another window';
+
+/* Per user, local month, provider and model (seed 003's monthly token
+ * breakdown): the folded days plus the not yet folded tail, so a user
+ * reads their own writes.  A condition on user_id reaches both branches
+ * (rollup_user_models' key, chat_events' (user_id, recorded_xid) index). */
+CREATE VIEW analytics.user_monthly_model_usage WITH (security_invoker = true) AS
+SELECT u.user_id, u.month,
+       EXTRACT(year FROM u.month)::integer AS year,
+       EXTRACT(month FROM u.month)::integer AS month_number,
+       u.model, NULLIF(u.provider, '') AS provider,
+       sum(u.requests)::bigint AS request_count,
+       sum(u.failed)::bigint AS failed_count,
+       sum(u.input_tokens)::bigint AS input_tokens,
+       sum(u.cached_input_tokens)::bigint AS cached_input_tokens,
+       sum(u.cache_write_tokens)::bigint AS cache_write_tokens,
+       sum(u.output_tokens)::bigint AS output_tokens,
+       sum(u.reasoning_tokens)::bigint AS reasoning_tokens,
+       sum(u.input_tokens + u.cached_input_tokens + u.cache_write_tokens + u.output_tokens)::bigint AS total_tokens,
+       sum(u.cost) AS total_cost,
+       max(u.last_used) AS last_used
+  FROM (SELECT r.user_id, pg_catalog.date_trunc('month', r.usage_date::timestamp)::date AS month,
+               r.provider, r.model, r.requests, r.failed, r.input_tokens, r.cached_input_tokens,
+               r.cache_write_tokens, r.output_tokens, r.reasoning_tokens, r.cost, r.last_used
+          FROM analytics.rollup_user_models r
+        UNION ALL
+        SELECT e.user_id, pg_catalog.date_trunc('month', e.usage_date::timestamp)::date,
+               COALESCE(e.provider, ''), e.model, 1, (e.status = 'failed')::integer,
+               e.input_tokens, e.cached_input_tokens, e.cache_write_tokens, e.output_tokens,
+               e.reasoning_tokens, e.cost, e.occurred_at
+          FROM analytics.chat_events e
+         WHERE e.recorded_xid >= analytics.fold_watermark() AND e.status IN ('completed', 'failed')) u
+ GROUP BY u.user_id, u.month, u.model, u.provider;
+COMMENT ON VIEW analytics.user_monthly_model_usage IS
+  'Per-user usage by local month, model and provider (seed 003): requests, failures, tokens per ledger bucket, cost, last use; read-your-writes';
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
   ('*', 'TABLE', 'analytics.user_request_analytics', 'SELECT'),
-  ('*', 'TABLE', 'analytics.v_user_recent_activity', 'SELECT')
+  ('*', 'TABLE', 'analytics.v_user_recent_activity', 'SELECT'),
+  ('*', 'TABLE', 'analytics.user_monthly_model_usage', 'SELECT')
+  ON CONFLICT DO NOTHING;
+
+/* System-wide reports (seed 004): usage by UTC month and model from the
+ * rollups (as of the last fold), and users by plan. */
+CREATE VIEW analytics.model_monthly_usage WITH (security_invoker = true) AS
+SELECT pg_catalog.date_trunc('month', r.usage_date::timestamp)::date AS month,
+       r.model, NULLIF(r.provider, '') AS provider,
+       sum(r.requests)::bigint AS request_count,
+       sum(r.failed)::bigint AS failed_count,
+       sum(r.tokens_total)::bigint AS total_tokens,
+       (sum(r.tokens_total) / NULLIF(sum(r.requests), 0))::bigint AS avg_tokens,
+       sum(r.cached_input_tokens)::bigint AS cached_input_tokens,
+       sum(r.cost) AS total_cost
+  FROM analytics.rollup_system_models r
+ GROUP BY 1, r.model, r.provider;
+COMMENT ON VIEW analytics.model_monthly_usage IS
+  'Requests, tokens and cost per UTC month, model and provider, system-wide (seed 004), from the rollups as of the last fold';
+
+/* Users are those the extension knows: with usage counters or a
+ * subscription.  Each is counted under the plan in force now: its
+ * subscription's, or usage_analytics.default_plan without one. */
+CREATE VIEW analytics.users_by_plan WITH (security_invoker = true) AS
+SELECT p.plan_id, p.name AS plan_name,
+       p.plan_id = analytics.setting('default_plan') AS is_default_plan,
+       COALESCE(n.user_count, 0)::bigint AS user_count,
+       COALESCE(n.subscribed_users, 0)::bigint AS subscribed_users,
+       COALESCE(n.default_plan_users, 0)::bigint AS default_plan_users
+  FROM analytics.plans p
+  LEFT JOIN (SELECT s.plan_id, count(*) AS user_count,
+                    count(*) FILTER (WHERE s.subscribed) AS subscribed_users,
+                    count(*) FILTER (WHERE NOT s.subscribed) AS default_plan_users
+               FROM (SELECT u.user_id, a.plan_id,
+                            EXISTS (SELECT 1 FROM analytics.subscriptions x
+                                     WHERE x.user_id = u.user_id AND x.starts_at <= pg_catalog.now()
+                                       AND (x.ends_at IS NULL OR x.ends_at > pg_catalog.now())) AS subscribed
+                       FROM (SELECT c.user_id FROM analytics.usage_counters c
+                             UNION
+                             SELECT x.user_id FROM analytics.subscriptions x) u
+                      CROSS JOIN LATERAL analytics.subject_at(u.user_id, pg_catalog.now()) a) s
+              GROUP BY s.plan_id) n ON n.plan_id = p.plan_id;
+COMMENT ON VIEW analytics.users_by_plan IS
+  'Users per plan in force now (seed 004), those on the default plan without a subscription included';
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('app_backend', 'TABLE', 'analytics.model_monthly_usage', 'SELECT'),
+  ('app_backend', 'TABLE', 'analytics.users_by_plan', 'SELECT'),
+  ('admin', 'TABLE', 'analytics.model_monthly_usage', 'SELECT'),
+  ('admin', 'TABLE', 'analytics.users_by_plan', 'SELECT')
   ON CONFLICT DO NOTHING;
 
 /* ------------------------------------------------------------------------

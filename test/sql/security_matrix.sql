@@ -32,7 +32,11 @@ SELECT count(analytics.record_chat_event(u, 'gpt-4o', input_tokens => 10, respon
 SELECT count(*) AS admitted FROM analytics.start_request('alice', 'gpt-4o') a, analytics.start_request('bob', 'gpt-4o') b \gset
 SELECT analytics.void_event(min(id), 'm') IS NOT NULL AS voided FROM analytics.chat_events WHERE user_id = 'alice' \gset
 SELECT analytics.void_event(min(id), 'm') IS NOT NULL AS voided FROM analytics.chat_events WHERE user_id = 'bob' \gset
+-- Alert rules: one for alice, one system-wide; both reached.
+INSERT INTO analytics.alert_rules (name, user_id, metric, threshold) VALUES
+  ('alice tokens', 'alice', 'tokens_per_month', 1), ('system tokens', NULL, 'tokens_per_month', 1);
 SELECT analytics.fold() \gset
+SELECT analytics.evaluate_alerts() AS alerts \gset
 SELECT analytics.refresh_all_views() \gset
 SET usage_analytics.user_id = 'alice';
 
@@ -129,8 +133,8 @@ SELECT is_empty($$SELECT * FROM matrix WHERE (ins = 'ok' OR upd = 'ok' OR del = 
                      AND NOT (role = 'ua_m_admin' OR role = 'ua_m_orgadmin') $$,
   'nobody but admins writes any relation directly');
 SELECT is_empty($$SELECT * FROM matrix WHERE (ins = 'ok' OR upd = 'ok' OR del = 'ok')
-                     AND relation NOT IN ('plans', 'model_prices', 'model_aliases')$$,
-  'admins write plans, prices and model aliases only');
+                     AND relation NOT IN ('plans', 'model_prices', 'model_aliases', 'alert_rules')$$,
+  'admins write plans, prices, model aliases and alert rules only');
 
 SELECT * FROM finish();
 DROP EXTENSION usage_analytics;

@@ -18,7 +18,7 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_cron; CREATE EXTENSION usage_analytics;');
 
 is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.schedule_jobs()'),
-	'5', 'schedule_jobs creates the five jobs');
+	'6', 'schedule_jobs creates the six jobs');
 is($node->safe_psql('postgres',
 		q{SELECT to_regclass('analytics.chat_events_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM')) IS NOT NULL}),
 	't', 'and this month\'s partition at once');
@@ -26,7 +26,7 @@ $node->safe_psql('postgres',
 	q(SELECT analytics.schedule_jobs('{"usage_analytics_refresh_views": "*/5 * * * *"}')));
 is($node->safe_psql('postgres',
 		q(SELECT string_agg(jobname || ' ' || schedule, ', ' ORDER BY jobname) FROM cron.job)),
-	'usage_analytics_expire * * * * *, usage_analytics_fold * * * * *, usage_analytics_partitions 17 3 * * *, usage_analytics_refresh_views */5 * * * *, usage_analytics_retention 37 3 * * *',
+	'usage_analytics_alerts * * * * *, usage_analytics_expire * * * * *, usage_analytics_fold * * * * *, usage_analytics_partitions 17 3 * * *, usage_analytics_refresh_views */5 * * * *, usage_analytics_retention 37 3 * * *',
 	'scheduling again is idempotent and applies a new schedule');
 
 my ($rc, $out, $err) = $node->psql('postgres',
@@ -43,10 +43,13 @@ $node->safe_psql('postgres',
 	q(SELECT analytics.schedule_jobs('{"usage_analytics_refresh_views": "* * * * *",
 	    "usage_analytics_partitions": "* * * * *", "usage_analytics_retention": "* * * * *"}')));
 $node->safe_psql('postgres',
-	q(SELECT count(analytics.record_chat_event('u' || (i % 3), 'gpt-4o', response_time_ms => 100 + i))
+	q(SELECT count(analytics.record_chat_event('u' || (i % 3), 'gpt-4o', input_tokens => 1, response_time_ms => 100 + i))
 	    FROM generate_series(1, 25) i));
 is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.rollup_system_models'),
 	'0', 'nothing folded before the job runs');
+# An alert rule reached by those events: the alerts job writes it once.
+$node->safe_psql('postgres',
+	q(INSERT INTO analytics.alert_rules (name, metric, threshold) VALUES ('system tokens', 'tokens_per_month', 1)));
 
 ok($node->poll_query_until('postgres',
 		'SELECT COALESCE(sum(requests), 0) = 25 FROM analytics.rollup_system_models'),
@@ -56,6 +59,9 @@ ok($node->poll_query_until('postgres',
 	'analytics.jobs shows the last run');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.verify_rollups()'),
 	'0', 'rollups folded by the job equal the raw log');
+ok($node->poll_query_until('postgres',
+		q(SELECT count(*) = 1 FROM analytics.notifications WHERE rule_id IS NOT NULL AND user_id = '')),
+	'the alerts job wrote the system-wide alert');
 
 ok($node->poll_query_until('postgres',
 		q(SELECT bool_and(last_status IS NOT NULL AND last_status NOT IN ('starting', 'running')) FROM analytics.jobs)),
@@ -71,7 +77,7 @@ is($node->safe_psql('postgres',
 		   WHERE j.jobname LIKE 'usage_analytics%' AND r.status = 'failed')),
 	'0', 'pg_cron recorded no failure');
 
-is($node->safe_psql('postgres', 'SELECT analytics.unschedule_jobs()'), '5', 'unschedule_jobs removes them');
+is($node->safe_psql('postgres', 'SELECT analytics.unschedule_jobs()'), '6', 'unschedule_jobs removes them');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.jobs WHERE scheduled'), '0',
 	'no job left');
 
@@ -83,7 +89,7 @@ $node->safe_psql('postgres', q(
 	SELECT analytics.grant_app_backend('app_gone');
 	SELECT count(*) FROM analytics.schedule_jobs();));
 is($node->safe_psql('postgres', q(SELECT count(*) FROM cron.job WHERE jobname LIKE 'usage_analytics%')),
-	'5', 'jobs scheduled again');
+	'6', 'jobs scheduled again');
 $node->safe_psql('postgres', 'DROP EXTENSION usage_analytics');
 is($node->safe_psql('postgres', q(SELECT count(*) FROM cron.job WHERE jobname LIKE 'usage_analytics%')),
 	'0', 'DROP EXTENSION removed the jobs');

@@ -517,6 +517,227 @@ SELECT analytics.index_partition_lookups(i.inhrelid::regclass)
   FROM pg_catalog.pg_inherits i
  WHERE i.inhparent = 'analytics.chat_events'::regclass;
 
+-- ==== issue 13: read-side views and alert rules ====
+/*
+ * user_monthly_usage: limit_reached, limit_reached_at, limit_name of every
+ * month (user_month_limit, from the raw log).  user_request_analytics:
+ * most used model and provider with the unfolded tail.  The recent
+ * activity window as a parameter (user_recent_activity(days)).  Per-user
+ * monthly breakdown by model and provider; system-wide month by model;
+ * users by plan.  Alert rules evaluated by the usage_analytics_alerts job
+ * into notifications (new column rule_id).
+ */
+\ir ../functions/user_month_limit.sql
+
+CREATE OR REPLACE VIEW analytics.user_monthly_usage WITH (security_invoker = true) AS
+SELECT m.user_id,
+       m.month,
+       EXTRACT(year FROM m.month)::integer AS year,
+       EXTRACT(month FROM m.month)::integer AS month_number,
+       pg_catalog.to_char(m.month, 'YYYY-MM') AS year_month,
+       m.message_count, d.conversation_count, d.document_count, m.active_days,
+       m.tokens_total, m.input_tokens, m.tokens_cached, m.cache_write_tokens, m.output_tokens,
+       m.reasoning_tokens, m.cache_hit_count,
+       pg_catalog.round(100.0 * m.tokens_cached / NULLIF(m.tokens_total, 0), 2) AS cache_hit_rate,
+       m.cost_total, m.cost_saved_by_cache,
+       CASE WHEN m.rt_count > 0 THEN pg_catalog.round(m.rt_sum::numeric / m.rt_count)::integer END
+         AS avg_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.5))::integer AS median_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.95))::integer AS p95_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.99))::integer AS p99_response_time_ms,
+       m.error_count,
+       pg_catalog.round(100.0 * m.error_count / NULLIF(m.message_count, 0), 2) AS error_rate,
+       pg_catalog.round(x.feedback_sum::numeric / NULLIF(x.feedback_count, 0), 2) AS avg_feedback_rating,
+       x.feedback_count,
+       l.limit_reached, l.limit_reached_at, l.limit_name
+  FROM (SELECT c.user_id,
+               pg_catalog.date_trunc('month', c.usage_date::timestamp)::date AS month,
+               sum(c.requests)::bigint AS message_count,
+               count(DISTINCT c.usage_date) FILTER (WHERE c.requests > 0)::integer AS active_days,
+               sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS tokens_total,
+               sum(c.input_tokens)::bigint AS input_tokens,
+               sum(c.cached_input_tokens)::bigint AS tokens_cached,
+               sum(c.cache_write_tokens)::bigint AS cache_write_tokens,
+               sum(c.output_tokens)::bigint AS output_tokens,
+               sum(c.reasoning_tokens)::bigint AS reasoning_tokens,
+               sum(c.cache_hits)::bigint AS cache_hit_count,
+               sum(c.cost) AS cost_total,
+               sum(c.cache_savings) AS cost_saved_by_cache,
+               sum(c.response_time_sum)::bigint AS rt_sum,
+               sum(c.response_time_count)::bigint AS rt_count,
+               sum(c.failed)::bigint AS error_count
+          FROM analytics.usage_counters c
+         GROUP BY c.user_id, pg_catalog.date_trunc('month', c.usage_date::timestamp)::date) m
+  CROSS JOIN LATERAL analytics.user_months_latency(m.user_id, m.month, m.month) x
+  CROSS JOIN LATERAL analytics.user_period_distinct(m.user_id, m.month,
+                       (m.month + interval '1 month - 1 day')::date) d
+  CROSS JOIN LATERAL analytics.user_month_limit(m.user_id, m.month) l;
+COMMENT ON VIEW analytics.user_monthly_usage IS
+  'Per-user usage of each local month: sums of at most 31 day counters, with percentiles, feedback and distinct counts, and whether and when a monthly limit was reached';
+
+CREATE OR REPLACE VIEW analytics.user_request_analytics WITH (security_invoker = true) AS
+SELECT c.user_id,
+       sum(c.requests)::bigint AS total_requests,
+       sum(c.requests - c.failed)::bigint AS successful_requests,
+       sum(c.failed)::bigint AS failed_requests,
+       sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS total_tokens,
+       sum(c.cost) AS total_cost,
+       round(sum(c.response_time_sum)::numeric / NULLIF(sum(c.response_time_count), 0))::integer AS avg_response_time,
+       (SELECT m.model FROM analytics.user_model_usage(c.user_id, '-infinity', 'infinity') m
+         GROUP BY m.model ORDER BY sum(m.requests) DESC, m.model LIMIT 1) AS most_used_model,
+       (SELECT NULLIF(m.provider, '') FROM analytics.user_model_usage(c.user_id, '-infinity', 'infinity') m
+         GROUP BY m.provider ORDER BY sum(m.requests) DESC, m.provider LIMIT 1) AS most_used_provider,
+       (SELECT max(e.occurred_at) FROM analytics.chat_events e WHERE e.user_id = c.user_id) AS last_request_time
+  FROM analytics.usage_counters c
+ GROUP BY c.user_id;
+COMMENT ON VIEW analytics.user_request_analytics IS
+  'Per-user totals (seed 003): requests, successes, failures, tokens, cost, average latency, most used model and provider (read-your-writes), last request';
+
+\ir ../functions/check_days.sql
+
+\ir ../functions/user_recent_activity.sql
+
+CREATE OR REPLACE VIEW analytics.v_user_recent_activity WITH (security_invoker = true) AS
+SELECT a.user_id, a.occurred_at, a.event_id, a.conversation_id, a.document_id, a.model, a.provider,
+       a.tokens_total, a.cost_total, a.response_time_ms, a.cache_hit, a.error_occurred,
+       a.status, a.category, a.metadata
+  FROM analytics.user_recent_activity() a;
+COMMENT ON VIEW analytics.v_user_recent_activity IS
+  'The last 7 days of requests (seed 000), with metadata instead of the seed''s document join; user_recent_activity(days) for another window';
+
+-- The rows of the views above are in access_list already.
+/* Per user, local month, provider and model (seed 003's monthly token
+ * breakdown): the folded days plus the not yet folded tail, so a user
+ * reads their own writes.  A condition on user_id reaches both branches
+ * (rollup_user_models' key, chat_events' (user_id, recorded_xid) index). */
+CREATE VIEW analytics.user_monthly_model_usage WITH (security_invoker = true) AS
+SELECT u.user_id, u.month,
+       EXTRACT(year FROM u.month)::integer AS year,
+       EXTRACT(month FROM u.month)::integer AS month_number,
+       u.model, NULLIF(u.provider, '') AS provider,
+       sum(u.requests)::bigint AS request_count,
+       sum(u.failed)::bigint AS failed_count,
+       sum(u.input_tokens)::bigint AS input_tokens,
+       sum(u.cached_input_tokens)::bigint AS cached_input_tokens,
+       sum(u.cache_write_tokens)::bigint AS cache_write_tokens,
+       sum(u.output_tokens)::bigint AS output_tokens,
+       sum(u.reasoning_tokens)::bigint AS reasoning_tokens,
+       sum(u.input_tokens + u.cached_input_tokens + u.cache_write_tokens + u.output_tokens)::bigint AS total_tokens,
+       sum(u.cost) AS total_cost,
+       max(u.last_used) AS last_used
+  FROM (SELECT r.user_id, pg_catalog.date_trunc('month', r.usage_date::timestamp)::date AS month,
+               r.provider, r.model, r.requests, r.failed, r.input_tokens, r.cached_input_tokens,
+               r.cache_write_tokens, r.output_tokens, r.reasoning_tokens, r.cost, r.last_used
+          FROM analytics.rollup_user_models r
+        UNION ALL
+        SELECT e.user_id, pg_catalog.date_trunc('month', e.usage_date::timestamp)::date,
+               COALESCE(e.provider, ''), e.model, 1, (e.status = 'failed')::integer,
+               e.input_tokens, e.cached_input_tokens, e.cache_write_tokens, e.output_tokens,
+               e.reasoning_tokens, e.cost, e.occurred_at
+          FROM analytics.chat_events e
+         WHERE e.recorded_xid >= analytics.fold_watermark() AND e.status IN ('completed', 'failed')) u
+ GROUP BY u.user_id, u.month, u.model, u.provider;
+COMMENT ON VIEW analytics.user_monthly_model_usage IS
+  'Per-user usage by local month, model and provider (seed 003): requests, failures, tokens per ledger bucket, cost, last use; read-your-writes';
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.user_request_analytics', 'SELECT'),
+  ('*', 'TABLE', 'analytics.v_user_recent_activity', 'SELECT'),
+  ('*', 'TABLE', 'analytics.user_monthly_model_usage', 'SELECT')
+  ON CONFLICT DO NOTHING;
+
+/* System-wide reports (seed 004): usage by UTC month and model from the
+ * rollups (as of the last fold), and users by plan. */
+CREATE VIEW analytics.model_monthly_usage WITH (security_invoker = true) AS
+SELECT pg_catalog.date_trunc('month', r.usage_date::timestamp)::date AS month,
+       r.model, NULLIF(r.provider, '') AS provider,
+       sum(r.requests)::bigint AS request_count,
+       sum(r.failed)::bigint AS failed_count,
+       sum(r.tokens_total)::bigint AS total_tokens,
+       (sum(r.tokens_total) / NULLIF(sum(r.requests), 0))::bigint AS avg_tokens,
+       sum(r.cached_input_tokens)::bigint AS cached_input_tokens,
+       sum(r.cost) AS total_cost
+  FROM analytics.rollup_system_models r
+ GROUP BY 1, r.model, r.provider;
+COMMENT ON VIEW analytics.model_monthly_usage IS
+  'Requests, tokens and cost per UTC month, model and provider, system-wide (seed 004), from the rollups as of the last fold';
+
+/* Users are those the extension knows: with usage counters or a
+ * subscription.  Each is counted under the plan in force now: its
+ * subscription's, or usage_analytics.default_plan without one. */
+CREATE VIEW analytics.users_by_plan WITH (security_invoker = true) AS
+SELECT p.plan_id, p.name AS plan_name,
+       p.plan_id = analytics.setting('default_plan') AS is_default_plan,
+       COALESCE(n.user_count, 0)::bigint AS user_count,
+       COALESCE(n.subscribed_users, 0)::bigint AS subscribed_users,
+       COALESCE(n.default_plan_users, 0)::bigint AS default_plan_users
+  FROM analytics.plans p
+  LEFT JOIN (SELECT s.plan_id, count(*) AS user_count,
+                    count(*) FILTER (WHERE s.subscribed) AS subscribed_users,
+                    count(*) FILTER (WHERE NOT s.subscribed) AS default_plan_users
+               FROM (SELECT u.user_id, a.plan_id,
+                            EXISTS (SELECT 1 FROM analytics.subscriptions x
+                                     WHERE x.user_id = u.user_id AND x.starts_at <= pg_catalog.now()
+                                       AND (x.ends_at IS NULL OR x.ends_at > pg_catalog.now())) AS subscribed
+                       FROM (SELECT c.user_id FROM analytics.usage_counters c
+                             UNION
+                             SELECT x.user_id FROM analytics.subscriptions x) u
+                      CROSS JOIN LATERAL analytics.subject_at(u.user_id, pg_catalog.now()) a) s
+              GROUP BY s.plan_id) n ON n.plan_id = p.plan_id;
+COMMENT ON VIEW analytics.users_by_plan IS
+  'Users per plan in force now (seed 004), those on the default plan without a subscription included';
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('app_backend', 'TABLE', 'analytics.model_monthly_usage', 'SELECT'),
+  ('app_backend', 'TABLE', 'analytics.users_by_plan', 'SELECT'),
+  ('admin', 'TABLE', 'analytics.model_monthly_usage', 'SELECT'),
+  ('admin', 'TABLE', 'analytics.users_by_plan', 'SELECT')
+  ON CONFLICT DO NOTHING;
+
+ALTER TABLE analytics.notifications ADD COLUMN rule_id bigint;
+COMMENT ON COLUMN analytics.notifications.rule_id IS
+  'The alert rule (analytics.alert_rules) that wrote the row; NULL for plan thresholds';
+-- list_notifications (above, a string body) returns the new column as is.
+
+CREATE TABLE analytics.alert_rules (
+  rule_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  name         text NOT NULL UNIQUE,
+  user_id      text,
+  metric       text NOT NULL,
+  threshold    numeric NOT NULL,
+  error_window interval,
+  min_requests integer NOT NULL DEFAULT 1,
+  enabled      boolean NOT NULL DEFAULT true,
+  created_at   timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE analytics.alert_rules IS
+  'Alerts beyond plan thresholds: metric cost_per_day, tokens_per_month or error_rate reaching threshold, for user_id or system-wide (NULL); evaluated by evaluate_alerts() into notifications';
+COMMENT ON COLUMN analytics.alert_rules.user_id IS
+  'The user the rule watches; NULL: the whole system (UTC days and months)';
+COMMENT ON COLUMN analytics.alert_rules.threshold IS
+  'USD per day (cost_per_day), tokens per month (tokens_per_month), or the failed share of requests, in (0, 1] (error_rate)';
+COMMENT ON COLUMN analytics.alert_rules.error_window IS
+  'error_rate only: the sliding window, 1 minute to 1 day';
+COMMENT ON COLUMN analytics.alert_rules.min_requests IS
+  'error_rate only: fewer finished requests in the window never alert';
+
+\ir ../functions/check_alert_rule.sql
+CREATE TRIGGER alert_rules_check BEFORE INSERT OR UPDATE ON analytics.alert_rules
+  FOR EACH ROW EXECUTE FUNCTION analytics.check_alert_rule();
+
+SELECT pg_catalog.pg_extension_config_dump('analytics.alert_rules', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.alert_rules_rule_id_seq', '');
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
+  ('admin', 'TABLE', 'analytics.alert_rules', 'SELECT, INSERT, UPDATE, DELETE', true)
+  ON CONFLICT DO NOTHING;
+
+\ir ../functions/evaluate_alerts.sql
+REVOKE ALL ON TABLE analytics.alert_rules FROM PUBLIC;
+REVOKE ALL ON SEQUENCE analytics.alert_rules_rule_id_seq FROM PUBLIC;
+REVOKE ALL ON analytics.user_monthly_model_usage, analytics.model_monthly_usage, analytics.users_by_plan FROM PUBLIC;
+
+\ir ../functions/job_definitions.sql
+
+\ir ../functions/schedule_jobs.sql
+
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and
 -- organization-scoped admins lose what they may no longer change).
