@@ -129,8 +129,8 @@ SELECT is_empty($$SELECT * FROM matrix WHERE (ins = 'ok' OR upd = 'ok' OR del = 
                      AND NOT (role = 'ua_m_admin' OR role = 'ua_m_orgadmin') $$,
   'nobody but admins writes any relation directly');
 SELECT is_empty($$SELECT * FROM matrix WHERE (ins = 'ok' OR upd = 'ok' OR del = 'ok')
-                     AND relation NOT IN ('plans', 'model_prices', 'model_aliases')$$,
-  'admins write plans, prices and model aliases only');
+                     AND relation NOT IN ('plans', 'model_prices', 'model_aliases', 'provider_limits')$$,
+  'admins write plans, prices, model aliases and provider limits only');
 
 SELECT * FROM finish();
 DROP EXTENSION usage_analytics;

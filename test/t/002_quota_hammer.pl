@@ -18,6 +18,7 @@ $node->safe_psql('postgres', q{
 	       ('tokens5000', '5000 tokens', NULL, 5000, 'hard');
 	SELECT analytics.subscribe('hot', 'requests37');
 	SELECT analytics.subscribe('hot-tokens', 'tokens5000');
+	SELECT analytics.subscribe('retry-adm', 'pro');
 });
 
 sub hammer
