@@ -433,6 +433,8 @@ ua_start_request(PG_FUNCTION_ARGS)
 		ua_quota_evaluate(user_id, 0, zero(), true, cxt, &q);
 		if (ua_notify_enabled)
 			ua_notify_thresholds(user_id, &q);
+		/* A soft plan admitted a model it does not list: say so. */
+		ua_rules_gates(&rules, &q, cxt);
 	}
 	SPI_finish();
 

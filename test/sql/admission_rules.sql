@@ -67,8 +67,8 @@ SELECT results_eq($$SELECT p, (SELECT allowed FROM analytics.check_quota('p_' ||
   'a string is one model, [] none, another value none; absent, null and "all" any');
 SELECT results_eq($$SELECT allowed, status, limit_name FROM analytics.check_quota('p_soft_list', 0, 'gpt-4o')$$,
   $$VALUES (true, 'limit_reached', 'model_not_allowed')$$, 'a soft plan allows and reports');
-SELECT results_eq($$SELECT allowed, status FROM analytics.start_request('p_soft_list', 'gpt-4o')$$,
-  $$VALUES (true, 'pending')$$, 'and admits');
+SELECT results_eq($$SELECT allowed, status, limit_name, remaining FROM analytics.start_request('p_soft_list', 'gpt-4o')$$,
+  $$VALUES (true, 'pending', 'model_not_allowed', NULL::numeric)$$, 'and admits, naming the rule');
 
 -- ---------------------------------------------------------------------
 -- Models and providers switched off (provider_limits.active).
