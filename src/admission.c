@@ -68,7 +68,9 @@ enum
 {
 	S_USER_ID, S_MODEL, S_EST_TOKENS, S_REQUEST_ID, S_PROVIDER, S_EST_COST, S_ORG_ID,
 	S_CONVERSATION_ID, S_MESSAGE_ID, S_DOCUMENT_ID, S_SESSION_ID, S_REQUEST_TYPE,
-	S_CATEGORY, S_QUERY_INTENT, S_METADATA
+	S_CATEGORY, S_QUERY_INTENT, S_METADATA,
+	/* 1.1 */
+	S_MODEL_VERSION, S_QUERY_LENGTH, S_COMPLEXITY, S_IP_ADDRESS, S_USER_AGENT
 };
 
 /* Arguments of complete_request. */
@@ -76,7 +78,9 @@ enum
 {
 	C_EVENT_ID, C_STATUS, C_INPUT, C_CACHED, C_WRITE, C_OUTPUT, C_REASONING, C_COST,
 	C_RESPONSE_MS, C_TTFT_MS, C_ERROR_CODE, C_ERROR_MESSAGE, C_CACHE_HIT, C_USER_ID,
-	C_REQUEST_ID
+	C_REQUEST_ID,
+	/* 1.1 */
+	C_MODEL_VERSION, C_RESPONSE_LENGTH
 };
 
 /* Event columns copied from start_request's arguments. */
@@ -86,6 +90,13 @@ static const UaEventArg event_args[] =
 	{EV_DOCUMENT_ID, S_DOCUMENT_ID}, {EV_SESSION_ID, S_SESSION_ID}, {EV_REQUEST_ID, S_REQUEST_ID},
 	{EV_PROVIDER, S_PROVIDER}, {EV_MODEL, S_MODEL}, {EV_REQUEST_TYPE, S_REQUEST_TYPE},
 	{EV_CATEGORY, S_CATEGORY}, {EV_QUERY_INTENT, S_QUERY_INTENT}, {EV_METADATA, S_METADATA}
+};
+
+/* Event columns of the start_request arguments 1.1 adds (absent under the 1.0 SQL). */
+static const UaEventArg optional_event_args[] =
+{
+	{EV_MODEL_VERSION, S_MODEL_VERSION}, {EV_COMPLEXITY, S_COMPLEXITY},
+	{EV_IP_ADDRESS, S_IP_ADDRESS}, {EV_USER_AGENT, S_USER_AGENT}
 };
 
 /*
@@ -250,6 +261,14 @@ static UaPlan settle_renamed = {
 	.nargs = 24, .argtypes = {UA_SETTLE_TYPES, TEXTOID}
 };
 
+/* With complete_request's 1.1 arguments: what the call gives, kept otherwise. */
+static UaPlan settle_full = {
+	.sql = UA_SETTLE_SET ", priced_model = COALESCE($24, priced_model), "
+	"  model_version = COALESCE($25, model_version), "
+	"  ai_response_length = COALESCE($26, ai_response_length)" UA_SETTLE_WHERE,
+	.nargs = 26, .argtypes = {UA_SETTLE_TYPES, TEXTOID, TEXTOID, INT4OID}
+};
+
 static Datum
 zero(void)
 {
@@ -259,8 +278,8 @@ zero(void)
 static Datum
 arg_or_null(FunctionCallInfo fcinfo, int argno, char *null)
 {
-	*null = PG_ARGISNULL(argno) ? 'n' : ' ';
-	return PG_ARGISNULL(argno) ? (Datum) 0 : PG_GETARG_DATUM(argno);
+	*null = UA_ARG_NULL(fcinfo, argno) ? 'n' : ' ';
+	return UA_ARG_NULL(fcinfo, argno) ? (Datum) 0 : PG_GETARG_DATUM(argno);
 }
 
 static HeapTuple
@@ -290,6 +309,9 @@ ua_start_request(PG_FUNCTION_ARGS)
 		{S_REQUEST_TYPE, "request_type", UA_MAX_NAME_BYTES, false},
 		{S_CATEGORY, "category", UA_MAX_NAME_BYTES, false},
 		{S_QUERY_INTENT, "query_intent", UA_MAX_NAME_BYTES, false},
+		{S_MODEL_VERSION, "model_version", UA_MAX_NAME_BYTES, false},
+		{S_COMPLEXITY, "complexity", UA_MAX_NAME_BYTES, false},
+		{S_USER_AGENT, "user_agent", UA_MAX_AGENT_BYTES, false},
 	};
 	MemoryContext cxt = CurrentMemoryContext;
 	Datum		user_id;
@@ -305,9 +327,11 @@ ua_start_request(PG_FUNCTION_ARGS)
 	Datum		usage_date;
 	Datum		out[6];
 	bool		out_null[6] = {false, false, false, true, true, true};
+	int64		query_length;
 
 	ua_check_text_args(fcinfo, texts, lengthof(texts));
 	tokens = ua_check_count(fcinfo, S_EST_TOKENS, "estimated_tokens", UA_MAX_TOKENS * 4LL, 0);
+	query_length = ua_check_count(fcinfo, S_QUERY_LENGTH, "user_query_length", UA_MAX_TEXT_CHARS, -1);
 	{
 		bool		est_null;
 
@@ -390,6 +414,9 @@ ua_start_request(PG_FUNCTION_ARGS)
 		ua_event_row_set(&row, EV_USAGE_DATE, usage_date);
 		ua_event_row_set(&row, EV_USER_ID, user_id);
 		ua_event_row_args(&row, fcinfo, event_args, lengthof(event_args));
+		ua_event_row_optional_args(&row, fcinfo, optional_event_args, lengthof(optional_event_args));
+		if (query_length >= 0)
+			ua_event_row_set(&row, EV_USER_QUERY_LENGTH, Int32GetDatum((int32) query_length));
 		ua_event_row_set(&row, EV_STATUS, CStringGetTextDatum(q.allowed ? "pending" : "rejected"));
 		ua_event_row_set(&row, EV_COST, zero());
 		ua_event_row_set(&row, EV_COST_SOURCE, CStringGetTextDatum("computed"));
@@ -485,6 +512,7 @@ ua_complete_request(PG_FUNCTION_ARGS)
 	bool		provider_null;
 	int64		response_ms;
 	int64		ttft_ms;
+	int64		response_length;
 	int64		reserved_tokens;
 	char	   *status;
 	Datum		parts[5];
@@ -505,6 +533,8 @@ ua_complete_request(PG_FUNCTION_ARGS)
 	ua_check_ledger(fcinfo, complete_ledger_args, &ledger);
 	response_ms = ua_arg_duration(fcinfo, C_RESPONSE_MS, "response_time_ms", UA_MAX_DURATION_MS, -1);
 	ttft_ms = ua_arg_duration(fcinfo, C_TTFT_MS, "time_to_first_token_ms", UA_MAX_DURATION_MS, -1);
+	ua_check_text(fcinfo, C_MODEL_VERSION, "model_version", UA_MAX_NAME_BYTES, false);
+	response_length = ua_check_count(fcinfo, C_RESPONSE_LENGTH, "ai_response_length", UA_MAX_TEXT_CHARS, -1);
 	if (!PG_ARGISNULL(C_STATUS))
 	{
 		char	   *s = text_to_cstring(PG_GETARG_TEXT_PP(C_STATUS));
@@ -612,11 +642,11 @@ ua_complete_request(PG_FUNCTION_ARGS)
 
 	/* Settle the event: the log is append-only to everyone else. */
 	{
-		Datum		v[24];
-		char		n[25];
+		Datum		v[26];
+		char		n[27];
 
 		memset(n, ' ', sizeof(n));
-		n[24] = '\0';
+		n[26] = '\0';
 		v[0] = user_id;
 		v[1] = occurred_at;
 		v[2] = event_id;
@@ -644,9 +674,19 @@ ua_complete_request(PG_FUNCTION_ARGS)
 		n[21] = provider_null ? 'n' : ' ';
 		v[22] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
 		v[23] = priced_model;
+		n[23] = priced_model == (Datum) 0 ? 'n' : ' ';
+		v[24] = arg_or_null(fcinfo, C_MODEL_VERSION, &n[24]);
+		v[25] = Int32GetDatum((int32) response_length);
+		n[25] = response_length < 0 ? 'n' : ' ';
 
-		/* Only a renamed price needs the 1.1 column. */
-		ua_run_internal_write(priced_model != (Datum) 0 ? &settle_renamed : &settle, v, n, 1);
+		if (PG_NARGS() > C_RESPONSE_LENGTH)
+			ua_run_internal_write(&settle_full, v, n, 1);
+		else
+		{
+			/* The 1.0 SQL: only a renamed price needs the 1.1 column. */
+			n[24] = '\0';
+			ua_run_internal_write(priced_model != (Datum) 0 ? &settle_renamed : &settle, v, n, 1);
+		}
 	}
 
 	/* Actual usage in, the reservation out (unless it expired already). */

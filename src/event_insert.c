@@ -75,7 +75,9 @@ static const struct
 	{"error_code", TEXTOID}, {"error_message", TEXTOID},
 	{"sections_referenced", TEXTARRAYOID}, {"intermediate_steps", INT4OID},
 	{"metadata", JSONBOID}, {"recorded_xid", INT8OID}, {"reserved_tokens", INT4OID},
-	{"reserved_cost", NUMERICOID}, {"priced_model", TEXTOID}
+	{"reserved_cost", NUMERICOID}, {"priced_model", TEXTOID}, {"model_version", TEXTOID},
+	{"user_query_length", INT4OID}, {"ai_response_length", INT4OID}, {"complexity", TEXTOID},
+	{"ip_address", INETOID}, {"user_agent", TEXTOID}
 };
 
 /*
@@ -144,6 +146,16 @@ ua_event_row_args(UaEventRow *row, FunctionCallInfo fcinfo, const UaEventArg *ma
 		row->nulls[col] = PG_ARGISNULL(map[i].argno);
 		row->values[col] = row->nulls[col] ? (Datum) 0 : PG_GETARG_DATUM(map[i].argno);
 	}
+}
+
+void
+ua_event_row_optional_args(UaEventRow *row, FunctionCallInfo fcinfo, const UaEventArg *map, int n)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		if (map[i].argno < PG_NARGS() && !PG_ARGISNULL(map[i].argno))
+			ua_event_row_set(row, map[i].column, PG_GETARG_DATUM(map[i].argno));
 }
 
 void
@@ -252,8 +264,8 @@ rebuild(Relation rel)
 	{
 		AttrNumber	a = get_attnum(cache.root, columns[i].name);
 
-		/* Under the 1.0 SQL: no priced_model, and nothing sets it. */
-		if (a <= 0 && i == EV_PRICED_MODEL)
+		/* Under the 1.0 SQL: no 1.1 columns, and nothing sets them. */
+		if (a <= 0 && i >= EV_PRICED_MODEL)
 			continue;
 		if (a <= 0 || TupleDescAttr(desc, a - 1)->atttypid != columns[i].type)
 			cache.direct = false;

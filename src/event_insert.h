@@ -28,7 +28,9 @@ typedef enum UaEventColumn
 	EV_TIME_TO_FIRST_TOKEN_MS, EV_CACHE_HIT, EV_ERROR_CODE, EV_ERROR_MESSAGE,
 	EV_SECTIONS_REFERENCED, EV_INTERMEDIATE_STEPS, EV_METADATA,
 	EV_RECORDED_XID, EV_RESERVED_TOKENS, EV_RESERVED_COST,
-	EV_PRICED_MODEL,			/* 1.1 SQL only: set only when present */
+	/* Columns the 1.1 SQL adds: a 1.0 table lacks them, and nothing sets them then. */
+	EV_PRICED_MODEL, EV_MODEL_VERSION, EV_USER_QUERY_LENGTH, EV_AI_RESPONSE_LENGTH,
+	EV_COMPLEXITY, EV_IP_ADDRESS, EV_USER_AGENT,
 	EV_NCOLUMNS
 } UaEventColumn;
 
@@ -55,6 +57,13 @@ typedef struct UaEventArg
 /* Set each column of map to its argument of the call (NULL if it is NULL). */
 extern void ua_event_row_args(UaEventRow *row, FunctionCallInfo fcinfo, const UaEventArg *map,
 							  int n);
+
+/*
+ * The same for trailing arguments a newer SQL declaration adds: a column is
+ * set only when the call has its argument and it is not NULL.
+ */
+extern void ua_event_row_optional_args(UaEventRow *row, FunctionCallInfo fcinfo,
+									   const UaEventArg *map, int n);
 
 /* Set column col to a value. */
 extern void ua_event_row_set(UaEventRow *row, UaEventColumn col, Datum value);

@@ -54,7 +54,10 @@ enum
 	A_REASONING, A_COST, A_RESPONSE_MS, A_TTFT_MS, A_STATUS, A_ERROR_CODE,
 	A_ERROR_MESSAGE, A_REQUEST_ID, A_OCCURRED_AT, A_ORG_ID, A_CONVERSATION_ID,
 	A_MESSAGE_ID, A_DOCUMENT_ID, A_SESSION_ID, A_REQUEST_TYPE, A_CATEGORY,
-	A_QUERY_INTENT, A_CACHE_HIT, A_SECTIONS, A_STEPS, A_METADATA
+	A_QUERY_INTENT, A_CACHE_HIT, A_SECTIONS, A_STEPS, A_METADATA,
+	/* 1.1 */
+	A_MODEL_VERSION, A_QUERY_LENGTH, A_RESPONSE_LENGTH, A_COMPLEXITY, A_IP_ADDRESS,
+	A_USER_AGENT
 };
 
 /* Text arguments and their limits. */
@@ -75,6 +78,9 @@ static const UaTextArg text_args[] =
 	{A_REQUEST_TYPE, "request_type", UA_MAX_NAME_BYTES, false},
 	{A_CATEGORY, "category", UA_MAX_NAME_BYTES, false},
 	{A_QUERY_INTENT, "query_intent", UA_MAX_NAME_BYTES, false},
+	{A_MODEL_VERSION, "model_version", UA_MAX_NAME_BYTES, false},
+	{A_COMPLEXITY, "complexity", UA_MAX_NAME_BYTES, false},
+	{A_USER_AGENT, "user_agent", UA_MAX_AGENT_BYTES, false},
 };
 
 /* Event columns copied from the arguments. */
@@ -88,12 +94,21 @@ static const UaEventArg event_args[] =
 	{EV_METADATA, A_METADATA}
 };
 
+/* Event columns of the arguments 1.1 adds (absent under the 1.0 SQL). */
+static const UaEventArg optional_event_args[] =
+{
+	{EV_MODEL_VERSION, A_MODEL_VERSION}, {EV_COMPLEXITY, A_COMPLEXITY},
+	{EV_IP_ADDRESS, A_IP_ADDRESS}, {EV_USER_AGENT, A_USER_AGENT}
+};
+
 /* The validated token ledger of one request, its cost and latencies. */
 typedef struct Ledger
 {
 	UaLedgerArgs t;				/* tokens and cost */
 	int64		response_ms;	/* rounded; -1 when NULL */
 	int64		ttft_ms;
+	int64		query_length;	/* characters; -1 when NULL */
+	int64		response_length;
 } Ledger;
 
 static const int ledger_args[UA_LEDGER_NARGS] = {A_INPUT, A_CACHED, A_WRITE, A_OUTPUT, A_REASONING, A_COST};
@@ -112,6 +127,8 @@ check_arguments(FunctionCallInfo fcinfo, Ledger *ledger)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("time_to_first_token_ms must not exceed response_time_ms")));
 	ua_check_count(fcinfo, A_STEPS, "intermediate_steps", UA_MAX_INTERMEDIATE, 0);
+	ledger->query_length = ua_check_count(fcinfo, A_QUERY_LENGTH, "user_query_length", UA_MAX_TEXT_CHARS, -1);
+	ledger->response_length = ua_check_count(fcinfo, A_RESPONSE_LENGTH, "ai_response_length", UA_MAX_TEXT_CHARS, -1);
 
 	if (!PG_ARGISNULL(A_STATUS))
 	{
@@ -280,6 +297,11 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	ua_event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
 	ua_event_row_set(&row, EV_USAGE_DATE, usage_date);
 	ua_event_row_args(&row, fcinfo, event_args, lengthof(event_args));
+	ua_event_row_optional_args(&row, fcinfo, optional_event_args, lengthof(optional_event_args));
+	if (ledger.query_length >= 0)
+		ua_event_row_set(&row, EV_USER_QUERY_LENGTH, Int32GetDatum((int32) ledger.query_length));
+	if (ledger.response_length >= 0)
+		ua_event_row_set(&row, EV_AI_RESPONSE_LENGTH, Int32GetDatum((int32) ledger.response_length));
 	ua_event_row_set(&row, EV_PROVIDER, provider);
 	row.nulls[EV_PROVIDER] = provider_null;
 	ua_event_row_set(&row, EV_STATUS, CStringGetTextDatum(failed ? "failed" : "completed"));
@@ -312,6 +334,8 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	{
 		row.nulls[EV_ERROR_MESSAGE] = true;
 		row.nulls[EV_METADATA] = true;
+		row.nulls[EV_IP_ADDRESS] = true;
+		row.nulls[EV_USER_AGENT] = true;
 	}
 	/* The fold's watermark: every event carries its top transaction id. */
 	ua_event_row_set(&row, EV_RECORDED_XID,

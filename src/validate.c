@@ -33,7 +33,7 @@ ua_check_text(FunctionCallInfo fcinfo, int argno, const char *name,
 	text	   *t;
 	int			len;
 
-	if (PG_ARGISNULL(argno))
+	if (UA_ARG_NULL(fcinfo, argno))
 	{
 		if (required)
 			ereport(ERROR,
@@ -72,7 +72,7 @@ ua_check_count(FunctionCallInfo fcinfo, int argno, const char *name,
 {
 	int64		v;
 
-	if (PG_ARGISNULL(argno))
+	if (UA_ARG_NULL(fcinfo, argno))
 		return if_null;
 	v = PG_GETARG_INT64(argno);
 	if (v < 0 || v > max)

@@ -19,9 +19,17 @@
 #define UA_MAX_ID_BYTES			256		/* user, org, conversation ... ids */
 #define UA_MAX_NAME_BYTES		128		/* model, provider, category ... */
 #define UA_MAX_MESSAGE_BYTES	8192	/* error_message */
+#define UA_MAX_AGENT_BYTES		1024	/* user_agent */
+#define UA_MAX_TEXT_CHARS		100000000	/* user_query_length, ai_response_length */
 #define UA_MAX_SECTIONS			1000	/* sections_referenced elements */
 #define UA_MAX_COST				1000000	/* USD per request */
 #define UA_FUTURE_SKEW_SECS		300		/* occurred_at may be this far ahead */
+
+/*
+ * Every check treats an argument the call does not have (a trailing one a
+ * newer SQL declaration adds) as NULL.
+ */
+#define UA_ARG_NULL(fcinfo, argno) ((argno) >= PG_NARGS() || PG_ARGISNULL(argno))
 
 extern bool ua_check_text(FunctionCallInfo fcinfo, int argno, const char *name,
 						  int maxbytes, bool required);

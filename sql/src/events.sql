@@ -58,7 +58,13 @@ CREATE TABLE analytics.chat_events (
   reserved_tokens         integer CHECK (reserved_tokens BETWEEN 0 AND 400000000),
   reserved_cost           numeric CHECK (reserved_cost >= 0 AND reserved_cost <= 1000000),
   settled_at              timestamptz,
-  priced_model            text
+  priced_model            text,
+  model_version           text,
+  user_query_length       integer CHECK (user_query_length BETWEEN 0 AND 100000000),
+  ai_response_length      integer CHECK (ai_response_length BETWEEN 0 AND 100000000),
+  complexity              text,
+  ip_address              inet,
+  user_agent              text
 ) PARTITION BY RANGE (occurred_at);
 ALTER SEQUENCE analytics.chat_events_id_seq OWNED BY analytics.chat_events.id;
 COMMENT ON TABLE analytics.chat_events IS
@@ -78,6 +84,15 @@ COMMENT ON COLUMN analytics.chat_events.recorded_xid IS
   'Full id of the recording (or settling) transaction: analytics.fold() folds events below its watermark, each exactly once';
 COMMENT ON COLUMN analytics.chat_events.priced_model IS
   'The price-book model that priced the event when it is not the name as sent (an alias or a normalised name); NULL when model itself is in the price book or the cost was provided';
+COMMENT ON COLUMN analytics.chat_events.model_version IS
+  'The model version the provider reports (e.g. a dated snapshot), as sent; NULL when unknown';
+COMMENT ON COLUMN analytics.chat_events.user_query_length IS 'Characters of the user''s query; NULL when unknown';
+COMMENT ON COLUMN analytics.chat_events.ai_response_length IS 'Characters of the response; NULL when unknown';
+COMMENT ON COLUMN analytics.chat_events.complexity IS 'The application''s label of the request''s complexity (e.g. low, medium, high)';
+COMMENT ON COLUMN analytics.chat_events.ip_address IS
+  'The end user''s address as the application saw it; cleared with the free text by payload retention';
+COMMENT ON COLUMN analytics.chat_events.user_agent IS
+  'The end user''s client as the application saw it; cleared with the free text by payload retention';
 
 /*
  * Append-only without holes: the guard triggers fire also under
@@ -88,6 +103,8 @@ COMMENT ON COLUMN analytics.chat_events.priced_model IS
 \ir functions/guard_append_only.sql
 
 \ir functions/guard_partition.sql
+
+\ir functions/index_partition_lookups.sql
 
 \ir functions/index_partition.sql
 

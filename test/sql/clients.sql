@@ -132,7 +132,7 @@ SELECT lives_ok($$
 SELECT is((SELECT response_time_ms || ' ' || cost FROM analytics.chat_events WHERE request_id = 'pgrst'),
   '813 0.000123456789012345678', 'PostgREST-style JSON numbers: rounded latency, exact cost');
 SELECT is(analytics.record_chat_event_keys(),
-  '{user_id,model,provider,input_tokens,cached_input_tokens,cache_write_tokens,output_tokens,reasoning_tokens,cost,response_time_ms,time_to_first_token_ms,status,error_code,error_message,request_id,occurred_at,org_id,conversation_id,message_id,document_id,session_id,request_type,category,query_intent,cache_hit,sections_referenced,intermediate_steps,metadata}',
+  '{user_id,model,provider,input_tokens,cached_input_tokens,cache_write_tokens,output_tokens,reasoning_tokens,cost,response_time_ms,time_to_first_token_ms,status,error_code,error_message,request_id,occurred_at,org_id,conversation_id,message_id,document_id,session_id,request_type,category,query_intent,cache_hit,sections_referenced,intermediate_steps,metadata,model_version,user_query_length,ai_response_length,complexity,ip_address,user_agent}',
   'the batch keys follow the new signature');
 SELECT is((SELECT count(*) FROM pg_proc p
             WHERE p.pronamespace = 'analytics'::regnamespace

@@ -52,14 +52,22 @@ is($node->safe_psql('updated', q{
 my ($rc, $out, $err) = $node->psql('updated', q{SELECT analytics.record_chat_event('u1', 'openai/gpt-4o')});
 like($err, qr/unknown model "openai\/gpt-4o"/, 'the 1.0 SQL with the new library: a prefixed name is unknown, as in 1.0');
 
-# (1.1 adds the column priced_model, NULL on every existing event.)
-my $raw_log = q{SELECT md5(string_agg((to_jsonb(e) - 'priced_model')::text, ',' ORDER BY e.id)) FROM analytics.chat_events e};
+# (1.1 adds the columns priced_model, model_version, user_query_length,
+# ai_response_length, complexity, ip_address and user_agent: NULL on every
+# existing event.)
+my $new_columns = q{ARRAY['priced_model', 'model_version', 'user_query_length', 'ai_response_length',
+                          'complexity', 'ip_address', 'user_agent']};
+my $raw_log = qq{SELECT md5(string_agg((to_jsonb(e) - $new_columns)::text, ',' ORDER BY e.id)) FROM analytics.chat_events e};
 my $before = $node->safe_psql('updated', $raw_log);
 $node->safe_psql('updated', q{ALTER EXTENSION usage_analytics UPDATE TO '1.1'});
 is($node->safe_psql('updated', q{SELECT extversion FROM pg_extension WHERE extname = 'usage_analytics'}),
 	'1.1', 'ALTER EXTENSION ... UPDATE reaches 1.1');
 is($node->safe_psql('updated', $raw_log),
 	$before, 'the raw log is untouched by the update');
+is($node->safe_psql('updated', qq{
+		SELECT count(*) FROM analytics.chat_events e, jsonb_each(to_jsonb(e)) AS c(k, v)
+		 WHERE c.k = ANY ($new_columns) AND c.v <> 'null'::jsonb}),
+	'0', 'the columns 1.1 adds are NULL (unknown) on the events recorded before');
 is($node->safe_psql('updated', q{
 		SELECT (analytics.void_event(min(id), 'refund')).kind FROM analytics.chat_events WHERE status = 'completed';
 		SELECT count(*) FROM analytics.verify_rollups();}),

@@ -11,6 +11,7 @@ BEGIN
   EXECUTE format('CREATE INDEX ON %s (user_id, recorded_xid)', part);
   -- Reservations waiting to be settled or expired.
   EXECUTE format('CREATE INDEX ON %s (occurred_at) WHERE status = ''pending''', part);
+  PERFORM analytics.index_partition_lookups(part);
   PERFORM analytics.guard_partition(part);
 END
 $$;

@@ -26,14 +26,20 @@ CREATE OR REPLACE FUNCTION analytics.record_chat_event(
     cache_hit              boolean          DEFAULT NULL,
     sections_referenced    text[]           DEFAULT NULL,
     intermediate_steps     bigint           DEFAULT NULL,
-    metadata               jsonb            DEFAULT NULL)
+    metadata               jsonb            DEFAULT NULL,
+    model_version          text             DEFAULT NULL,
+    user_query_length      bigint           DEFAULT NULL,
+    ai_response_length     bigint           DEFAULT NULL,
+    complexity             text             DEFAULT NULL,
+    ip_address             inet             DEFAULT NULL,
+    user_agent             text             DEFAULT NULL)
   RETURNS bigint
   LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'ua_record_chat_event';
-COMMENT ON FUNCTION analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb) IS
+COMMENT ON FUNCTION analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb, text, bigint, bigint, text, inet, text) IS
   'Records a finished LLM request (completed or failed): validates, prices, logs and counts it in one step; idempotent on (user_id, request_id); returns the event id';
-REVOKE ALL ON FUNCTION analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb, text, bigint, bigint, text, inet, text) FROM PUBLIC;
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
-  ('app_backend', 'FUNCTION', 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)', 'EXECUTE')
+  ('app_backend', 'FUNCTION', 'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, analytics.amount, double precision, double precision, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb, text, bigint, bigint, text, inet, text)', 'EXECUTE')
   ON CONFLICT DO NOTHING;

@@ -53,7 +53,13 @@ BEGIN
                                      THEN analytics.raise_bad_key(i, 'sections_referenced', 'an array of strings')::text[]
                                 END,
       intermediate_steps     => (e->>'intermediate_steps')::bigint,
-      metadata               => CASE WHEN jsonb_typeof(e->'metadata') = 'null' THEN NULL ELSE e->'metadata' END);
+      metadata               => CASE WHEN jsonb_typeof(e->'metadata') = 'null' THEN NULL ELSE e->'metadata' END,
+      model_version          => e->>'model_version',
+      user_query_length      => (e->>'user_query_length')::bigint,
+      ai_response_length     => (e->>'ai_response_length')::bigint,
+      complexity             => e->>'complexity',
+      ip_address             => (e->>'ip_address')::inet,
+      user_agent             => e->>'user_agent');
     RETURN NEXT v_id;
   END LOOP;
 END

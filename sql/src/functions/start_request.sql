@@ -14,15 +14,20 @@ CREATE OR REPLACE FUNCTION analytics.start_request(
     category         text          DEFAULT NULL,
     query_intent     text          DEFAULT NULL,
     metadata         jsonb         DEFAULT NULL,
+    model_version    text          DEFAULT NULL,
+    user_query_length bigint       DEFAULT NULL,
+    complexity       text          DEFAULT NULL,
+    ip_address       inet          DEFAULT NULL,
+    user_agent       text          DEFAULT NULL,
     OUT event_id bigint, OUT allowed boolean, OUT status text, OUT limit_name text,
     OUT remaining numeric, OUT resets_at timestamptz)
   RETURNS record
   LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'ua_start_request';
-COMMENT ON FUNCTION analytics.start_request(text, text, bigint, text, text, analytics.amount, text, text, text, text, text, text, text, text, jsonb) IS
+COMMENT ON FUNCTION analytics.start_request(text, text, bigint, text, text, analytics.amount, text, text, text, text, text, text, text, text, jsonb, text, bigint, text, inet, text) IS
   'Admits a request and reserves its estimate against the user''s hard limits (exact under any concurrency), or rejects it; logs it as pending or rejected; idempotent on (user_id, request_id)';
-REVOKE ALL ON FUNCTION analytics.start_request(text, text, bigint, text, text, analytics.amount, text, text, text, text, text, text, text, text, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION analytics.start_request(text, text, bigint, text, text, analytics.amount, text, text, text, text, text, text, text, text, jsonb, text, bigint, text, inet, text) FROM PUBLIC;
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
-  ('app_backend', 'FUNCTION', 'analytics.start_request(text, text, bigint, text, text, analytics.amount, text, text, text, text, text, text, text, text, jsonb)', 'EXECUTE')
+  ('app_backend', 'FUNCTION', 'analytics.start_request(text, text, bigint, text, text, analytics.amount, text, text, text, text, text, text, text, text, jsonb, text, bigint, text, inet, text)', 'EXECUTE')
   ON CONFLICT DO NOTHING;

@@ -29,6 +29,16 @@
  * jobs.  all_rows (materialized views) becomes the wider unscoped_only.
  */
 ALTER TABLE analytics.access_list RENAME COLUMN all_rows TO unscoped_only;
+-- PostgreSQL 18 names NOT NULL constraints after their column: renamed
+-- with it, as a fresh install names it.
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_constraint
+              WHERE conrelid = 'analytics.access_list'::regclass AND conname = 'access_list_all_rows_not_null') THEN
+    ALTER TABLE analytics.access_list RENAME CONSTRAINT access_list_all_rows_not_null TO access_list_unscoped_only_not_null;
+  END IF;
+END
+$$;
 COMMENT ON COLUMN analytics.access_list.unscoped_only IS
   'Not granted to organization-scoped admins: the object shows every user''s rows without row-level security (materialized views), or changes what every tenant shares (plans, prices, jobs, other tenants'' rows)';
 UPDATE analytics.access_list SET unscoped_only = true
@@ -336,13 +346,6 @@ ALTER TABLE analytics.chat_events ADD COLUMN priced_model text;
 COMMENT ON COLUMN analytics.chat_events.priced_model IS
   'The price-book model that priced the event when it is not the name as sent (an alias or a normalised name); NULL when model itself is in the price book or the cost was provided';
 
-\ir ../functions/unfolded_events.sql
--- SQL-standard bodies keep the columns of unfolded_events() (chat_events)
--- they were parsed with: parsed again, with priced_model.
-\ir ../functions/user_period_latency.sql
-\ir ../functions/user_months_latency.sql
-\ir ../functions/user_period_distinct.sql
-\ir ../functions/user_model_usage.sql
 
 CREATE TABLE analytics.model_aliases (
   alias       text PRIMARY KEY CHECK (alias <> '' AND pg_catalog.octet_length(alias) <= 128),
@@ -471,6 +474,48 @@ DELETE FROM analytics.access_list
    'analytics.record_chat_event(text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, text, text, timestamptz, text, text, text, text, text, text, text, text, boolean, text[], bigint, jsonb)',
    'analytics.start_request(text, text, bigint, text, text, numeric, text, text, text, text, text, text, text, text, jsonb)',
    'analytics.complete_request(bigint, text, bigint, bigint, bigint, bigint, bigint, numeric, bigint, bigint, text, text, boolean, text, text)');
+
+-- ==== issue 13: event columns and raw-log lookups ====
+/*
+ * Seeds 000 and 001: events carry the model version, the lengths of query
+ * and response, a complexity label and the end user's address and client
+ * (record_chat_event, record_chat_events, start_request and
+ * complete_request take them; their files above have the new signatures).
+ * Existing events: NULL, unknown.
+ */
+ALTER TABLE analytics.chat_events
+  ADD COLUMN model_version      text,
+  ADD COLUMN user_query_length  integer CHECK (user_query_length BETWEEN 0 AND 100000000),
+  ADD COLUMN ai_response_length integer CHECK (ai_response_length BETWEEN 0 AND 100000000),
+  ADD COLUMN complexity         text,
+  ADD COLUMN ip_address         inet,
+  ADD COLUMN user_agent         text;
+COMMENT ON COLUMN analytics.chat_events.model_version IS
+  'The model version the provider reports (e.g. a dated snapshot), as sent; NULL when unknown';
+COMMENT ON COLUMN analytics.chat_events.user_query_length IS 'Characters of the user''s query; NULL when unknown';
+COMMENT ON COLUMN analytics.chat_events.ai_response_length IS 'Characters of the response; NULL when unknown';
+COMMENT ON COLUMN analytics.chat_events.complexity IS 'The application''s label of the request''s complexity (e.g. low, medium, high)';
+COMMENT ON COLUMN analytics.chat_events.ip_address IS
+  'The end user''s address as the application saw it; cleared with the free text by payload retention';
+COMMENT ON COLUMN analytics.chat_events.user_agent IS
+  'The end user''s client as the application saw it; cleared with the free text by payload retention';
+
+-- Functions over whole chat_events rows, and the SQL-standard bodies over
+-- them, keep the columns they were parsed with: made again, with the
+-- columns 1.1 adds (priced_model and the above).
+\ir ../functions/unfolded_events.sql
+\ir ../functions/user_period_latency.sql
+\ir ../functions/user_months_latency.sql
+\ir ../functions/user_period_distinct.sql
+\ir ../functions/user_model_usage.sql
+
+-- One conversation's events, one document's recent events and recent
+-- errors read an index of each month (index_partition calls this for new
+-- partitions).
+\ir ../functions/index_partition_lookups.sql
+SELECT analytics.index_partition_lookups(i.inhrelid::regclass)
+  FROM pg_catalog.pg_inherits i
+ WHERE i.inhparent = 'analytics.chat_events'::regclass;
 
 -- ==== issue 13: admission rules (model allow-list, subscriptions that end, switches, provider rate limits) ====
 /*
