@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(63);
+SELECT plan(65);
 
 -- The admission rules of a model (src/rules.c): the plan's model
 -- allow-list, models and providers switched off, provider rate limits.
@@ -196,6 +196,15 @@ SELECT analytics.expire_reservations() AS expired \gset
 SELECT ok(NOT EXISTS (SELECT 1 FROM analytics.provider_counters WHERE period_start < now() - interval '2 days')
           AND EXISTS (SELECT 1 FROM analytics.provider_counters WHERE period_start >= date_trunc('minute', now()) - interval '5 minutes'),
   'expire_reservations deletes windows older than two days, keeps the current ones');
+
+-- check_quota's model form: end users may ask about themselves only.
+CREATE ROLE ua_ar_user;
+SELECT analytics.grant_end_user('ua_ar_user') \gset
+SET LOCAL usage_analytics.user_id = 'f';
+SELECT is(pg_temp.as_role('ua_ar_user', $$SELECT limit_name FROM analytics.check_quota('f', 0, 'gpt-4o-2024-08-06')$$),
+  'model_not_allowed', 'an end user asks about a model for itself');
+SELECT is(pg_temp.as_role('ua_ar_user', $$SELECT limit_name FROM analytics.check_quota('r1', 0, 'gpt-4o')$$),
+  'ERROR 42501', 'not for another user');
 
 SELECT * FROM finish();
 ROLLBACK;
