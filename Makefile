@@ -32,7 +32,8 @@ OBJS = \
 	src/subject.o \
 	src/authz.o \
 	src/uninstall.o \
-	src/xact_keys.o
+	src/xact_keys.o \
+	src/rules.o
 
 # SQL: released scripts are frozen in sql/; the scripts of the version in
 # development are assembled from sql/src/ (install.sql for a fresh install,

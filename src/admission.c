@@ -44,6 +44,7 @@
 #include "utils/datum.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
+#include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "counters.h"
 #include "event_insert.h"
@@ -52,6 +53,7 @@
 #include "quota.h"
 #include "scan.h"
 #include "request_keys.h"
+#include "rules.h"
 #include "spi_plans.h"
 #include "subject.h"
 #include "validate.h"
@@ -97,8 +99,13 @@ static const UaEventArg optional_event_args[] =
 	{EV_IP_ADDRESS, S_IP_ADDRESS}, {EV_USER_AGENT, S_USER_AGENT}
 };
 
-/* Admission locks this transaction holds (keys as uint64), with the subtransaction of each. */
+/*
+ * Admission locks this transaction holds (keys as uint64), with the
+ * subtransaction of each: users', and the rate-limited scopes' (rules.c),
+ * which come after every user's in the lock order.
+ */
 static UaXactKeys held;
+static UaXactKeys held_scopes;
 
 static void
 admission_xact_callback(XactEvent event, void *arg)
@@ -111,6 +118,7 @@ admission_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PARALLEL_ABORT:
 		case XACT_EVENT_PREPARE:
 			held.n = 0;			/* the transaction's locks are gone */
+			held_scopes.n = 0;
 			break;
 		default:
 			break;
@@ -123,24 +131,23 @@ admission_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						   SubTransactionId parentSubid, void *arg)
 {
 	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
 		ua_xact_keys_drop_from(&held, mySubid, NULL);
+		ua_xact_keys_drop_from(&held_scopes, mySubid, NULL);
+	}
 }
 
 /*
- * Take the user's admission lock, to commit: the advisory lock on
- * hashtextextended('usage_analytics.admission:' || user_id, 0).  Waits
- * only for a key above every one this transaction holds; otherwise tries,
- * and reports 55P03 if another transaction holds it.
+ * Take an admission lock, to commit: a user's (scope = NULL) or a rate
+ * limited scope's.  The lock order: users by key, then scopes by key.  A
+ * transaction waits only for a lock above every one it holds; otherwise
+ * it tries, and reports 55P03 if another transaction holds it.
  */
 static void
-lock_user(Datum user_id)
+lock_admission(int64 key, const char *user, const char *scope)
 {
 	static bool registered = false;
-	static const char prefix[] = "usage_analytics.admission:";
-	text	   *u = DatumGetTextPP(user_id);
-	Size		ulen = VARSIZE_ANY_EXHDR(u);
-	text	   *name = palloc(VARHDRSZ + sizeof(prefix) - 1 + ulen);
-	int64		key;
+	UaXactKeys *list = scope ? &held_scopes : &held;
 	bool		in_order = true;
 	int			i;
 
@@ -150,35 +157,70 @@ lock_user(Datum user_id)
 		RegisterSubXactCallback(admission_subxact_callback, NULL);
 		registered = true;
 	}
+	for (i = 0; i < list->n; i++)
+		if ((int64) list->items[i].key >= key)
+			in_order = false;
+	if (!scope && held_scopes.n > 0)
+		in_order = false;
+	if (in_order)
+		DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(key));
+	else if (!DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8, Int64GetDatum(key))))
+	{
+		if (scope)
+			ereport(ERROR,
+					(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+					 errmsg("cannot wait for the rate limit of \"%s\" in this transaction", scope),
+					 errdetail("Another transaction is admitting a request under that rate limit, and "
+							   "this transaction already holds a rate limit that comes later in the "
+							   "lock order: waiting could deadlock."),
+					 errhint("Retry the transaction, or admit each request in its own transaction.")));
+		ereport(ERROR,
+				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
+				 errmsg("cannot wait for the admission of user \"%s\" in this transaction", user),
+				 errdetail("Another transaction is admitting that user, and this transaction already "
+						   "holds the admission of a user or a rate limit that comes later in the lock "
+						   "order: waiting could deadlock."),
+				 errhint("Retry the transaction, or admit each user in its own transaction.")));
+	}
+	else
+	{
+		/* Held already by this transaction: listed already, unless the same key. */
+		for (i = 0; i < list->n; i++)
+			if ((int64) list->items[i].key == key)
+				return;
+	}
+	ua_xact_keys_add(list, (uint64) key);
+}
+
+/* The user's lock: hashtextextended('usage_analytics.admission:' || user_id, 0). */
+static void
+lock_user(Datum user_id)
+{
+	static const char prefix[] = "usage_analytics.admission:";
+	text	   *u = DatumGetTextPP(user_id);
+	Size		ulen = VARSIZE_ANY_EXHDR(u);
+	text	   *name = palloc(VARHDRSZ + sizeof(prefix) - 1 + ulen);
+	int64		key;
+
 	SET_VARSIZE(name, VARHDRSZ + sizeof(prefix) - 1 + ulen);
 	memcpy(VARDATA(name), prefix, sizeof(prefix) - 1);
 	memcpy(VARDATA(name) + sizeof(prefix) - 1, VARDATA_ANY(u), ulen);
 	key = DatumGetInt64(DirectFunctionCall2Coll(hashtextextended, C_COLLATION_OID,
 												PointerGetDatum(name), Int64GetDatum(0)));
 	pfree(name);
+	lock_admission(key, text_to_cstring(u), NULL);
+}
 
-	for (i = 0; i < held.n; i++)
-		if ((int64) held.items[i].key >= key)
-			in_order = false;
-	if (in_order)
-		DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(key));
-	else if (!DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8, Int64GetDatum(key))))
-		ereport(ERROR,
-				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("cannot wait for the admission of user \"%s\" in this transaction",
-						text_to_cstring(u)),
-				 errdetail("Another transaction is admitting that user, and this transaction already "
-						   "holds the admission of a user that comes later in the lock order: "
-						   "waiting could deadlock."),
-				 errhint("Retry the transaction, or admit each user in its own transaction.")));
-	else
-	{
-		/* Held already by this transaction: listed already, unless the same key. */
-		for (i = 0; i < held.n; i++)
-			if ((int64) held.items[i].key == key)
-				return;
-	}
-	ua_xact_keys_add(&held, (uint64) key);
+/* The rate-limited scopes' locks, in ascending key order (rules.c sorted them). */
+static void
+lock_scopes(const UaModelRules *r)
+{
+	int			i;
+
+	for (i = 0; i < r->nscopes; i++)
+		lock_admission(r->scopes[i].lock_key, NULL,
+					   psprintf("%s/%s", TextDatumGetCString(r->provider),
+								TextDatumGetCString(r->scopes[i].model)));
 }
 
 static UaPlan event_state = {
@@ -280,6 +322,7 @@ ua_start_request(PG_FUNCTION_ARGS)
 	bool		have_id = false;
 	UaQuota		q;
 	UaLimitState *c;
+	UaModelRules rules;
 	bool		admitted;
 	Datum		usage_date;
 	Datum		out[6];
@@ -336,15 +379,33 @@ ua_start_request(PG_FUNCTION_ARGS)
 		have_id = true;
 	}
 
+	/* The model as the price book knows it (an ambiguous name fails here). */
+	ua_rules_resolve(PG_GETARG_DATUM(S_MODEL), PG_ARGISNULL(S_PROVIDER) ? (Datum) 0 : PG_GETARG_DATUM(S_PROVIDER),
+					 now, GetActiveSnapshot(), &rules);
+
 	/* One admission of this user at a time, until commit. */
 	lock_user(user_id);
 	ua_quota_evaluate(user_id, tokens, est_cost, true, cxt, &q);
 	usage_date = q.today;
 
+	/*
+	 * The model's rules: switches and the plan's allow-list, then, for a
+	 * request the rest admits, the rate limits, under their locks (to
+	 * commit) and counted with a snapshot taken after them.
+	 */
+	ua_rules_gates(&rules, &q, cxt);
+	if (q.allowed && rules.nscopes > 0)
+	{
+		lock_scopes(&rules);
+		ua_rules_rates(&rules, now, ua_begin_read(true), &q, cxt);
+		ua_end_read(true);
+	}
+
 	/* The event: pending with its reservation, or rejected with the limit. */
 	{
 		UaEventRow	row;
-		const char *limit = q.chosen >= 0 ? q.limits[q.chosen].name : NULL;
+		UaLimitState *reported = ua_quota_reported(&q);
+		const char *limit = reported ? reported->name : NULL;
 
 		ua_event_row_init(&row);
 		if (have_id)
@@ -388,6 +449,8 @@ ua_start_request(PG_FUNCTION_ARGS)
 		else
 			d.rejected = 1;
 		ua_counters_add(user_id, usage_date, &d);
+		if (q.allowed)
+			ua_rules_count(&rules, now);
 	}
 
 	/* The answer: the decision, and the figures after the reservation. */
@@ -397,17 +460,25 @@ ua_start_request(PG_FUNCTION_ARGS)
 		ua_quota_evaluate(user_id, 0, zero(), true, cxt, &q);
 		if (ua_notify_enabled)
 			ua_notify_thresholds(user_id, &q);
+		/* A soft plan admitted a model it does not list: say so. */
+		ua_rules_gates(&rules, &q, cxt);
 	}
 	SPI_finish();
 
 	out[0] = event_id;
 	out[1] = BoolGetDatum(admitted);
 	out[2] = CStringGetTextDatum(admitted ? "pending" : "rejected");
-	if (q.chosen >= 0)
+	c = ua_quota_reported(&q);
+	if (c != NULL && c->limit == (Datum) 0)
+	{
+		/* A rule without figures: a switch, the plan's allow-list. */
+		out[3] = CStringGetTextDatum(c->name);
+		out_null[3] = false;
+	}
+	else if (c != NULL)
 	{
 		Datum		remaining;
 
-		c = &q.limits[q.chosen];
 		remaining = DirectFunctionCall2(numeric_sub, c->limit, c->used);
 		if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, remaining, zero())) < 0)
 			remaining = zero();

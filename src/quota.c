@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * quota.c
- *	  analytics.check_quota(user_id, tokens): may this user make a request
- *	  of this many tokens now?  Read-only; answers from the user's plan and
+ *	  analytics.check_quota(user_id, tokens [, model, provider]): may this
+ *	  user make a request of this many tokens (of this model) now?  With a
+ *	  model, also the model's admission rules (rules.c).  Read-only; answers from the user's plan and
  *	  one month of day counters (ua_usage_snapshot, subject.c), never from
  *	  events.  Reservations of requests in flight count as used.
  *
@@ -38,8 +39,10 @@
 #include "utils/datetime.h"
 #include "utils/datum.h"
 #include "utils/numeric.h"
+#include "utils/snapmgr.h"
 #include "authz.h"
 #include "quota.h"
+#include "rules.h"
 #include "scan.h"
 #include "spi_plans.h"
 #include "validate.h"
@@ -133,6 +136,7 @@ ua_quota_from_snapshot(const UaSnapshot *s, int64 tokens, Datum cost,
 	q->plan_id = datumCopy(s->plan_id, false, -1);
 	q->month_start = DateADTGetDatum(s->month_start);
 	q->today = DateADTGetDatum(s->today);
+	q->features = s->features == (Datum) 0 ? (Datum) 0 : datumCopy(s->features, false, -1);
 	q->chosen = -1;
 	if (add)
 	{
@@ -255,6 +259,8 @@ ua_check_quota(PG_FUNCTION_ARGS)
 	Datum		out[10];
 	bool		out_null[10];
 	int64		tokens;
+	bool		with_model;
+	UaLimitState *c;
 	int			i;
 
 	if (PG_ARGISNULL(0))
@@ -262,6 +268,12 @@ ua_check_quota(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("user_id must not be null")));
 	tokens = ua_check_count(fcinfo, 1, "tokens", UA_MAX_TOKENS * 4LL, 0);
+	with_model = PG_NARGS() >= 4 && !PG_ARGISNULL(2);
+	if (PG_NARGS() >= 4)
+	{
+		ua_check_text(fcinfo, 2, "model", UA_MAX_NAME_BYTES, false);
+		ua_check_text(fcinfo, 3, "provider", UA_MAX_NAME_BYTES, false);
+	}
 
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "check_quota: return type must be a row type");
@@ -271,20 +283,36 @@ ua_check_quota(PG_FUNCTION_ARGS)
 	ua_become_function_owner(fcinfo, &saved);
 	ua_quota_authorize(PG_GETARG_TEXT_PP(0), saved.userid);
 	ua_quota_evaluate(PG_GETARG_DATUM(0), tokens, num(0), false, cxt, &q);
+	if (with_model)
+	{
+		UaModelRules r;
+		TimestampTz now = GetCurrentTransactionStartTimestamp();
+
+		ua_rules_resolve(PG_GETARG_DATUM(2), PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3),
+						 now, GetActiveSnapshot(), &r);
+		ua_rules_gates(&r, &q, cxt);
+		if (q.allowed)
+			ua_rules_rates(&r, now, GetActiveSnapshot(), &q, cxt);
+	}
 	ua_restore_user(&saved);
 	SPI_finish();
 
 	memset(out_null, false, sizeof(out_null));
 	out[0] = BoolGetDatum(q.allowed);
 	out[1] = CStringGetTextDatum(q.status);
-	if (q.chosen < 0)
+	c = ua_quota_reported(&q);
+	if (c == NULL || c->limit == (Datum) 0)
 	{
 		for (i = 2; i <= 7; i++)
 			out_null[i] = true;
+		if (c != NULL)
+		{
+			out[2] = CStringGetTextDatum(c->name);
+			out_null[2] = false;
+		}
 	}
 	else
 	{
-		UaLimitState *c = &q.limits[q.chosen];
 		Datum		remaining = DirectFunctionCall2(numeric_sub, c->limit, c->used);
 
 		if (cmp(remaining, num(0)) < 0)

@@ -37,7 +37,19 @@ typedef struct UaQuota
 	Datum		today;			/* date: the user's local day */
 	int			nthresholds;
 	Datum	   *thresholds;		/* numeric fractions of the limit */
+	Datum		features;		/* jsonb: the plan's features; 0 without a plan */
+	bool		ruled;			/* a rule of the model decides (rules.c) */
+	UaLimitState rule;			/* that rule; limit 0: no figures */
 } UaQuota;
+
+/* The limit an answer reports: a rule of the model, else the chosen limit, else NULL. */
+static inline UaLimitState *
+ua_quota_reported(UaQuota *q)
+{
+	if (q->ruled)
+		return &q->rule;
+	return q->chosen >= 0 ? &q->limits[q->chosen] : NULL;
+}
 
 /*
  * Evaluate the user's quota for one more request of `tokens` tokens costing

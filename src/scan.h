@@ -29,7 +29,7 @@ typedef struct UaScan
 	Relation	heap;
 	Relation	index;
 	SysScanDesc scan;
-	ScanKeyData keys[3];
+	ScanKeyData keys[5];
 	int			nkeys;
 	struct UaColumnCache *columns;	/* NULL: none free, look up every time */
 	Datum	   *values;			/* the current row, deformed */

@@ -14,7 +14,8 @@
  *
  *	    subject_at     the subscription in force at a time (the latest
  *	                   started, not ended), else usage_analytics.default_plan
- *	                   in UTC;
+ *	                   in the time zone of the latest subscription started
+ *	                   (ended: a trial, a plan that expired), else in UTC;
  *	    price_request  per provider, the price row in force at a time (the
  *	                   latest effective_from), at most two providers; a
  *	                   name the price book lacks is priced by the first of
@@ -62,6 +63,7 @@ ua_subject_at(Datum user_id, TimestampTz at, Snapshot snap, UaSubject *out)
 {
 	UaScan		s;
 	bool		isnull;
+	bool		fallback_zone = false;
 
 	out->plan_id = CStringGetTextDatum(ua_default_plan ? ua_default_plan : "");
 	out->time_zone = CStringGetTextDatum("UTC");
@@ -70,13 +72,25 @@ ua_subject_at(Datum user_id, TimestampTz at, Snapshot snap, UaSubject *out)
 	ua_scan_key(&s, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
 	ua_scan_key(&s, "starts_at", BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(at));
 	ua_scan_begin(&s, snap);
-	/* Latest start first: the first that has not ended at `at` is in force. */
+
+	/*
+	 * Latest start first: the first that has not ended at `at` is in force.
+	 * Without one, the default plan keeps the time zone of the latest
+	 * subscription started (an ended one: its days and months go on).
+	 */
 	while (ua_scan_next(&s))
 	{
 		Datum		ends_at = ua_scan_column(&s, "ends_at", &isnull);
 
 		if (!isnull && DatumGetTimestampTz(ends_at) <= at)
+		{
+			if (!fallback_zone)
+			{
+				out->time_zone = ua_scan_column_copy(&s, "time_zone", &isnull);
+				fallback_zone = true;
+			}
 			continue;
+		}
 		out->plan_id = ua_scan_column_copy(&s, "plan_id", &isnull);
 		out->time_zone = ua_scan_column_copy(&s, "time_zone", &isnull);
 		break;
@@ -400,6 +414,8 @@ ua_usage_snapshot(Datum user_id, TimestampTz at, const UaSubject *known, Snapsho
 	{
 		out->enforcement = ua_scan_column_copy(&s, "enforcement", &isnull);
 		out->warn_thresholds = ua_scan_column_copy(&s, "warn_thresholds", &isnull);
+		out->features = PointerGetDatum(pg_detoast_datum_copy((struct varlena *)
+															  DatumGetPointer(ua_scan_column(&s, "features", &isnull))));
 	}
 	ua_scan_close(&s);
 

@@ -57,6 +57,7 @@ typedef struct UaSnapshot
 	bool		limit_null[UA_NLIMITS];
 	Datum		enforcement;	/* text; NULL without a plan */
 	Datum		warn_thresholds;	/* numeric[]; NULL without a plan */
+	Datum		features;		/* jsonb, detoasted; 0 without a plan */
 } UaSnapshot;
 
 extern void ua_subject_at(Datum user_id, TimestampTz at, Snapshot snap, UaSubject *s);

@@ -34,7 +34,7 @@ SELECT analytics.fold();
 SELECT * FROM analytics.check_quota('alice', 2000);
 
 \echo '== Admission: alice starts a request estimated at 2,000 tokens; it uses 60,400'
-SELECT event_id, allowed, status, limit_name, remaining FROM analytics.start_request('alice', 'gpt-4o', 2000) \gset
+SELECT event_id, allowed, status, limit_name, remaining FROM analytics.start_request('alice', 'gpt-4o-mini', 2000) \gset
 SELECT :event_id AS event_id, :'allowed' AS allowed, :'status' AS status, :'limit_name' AS limit_name, :'remaining' AS remaining;
 SELECT * FROM analytics.complete_request(:event_id, input_tokens => 60000, output_tokens => 400, response_time_ms => 2100);
 

@@ -70,6 +70,8 @@ async function recordWithNamedArguments(db) {
 
 async function admission(db) {
   const user = `js_${RUN}_bob`;
+  // On pro: it admits gpt-4o (the default plan, free, lists other models).
+  await db.query(`SELECT analytics.subscribe($1, 'pro')`, [user]);
   const { rows: [s1] } = await db.query(
     `SELECT event_id, allowed, status FROM analytics.start_request(
        user_id => $1, model => 'gpt-4o', estimated_tokens => $2, estimated_cost => $3, request_id => $4)`,

@@ -88,6 +88,9 @@ def record_with_named_arguments(conn):
 
 def admission(conn):
     user = f"py_{RUN}_bob"
+    # On pro: it admits gpt-4o (the default plan, free, lists other models).
+    conn.execute("SELECT analytics.subscribe(%s, 'pro')", (user,))
+    conn.commit()
     # Success: admitted, then settled with the actual usage.
     ev, allowed, status = conn.execute(
         "SELECT event_id, allowed, status FROM analytics.start_request("

@@ -71,6 +71,34 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
 
 \ir functions/backend_slot.sql
 
+/*
+ * Admissions per provider or model (a row of provider_limits with a limit)
+ * and fixed UTC window (period 'minute' or 'day', from period_start), in
+ * backend slots like usage_counters: admissions of one provider wait for
+ * each other's commit on its admission lock, never on a counter row.
+ * Readers sum the slots.  expire_reservations() deletes windows that ended
+ * more than a day ago.
+ */
+CREATE TABLE analytics.provider_counters (
+  provider     text NOT NULL,
+  model        text NOT NULL,
+  period       text NOT NULL CHECK (period IN ('minute', 'day')),
+  period_start timestamptz NOT NULL,
+  slot         smallint NOT NULL,
+  requests     bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (provider, model, period, period_start, slot)
+) WITH (fillfactor = 50);
+COMMENT ON TABLE analytics.provider_counters IS
+  'Requests start_request admitted per provider or model with a rate limit and fixed UTC minute or day, across all users; sum the slots';
+ALTER TABLE analytics.provider_counters ENABLE ROW LEVEL SECURITY;
+CREATE POLICY provider_counters_read ON analytics.provider_counters FOR SELECT
+  USING ((SELECT analytics.sees_all_rows()));
+SELECT pg_catalog.pg_extension_config_dump('analytics.provider_counters', '');
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
+  ('app_backend', 'TABLE', 'analytics.provider_counters', 'SELECT', false),
+  ('admin', 'TABLE', 'analytics.provider_counters', 'SELECT', true)
+  ON CONFLICT DO NOTHING;
+
 \ir functions/expire_reservations.sql
 
 CREATE TABLE analytics.notifications (

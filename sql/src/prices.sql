@@ -64,6 +64,33 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, un
   ('admin', 'TABLE', 'analytics.model_aliases', 'INSERT, UPDATE, DELETE', true)
   ON CONFLICT DO NOTHING;
 
+/*
+ * Switching providers and models off, and provider rate limits (seed 004's
+ * aiProviders): one row per provider (model '*': every model of it) or per
+ * model of a provider (the price-book name that prices it).  Admission
+ * (start_request, check_quota with a model) refuses a request whose
+ * provider or model is not active, and admits at most requests_per_minute
+ * / requests_per_day requests of a provider or model across all users, in
+ * fixed UTC minutes and days (counted in analytics.provider_counters).
+ * Recording (record_chat_event, complete_request) ignores this table:
+ * what happened is still logged and priced from model_prices.
+ */
+CREATE TABLE analytics.provider_limits (
+  provider            text NOT NULL CHECK (provider <> ''),
+  model               text NOT NULL DEFAULT '*' CHECK (model <> ''),
+  active              boolean NOT NULL DEFAULT true,
+  requests_per_minute bigint CHECK (requests_per_minute >= 0),
+  requests_per_day    bigint CHECK (requests_per_day >= 0),
+  PRIMARY KEY (provider, model)
+);
+COMMENT ON TABLE analytics.provider_limits IS
+  'Per provider (model ''*'') or price-book model: whether start_request admits it (active) and how many requests it admits per UTC minute and day across all users (NULL = no limit)';
+SELECT pg_catalog.pg_extension_config_dump('analytics.provider_limits', '');
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
+  ('*', 'TABLE', 'analytics.provider_limits', 'SELECT', false),
+  ('admin', 'TABLE', 'analytics.provider_limits', 'INSERT, UPDATE, DELETE', true)
+  ON CONFLICT DO NOTHING;
+
 -- price_request: the same lookup as the write path, and which price-book
 -- model priced the request.
 \ir functions/price_request.sql

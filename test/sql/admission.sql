@@ -129,6 +129,7 @@ SELECT results_eq($$SELECT threshold, used FROM analytics.notifications WHERE us
   $$VALUES (0.8, 4::numeric)$$, 'crossed again after the rollback: recorded once, by the fourth');
 
 -- rebuild_rollups recomputes counters with reservations and rejections.
+SELECT analytics.subscribe('b', 'pro') > 0 AS b_on_pro \gset
 SELECT ok((SELECT allowed FROM analytics.start_request('b', 'gpt-4o', 77, request_id => 'rebuild-pending')),
   'one more reservation');
 CREATE TEMP TABLE counters_before AS

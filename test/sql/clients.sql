@@ -94,6 +94,8 @@ SELECT throws_ok($$SELECT analytics.record_chat_event('alice', 'gpt-4o', cost =>
 SELECT is((SELECT count(*) FROM analytics.chat_events WHERE user_id = 'alice'), 6::bigint,
   'refused calls recorded nothing');
 
+-- Admissions of gpt-4o: alice and carol on pro (the default plan lists other models).
+SELECT analytics.subscribe('alice', 'pro') > 0 AND analytics.subscribe('carol', 'pro') > 0 AS on_pro \gset
 SELECT event_id AS s1 FROM analytics.start_request(user_id => 'alice', model => 'gpt-4o', estimated_tokens => 100,
   estimated_cost => 0.25::float8, request_id => 's1') \gset
 SELECT is((SELECT status || ' ' || reserved_cost FROM analytics.chat_events WHERE id = :s1), 'pending 0.25',

@@ -32,6 +32,8 @@ SELECT throws_ok($$SELECT analytics.record_chat_events('[{"user_id": "u2", "mode
 
 -- Admission: start_request takes what is known before the call,
 -- complete_request what is known after; what it does not give is kept.
+-- (u3 on pro: the default plan, free, admits only the models it lists.)
+SELECT analytics.subscribe('u3', 'pro') > 0 AS u3_on_pro \gset
 SELECT event_id AS p1 FROM analytics.start_request('u3', 'gpt-4o', 100, model_version => 'v1',
          user_query_length => 50, complexity => 'medium', ip_address => '198.51.100.1',
          user_agent => 'app/1.0') \gset

@@ -7,7 +7,7 @@ SELECT tables_are('analytics', ARRAY['chat_events', 'chat_events_default',
   'model_prices', 'plans', 'subscriptions', 'request_keys', 'usage_counters', 'role_bindings',
   'fold_state', 'rollup_user_daily', 'rollup_user_monthly', 'rollup_user_models', 'rollup_user_categories', 'rollup_documents',
   'rollup_system_models', 'rollup_distinct', 'notifications', 'access_list', 'event_corrections', 'model_aliases',
-  'alert_rules'],
+  'alert_rules', 'provider_limits', 'provider_counters'],
   'the raw log, its default partition and the data tables: no monthly partition is an extension member');
 SELECT views_are('analytics', ARRAY['user_daily_usage', 'user_monthly_usage', 'v_user_current_month',
   'document_usage', 'system_daily_metrics', 'user_monthly_summary', 'user_request_analytics',
@@ -50,7 +50,7 @@ SELECT is_empty($$
   SELECT c.relname FROM pg_class c
    WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind IN ('r', 'p')
      -- Shared configuration, readable or writable by admins only where per-user.
-     AND NOT c.relrowsecurity AND c.relname NOT IN ('plans', 'model_prices', 'model_aliases', 'alert_rules')
+     AND NOT c.relrowsecurity AND c.relname NOT IN ('plans', 'model_prices', 'model_aliases', 'alert_rules', 'provider_limits')
      AND NOT c.relispartition
 $$, 'RLS is on for every table holding per-user or internal rows');
 SELECT is_empty($$

@@ -62,6 +62,7 @@ SELECT is((SELECT row(requests_7d, requests_30d, users_7d, users_30d, cost_30d):
 
 -- verify_rollups: user-days with only pending or rejected requests differ
 -- from nothing; an admitted-then-expired one neither.
+SELECT analytics.subscribe('rc_pending', 'pro') > 0 AND analytics.subscribe('rc_pending2', 'pro') > 0 AS ok \gset
 SELECT analytics.start_request('rc_pending', 'gpt-4o', estimated_tokens => 100, request_id => 'p1') IS NOT NULL AS ok \gset
 INSERT INTO analytics.plans (plan_id, name, daily_request_limit) VALUES ('rc_none', 'None', 0);
 SELECT analytics.subscribe('rc_rejected', 'rc_none') > 0 AS ok \gset

@@ -18,6 +18,7 @@ GRANT ua_id_user, ua_id_other TO ua_id_app;
 SELECT analytics.record_chat_event('alice', 'gpt-4o', input_tokens => 1, request_id => 'alice-1') AS alice_event \gset
 SELECT analytics.record_chat_event('bob', 'secret-model-b', provider => 'openai', input_tokens => 777777,
          cost => 9.8765, document_id => 'doc-b-secret', request_id => 'bob-secret-req') AS bob_event \gset
+SELECT analytics.subscribe('bob', 'pro') > 0 AS bob_on_pro \gset
 SELECT event_id AS bob_pending FROM analytics.start_request('bob', 'gpt-4o', 5, request_id => 'bob-secret-pending') \gset
 
 -- The application's pooled connection: one login, many identities.

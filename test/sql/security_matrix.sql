@@ -133,8 +133,8 @@ SELECT is_empty($$SELECT * FROM matrix WHERE (ins = 'ok' OR upd = 'ok' OR del = 
                      AND NOT (role = 'ua_m_admin' OR role = 'ua_m_orgadmin') $$,
   'nobody but admins writes any relation directly');
 SELECT is_empty($$SELECT * FROM matrix WHERE (ins = 'ok' OR upd = 'ok' OR del = 'ok')
-                     AND relation NOT IN ('plans', 'model_prices', 'model_aliases', 'alert_rules')$$,
-  'admins write plans, prices, model aliases and alert rules only');
+                     AND relation NOT IN ('plans', 'model_prices', 'model_aliases', 'alert_rules', 'provider_limits')$$,
+  'admins write plans, prices, model aliases, alert rules and provider limits only');
 
 SELECT * FROM finish();
 DROP EXTENSION usage_analytics;

@@ -10,7 +10,7 @@ SELECT plan(13);
 CREATE FUNCTION pg_temp.ref_subject_at(p_user_id text, p_at timestamptz,
     OUT plan_id text, OUT time_zone text) RETURNS SETOF record LANGUAGE sql STABLE AS $$
     SELECT COALESCE(s.plan_id, current_setting('usage_analytics.default_plan')),
-           COALESCE(s.time_zone, 'UTC')
+           COALESCE(s.time_zone, l.time_zone, 'UTC')
       FROM (SELECT 1) AS one
       LEFT JOIN LATERAL (
         SELECT s.plan_id, s.time_zone
@@ -18,6 +18,11 @@ CREATE FUNCTION pg_temp.ref_subject_at(p_user_id text, p_at timestamptz,
          WHERE s.user_id = p_user_id AND s.starts_at <= p_at
            AND (s.ends_at IS NULL OR s.ends_at > p_at)
          ORDER BY s.starts_at DESC LIMIT 1) s ON true
+      -- 1.1: without one in force, the zone of the latest started (issue 13).
+      LEFT JOIN LATERAL (
+        SELECT l.time_zone FROM analytics.subscriptions l
+         WHERE l.user_id = p_user_id AND l.starts_at <= p_at
+         ORDER BY l.starts_at DESC LIMIT 1) l ON true
 $$;
 CREATE FUNCTION pg_temp.ref_price_request(p_model text, p_provider text, p_at timestamptz,
     p_input bigint, p_cached bigint, p_write bigint, p_output bigint,

@@ -1,5 +1,6 @@
 # pgbench harness: 16 clients hammer one user with hard limits.  Exactly L
-# requests (or L token estimates) are admitted, never L+1; retries with the
+# requests (or L token estimates) are admitted, never L+1; so are a
+# provider's requests across users (a provider rate limit); retries with the
 # same request_id count once; settled, the counters equal the raw log.
 use strict;
 use warnings;
@@ -18,6 +19,7 @@ $node->safe_psql('postgres', q{
 	       ('tokens5000', '5000 tokens', NULL, 5000, 'hard');
 	SELECT analytics.subscribe('hot', 'requests37');
 	SELECT analytics.subscribe('hot-tokens', 'tokens5000');
+	SELECT analytics.subscribe('retry-adm', 'pro');
 });
 
 sub hammer
@@ -38,6 +40,33 @@ hammer('tokens', q{SELECT * FROM analytics.start_request('hot-tokens', 'gpt-4o',
 is($node->safe_psql('postgres',
 		q{SELECT count(*) FROM analytics.chat_events WHERE user_id = 'hot-tokens' AND status = 'pending'}),
 	'38', 'token limit 5000 with estimates of 130: exactly 38 admitted');
+
+# A provider's limit across users (53 a day for google), with the users'
+# own limits (5 a day each) and a second limit on the model: 16 clients,
+# 40 users, both kinds of lock in every admission.  Exactly 53 admitted,
+# no user past 5, no deadlock (every transaction ends without an error).
+$node->safe_psql('postgres', q{
+	INSERT INTO analytics.plans (plan_id, name, daily_request_limit, enforcement) VALUES ('five', '5 a day', 5, 'hard');
+	INSERT INTO analytics.provider_limits (provider, model, requests_per_minute, requests_per_day)
+	VALUES ('google', '*', NULL, 53), ('google', 'gemini-2.0-flash', 1000000, NULL);
+	SELECT analytics.subscribe('g' || i, 'five') FROM generate_series(1, 40) i;
+});
+hammer('provider', q{
+\set u random(1, 40)
+SELECT * FROM analytics.start_request('g' || :u, 'gemini-2.0-flash', 10);
+}, 10);
+is($node->safe_psql('postgres',
+		q{SELECT count(*) FILTER (WHERE status = 'pending') || ' ' ||
+		         count(*) FILTER (WHERE status = 'rejected' AND error_code IN ('daily_requests', 'provider_requests_per_day'))
+		    FROM analytics.chat_events WHERE user_id LIKE 'g%'}),
+	'53 107', '16 clients, 160 attempts of 40 users, provider limit 53 a day: exactly 53 admitted');
+is($node->safe_psql('postgres',
+		q{SELECT count(*) FROM (SELECT user_id FROM analytics.chat_events WHERE user_id LIKE 'g%' AND status = 'pending'
+		                         GROUP BY user_id HAVING count(*) > 5) x}),
+	'0', 'and no user past its own limit');
+is($node->safe_psql('postgres',
+		q{SELECT sum(requests) FROM analytics.provider_counters WHERE provider = 'google' AND model = '*' AND period = 'day'}),
+	'53', "the provider's window counts the 53");
 
 # Retries: every client sends the same 25 request ids, recorded and admitted.
 hammer('retries', q{

@@ -21,11 +21,14 @@ BEGIN
     FROM released r,
          LATERAL analytics.counters_add(r.user_id, r.usage_date, pending_requests => -r.k,
                                         pending_tokens => -r.t, pending_cost => -r.c) AS x;
+  -- Provider rate-limit windows that ended more than a day ago.
+  DELETE FROM analytics.provider_counters c
+   WHERE c.period_start < clock_timestamp() - interval '2 days';
   RETURN n;
 END
 $$;
 COMMENT ON FUNCTION analytics.expire_reservations() IS
-  'Marks pending requests older than usage_analytics.reservation_ttl expired and releases their reservations; returns how many';
+  'Marks pending requests older than usage_analytics.reservation_ttl expired and releases their reservations; returns how many. Also deletes provider rate-limit windows that ended more than a day ago';
 REVOKE ALL ON FUNCTION analytics.expire_reservations() FROM PUBLIC;
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
   ('admin', 'FUNCTION', 'analytics.expire_reservations()', 'EXECUTE', true)

@@ -738,6 +738,61 @@ REVOKE ALL ON analytics.user_monthly_model_usage, analytics.model_monthly_usage,
 
 \ir ../functions/schedule_jobs.sql
 
+-- ==== issue 13: admission rules (model allow-list, subscriptions that end, switches, provider rate limits) ====
+/*
+ * start_request (and check_quota with a model) apply the plan's model
+ * allow-list (features->'models'), refuse models and providers switched
+ * off in provider_limits, and admit at most provider_limits' requests per
+ * UTC minute and day of a provider or model across all users, counted in
+ * provider_counters (src/rules.c).  subscribe takes ends_at (a trial, a
+ * plan that expires); subject_at keeps the ended subscription's time zone
+ * for the default plan, and expire_reservations (included above) deletes
+ * old rate-limit windows.
+ */
+CREATE TABLE analytics.provider_limits (
+  provider            text NOT NULL CHECK (provider <> ''),
+  model               text NOT NULL DEFAULT '*' CHECK (model <> ''),
+  active              boolean NOT NULL DEFAULT true,
+  requests_per_minute bigint CHECK (requests_per_minute >= 0),
+  requests_per_day    bigint CHECK (requests_per_day >= 0),
+  PRIMARY KEY (provider, model)
+);
+COMMENT ON TABLE analytics.provider_limits IS
+  'Per provider (model ''*'') or price-book model: whether start_request admits it (active) and how many requests it admits per UTC minute and day across all users (NULL = no limit)';
+SELECT pg_catalog.pg_extension_config_dump('analytics.provider_limits', '');
+
+CREATE TABLE analytics.provider_counters (
+  provider     text NOT NULL,
+  model        text NOT NULL,
+  period       text NOT NULL CHECK (period IN ('minute', 'day')),
+  period_start timestamptz NOT NULL,
+  slot         smallint NOT NULL,
+  requests     bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (provider, model, period, period_start, slot)
+) WITH (fillfactor = 50);
+COMMENT ON TABLE analytics.provider_counters IS
+  'Requests start_request admitted per provider or model with a rate limit and fixed UTC minute or day, across all users; sum the slots';
+ALTER TABLE analytics.provider_counters ENABLE ROW LEVEL SECURITY;
+CREATE POLICY provider_counters_read ON analytics.provider_counters FOR SELECT
+  USING ((SELECT analytics.sees_all_rows()));
+SELECT pg_catalog.pg_extension_config_dump('analytics.provider_counters', '');
+
+REVOKE ALL ON TABLE analytics.provider_limits, analytics.provider_counters FROM PUBLIC;
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
+  ('*', 'TABLE', 'analytics.provider_limits', 'SELECT', false),
+  ('admin', 'TABLE', 'analytics.provider_limits', 'INSERT, UPDATE, DELETE', true),
+  ('app_backend', 'TABLE', 'analytics.provider_counters', 'SELECT', false),
+  ('admin', 'TABLE', 'analytics.provider_counters', 'SELECT', true)
+  ON CONFLICT DO NOTHING;
+
+-- check_quota(user_id, tokens, model, provider): the two-argument form stays.
+\ir ../functions/check_quota.sql
+
+DROP FUNCTION analytics.subscribe(text, text, timestamptz, text);
+\ir ../functions/subscribe.sql
+DELETE FROM analytics.access_list
+ WHERE object_name = 'analytics.subscribe(text, text, timestamptz, text)';
+
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and
 -- organization-scoped admins lose what they may no longer change).
