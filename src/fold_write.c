@@ -23,14 +23,16 @@
 #include "utils/typcache.h"
 #include "fold_int.h"
 
+#define MAX_COLUMNS		20
+
 /* Column arrays of one upsert: values and nulls per column, one row each group. */
 typedef struct Columns
 {
 	int			ncols;
 	int			nrows;
-	Oid			types[16];		/* element types */
-	Datum	   *values[16];
-	bool	   *nulls[16];
+	Oid			types[MAX_COLUMNS];	/* element types */
+	Datum	   *values[MAX_COLUMNS];
+	bool	   *nulls[MAX_COLUMNS];
 } Columns;
 
 static void
@@ -74,8 +76,8 @@ put_numeric(Columns *cols, int row, int col, Datum sum)
 static void
 upsert(const char *sql, Columns *cols)
 {
-	Datum		args[16];
-	Oid			argtypes[16];
+	Datum		args[MAX_COLUMNS];
+	Oid			argtypes[MAX_COLUMNS];
 	int			dims[1] = {cols->nrows};
 	int			lbs[1] = {1};
 	int			i;
@@ -109,29 +111,50 @@ upsert(const char *sql, Columns *cols)
 #define UNNEST6			UNNEST4 ", " U(5) ", " U(6)
 #define UNNEST10		UNNEST6 ", " U(7) ", " U(8) ", " U(9) ", " U(10)
 #define UNNEST13		UNNEST10 ", " U(11) ", " U(12) ", " U(13)
+#define UNNEST5			UNNEST4 ", " U(5)
+#define UNNEST8			UNNEST6 ", " U(7) ", " U(8)
+#define UNNEST11		UNNEST10 ", " U(11)
 #define UNNEST15		UNNEST13 ", " U(14) ", " U(15)
+#define UNNEST17		UNNEST15 ", " U(16) ", " U(17)
 
 #define SKETCH_MERGE(col) \
 	col " = analytics.latency_sketch_union(r." col ", EXCLUDED." col ")"
 #define ADD(col)		col " = r." col " OPERATOR(pg_catalog.+) EXCLUDED." col
 
+#define LENGTH_COLUMNS	"query_length_sum, query_length_count, response_length_sum, response_length_count"
+#define LENGTH_ADD \
+	ADD("query_length_sum") ", " ADD("query_length_count") ", " ADD("response_length_sum") ", " \
+	ADD("response_length_count")
+
 #define LATENCY_UPSERT(table, day) \
-	"INSERT INTO analytics." table " AS r (user_id, " day ", latency, ttft, feedback_sum, feedback_count) " \
-	"SELECT * FROM ROWS FROM (" UNNEST6 ") " \
+	"INSERT INTO analytics." table " AS r (user_id, " day ", latency, ttft, feedback_sum, feedback_count, " \
+	LENGTH_COLUMNS ") " \
+	"SELECT * FROM ROWS FROM (" UNNEST10 ") " \
 	"ON CONFLICT (user_id, " day ") DO UPDATE SET " SKETCH_MERGE("latency") ", " SKETCH_MERGE("ttft") ", " \
-	ADD("feedback_sum") ", " ADD("feedback_count")
+	ADD("feedback_sum") ", " ADD("feedback_count") ", " LENGTH_ADD
+
+/* A LengthAgg's four figures from column col on. */
+static void
+put_lengths(Columns *cols, int row, int col, const LengthAgg *l)
+{
+	put(cols, row, col, Int64GetDatum(l->query_sum));
+	put(cols, row, col + 1, Int64GetDatum(l->query_count));
+	put(cols, row, col + 2, Int64GetDatum(l->response_sum));
+	put(cols, row, col + 3, Int64GetDatum(l->response_count));
+}
 
 /* user_days (UserDayAgg starts with its LatencyAgg) or user_months */
 static void
 write_latency(groups_hash *h, const char *sql, Oid sketch_type)
 {
-	Oid			types[6] = {TEXTOID, DATEOID, sketch_type, sketch_type, INT8OID, INT8OID};
+	Oid			types[10] = {TEXTOID, DATEOID, sketch_type, sketch_type, INT8OID, INT8OID,
+		INT8OID, INT8OID, INT8OID, INT8OID};
 	Columns		cols;
 	groups_iterator it;
 	GroupEntry *e;
 	int			row = 0;
 
-	columns_init(&cols, h->members, 6, types);
+	columns_init(&cols, h->members, 10, types);
 	groups_start_iterate(h, &it);
 	while ((e = groups_iterate(h, &it)) != NULL)
 	{
@@ -143,6 +166,7 @@ write_latency(groups_hash *h, const char *sql, Oid sketch_type)
 		put_sketch(&cols, row, 3, a->ttft);
 		put(&cols, row, 4, Int64GetDatum(a->feedback_sum));
 		put(&cols, row, 5, Int64GetDatum(a->feedback_count));
+		put_lengths(&cols, row, 6, &a->lengths);
 		row++;
 	}
 	upsert(sql, &cols);
@@ -200,14 +224,14 @@ write_models(Fold *f)
 static void
 write_documents(Fold *f, Oid sketch_type)
 {
-	Oid			types[10] = {TEXTOID, DATEOID, INT8OID, INT8OID, INT8OID, NUMERICOID, INT8OID,
-		sketch_type, INT8OID, INT8OID};
+	Oid			types[11] = {TEXTOID, DATEOID, INT8OID, INT8OID, INT8OID, NUMERICOID, INT8OID,
+		sketch_type, INT8OID, INT8OID, TIMESTAMPTZOID};
 	Columns		cols;
 	groups_iterator it;
 	GroupEntry *e;
 	int			row = 0;
 
-	columns_init(&cols, f->documents->members, 10, types);
+	columns_init(&cols, f->documents->members, 11, types);
 	groups_start_iterate(f->documents, &it);
 	while ((e = groups_iterate(f->documents, &it)) != NULL)
 	{
@@ -223,29 +247,30 @@ write_documents(Fold *f, Oid sketch_type)
 		put_sketch(&cols, row, 7, a->latency);
 		put(&cols, row, 8, Int64GetDatum(a->feedback_sum));
 		put(&cols, row, 9, Int64GetDatum(a->feedback_count));
+		put(&cols, row, 10, TimestampTzGetDatum(a->last_used));
 		row++;
 	}
 	upsert("INSERT INTO analytics.rollup_documents AS r "
 		   "  (document_id, usage_date, requests, failed, tokens_total, cost, cache_hits, latency, "
-		   "   feedback_sum, feedback_count) "
-		   "SELECT * FROM ROWS FROM (" UNNEST10 ") "
+		   "   feedback_sum, feedback_count, last_used) "
+		   "SELECT * FROM ROWS FROM (" UNNEST11 ") "
 		   "ON CONFLICT (document_id, usage_date) DO UPDATE SET "
 		   ADD("requests") ", " ADD("failed") ", " ADD("tokens_total") ", " ADD("cost") ", "
 		   ADD("cache_hits") ", " SKETCH_MERGE("latency") ", " ADD("feedback_sum") ", "
-		   ADD("feedback_count"), &cols);
+		   ADD("feedback_count") ", last_used = GREATEST(r.last_used, EXCLUDED.last_used)", &cols);
 }
 
 static void
 write_system_models(Fold *f, Oid sketch_type)
 {
-	Oid			types[13] = {DATEOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-		NUMERICOID, NUMERICOID, sketch_type, INT8OID, INT8OID};
+	Oid			types[17] = {DATEOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+		NUMERICOID, NUMERICOID, sketch_type, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
 	Columns		cols;
 	groups_iterator it;
 	GroupEntry *e;
 	int			row = 0;
 
-	columns_init(&cols, f->n_system_models, 13, types);
+	columns_init(&cols, f->n_system_models, 17, types);
 	groups_start_iterate(f->system_days, &it);
 	while ((e = groups_iterate(f->system_days, &it)) != NULL)
 	{
@@ -268,17 +293,18 @@ write_system_models(Fold *f, Oid sketch_type)
 			put_sketch(&cols, row, 10, a->latency);
 			put(&cols, row, 11, Int64GetDatum(a->feedback_sum));
 			put(&cols, row, 12, Int64GetDatum(a->feedback_count));
+			put_lengths(&cols, row, 13, &a->lengths);
 			row++;
 		}
 	}
 	upsert("INSERT INTO analytics.rollup_system_models AS r "
 		   "  (usage_date, provider, model, requests, failed, tokens_total, cached_input_tokens, "
-		   "   cache_hits, cost, cache_savings, latency, feedback_sum, feedback_count) "
-		   "SELECT * FROM ROWS FROM (" UNNEST13 ") "
+		   "   cache_hits, cost, cache_savings, latency, feedback_sum, feedback_count, " LENGTH_COLUMNS ") "
+		   "SELECT * FROM ROWS FROM (" UNNEST17 ") "
 		   "ON CONFLICT (usage_date, provider, model) DO UPDATE SET "
 		   ADD("requests") ", " ADD("failed") ", " ADD("tokens_total") ", " ADD("cached_input_tokens") ", "
 		   ADD("cache_hits") ", " ADD("cost") ", " ADD("cache_savings") ", " SKETCH_MERGE("latency") ", "
-		   ADD("feedback_sum") ", " ADD("feedback_count"), &cols);
+		   ADD("feedback_sum") ", " ADD("feedback_count") ", " LENGTH_ADD, &cols);
 }
 
 static void
@@ -308,6 +334,103 @@ write_categories(Fold *f)
 	upsert("INSERT INTO analytics.rollup_user_categories AS r (user_id, usage_date, category, requests) "
 		   "SELECT * FROM ROWS FROM (" UNNEST4 ") "
 		   "ON CONFLICT (user_id, usage_date, category) DO UPDATE SET " ADD("requests"), &cols);
+}
+
+/* rollup_user_labels (user_days) or rollup_system_labels (system_days) */
+static void
+write_labels(groups_hash *h, int nrows, bool per_user)
+{
+	static const Oid types[5] = {TEXTOID, DATEOID, TEXTOID, TEXTOID, INT8OID};
+	Columns		cols;
+	groups_iterator it;
+	GroupEntry *e;
+	int			row = 0;
+	int			c = per_user ? 1 : 0;
+
+	columns_init(&cols, nrows, 4 + c, per_user ? types : types + 1);
+	groups_start_iterate(h, &it);
+	while ((e = groups_iterate(h, &it)) != NULL)
+	{
+		ListEntry  *l = per_user ? ((UserDayAgg *) e->agg)->labels : ((SystemDayAgg *) e->agg)->labels;
+
+		for (; l != NULL; l = l->next)
+		{
+			if (per_user)
+				put(&cols, row, 0, STR_TEXT(e->key.id));
+			put(&cols, row, c, DateADTGetDatum(e->key.day));
+			put(&cols, row, c + 1, STR_TEXT(l->a));
+			put(&cols, row, c + 2, STR_TEXT(l->b));
+			put(&cols, row, c + 3, Int64GetDatum(((CategoryAgg *) l)->requests));
+			row++;
+		}
+	}
+	if (per_user)
+		upsert("INSERT INTO analytics.rollup_user_labels AS r (user_id, usage_date, kind, label, requests) "
+			   "SELECT * FROM ROWS FROM (" UNNEST5 ") "
+			   "ON CONFLICT (user_id, usage_date, kind, label) DO UPDATE SET " ADD("requests"), &cols);
+	else
+		upsert("INSERT INTO analytics.rollup_system_labels AS r (usage_date, kind, label, requests) "
+			   "SELECT * FROM ROWS FROM (" UNNEST4 ") "
+			   "ON CONFLICT (usage_date, kind, label) DO UPDATE SET " ADD("requests"), &cols);
+}
+
+static void
+write_conversations(Fold *f)
+{
+	static const Oid types[8] = {TEXTOID, TEXTOID, DATEOID, INT8OID, INT8OID, NUMERICOID,
+		TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Columns		cols;
+	pairs_iterator it;
+	PairEntry  *e;
+	int			row = 0;
+
+	columns_init(&cols, f->conversations->members, 8, types);
+	pairs_start_iterate(f->conversations, &it);
+	while ((e = pairs_iterate(f->conversations, &it)) != NULL)
+	{
+		ConversationAgg *a = e->agg;
+
+		put(&cols, row, 0, STR_TEXT(e->key.a));
+		put(&cols, row, 1, STR_TEXT(e->key.b));
+		put(&cols, row, 2, DateADTGetDatum(e->key.day));
+		put(&cols, row, 3, Int64GetDatum(a->requests));
+		put(&cols, row, 4, Int64GetDatum(a->tokens_total));
+		put_numeric(&cols, row, 5, a->cost);
+		put(&cols, row, 6, TimestampTzGetDatum(a->first_at));
+		put(&cols, row, 7, TimestampTzGetDatum(a->last_at));
+		row++;
+	}
+	upsert("INSERT INTO analytics.rollup_conversations AS r "
+		   "  (user_id, conversation_id, usage_date, requests, tokens_total, cost, first_at, last_at) "
+		   "SELECT * FROM ROWS FROM (" UNNEST8 ") "
+		   "ON CONFLICT (user_id, conversation_id, usage_date) DO UPDATE SET "
+		   ADD("requests") ", " ADD("tokens_total") ", " ADD("cost") ", "
+		   "first_at = LEAST(r.first_at, EXCLUDED.first_at), "
+		   "last_at = GREATEST(r.last_at, EXCLUDED.last_at)", &cols);
+}
+
+static void
+write_sections(Fold *f)
+{
+	static const Oid types[4] = {TEXTOID, DATEOID, TEXTOID, INT8OID};
+	Columns		cols;
+	pairs_iterator it;
+	PairEntry  *e;
+	int			row = 0;
+
+	columns_init(&cols, f->sections->members, 4, types);
+	pairs_start_iterate(f->sections, &it);
+	while ((e = pairs_iterate(f->sections, &it)) != NULL)
+	{
+		put(&cols, row, 0, STR_TEXT(e->key.a));
+		put(&cols, row, 1, DateADTGetDatum(e->key.day));
+		put(&cols, row, 2, STR_TEXT(e->key.b));
+		put(&cols, row, 3, Int64GetDatum(*(int64 *) e->agg));
+		row++;
+	}
+	upsert("INSERT INTO analytics.rollup_document_sections AS r (document_id, usage_date, section, requests) "
+		   "SELECT * FROM ROWS FROM (" UNNEST4 ") "
+		   "ON CONFLICT (document_id, usage_date, section) DO UPDATE SET " ADD("requests"), &cols);
 }
 
 /*
@@ -352,7 +475,7 @@ write_distinct(Fold *f, Oid row_type)
 	Datum		empty = CStringGetTextDatum("");
 
 	rows.desc = lookup_rowtype_tupdesc_copy(row_type, -1);
-	columns_init(&rows.cols, 2 * f->user_days->members + 2 * f->documents->members +
+	columns_init(&rows.cols, 3 * f->user_days->members + 2 * f->documents->members +
 				 3 * f->system_days->members, 1, &row_type);
 	rows.cols.nrows = 0;
 
@@ -363,6 +486,7 @@ write_distinct(Fold *f, Oid row_type)
 
 		set_row(&rows, "user_conversation", STR_TEXT(e->key.id), e->key.day, &a->conversations);
 		set_row(&rows, "user_document", STR_TEXT(e->key.id), e->key.day, &a->documents);
+		set_row(&rows, "user_session", STR_TEXT(e->key.id), e->key.day, &a->sessions);
 	}
 	groups_start_iterate(f->documents, &it);
 	while ((e = groups_iterate(f->documents, &it)) != NULL)
@@ -397,5 +521,9 @@ ua_fold_write(Fold *f)
 	write_documents(f, f->sketch_type);
 	write_system_models(f, f->sketch_type);
 	write_categories(f);
+	write_labels(f->user_days, f->n_labels, true);
+	write_labels(f->system_days, f->n_system_labels, false);
+	write_conversations(f);
+	write_sections(f);
 	write_distinct(f, f->distinct_type);
 }

@@ -10,6 +10,8 @@ DECLARE
   tot record;
   cur record;
   perf record;
+  today date;
+  lab record;
 BEGIN
   IF uid IS NULL THEN
     RAISE EXCEPTION 'user_id must not be null' USING ERRCODE = '23502',
@@ -28,11 +30,15 @@ BEGIN
          sum(c.response_time_count) FILTER (WHERE c.usage_date >= q.month_start) AS month_rt_count
     INTO tot
     FROM analytics.usage_counters c WHERE c.user_id = uid;
-  SELECT COALESCE(sum(c.requests), 0) AS today
+  today := (now() AT TIME ZONE (SELECT s.time_zone FROM analytics.subject_at(uid, now()) s))::date;
+  SELECT COALESCE(sum(c.requests), 0) AS today,
+         analytics.user_period_sessions(uid, today, today) AS sessions_today,
+         analytics.user_period_sessions(uid, q.month_start, 'infinity') AS sessions_month
     INTO cur
     FROM analytics.usage_counters c
-   WHERE c.user_id = uid
-     AND c.usage_date = (now() AT TIME ZONE (SELECT s.time_zone FROM analytics.subject_at(uid, now()) s))::date;
+   WHERE c.user_id = uid AND c.usage_date = today;
+  -- This month's requests by query_intent and request_type.
+  SELECT * INTO lab FROM analytics.user_period_labels(uid, q.month_start, 'infinity');
   -- This month's latency percentiles and feedback: rollups plus the unfolded tail.
   SELECT analytics.quantiles(m.latency, '{0.5,0.95,0.99}') AS pct, m.feedback_sum AS fb_sum,
          m.feedback_count AS fb_count
@@ -45,7 +51,8 @@ BEGIN
     'metrics', jsonb_build_object(
       'totalRequests', tot.requests, 'totalTokensUsed', tot.tokens, 'totalCost', tot.cost,
       'averageResponseTime', round(tot.rt_sum::numeric / NULLIF(tot.rt_count, 0)),
-      'requestsThisMonth', tot.month_requests, 'requestsToday', cur.today),
+      'requestsThisMonth', tot.month_requests, 'requestsToday', cur.today,
+      'sessionsToday', cur.sessions_today, 'sessionsThisMonth', cur.sessions_month),
     'limits', jsonb_build_object(
       'monthlyUsed', tot.month_requests, 'monthlyLimit', plan.monthly_request_limit,
       'dailyUsed', cur.today, 'dailyLimit', plan.daily_request_limit,
@@ -74,11 +81,13 @@ BEGIN
                       UNION ALL
                       SELECT e.category, 1 FROM analytics.unfolded_events(uid, q.month_start, 'infinity') e
                        WHERE e.category IS NOT NULL) c
-               GROUP BY c.category) x), '{}'));
+               GROUP BY c.category) x), '{}'),
+    'requestsByIntent', lab.requests_by_intent,
+    'requestsByType', lab.requests_by_type);
 END
 $$;
 COMMENT ON FUNCTION analytics.user_dashboard(text) IS
-  'A user''s dashboard (seed 001): user, metrics (all time), limits with canMakeRequest, performance (this month: latency average and percentiles, success rate, rating, requests), recentRequests, requestsByCategory (this month)';
+  'A user''s dashboard (seed 001): user, metrics (all time), limits with canMakeRequest, performance (this month: latency average and percentiles, success rate, rating, requests), recentRequests, requestsByCategory, requestsByIntent and requestsByType (this month); distinct sessions today and this month in metrics';
 REVOKE ALL ON FUNCTION analytics.user_dashboard(text) FROM PUBLIC;
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
   ('*', 'FUNCTION', 'analytics.user_dashboard(text)', 'EXECUTE')
