@@ -513,6 +513,14 @@ fold_event(Fold *f, Datum *v, bool *n)
 			ConversationAgg *c = pair(f, f->conversations, user, conversation,
 									  DatumGetDateADT(v[C_USAGE_DATE]), sizeof(ConversationAgg), &is_new);
 
+			if (is_new)
+			{
+				c->conversation = conversation;
+				c->next = day->convs;
+				day->convs = c;
+				if (day->n_convs++ == 0)
+					f->n_conversation_days++;
+			}
 			c->requests++;
 			c->tokens_total += tokens_total;
 			add_numeric(f, &c->cost, v[C_COST]);
@@ -640,6 +648,7 @@ ua_fold_start(Fold *f, MemoryContext parent)
 	f->last_utc_day = 0;
 	f->n_models = f->n_categories = f->n_system_models = 0;
 	f->n_labels = f->n_system_labels = 0;
+	f->n_conversation_days = 0;
 	f->kind_intent = intern(f, CStringGetTextDatum("query_intent"));
 	f->kind_type = intern(f, CStringGetTextDatum("request_type"));
 }

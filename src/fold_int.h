@@ -52,8 +52,9 @@ typedef struct Interned
 
 /*
  * A group of a hashed rollup: an interned string (or NULL) and a day.  The
- * per-user-day breakdowns (models, categories) and the system's per-day
- * models hang off their day as short lists: a user uses a few models a day.
+ * per-user-day breakdowns (models, categories, labels) and the system's per-day
+ * models and labels hang off their day as short lists: a user uses a few
+ * models a day.
  */
 typedef struct GroupKey
 {
@@ -173,9 +174,15 @@ typedef struct CategoryAgg
 	int64		requests;
 } CategoryAgg;
 
-/* rollup_conversations: a user's conversation of a local day */
+/*
+ * rollup_conversations: a user's conversation of a local day, found by
+ * Fold.conversations and chained off its UserDayAgg (one row a user-day,
+ * the day's conversations as parallel arrays).
+ */
 typedef struct ConversationAgg
 {
+	struct ConversationAgg *next;
+	const Interned *conversation;
 	int64		requests,
 				tokens_total;
 	Datum		cost;
@@ -234,6 +241,8 @@ typedef struct UserDayAgg
 	SetAgg		conversations;
 	SetAgg		documents;
 	SetAgg		sessions;
+	ConversationAgg *convs;		/* the day's conversations, chained */
+	int			n_convs;
 } UserDayAgg;
 
 /* A document's UTC day */
@@ -261,6 +270,7 @@ typedef struct Fold
 	MemoryContext write_cxt;	/* the arrays of one flush */
 	Oid			sketch_type;	/* analytics.latency_sketch */
 	Oid			distinct_type;	/* analytics.rollup_distinct (row type) */
+	Oid			conversations_type; /* analytics.rollup_conversations (row type) */
 	struct intern_hash *strings;	/* fold_aggregate.c's */
 	Interned   *recent[5];		/* last provider, model, category, intent, type */
 	Interned   *kind_intent;	/* the label kinds: 'query_intent' */
@@ -270,6 +280,7 @@ typedef struct Fold
 	groups_hash *documents;
 	groups_hash *system_days;
 	pairs_hash *conversations;	/* ConversationAgg by user, conversation, local day */
+	int			n_conversation_days;	/* user-days with a conversation */
 	pairs_hash *sections;		/* int64 references by document, section, UTC day */
 	SystemDayAgg *last_system_day;
 	int64		last_utc_day;

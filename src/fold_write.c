@@ -13,6 +13,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "common/int.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -374,39 +375,219 @@ write_labels(groups_hash *h, int nrows, bool per_user)
 			   "ON CONFLICT (usage_date, kind, label) DO UPDATE SET " ADD("requests"), &cols);
 }
 
+static int
+conversation_rank_cmp(const void *x, const void *y)
+{
+	int64		a = (*(ConversationAgg *const *) x)->conversation->rank;
+	int64		b = (*(ConversationAgg *const *) y)->conversation->rank;
+
+	return (a > b) - (a < b);
+}
+
+/* An array of n datums of a type. */
+static Datum
+make_array(Datum *elems, int n, Oid type)
+{
+	int16		len;
+	bool		byval;
+	char		align;
+
+	get_typlenbyvalalign(type, &len, &byval, &align);
+	return PointerGetDatum(construct_array(elems, n, type, len, byval, align));
+}
+
+/*
+ * rollup_conversations: one row a user-day, its conversations sorted
+ * bytewise with their figures as parallel arrays; rows travel as one array
+ * of analytics.rollup_conversations and merge with conversations_union.
+ */
 static void
 write_conversations(Fold *f)
 {
-	static const Oid types[8] = {TEXTOID, TEXTOID, DATEOID, INT8OID, INT8OID, NUMERICOID,
-		TIMESTAMPTZOID, TIMESTAMPTZOID};
+	TupleDesc	desc = lookup_rowtype_tupdesc_copy(f->conversations_type, -1);
 	Columns		cols;
-	pairs_iterator it;
-	PairEntry  *e;
-	int			row = 0;
+	groups_iterator it;
+	GroupEntry *e;
 
-	columns_init(&cols, f->conversations->members, 8, types);
-	pairs_start_iterate(f->conversations, &it);
-	while ((e = pairs_iterate(f->conversations, &it)) != NULL)
+	columns_init(&cols, f->n_conversation_days, 1, &f->conversations_type);
+	cols.nrows = 0;
+	groups_start_iterate(f->user_days, &it);
+	while ((e = groups_iterate(f->user_days, &it)) != NULL)
 	{
-		ConversationAgg *a = e->agg;
+		UserDayAgg *day = e->agg;
+		ConversationAgg **all;
+		ConversationAgg *c;
+		Datum	   *a[6];
+		Datum		v[8];
+		bool		n[8] = {false, false, false, false, false, false, false, false};
+		int			i,
+					k;
 
-		put(&cols, row, 0, STR_TEXT(e->key.a));
-		put(&cols, row, 1, STR_TEXT(e->key.b));
-		put(&cols, row, 2, DateADTGetDatum(e->key.day));
-		put(&cols, row, 3, Int64GetDatum(a->requests));
-		put(&cols, row, 4, Int64GetDatum(a->tokens_total));
-		put_numeric(&cols, row, 5, a->cost);
-		put(&cols, row, 6, TimestampTzGetDatum(a->first_at));
-		put(&cols, row, 7, TimestampTzGetDatum(a->last_at));
-		row++;
+		if (day->n_convs == 0)
+			continue;
+		all = palloc(sizeof(ConversationAgg *) * day->n_convs);
+		for (c = day->convs, i = 0; c != NULL; c = c->next)
+			all[i++] = c;
+		qsort(all, day->n_convs, sizeof(ConversationAgg *), conversation_rank_cmp);
+		for (k = 0; k < 6; k++)
+			a[k] = palloc(sizeof(Datum) * day->n_convs);
+		for (i = 0; i < day->n_convs; i++)
+		{
+			c = all[i];
+			a[0][i] = STR_TEXT(c->conversation);
+			a[1][i] = Int64GetDatum(c->requests);
+			a[2][i] = Int64GetDatum(c->tokens_total);
+			a[3][i] = c->cost != (Datum) 0 ? c->cost : DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
+			a[4][i] = TimestampTzGetDatum(c->first_at);
+			a[5][i] = TimestampTzGetDatum(c->last_at);
+		}
+		v[0] = STR_TEXT(e->key.id);
+		v[1] = DateADTGetDatum(e->key.day);
+		v[2] = make_array(a[0], day->n_convs, TEXTOID);
+		v[3] = make_array(a[1], day->n_convs, INT8OID);
+		v[4] = make_array(a[2], day->n_convs, INT8OID);
+		v[5] = make_array(a[3], day->n_convs, NUMERICOID);
+		v[6] = make_array(a[4], day->n_convs, TIMESTAMPTZOID);
+		v[7] = make_array(a[5], day->n_convs, TIMESTAMPTZOID);
+		if (desc->natts != 8)
+			elog(ERROR, "usage_analytics: rollup_conversations has %d columns, expected 8", desc->natts);
+		put(&cols, cols.nrows++, 0, HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
 	}
 	upsert("INSERT INTO analytics.rollup_conversations AS r "
-		   "  (user_id, conversation_id, usage_date, requests, tokens_total, cost, first_at, last_at) "
-		   "SELECT * FROM ROWS FROM (" UNNEST8 ") "
-		   "ON CONFLICT (user_id, conversation_id, usage_date) DO UPDATE SET "
-		   ADD("requests") ", " ADD("tokens_total") ", " ADD("cost") ", "
-		   "first_at = LEAST(r.first_at, EXCLUDED.first_at), "
-		   "last_at = GREATEST(r.last_at, EXCLUDED.last_at)", &cols);
+		   "SELECT u.* FROM pg_catalog.unnest($1) AS u "
+		   "ON CONFLICT (user_id, usage_date) DO UPDATE SET "
+		   "(conversation_ids, requests, tokens_total, cost, first_at, last_at) = "
+		   "(SELECT m.conversation_ids, m.requests, m.tokens_total, m.cost, m.first_at, m.last_at "
+		   "   FROM analytics.conversations_union(r.conversation_ids, r.requests, r.tokens_total, r.cost, "
+		   "          r.first_at, r.last_at, EXCLUDED.conversation_ids, EXCLUDED.requests, "
+		   "          EXCLUDED.tokens_total, EXCLUDED.cost, EXCLUDED.first_at, EXCLUDED.last_at) m)", &cols);
+}
+
+/* One side of conversations_union: its six arrays, deconstructed. */
+typedef struct ConversationSide
+{
+	int			n;
+	Datum	   *v[6];
+} ConversationSide;
+
+static const Oid conversation_types[6] = {TEXTOID, INT8OID, INT8OID, NUMERICOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID};
+
+static void
+conversation_side(FunctionCallInfo fcinfo, int first, ConversationSide *side)
+{
+	int			k;
+
+	side->n = 0;
+	for (k = 0; k < 6; k++)
+	{
+		int16		len;
+		bool		byval;
+		char		align;
+		bool	   *nulls;
+		int			n = 0,
+					i;
+
+		side->v[k] = NULL;
+		if (PG_ARGISNULL(first + k))
+		{
+			if (k > 0 && side->n != 0)
+				elog(ERROR, "usage_analytics: conversations_union: arrays of different lengths");
+			continue;
+		}
+		get_typlenbyvalalign(conversation_types[k], &len, &byval, &align);
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(first + k), conversation_types[k], len, byval, align,
+						  &side->v[k], &nulls, &n);
+		for (i = 0; i < n; i++)
+			if (nulls[i])
+				elog(ERROR, "usage_analytics: conversations_union: NULL element");
+		if (k == 0)
+			side->n = n;
+		else if (n != side->n)
+			elog(ERROR, "usage_analytics: conversations_union: arrays of different lengths");
+	}
+}
+
+static int
+text_datum_cmp(Datum x, Datum y)
+{
+	text	   *a = DatumGetTextPP(x);
+	text	   *b = DatumGetTextPP(y);
+	int			la = VARSIZE_ANY_EXHDR(a);
+	int			lb = VARSIZE_ANY_EXHDR(b);
+	int			c = memcmp(VARDATA_ANY(a), VARDATA_ANY(b), Min(la, lb));
+
+	return c != 0 ? c : (la > lb) - (la < lb);
+}
+
+/*
+ * analytics.conversations_union: the merge rule of rollup_conversations.
+ * Two user-days' conversations (ids sorted bytewise, figures in parallel
+ * arrays) become one: a conversation of both sides adds its requests,
+ * tokens and cost and keeps the earlier first and the later last event.
+ */
+PG_FUNCTION_INFO_V1(ua_conversations_union);
+
+Datum
+ua_conversations_union(PG_FUNCTION_ARGS)
+{
+	ConversationSide a,
+				b;
+	TupleDesc	desc;
+	Datum	   *out[6];
+	Datum		v[6];
+	bool		n[6] = {false, false, false, false, false, false};
+	int			i = 0,
+				j = 0,
+				k,
+				m = 0;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "usage_analytics: conversations_union must return a record");
+	conversation_side(fcinfo, 0, &a);
+	conversation_side(fcinfo, 6, &b);
+	for (k = 0; k < 6; k++)
+		out[k] = palloc(sizeof(Datum) * Max(a.n + b.n, 1));
+	while (i < a.n || j < b.n)
+	{
+		int			c = i >= a.n ? 1 : j >= b.n ? -1 : text_datum_cmp(a.v[0][i], b.v[0][j]);
+
+		if (c < 0)
+		{
+			for (k = 0; k < 6; k++)
+				out[k][m] = a.v[k][i];
+			i++;
+		}
+		else if (c > 0)
+		{
+			for (k = 0; k < 6; k++)
+				out[k][m] = b.v[k][j];
+			j++;
+		}
+		else
+		{
+			out[0][m] = a.v[0][i];
+			for (k = 1; k <= 2; k++)
+			{
+				int64		sum;
+
+				if (pg_add_s64_overflow(DatumGetInt64(a.v[k][i]), DatumGetInt64(b.v[k][j]), &sum))
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("conversation figure out of range")));
+				out[k][m] = Int64GetDatum(sum);
+			}
+			out[3][m] = DirectFunctionCall2(numeric_add, a.v[3][i], b.v[3][j]);
+			out[4][m] = TimestampTzGetDatum(Min(DatumGetTimestampTz(a.v[4][i]), DatumGetTimestampTz(b.v[4][j])));
+			out[5][m] = TimestampTzGetDatum(Max(DatumGetTimestampTz(a.v[5][i]), DatumGetTimestampTz(b.v[5][j])));
+			i++;
+			j++;
+		}
+		m++;
+	}
+	for (k = 0; k < 6; k++)
+		v[k] = make_array(out[k], m, conversation_types[k]);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), v, n)));
 }
 
 static void

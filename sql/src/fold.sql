@@ -185,20 +185,23 @@ CREATE TABLE analytics.rollup_system_labels (
 COMMENT ON TABLE analytics.rollup_system_labels IS
   'Folded system-wide requests by UTC day and query_intent or request_type (kind)';
 
--- Per user, conversation and local day (seed 004's conversation figures).
+-- Per user and local day, the day's conversations (seed 004's figures):
+-- ids sorted bytewise without duplicates, each conversation's figures at
+-- the same position of the other arrays (one row a user-day, as the
+-- distinct sets; conversations_union merges two).
 CREATE TABLE analytics.rollup_conversations (
-  user_id         text NOT NULL,
-  conversation_id text NOT NULL,
-  usage_date      date NOT NULL,
-  requests        bigint NOT NULL,
-  tokens_total    bigint NOT NULL,
-  cost            numeric NOT NULL,
-  first_at        timestamptz NOT NULL,
-  last_at         timestamptz NOT NULL,
-  PRIMARY KEY (user_id, conversation_id, usage_date)
+  user_id          text NOT NULL,
+  usage_date       date NOT NULL,
+  conversation_ids text[] NOT NULL,
+  requests         bigint[] NOT NULL,
+  tokens_total     bigint[] NOT NULL,
+  cost             numeric[] NOT NULL,
+  first_at         timestamptz[] NOT NULL,
+  last_at          timestamptz[] NOT NULL,
+  PRIMARY KEY (user_id, usage_date)
 );
 COMMENT ON TABLE analytics.rollup_conversations IS
-  'Folded per-user usage by conversation and local day: requests, tokens, cost, first and last event';
+  'Folded per-user conversations by local day: ids (sorted COLLATE "C") and, at the same positions, requests, tokens, cost, first and last event';
 
 -- Per document, UTC day and section of sections_referenced: exact counts.
 CREATE TABLE analytics.rollup_document_sections (
@@ -240,6 +243,10 @@ BEGIN
     ALTER TABLE analytics.rollup_documents ALTER COLUMN latency SET COMPRESSION lz4;
     ALTER TABLE analytics.rollup_system_models ALTER COLUMN latency SET COMPRESSION lz4;
     ALTER TABLE analytics.rollup_distinct ALTER COLUMN items SET COMPRESSION lz4;
+    ALTER TABLE analytics.rollup_conversations
+      ALTER COLUMN conversation_ids SET COMPRESSION lz4, ALTER COLUMN requests SET COMPRESSION lz4,
+      ALTER COLUMN tokens_total SET COMPRESSION lz4, ALTER COLUMN cost SET COMPRESSION lz4,
+      ALTER COLUMN first_at SET COMPRESSION lz4, ALTER COLUMN last_at SET COMPRESSION lz4;
   END IF;
 END
 $$;
@@ -319,6 +326,8 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
   ON CONFLICT DO NOTHING;
 
 \ir functions/text_set_union.sql
+
+\ir functions/conversations_union.sql
 
 -- The one rollup delta of a folded event (feedback, corrections).
 \ir functions/rollups_add.sql

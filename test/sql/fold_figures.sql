@@ -170,7 +170,8 @@ SELECT is((analytics.user_dashboard('fresh') -> 'metrics') ->> 'sessionsThisMont
 -- Repair: damage the new rollups, verify finds it, rebuild mends it.
 UPDATE analytics.rollup_document_sections SET requests = requests + 1
  WHERE ctid = (SELECT min(ctid) FROM analytics.rollup_document_sections);
-DELETE FROM analytics.rollup_conversations WHERE conversation_id = 'conv3';
+UPDATE analytics.rollup_conversations SET requests[1] = requests[1] + 1
+ WHERE ctid = (SELECT min(ctid) FROM analytics.rollup_conversations);
 UPDATE analytics.rollup_user_daily SET query_length_count = query_length_count + 1
  WHERE ctid = (SELECT min(ctid) FROM analytics.rollup_user_daily);
 DELETE FROM analytics.rollup_system_labels WHERE kind = 'request_type';

@@ -91,7 +91,7 @@ is($node->safe_psql('updated', qq{
 is($node->safe_psql('updated', q{
 		SELECT (SELECT sum(requests) FROM analytics.rollup_user_labels) || ' ' ||
 		       (SELECT sum(requests) FROM analytics.rollup_system_labels) || ' ' ||
-		       (SELECT sum(requests) FROM analytics.rollup_conversations) || ' ' ||
+		       (SELECT sum(n) FROM analytics.rollup_conversations, unnest(requests) AS n) || ' ' ||
 		       (SELECT sum(requests) FROM analytics.rollup_document_sections) || ' ' ||
 		       (SELECT sum(cardinality(items)) FROM analytics.rollup_distinct WHERE scope = 'user_session') || ' ' ||
 		       (SELECT count(*) FILTER (WHERE last_used IS NULL) FROM analytics.rollup_documents) || ' ' ||

@@ -122,16 +122,21 @@ CREATE OR REPLACE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, 
               AND (e.occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
             GROUP BY (e.occurred_at AT TIME ZONE 'UTC')::date, v.kind, v.label$$),
         ('rollup_conversations',
-         $$SELECT row(user_id, conversation_id, usage_date)::text,
-                  row(requests, tokens_total, trim_scale(cost), first_at, last_at)::text
+         $$SELECT row(user_id, usage_date)::text,
+                  (SELECT array_agg(row(c.id, c.n, c.t, trim_scale(c.cost), c.f, c.l)::text ORDER BY c.o)
+                     FROM unnest(conversation_ids, requests, tokens_total, cost, first_at, last_at)
+                          WITH ORDINALITY AS c(id, n, t, cost, f, l, o))::text
              FROM analytics.rollup_conversations WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
-         $$SELECT row(user_id, conversation_id, usage_date)::text,
-                  row(count(*), sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens),
-                      trim_scale(sum(cost)), min(occurred_at), max(occurred_at))::text
-             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
-              AND conversation_id IS NOT NULL
-              AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
-            GROUP BY user_id, conversation_id, usage_date$$),
+         $$SELECT row(user_id, usage_date)::text,
+                  array_agg(row(conversation_id, n, t, trim_scale(c), f, l)::text ORDER BY conversation_id COLLATE "C")::text
+             FROM (SELECT user_id, usage_date, conversation_id, count(*) AS n,
+                          sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens) AS t,
+                          sum(cost) AS c, min(occurred_at) AS f, max(occurred_at) AS l
+                     FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+                      AND conversation_id IS NOT NULL
+                      AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+                    GROUP BY user_id, usage_date, conversation_id) g
+            GROUP BY user_id, usage_date$$),
         ('rollup_document_sections',
          $$SELECT row(document_id, usage_date, section)::text, requests::text
              FROM analytics.rollup_document_sections WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,

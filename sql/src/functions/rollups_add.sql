@@ -23,6 +23,7 @@ DECLARE
                      OR rollups_add.input_tokens <> 0 OR rollups_add.output_tokens <> 0
                      OR rollups_add.cache_write_tokens <> 0;
   rating  boolean := rollups_add.feedback_sum <> 0 OR rollups_add.feedback_count <> 0;
+  pos     integer;
 BEGIN
   IF rating THEN
     UPDATE analytics.rollup_user_daily r
@@ -46,10 +47,14 @@ BEGIN
      WHERE r.user_id = rollups_add.user_id AND r.usage_date = rollups_add.usage_date
        AND r.provider = prov AND r.model = rollups_add.model;
     IF rollups_add.conversation_id IS NOT NULL THEN
-      UPDATE analytics.rollup_conversations r
-         SET tokens_total = r.tokens_total + total, cost = r.cost + rollups_add.cost
-       WHERE r.user_id = rollups_add.user_id AND r.conversation_id = rollups_add.conversation_id
-         AND r.usage_date = rollups_add.usage_date;
+      SELECT array_position(r.conversation_ids, rollups_add.conversation_id) INTO pos
+        FROM analytics.rollup_conversations r
+       WHERE r.user_id = rollups_add.user_id AND r.usage_date = rollups_add.usage_date;
+      IF pos IS NOT NULL THEN
+        UPDATE analytics.rollup_conversations r
+           SET tokens_total[pos] = r.tokens_total[pos] + total, cost[pos] = r.cost[pos] + rollups_add.cost
+         WHERE r.user_id = rollups_add.user_id AND r.usage_date = rollups_add.usage_date;
+      END IF;
     END IF;
   END IF;
   IF tokens OR rating THEN

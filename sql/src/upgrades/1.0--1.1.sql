@@ -569,18 +569,29 @@ COMMENT ON TABLE analytics.rollup_system_labels IS
   'Folded system-wide requests by UTC day and query_intent or request_type (kind)';
 
 CREATE TABLE analytics.rollup_conversations (
-  user_id         text NOT NULL,
-  conversation_id text NOT NULL,
-  usage_date      date NOT NULL,
-  requests        bigint NOT NULL,
-  tokens_total    bigint NOT NULL,
-  cost            numeric NOT NULL,
-  first_at        timestamptz NOT NULL,
-  last_at         timestamptz NOT NULL,
-  PRIMARY KEY (user_id, conversation_id, usage_date)
+  user_id          text NOT NULL,
+  usage_date       date NOT NULL,
+  conversation_ids text[] NOT NULL,
+  requests         bigint[] NOT NULL,
+  tokens_total     bigint[] NOT NULL,
+  cost             numeric[] NOT NULL,
+  first_at         timestamptz[] NOT NULL,
+  last_at          timestamptz[] NOT NULL,
+  PRIMARY KEY (user_id, usage_date)
 );
 COMMENT ON TABLE analytics.rollup_conversations IS
-  'Folded per-user usage by conversation and local day: requests, tokens, cost, first and last event';
+  'Folded per-user conversations by local day: ids (sorted COLLATE "C") and, at the same positions, requests, tokens, cost, first and last event';
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_settings
+              WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+    ALTER TABLE analytics.rollup_conversations
+      ALTER COLUMN conversation_ids SET COMPRESSION lz4, ALTER COLUMN requests SET COMPRESSION lz4,
+      ALTER COLUMN tokens_total SET COMPRESSION lz4, ALTER COLUMN cost SET COMPRESSION lz4,
+      ALTER COLUMN first_at SET COMPRESSION lz4, ALTER COLUMN last_at SET COMPRESSION lz4;
+  END IF;
+END
+$$;
 
 CREATE TABLE analytics.rollup_document_sections (
   document_id text NOT NULL,
@@ -642,14 +653,20 @@ INSERT INTO analytics.rollup_system_labels (usage_date, kind, label, requests)
    WHERE v.label IS NOT NULL
    GROUP BY (e.occurred_at AT TIME ZONE 'UTC')::date, v.kind, v.label;
 INSERT INTO analytics.rollup_conversations
-    (user_id, conversation_id, usage_date, requests, tokens_total, cost, first_at, last_at)
-  SELECT e.user_id, e.conversation_id, e.usage_date, count(*),
-         sum(e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens), sum(e.cost),
-         min(e.occurred_at), max(e.occurred_at)
-    FROM (SELECT x.* FROM analytics.chat_events x
-          WHERE x.status IN ('completed', 'failed')
-            AND x.recorded_xid < (SELECT f.watermark FROM analytics.fold_state f)) e WHERE e.conversation_id IS NOT NULL
-   GROUP BY e.user_id, e.conversation_id, e.usage_date;
+    (user_id, usage_date, conversation_ids, requests, tokens_total, cost, first_at, last_at)
+  SELECT g.user_id, g.usage_date, array_agg(g.conversation_id ORDER BY g.conversation_id COLLATE "C"),
+         array_agg(g.n ORDER BY g.conversation_id COLLATE "C"), array_agg(g.t ORDER BY g.conversation_id COLLATE "C"),
+         array_agg(g.c ORDER BY g.conversation_id COLLATE "C"), array_agg(g.f ORDER BY g.conversation_id COLLATE "C"),
+         array_agg(g.l ORDER BY g.conversation_id COLLATE "C")
+    FROM (SELECT e.user_id, e.usage_date, e.conversation_id, count(*) AS n,
+                 sum(e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens) AS t,
+                 sum(e.cost) AS c, min(e.occurred_at) AS f, max(e.occurred_at) AS l
+            FROM (SELECT x.* FROM analytics.chat_events x
+                   WHERE x.status IN ('completed', 'failed')
+                     AND x.recorded_xid < (SELECT f.watermark FROM analytics.fold_state f)) e
+           WHERE e.conversation_id IS NOT NULL
+           GROUP BY e.user_id, e.usage_date, e.conversation_id) g
+   GROUP BY g.user_id, g.usage_date;
 INSERT INTO analytics.rollup_document_sections (document_id, usage_date, section, requests)
   SELECT e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, s.section, count(DISTINCT e.id)
     FROM (SELECT x.* FROM analytics.chat_events x
@@ -671,6 +688,8 @@ UPDATE analytics.rollup_documents r SET last_used = m.last_used
             AND x.recorded_xid < (SELECT f.watermark FROM analytics.fold_state f)) e WHERE e.document_id IS NOT NULL
          GROUP BY 1, 2) m
  WHERE r.document_id = m.document_id AND r.usage_date = m.usage_date;
+
+\ir ../functions/conversations_union.sql
 
 \ir ../functions/refold_range.sql
 
@@ -861,15 +880,17 @@ COMMENT ON VIEW analytics.system_daily_metrics IS
   'Platform-wide metrics of each UTC day (seed 000): active and new users, volume, cost, latency percentiles, errors, model distribution, average query and response lengths, requests by query_intent and request_type';
 
 CREATE VIEW analytics.conversation_usage WITH (security_invoker = true) AS
-SELECT c.user_id, c.conversation_id,
+SELECT r.user_id, c.conversation_id,
        sum(c.requests)::bigint AS message_count,
        sum(c.tokens_total)::bigint AS tokens_total,
        sum(c.cost) AS cost_total,
        min(c.first_at) AS first_activity_at,
        max(c.last_at) AS last_activity_at,
        count(*)::integer AS active_days
-  FROM analytics.rollup_conversations c
- GROUP BY c.user_id, c.conversation_id;
+  FROM analytics.rollup_conversations r,
+       unnest(r.conversation_ids, r.requests, r.tokens_total, r.cost, r.first_at, r.last_at)
+         AS c(conversation_id, requests, tokens_total, cost, first_at, last_at)
+ GROUP BY r.user_id, c.conversation_id;
 COMMENT ON VIEW analytics.conversation_usage IS
   'Per conversation (seed 004): messages, tokens, cost, first and last activity, active local days; from the rollups as of the last fold';
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
