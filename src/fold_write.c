@@ -4,7 +4,9 @@
  *	  The fold's writing: each rollup gets one statement that upserts all
  *	  of its groups, gathered by fold_aggregate.c, from arrays (one per
  *	  column, unnested), the merge rules (sums, sketch union, sorted set
- *	  union) staying in SQL.  Runs in the fold's write context (fold.c).
+ *	  union, conversations_union) staying in SQL.  Runs in the fold's write
+ *	  context (fold.c).  conversations_union, the merge of rollup_conversations'
+ *	  parallel arrays, is here too.
  *
  *-------------------------------------------------------------------------
  */

@@ -6,7 +6,7 @@
 -- transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(39);
+SELECT plan(42);
 
 SELECT ok(analytics.subscribe('tokyo', 'pro', '2020-01-01', 'Asia/Tokyo') > 0, 'a Tokyo user');
 CREATE FUNCTION pg_temp.workload(n integer) RETURNS void LANGUAGE plpgsql AS $$
@@ -196,6 +196,21 @@ SELECT ok((SELECT n_tup_upd > 0 FROM pg_stat_xact_user_tables
   'it wrote the section counts more than once');
 COMMIT;
 SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'and the rollups equal the raw log');
+
+-- The conversations' merge (C): bytewise order, figures of a common
+-- conversation added, earliest first and latest last event kept.
+SELECT results_eq($$SELECT * FROM analytics.conversations_union(
+    '{B,c}', '{1,2}', '{10,20}', '{0.5,1}', '{2026-01-01 10:00+00,2026-01-01 11:00+00}', '{2026-01-01 10:30+00,2026-01-01 12:00+00}',
+    '{a,c}', '{3,4}', '{30,40}', '{0.25,0.50}', '{2026-01-01 09:00+00,2026-01-01 09:30+00}', '{2026-01-01 09:10+00,2026-01-01 11:30+00}')$$,
+  $$VALUES ('{B,a,c}'::text[], '{1,3,6}'::bigint[], '{10,30,60}'::bigint[], '{0.5,0.25,1.50}'::numeric[],
+            '{2026-01-01 10:00+00,2026-01-01 09:00+00,2026-01-01 09:30+00}'::timestamptz[],
+            '{2026-01-01 10:30+00,2026-01-01 09:10+00,2026-01-01 12:00+00}'::timestamptz[])$$,
+  'conversations_union merges two user-days');
+SELECT results_eq($$SELECT conversation_ids, requests FROM analytics.conversations_union(NULL, NULL, NULL, NULL, NULL, NULL,
+    '{x}', '{7}', '{1}', '{0}', '{2026-01-01}', '{2026-01-01}')$$,
+  $$VALUES ('{x}'::text[], '{7}'::bigint[])$$, 'a NULL side is empty');
+SELECT throws_ok($$SELECT analytics.conversations_union('{x}', '{9223372036854775807}', '{1}', '{0}', '{2026-01-01}', '{2026-01-01}',
+    '{x}', '{1}', '{1}', '{0}', '{2026-01-01}', '{2026-01-01}')$$, '22003', NULL, 'a sum past bigint is an error, never a wrap');
 
 -- Row-level security of the new per-user rollups.
 CREATE ROLE ua_ff_user;
