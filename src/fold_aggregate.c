@@ -649,8 +649,14 @@ ua_fold_start(Fold *f, MemoryContext parent)
 	f->n_models = f->n_categories = f->n_system_models = 0;
 	f->n_labels = f->n_system_labels = 0;
 	f->n_conversation_days = 0;
-	f->kind_intent = intern(f, CStringGetTextDatum("query_intent"));
-	f->kind_type = intern(f, CStringGetTextDatum("request_type"));
+	{
+		MemoryContext old = MemoryContextSwitchTo(f->row_cxt);
+
+		f->kind_intent = intern(f, CStringGetTextDatum("query_intent"));
+		f->kind_type = intern(f, CStringGetTextDatum("request_type"));
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(f->row_cxt);
+	}
 }
 
 void
