@@ -255,6 +255,91 @@ set_add(Fold *f, SetAgg *set, int kind, Interned *item)
 	set->items[set->n++] = item;
 }
 
+static int
+conversation_cmp(const void *x, const void *y)
+{
+	int64		a = ((const ConversationItem *) x)->conversation->rank;
+	int64		b = ((const ConversationItem *) y)->conversation->rank;
+
+	return (a > b) - (a < b);
+}
+
+/* Sort by conversation (by address while reading, by rank at the end), combine. */
+void
+ua_fold_conversations_compact(Fold *f, ConversationAgg *c)
+{
+	int			i,
+				k = 0;
+
+	qsort(c->items, c->n, sizeof(ConversationItem), conversation_cmp);
+	for (i = 0; i < c->n; i++)
+	{
+		ConversationItem *from = &c->items[i];
+
+		if (k > 0 && c->items[k - 1].conversation == from->conversation)
+		{
+			ConversationItem *to = &c->items[k - 1];
+
+			to->requests += from->requests;
+			to->tokens_total += from->tokens_total;
+			add_numeric(f, &to->cost, from->cost);
+			pfree(DatumGetPointer(from->cost));
+			to->first_at = Min(to->first_at, from->first_at);
+			to->last_at = Max(to->last_at, from->last_at);
+		}
+		else
+			c->items[k++] = *from;
+	}
+	c->n = k;
+}
+
+/*
+ * An event of a conversation of a user-day: added to the last item when it
+ * is the same conversation's, else appended; compacted as sets are.
+ */
+static void
+conversation_add(Fold *f, ConversationAgg *c, const Interned *conversation, int64 tokens_total,
+				 Datum cost, TimestampTz at)
+{
+	ConversationItem *item;
+
+	if (c->n > 0 && c->items[c->n - 1].conversation == conversation)
+	{
+		item = &c->items[c->n - 1];
+		item->requests++;
+		item->tokens_total += tokens_total;
+		add_numeric(f, &item->cost, cost);
+		item->first_at = Min(item->first_at, at);
+		item->last_at = Max(item->last_at, at);
+		return;
+	}
+	if (c->n == c->cap)
+	{
+		if (c->n >= 64 && c->skip > 0)
+			c->skip--;
+		else if (c->n >= 64)
+		{
+			ua_fold_conversations_compact(f, c);
+			c->skip = c->n > c->cap - c->cap / 4 ? 2 : 0;
+		}
+		if (c->cap == 0 || c->n > c->cap / 2)
+		{
+			c->cap = c->cap == 0 ? 4 : c->cap * 2;
+			c->items = c->items == NULL
+				? MemoryContextAlloc(f->cxt, c->cap * sizeof(ConversationItem))
+				: repalloc(c->items, c->cap * sizeof(ConversationItem));
+		}
+	}
+	item = &c->items[c->n++];
+	item->conversation = conversation;
+	item->requests = 1;
+	item->tokens_total = tokens_total;
+	item->cost = (Datum) 0;
+	add_numeric(f, &item->cost, cost);
+	item->first_at = at;
+	item->last_at = at;
+}
+
 /*
  * Rank every interned string in bytewise order (text_set_union's order).
  * While reading, ranks are the strings' addresses: any order dedupes.
@@ -508,27 +593,7 @@ fold_event(Fold *f, Datum *v, bool *n)
 		if (!n[C_SESSION])
 			set_add(f, &day->sessions, K_USER_SESSION, intern(f, v[C_SESSION]));
 		if (conversation != NULL)
-		{
-			bool		is_new;
-			ConversationAgg *c = pair(f, f->conversations, user, conversation,
-									  DatumGetDateADT(v[C_USAGE_DATE]), sizeof(ConversationAgg), &is_new);
-
-			if (is_new)
-			{
-				c->conversation = conversation;
-				c->next = day->convs;
-				day->convs = c;
-				if (day->n_convs++ == 0)
-					f->n_conversation_days++;
-			}
-			c->requests++;
-			c->tokens_total += tokens_total;
-			add_numeric(f, &c->cost, v[C_COST]);
-			if (is_new || at < c->first_at)
-				c->first_at = at;
-			if (is_new || at > c->last_at)
-				c->last_at = at;
-		}
+			conversation_add(f, &day->conversation_figures, conversation, tokens_total, v[C_COST], at);
 	}
 
 	if (DatumGetBool(v[C_IN_UTC]))
@@ -642,13 +707,11 @@ ua_fold_start(Fold *f, MemoryContext parent)
 	f->user_months = groups_create(f->cxt, 256, NULL);
 	f->documents = groups_create(f->cxt, 256, NULL);
 	f->system_days = groups_create(f->cxt, 64, NULL);
-	f->conversations = pairs_create(f->cxt, 1024, NULL);
 	f->sections = pairs_create(f->cxt, 256, NULL);
 	f->last_system_day = NULL;
 	f->last_utc_day = 0;
 	f->n_models = f->n_categories = f->n_system_models = 0;
 	f->n_labels = f->n_system_labels = 0;
-	f->n_conversation_days = 0;
 	{
 		MemoryContext old = MemoryContextSwitchTo(f->row_cxt);
 

@@ -84,9 +84,8 @@ typedef struct GroupEntry
 #include "lib/simplehash.h"
 
 /*
- * A group keyed by two interned strings and a day: a user's conversation
- * of a local day, a document's section of a UTC day.  Too many per day for
- * short lists.
+ * A group keyed by two interned strings and a day: a document's section of
+ * a UTC day.  Too many per day for short lists.
  */
 typedef struct PairKey
 {
@@ -175,19 +174,28 @@ typedef struct CategoryAgg
 } CategoryAgg;
 
 /*
- * rollup_conversations: a user's conversation of a local day, found by
- * Fold.conversations and chained off its UserDayAgg (one row a user-day,
- * the day's conversations as parallel arrays).
+ * rollup_conversations: the events of a user-day's conversations, kept as
+ * the distinct sets are: appended as they come (an event of the
+ * conversation of the last item is added to it), compacted (sorted by
+ * conversation, figures of the same conversation combined) when the array
+ * is full, and once more before writing.
  */
-typedef struct ConversationAgg
+typedef struct ConversationItem
 {
-	struct ConversationAgg *next;
 	const Interned *conversation;
 	int64		requests,
 				tokens_total;
-	Datum		cost;
+	Datum		cost;			/* numeric in Fold.cxt */
 	TimestampTz first_at,
 				last_at;
+} ConversationItem;
+
+typedef struct ConversationAgg
+{
+	int			n;
+	int			cap;
+	int			skip;			/* growths to go before compacting again */
+	ConversationItem *items;
 } ConversationAgg;
 
 /* rollup_documents and rollup_system_models */
@@ -241,8 +249,7 @@ typedef struct UserDayAgg
 	SetAgg		conversations;
 	SetAgg		documents;
 	SetAgg		sessions;
-	ConversationAgg *convs;		/* the day's conversations, chained */
-	int			n_convs;
+	ConversationAgg conversation_figures;
 } UserDayAgg;
 
 /* A document's UTC day */
@@ -279,8 +286,6 @@ typedef struct Fold
 	groups_hash *user_months;
 	groups_hash *documents;
 	groups_hash *system_days;
-	pairs_hash *conversations;	/* ConversationAgg by user, conversation, local day */
-	int			n_conversation_days;	/* user-days with a conversation */
 	pairs_hash *sections;		/* int64 references by document, section, UTC day */
 	SystemDayAgg *last_system_day;
 	int64		last_utc_day;
@@ -324,6 +329,9 @@ extern void ua_fold_finish(Fold *f);
 
 /* Sort a set (by rank once finished) and drop duplicates. */
 extern void ua_fold_set_compact(SetAgg *set);
+
+/* Sort a user-day's conversation figures (by rank once finished), combined. */
+extern void ua_fold_conversations_compact(Fold *f, ConversationAgg *c);
 
 /* fold_write.c: one upsert per rollup from arrays, in the current context. */
 extern void ua_fold_write(Fold *f);

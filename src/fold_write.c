@@ -377,15 +377,6 @@ write_labels(groups_hash *h, int nrows, bool per_user)
 			   "ON CONFLICT (usage_date, kind, label) DO UPDATE SET " ADD("requests"), &cols);
 }
 
-static int
-conversation_rank_cmp(const void *x, const void *y)
-{
-	int64		a = (*(ConversationAgg *const *) x)->conversation->rank;
-	int64		b = (*(ConversationAgg *const *) y)->conversation->rank;
-
-	return (a > b) - (a < b);
-}
-
 /* An array of n datums of a type. */
 static Datum
 make_array(Datum *elems, int n, Oid type)
@@ -411,46 +402,42 @@ write_conversations(Fold *f)
 	groups_iterator it;
 	GroupEntry *e;
 
-	columns_init(&cols, f->n_conversation_days, 1, &f->conversations_type);
+	columns_init(&cols, f->user_days->members, 1, &f->conversations_type);
 	cols.nrows = 0;
 	groups_start_iterate(f->user_days, &it);
 	while ((e = groups_iterate(f->user_days, &it)) != NULL)
 	{
-		UserDayAgg *day = e->agg;
-		ConversationAgg **all;
-		ConversationAgg *c;
+		ConversationAgg *c = &((UserDayAgg *) e->agg)->conversation_figures;
 		Datum	   *a[6];
 		Datum		v[8];
 		bool		n[8] = {false, false, false, false, false, false, false, false};
 		int			i,
 					k;
 
-		if (day->n_convs == 0)
+		if (c->n == 0)
 			continue;
-		all = palloc(sizeof(ConversationAgg *) * day->n_convs);
-		for (c = day->convs, i = 0; c != NULL; c = c->next)
-			all[i++] = c;
-		qsort(all, day->n_convs, sizeof(ConversationAgg *), conversation_rank_cmp);
+		ua_fold_conversations_compact(f, c);
 		for (k = 0; k < 6; k++)
-			a[k] = palloc(sizeof(Datum) * day->n_convs);
-		for (i = 0; i < day->n_convs; i++)
+			a[k] = palloc(sizeof(Datum) * c->n);
+		for (i = 0; i < c->n; i++)
 		{
-			c = all[i];
-			a[0][i] = STR_TEXT(c->conversation);
-			a[1][i] = Int64GetDatum(c->requests);
-			a[2][i] = Int64GetDatum(c->tokens_total);
-			a[3][i] = c->cost != (Datum) 0 ? c->cost : DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
-			a[4][i] = TimestampTzGetDatum(c->first_at);
-			a[5][i] = TimestampTzGetDatum(c->last_at);
+			ConversationItem *x = &c->items[i];
+
+			a[0][i] = STR_TEXT(x->conversation);
+			a[1][i] = Int64GetDatum(x->requests);
+			a[2][i] = Int64GetDatum(x->tokens_total);
+			a[3][i] = x->cost;
+			a[4][i] = TimestampTzGetDatum(x->first_at);
+			a[5][i] = TimestampTzGetDatum(x->last_at);
 		}
 		v[0] = STR_TEXT(e->key.id);
 		v[1] = DateADTGetDatum(e->key.day);
-		v[2] = make_array(a[0], day->n_convs, TEXTOID);
-		v[3] = make_array(a[1], day->n_convs, INT8OID);
-		v[4] = make_array(a[2], day->n_convs, INT8OID);
-		v[5] = make_array(a[3], day->n_convs, NUMERICOID);
-		v[6] = make_array(a[4], day->n_convs, TIMESTAMPTZOID);
-		v[7] = make_array(a[5], day->n_convs, TIMESTAMPTZOID);
+		v[2] = make_array(a[0], c->n, TEXTOID);
+		v[3] = make_array(a[1], c->n, INT8OID);
+		v[4] = make_array(a[2], c->n, INT8OID);
+		v[5] = make_array(a[3], c->n, NUMERICOID);
+		v[6] = make_array(a[4], c->n, TIMESTAMPTZOID);
+		v[7] = make_array(a[5], c->n, TIMESTAMPTZOID);
 		if (desc->natts != 8)
 			elog(ERROR, "usage_analytics: rollup_conversations has %d columns, expected 8", desc->natts);
 		put(&cols, cols.nrows++, 0, HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
