@@ -19,6 +19,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "tcop/pquery.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/datetime.h"
@@ -36,7 +37,8 @@ enum
 	C_USER, C_USAGE_DATE, C_UTC_DATE, C_OCCURRED_AT, C_PROVIDER, C_MODEL, C_FAILED,
 	C_DOCUMENT, C_CONVERSATION, C_CATEGORY, C_INPUT, C_CACHED, C_WRITE, C_OUTPUT,
 	C_REASONING, C_COST, C_SAVINGS, C_CACHE_HIT, C_LATENCY, C_TTFT, C_RATING,
-	C_IN_LOCAL, C_IN_UTC, C_COUNT
+	C_IN_LOCAL, C_IN_UTC, C_QUERY_LENGTH, C_RESPONSE_LENGTH, C_SECTIONS, C_INTENT, C_REQUEST_TYPE,
+	C_SESSION, C_COUNT
 };
 
 static const char *const batch_sql =
@@ -48,7 +50,9 @@ static const char *const batch_sql =
 "       ($3::pg_catalog.date IS NULL OR e.usage_date OPERATOR(pg_catalog.>=) $3) "
 "         AND ($4::pg_catalog.date IS NULL OR e.usage_date OPERATOR(pg_catalog.<=) $4), "
 "       ($3::pg_catalog.date IS NULL OR (e.occurred_at AT TIME ZONE 'UTC')::pg_catalog.date OPERATOR(pg_catalog.>=) $3) "
-"         AND ($4::pg_catalog.date IS NULL OR (e.occurred_at AT TIME ZONE 'UTC')::pg_catalog.date OPERATOR(pg_catalog.<=) $4) "
+"         AND ($4::pg_catalog.date IS NULL OR (e.occurred_at AT TIME ZONE 'UTC')::pg_catalog.date OPERATOR(pg_catalog.<=) $4), "
+"       e.user_query_length, e.ai_response_length, e.sections_referenced, e.query_intent, e.request_type, "
+"       e.session_id "
 "  FROM analytics.chat_events e "
 " WHERE e.recorded_xid OPERATOR(pg_catalog.>=) $1 AND e.recorded_xid OPERATOR(pg_catalog.<) $2 "
 "   AND e.status OPERATOR(pg_catalog.=) ANY ('{completed,failed}'::pg_catalog.text[]) "
@@ -251,6 +255,91 @@ set_add(Fold *f, SetAgg *set, int kind, Interned *item)
 	set->items[set->n++] = item;
 }
 
+static int
+conversation_cmp(const void *x, const void *y)
+{
+	int64		a = ((const ConversationItem *) x)->conversation->rank;
+	int64		b = ((const ConversationItem *) y)->conversation->rank;
+
+	return (a > b) - (a < b);
+}
+
+/* Sort by conversation (by address while reading, by rank at the end), combine. */
+void
+ua_fold_conversations_compact(Fold *f, ConversationAgg *c)
+{
+	int			i,
+				k = 0;
+
+	qsort(c->items, c->n, sizeof(ConversationItem), conversation_cmp);
+	for (i = 0; i < c->n; i++)
+	{
+		ConversationItem *from = &c->items[i];
+
+		if (k > 0 && c->items[k - 1].conversation == from->conversation)
+		{
+			ConversationItem *to = &c->items[k - 1];
+
+			to->requests += from->requests;
+			to->tokens_total += from->tokens_total;
+			add_numeric(f, &to->cost, from->cost);
+			pfree(DatumGetPointer(from->cost));
+			to->first_at = Min(to->first_at, from->first_at);
+			to->last_at = Max(to->last_at, from->last_at);
+		}
+		else
+			c->items[k++] = *from;
+	}
+	c->n = k;
+}
+
+/*
+ * An event of a conversation of a user-day: added to the last item when it
+ * is the same conversation's, else appended; compacted as sets are.
+ */
+static void
+conversation_add(Fold *f, ConversationAgg *c, const Interned *conversation, int64 tokens_total,
+				 Datum cost, TimestampTz at)
+{
+	ConversationItem *item;
+
+	if (c->n > 0 && c->items[c->n - 1].conversation == conversation)
+	{
+		item = &c->items[c->n - 1];
+		item->requests++;
+		item->tokens_total += tokens_total;
+		add_numeric(f, &item->cost, cost);
+		item->first_at = Min(item->first_at, at);
+		item->last_at = Max(item->last_at, at);
+		return;
+	}
+	if (c->n == c->cap)
+	{
+		if (c->n >= 64 && c->skip > 0)
+			c->skip--;
+		else if (c->n >= 64)
+		{
+			ua_fold_conversations_compact(f, c);
+			c->skip = c->n > c->cap - c->cap / 4 ? 2 : 0;
+		}
+		if (c->cap == 0 || c->n > c->cap / 2)
+		{
+			c->cap = c->cap == 0 ? 4 : c->cap * 2;
+			c->items = c->items == NULL
+				? MemoryContextAlloc(f->cxt, c->cap * sizeof(ConversationItem))
+				: repalloc(c->items, c->cap * sizeof(ConversationItem));
+		}
+	}
+	item = &c->items[c->n++];
+	item->conversation = conversation;
+	item->requests = 1;
+	item->tokens_total = tokens_total;
+	item->cost = (Datum) 0;
+	add_numeric(f, &item->cost, cost);
+	item->first_at = at;
+	item->last_at = at;
+}
+
 /*
  * Rank every interned string in bytewise order (text_set_union's order).
  * While reading, ranks are the strings' addresses: any order dedupes.
@@ -353,6 +442,92 @@ add_usage(Fold *f, UsageAgg *u, Datum *v, bool *n, bool failed, int64 tokens_tot
 
 #define INT(col)	((int64) DatumGetInt32(v[col]))
 
+static void
+add_lengths(LengthAgg *l, Datum *v, bool *n)
+{
+	if (!n[C_QUERY_LENGTH])
+	{
+		l->query_sum += INT(C_QUERY_LENGTH);
+		l->query_count++;
+	}
+	if (!n[C_RESPONSE_LENGTH])
+	{
+		l->response_sum += INT(C_RESPONSE_LENGTH);
+		l->response_count++;
+	}
+}
+
+/* The event's query_intent and request_type, counted in a day's list. */
+static void
+add_labels(Fold *f, ListEntry **head, int *count, Datum *v, bool *n)
+{
+	if (!n[C_INTENT])
+		((CategoryAgg *) list_entry(f, head, f->kind_intent, intern_recent(f, 3, v[C_INTENT]),
+									sizeof(CategoryAgg), count))->requests++;
+	if (!n[C_REQUEST_TYPE])
+		((CategoryAgg *) list_entry(f, head, f->kind_type, intern_recent(f, 4, v[C_REQUEST_TYPE]),
+									sizeof(CategoryAgg), count))->requests++;
+}
+
+/* The aggregate of a pair group, zeroed when new. */
+static void *
+pair(Fold *f, pairs_hash *h, const Interned *a, const Interned *b, int64 day, Size size, bool *is_new)
+{
+	PairKey		k;
+	bool		found;
+	PairEntry  *e;
+
+	k.a = a;
+	k.b = b;
+	k.day = day;
+	e = pairs_insert(h, k, &found);
+	if (!found)
+		e->agg = MemoryContextAllocZero(f->cxt, size);
+	*is_new = !found;
+	return e->agg;
+}
+
+static int
+pointer_cmp(const void *x, const void *y)
+{
+	uintptr_t	a = (uintptr_t) *(Interned *const *) x;
+	uintptr_t	b = (uintptr_t) *(Interned *const *) y;
+
+	return (a > b) - (a < b);
+}
+
+/*
+ * A document's sections of a UTC day: each section an event references
+ * counts once for that event (NULL elements are skipped).
+ */
+static void
+add_sections(Fold *f, const Interned *document, int32 day, Datum sections)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(sections);
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems,
+				i,
+				k = 0;
+	Interned  **items;
+
+	deconstruct_array(arr, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
+	items = palloc(sizeof(Interned *) * Max(nelems, 1));
+	for (i = 0; i < nelems; i++)
+		if (!nulls[i])
+			items[k++] = intern(f, elems[i]);
+	if (k > 1)
+		qsort(items, k, sizeof(Interned *), pointer_cmp);
+	for (i = 0; i < k; i++)
+	{
+		bool		is_new;
+
+		if (i > 0 && items[i] == items[i - 1])
+			continue;
+		(*(int64 *) pair(f, f->sections, document, items[i], day, sizeof(int64), &is_new))++;
+	}
+}
+
 /* Add one event of the batch to every rollup it belongs to. */
 static void
 fold_event(Fold *f, Datum *v, bool *n)
@@ -390,6 +565,8 @@ fold_event(Fold *f, Datum *v, bool *n)
 		day->latency.feedback_count += !n[C_RATING];
 		day->month->feedback_sum += rating;
 		day->month->feedback_count += !n[C_RATING];
+		add_lengths(&day->latency.lengths, v, n);
+		add_lengths(&day->month->lengths, v, n);
 
 		m->requests++;
 		m->failed += failed;
@@ -410,8 +587,13 @@ fold_event(Fold *f, Datum *v, bool *n)
 		if (!n[C_CATEGORY])
 			((CategoryAgg *) list_entry(f, &day->categories, intern_recent(f, 2, v[C_CATEGORY]), NULL,
 										sizeof(CategoryAgg), &f->n_categories))->requests++;
+		add_labels(f, &day->labels, &f->n_labels, v, n);
 		set_add(f, &day->conversations, K_USER_CONVERSATION, conversation);
 		set_add(f, &day->documents, K_USER_DOCUMENT, document);
+		if (!n[C_SESSION])
+			set_add(f, &day->sessions, K_USER_SESSION, intern(f, v[C_SESSION]));
+		if (conversation != NULL)
+			conversation_add(f, &day->conversation_figures, conversation, tokens_total, v[C_COST], at);
 	}
 
 	if (DatumGetBool(v[C_IN_UTC]))
@@ -425,13 +607,20 @@ fold_event(Fold *f, Datum *v, bool *n)
 		s->usage.cached_input += INT(C_CACHED);
 		if (!n[C_SAVINGS])
 			add_numeric(f, &s->usage.savings, v[C_SAVINGS]);
+		add_lengths(&s->usage.lengths, v, n);
 		latency[1] = s->usage.latency;
+		add_labels(f, &sd->labels, &f->n_system_labels, v, n);
 		if (document != NULL)
 		{
 			DocumentAgg *d = group(f, f->documents, document, utc_day, sizeof(DocumentAgg), NULL);
+			TimestampTz at = DatumGetTimestampTz(v[C_OCCURRED_AT]);
 
 			add_usage(f, &d->usage, v, n, failed, tokens_total, rating);
+			if (d->usage.requests == 1 || at > d->usage.last_used)
+				d->usage.last_used = at;
 			latency[2] = d->usage.latency;
+			if (!n[C_SECTIONS])
+				add_sections(f, document, utc_day, v[C_SECTIONS]);
 			set_add(f, &d->users, K_DOCUMENT_USER, user);
 			set_add(f, &d->conversations, K_DOCUMENT_CONVERSATION, conversation);
 		}
@@ -518,9 +707,19 @@ ua_fold_start(Fold *f, MemoryContext parent)
 	f->user_months = groups_create(f->cxt, 256, NULL);
 	f->documents = groups_create(f->cxt, 256, NULL);
 	f->system_days = groups_create(f->cxt, 64, NULL);
+	f->sections = pairs_create(f->cxt, 256, NULL);
 	f->last_system_day = NULL;
 	f->last_utc_day = 0;
 	f->n_models = f->n_categories = f->n_system_models = 0;
+	f->n_labels = f->n_system_labels = 0;
+	{
+		MemoryContext old = MemoryContextSwitchTo(f->row_cxt);
+
+		f->kind_intent = intern(f, CStringGetTextDatum("query_intent"));
+		f->kind_type = intern(f, CStringGetTextDatum("request_type"));
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(f->row_cxt);
+	}
 }
 
 void

@@ -29,7 +29,7 @@
 enum
 {
 	K_USER_CONVERSATION, K_USER_DOCUMENT, K_DOCUMENT_USER, K_DOCUMENT_CONVERSATION,
-	K_SYSTEM_USER, K_SYSTEM_CONVERSATION, K_SYSTEM_DOCUMENT, K_COUNT
+	K_SYSTEM_USER, K_SYSTEM_CONVERSATION, K_SYSTEM_DOCUMENT, K_USER_SESSION, K_COUNT
 };
 
 struct SetAgg;
@@ -52,8 +52,9 @@ typedef struct Interned
 
 /*
  * A group of a hashed rollup: an interned string (or NULL) and a day.  The
- * per-user-day breakdowns (models, categories) and the system's per-day
- * models hang off their day as short lists: a user uses a few models a day.
+ * per-user-day breakdowns (models, categories, labels) and the system's per-day
+ * models and labels hang off their day as short lists: a user uses a few
+ * models a day.
  */
 typedef struct GroupKey
 {
@@ -82,6 +83,47 @@ typedef struct GroupEntry
 #define SH_DEFINE
 #include "lib/simplehash.h"
 
+/*
+ * A group keyed by two interned strings and a day: a document's section of
+ * a UTC day.  Too many per day for short lists.
+ */
+typedef struct PairKey
+{
+	const Interned *a;			/* user or document */
+	const Interned *b;			/* conversation or section */
+	int64		day;
+} PairKey;
+
+typedef struct PairEntry
+{
+	PairKey		key;
+	uint32		hash;
+	char		status;
+	void	   *agg;
+} PairEntry;
+
+#define SH_PREFIX		pairs
+#define SH_ELEMENT_TYPE PairEntry
+#define SH_KEY_TYPE		PairKey
+#define SH_KEY			key
+#define SH_HASH_KEY(tb, k) hash_bytes((const unsigned char *) &(k), sizeof(PairKey))
+#define SH_EQUAL(tb, x, y) ((x).a == (y).a && (x).b == (y).b && (x).day == (y).day)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) ((a)->hash)
+#define SH_SCOPE		static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
+
+/* Sums and counts of the known query and response lengths (NULL: unknown). */
+typedef struct LengthAgg
+{
+	int64		query_sum,
+				query_count,
+				response_sum,
+				response_count;
+} LengthAgg;
+
 /* rollup_user_monthly (and the latency part of rollup_user_daily) */
 typedef struct LatencyAgg
 {
@@ -89,6 +131,7 @@ typedef struct LatencyAgg
 	UaSketchState *ttft;
 	int64		feedback_sum;
 	int64		feedback_count;
+	LengthAgg	lengths;
 } LatencyAgg;
 
 /*
@@ -119,12 +162,41 @@ typedef struct ModelAgg
 	TimestampTz last_used;
 } ModelAgg;
 
-/* rollup_user_categories: one category (a) of a user-day */
+/*
+ * rollup_user_categories: one category (a) of a user-day;
+ * rollup_user_labels and rollup_system_labels: one label (b) of a kind (a:
+ * query_intent or request_type) of a user-day or UTC day.
+ */
 typedef struct CategoryAgg
 {
 	ListEntry	key;
 	int64		requests;
 } CategoryAgg;
+
+/*
+ * rollup_conversations: the events of a user-day's conversations, kept as
+ * the distinct sets are: appended as they come (an event of the
+ * conversation of the last item is added to it), compacted (sorted by
+ * conversation, figures of the same conversation combined) when the array
+ * is full, and once more before writing.
+ */
+typedef struct ConversationItem
+{
+	const Interned *conversation;
+	int64		requests,
+				tokens_total;
+	Datum		cost;			/* numeric in Fold.cxt */
+	TimestampTz first_at,
+				last_at;
+} ConversationItem;
+
+typedef struct ConversationAgg
+{
+	int			n;
+	int			cap;
+	int			skip;			/* growths to go before compacting again */
+	ConversationItem *items;
+} ConversationAgg;
 
 /* rollup_documents and rollup_system_models */
 typedef struct UsageAgg
@@ -139,6 +211,8 @@ typedef struct UsageAgg
 	Datum		cost;
 	Datum		savings;
 	UaSketchState *latency;
+	TimestampTz last_used;		/* documents */
+	LengthAgg	lengths;		/* system models */
 } UsageAgg;
 
 /* rollup_system_models: one provider (a) and model (b) of a UTC day */
@@ -171,8 +245,11 @@ typedef struct UserDayAgg
 	LatencyAgg *month;
 	ListEntry  *models;			/* ModelAgg */
 	ListEntry  *categories;		/* CategoryAgg */
+	ListEntry  *labels;			/* CategoryAgg by kind and label */
 	SetAgg		conversations;
 	SetAgg		documents;
+	SetAgg		sessions;
+	ConversationAgg conversation_figures;
 } UserDayAgg;
 
 /* A document's UTC day */
@@ -187,6 +264,7 @@ typedef struct DocumentAgg
 typedef struct SystemDayAgg
 {
 	ListEntry  *models;			/* SystemModelAgg */
+	ListEntry  *labels;			/* CategoryAgg by kind and label */
 	SetAgg		users;
 	SetAgg		conversations;
 	SetAgg		documents;
@@ -199,17 +277,23 @@ typedef struct Fold
 	MemoryContext write_cxt;	/* the arrays of one flush */
 	Oid			sketch_type;	/* analytics.latency_sketch */
 	Oid			distinct_type;	/* analytics.rollup_distinct (row type) */
+	Oid			conversations_type; /* analytics.rollup_conversations (row type) */
 	struct intern_hash *strings;	/* fold_aggregate.c's */
-	Interned   *recent[3];		/* last provider, model, category */
+	Interned   *recent[5];		/* last provider, model, category, intent, type */
+	Interned   *kind_intent;	/* the label kinds: 'query_intent' */
+	Interned   *kind_type;		/* 'request_type' */
 	groups_hash *user_days;
 	groups_hash *user_months;
 	groups_hash *documents;
 	groups_hash *system_days;
+	pairs_hash *sections;		/* int64 references by document, section, UTC day */
 	SystemDayAgg *last_system_day;
 	int64		last_utc_day;
 	int			n_models;		/* rows of each list-kept rollup */
 	int			n_categories;
 	int			n_system_models;
+	int			n_labels;
+	int			n_system_labels;
 	HTAB	   *sweep;			/* SweepUser by user; NULL: no sweep (a rebuild) */
 	MemoryContext sweep_cxt;	/* the sweep's keys */
 	TimestampTz sweep_from;		/* events before this are not swept */
@@ -245,6 +329,9 @@ extern void ua_fold_finish(Fold *f);
 
 /* Sort a set (by rank once finished) and drop duplicates. */
 extern void ua_fold_set_compact(SetAgg *set);
+
+/* Sort a user-day's conversation figures (by rank once finished), combined. */
+extern void ua_fold_conversations_compact(Fold *f, ConversationAgg *c);
 
 /* fold_write.c: one upsert per rollup from arrays, in the current context. */
 extern void ua_fold_write(Fold *f);

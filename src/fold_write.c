@@ -4,7 +4,9 @@
  *	  The fold's writing: each rollup gets one statement that upserts all
  *	  of its groups, gathered by fold_aggregate.c, from arrays (one per
  *	  column, unnested), the merge rules (sums, sketch union, sorted set
- *	  union) staying in SQL.  Runs in the fold's write context (fold.c).
+ *	  union, conversations_union) staying in SQL.  Runs in the fold's write
+ *	  context (fold.c).  conversations_union, the merge of rollup_conversations'
+ *	  parallel arrays, is here too.
  *
  *-------------------------------------------------------------------------
  */
@@ -13,6 +15,7 @@
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "common/int.h"
 #include "funcapi.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -23,14 +26,16 @@
 #include "utils/typcache.h"
 #include "fold_int.h"
 
+#define MAX_COLUMNS		20
+
 /* Column arrays of one upsert: values and nulls per column, one row each group. */
 typedef struct Columns
 {
 	int			ncols;
 	int			nrows;
-	Oid			types[16];		/* element types */
-	Datum	   *values[16];
-	bool	   *nulls[16];
+	Oid			types[MAX_COLUMNS];	/* element types */
+	Datum	   *values[MAX_COLUMNS];
+	bool	   *nulls[MAX_COLUMNS];
 } Columns;
 
 static void
@@ -74,8 +79,8 @@ put_numeric(Columns *cols, int row, int col, Datum sum)
 static void
 upsert(const char *sql, Columns *cols)
 {
-	Datum		args[16];
-	Oid			argtypes[16];
+	Datum		args[MAX_COLUMNS];
+	Oid			argtypes[MAX_COLUMNS];
 	int			dims[1] = {cols->nrows};
 	int			lbs[1] = {1};
 	int			i;
@@ -109,29 +114,50 @@ upsert(const char *sql, Columns *cols)
 #define UNNEST6			UNNEST4 ", " U(5) ", " U(6)
 #define UNNEST10		UNNEST6 ", " U(7) ", " U(8) ", " U(9) ", " U(10)
 #define UNNEST13		UNNEST10 ", " U(11) ", " U(12) ", " U(13)
+#define UNNEST5			UNNEST4 ", " U(5)
+#define UNNEST8			UNNEST6 ", " U(7) ", " U(8)
+#define UNNEST11		UNNEST10 ", " U(11)
 #define UNNEST15		UNNEST13 ", " U(14) ", " U(15)
+#define UNNEST17		UNNEST15 ", " U(16) ", " U(17)
 
 #define SKETCH_MERGE(col) \
 	col " = analytics.latency_sketch_union(r." col ", EXCLUDED." col ")"
 #define ADD(col)		col " = r." col " OPERATOR(pg_catalog.+) EXCLUDED." col
 
+#define LENGTH_COLUMNS	"query_length_sum, query_length_count, response_length_sum, response_length_count"
+#define LENGTH_ADD \
+	ADD("query_length_sum") ", " ADD("query_length_count") ", " ADD("response_length_sum") ", " \
+	ADD("response_length_count")
+
 #define LATENCY_UPSERT(table, day) \
-	"INSERT INTO analytics." table " AS r (user_id, " day ", latency, ttft, feedback_sum, feedback_count) " \
-	"SELECT * FROM ROWS FROM (" UNNEST6 ") " \
+	"INSERT INTO analytics." table " AS r (user_id, " day ", latency, ttft, feedback_sum, feedback_count, " \
+	LENGTH_COLUMNS ") " \
+	"SELECT * FROM ROWS FROM (" UNNEST10 ") " \
 	"ON CONFLICT (user_id, " day ") DO UPDATE SET " SKETCH_MERGE("latency") ", " SKETCH_MERGE("ttft") ", " \
-	ADD("feedback_sum") ", " ADD("feedback_count")
+	ADD("feedback_sum") ", " ADD("feedback_count") ", " LENGTH_ADD
+
+/* A LengthAgg's four figures from column col on. */
+static void
+put_lengths(Columns *cols, int row, int col, const LengthAgg *l)
+{
+	put(cols, row, col, Int64GetDatum(l->query_sum));
+	put(cols, row, col + 1, Int64GetDatum(l->query_count));
+	put(cols, row, col + 2, Int64GetDatum(l->response_sum));
+	put(cols, row, col + 3, Int64GetDatum(l->response_count));
+}
 
 /* user_days (UserDayAgg starts with its LatencyAgg) or user_months */
 static void
 write_latency(groups_hash *h, const char *sql, Oid sketch_type)
 {
-	Oid			types[6] = {TEXTOID, DATEOID, sketch_type, sketch_type, INT8OID, INT8OID};
+	Oid			types[10] = {TEXTOID, DATEOID, sketch_type, sketch_type, INT8OID, INT8OID,
+		INT8OID, INT8OID, INT8OID, INT8OID};
 	Columns		cols;
 	groups_iterator it;
 	GroupEntry *e;
 	int			row = 0;
 
-	columns_init(&cols, h->members, 6, types);
+	columns_init(&cols, h->members, 10, types);
 	groups_start_iterate(h, &it);
 	while ((e = groups_iterate(h, &it)) != NULL)
 	{
@@ -143,6 +169,7 @@ write_latency(groups_hash *h, const char *sql, Oid sketch_type)
 		put_sketch(&cols, row, 3, a->ttft);
 		put(&cols, row, 4, Int64GetDatum(a->feedback_sum));
 		put(&cols, row, 5, Int64GetDatum(a->feedback_count));
+		put_lengths(&cols, row, 6, &a->lengths);
 		row++;
 	}
 	upsert(sql, &cols);
@@ -200,14 +227,14 @@ write_models(Fold *f)
 static void
 write_documents(Fold *f, Oid sketch_type)
 {
-	Oid			types[10] = {TEXTOID, DATEOID, INT8OID, INT8OID, INT8OID, NUMERICOID, INT8OID,
-		sketch_type, INT8OID, INT8OID};
+	Oid			types[11] = {TEXTOID, DATEOID, INT8OID, INT8OID, INT8OID, NUMERICOID, INT8OID,
+		sketch_type, INT8OID, INT8OID, TIMESTAMPTZOID};
 	Columns		cols;
 	groups_iterator it;
 	GroupEntry *e;
 	int			row = 0;
 
-	columns_init(&cols, f->documents->members, 10, types);
+	columns_init(&cols, f->documents->members, 11, types);
 	groups_start_iterate(f->documents, &it);
 	while ((e = groups_iterate(f->documents, &it)) != NULL)
 	{
@@ -223,29 +250,30 @@ write_documents(Fold *f, Oid sketch_type)
 		put_sketch(&cols, row, 7, a->latency);
 		put(&cols, row, 8, Int64GetDatum(a->feedback_sum));
 		put(&cols, row, 9, Int64GetDatum(a->feedback_count));
+		put(&cols, row, 10, TimestampTzGetDatum(a->last_used));
 		row++;
 	}
 	upsert("INSERT INTO analytics.rollup_documents AS r "
 		   "  (document_id, usage_date, requests, failed, tokens_total, cost, cache_hits, latency, "
-		   "   feedback_sum, feedback_count) "
-		   "SELECT * FROM ROWS FROM (" UNNEST10 ") "
+		   "   feedback_sum, feedback_count, last_used) "
+		   "SELECT * FROM ROWS FROM (" UNNEST11 ") "
 		   "ON CONFLICT (document_id, usage_date) DO UPDATE SET "
 		   ADD("requests") ", " ADD("failed") ", " ADD("tokens_total") ", " ADD("cost") ", "
 		   ADD("cache_hits") ", " SKETCH_MERGE("latency") ", " ADD("feedback_sum") ", "
-		   ADD("feedback_count"), &cols);
+		   ADD("feedback_count") ", last_used = GREATEST(r.last_used, EXCLUDED.last_used)", &cols);
 }
 
 static void
 write_system_models(Fold *f, Oid sketch_type)
 {
-	Oid			types[13] = {DATEOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-		NUMERICOID, NUMERICOID, sketch_type, INT8OID, INT8OID};
+	Oid			types[17] = {DATEOID, TEXTOID, TEXTOID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+		NUMERICOID, NUMERICOID, sketch_type, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID};
 	Columns		cols;
 	groups_iterator it;
 	GroupEntry *e;
 	int			row = 0;
 
-	columns_init(&cols, f->n_system_models, 13, types);
+	columns_init(&cols, f->n_system_models, 17, types);
 	groups_start_iterate(f->system_days, &it);
 	while ((e = groups_iterate(f->system_days, &it)) != NULL)
 	{
@@ -268,17 +296,18 @@ write_system_models(Fold *f, Oid sketch_type)
 			put_sketch(&cols, row, 10, a->latency);
 			put(&cols, row, 11, Int64GetDatum(a->feedback_sum));
 			put(&cols, row, 12, Int64GetDatum(a->feedback_count));
+			put_lengths(&cols, row, 13, &a->lengths);
 			row++;
 		}
 	}
 	upsert("INSERT INTO analytics.rollup_system_models AS r "
 		   "  (usage_date, provider, model, requests, failed, tokens_total, cached_input_tokens, "
-		   "   cache_hits, cost, cache_savings, latency, feedback_sum, feedback_count) "
-		   "SELECT * FROM ROWS FROM (" UNNEST13 ") "
+		   "   cache_hits, cost, cache_savings, latency, feedback_sum, feedback_count, " LENGTH_COLUMNS ") "
+		   "SELECT * FROM ROWS FROM (" UNNEST17 ") "
 		   "ON CONFLICT (usage_date, provider, model) DO UPDATE SET "
 		   ADD("requests") ", " ADD("failed") ", " ADD("tokens_total") ", " ADD("cached_input_tokens") ", "
 		   ADD("cache_hits") ", " ADD("cost") ", " ADD("cache_savings") ", " SKETCH_MERGE("latency") ", "
-		   ADD("feedback_sum") ", " ADD("feedback_count"), &cols);
+		   ADD("feedback_sum") ", " ADD("feedback_count") ", " LENGTH_ADD, &cols);
 }
 
 static void
@@ -308,6 +337,270 @@ write_categories(Fold *f)
 	upsert("INSERT INTO analytics.rollup_user_categories AS r (user_id, usage_date, category, requests) "
 		   "SELECT * FROM ROWS FROM (" UNNEST4 ") "
 		   "ON CONFLICT (user_id, usage_date, category) DO UPDATE SET " ADD("requests"), &cols);
+}
+
+/* rollup_user_labels (user_days) or rollup_system_labels (system_days) */
+static void
+write_labels(groups_hash *h, int nrows, bool per_user)
+{
+	static const Oid types[5] = {TEXTOID, DATEOID, TEXTOID, TEXTOID, INT8OID};
+	Columns		cols;
+	groups_iterator it;
+	GroupEntry *e;
+	int			row = 0;
+	int			c = per_user ? 1 : 0;
+
+	columns_init(&cols, nrows, 4 + c, per_user ? types : types + 1);
+	groups_start_iterate(h, &it);
+	while ((e = groups_iterate(h, &it)) != NULL)
+	{
+		ListEntry  *l = per_user ? ((UserDayAgg *) e->agg)->labels : ((SystemDayAgg *) e->agg)->labels;
+
+		for (; l != NULL; l = l->next)
+		{
+			if (per_user)
+				put(&cols, row, 0, STR_TEXT(e->key.id));
+			put(&cols, row, c, DateADTGetDatum(e->key.day));
+			put(&cols, row, c + 1, STR_TEXT(l->a));
+			put(&cols, row, c + 2, STR_TEXT(l->b));
+			put(&cols, row, c + 3, Int64GetDatum(((CategoryAgg *) l)->requests));
+			row++;
+		}
+	}
+	if (per_user)
+		upsert("INSERT INTO analytics.rollup_user_labels AS r (user_id, usage_date, kind, label, requests) "
+			   "SELECT * FROM ROWS FROM (" UNNEST5 ") "
+			   "ON CONFLICT (user_id, usage_date, kind, label) DO UPDATE SET " ADD("requests"), &cols);
+	else
+		upsert("INSERT INTO analytics.rollup_system_labels AS r (usage_date, kind, label, requests) "
+			   "SELECT * FROM ROWS FROM (" UNNEST4 ") "
+			   "ON CONFLICT (usage_date, kind, label) DO UPDATE SET " ADD("requests"), &cols);
+}
+
+/* An array of n datums of a type. */
+static Datum
+make_array(Datum *elems, int n, Oid type)
+{
+	int16		len;
+	bool		byval;
+	char		align;
+
+	get_typlenbyvalalign(type, &len, &byval, &align);
+	return PointerGetDatum(construct_array(elems, n, type, len, byval, align));
+}
+
+/*
+ * rollup_conversations: one row a user-day, its conversations sorted
+ * bytewise with their figures as parallel arrays; rows travel as one array
+ * of analytics.rollup_conversations and merge with conversations_union.
+ */
+static void
+write_conversations(Fold *f)
+{
+	TupleDesc	desc = lookup_rowtype_tupdesc_copy(f->conversations_type, -1);
+	Columns		cols;
+	groups_iterator it;
+	GroupEntry *e;
+
+	columns_init(&cols, f->user_days->members, 1, &f->conversations_type);
+	cols.nrows = 0;
+	groups_start_iterate(f->user_days, &it);
+	while ((e = groups_iterate(f->user_days, &it)) != NULL)
+	{
+		ConversationAgg *c = &((UserDayAgg *) e->agg)->conversation_figures;
+		Datum	   *a[6];
+		Datum		v[8];
+		bool		n[8] = {false, false, false, false, false, false, false, false};
+		int			i,
+					k;
+
+		if (c->n == 0)
+			continue;
+		ua_fold_conversations_compact(f, c);
+		for (k = 0; k < 6; k++)
+			a[k] = palloc(sizeof(Datum) * c->n);
+		for (i = 0; i < c->n; i++)
+		{
+			ConversationItem *x = &c->items[i];
+
+			a[0][i] = STR_TEXT(x->conversation);
+			a[1][i] = Int64GetDatum(x->requests);
+			a[2][i] = Int64GetDatum(x->tokens_total);
+			a[3][i] = x->cost;
+			a[4][i] = TimestampTzGetDatum(x->first_at);
+			a[5][i] = TimestampTzGetDatum(x->last_at);
+		}
+		v[0] = STR_TEXT(e->key.id);
+		v[1] = DateADTGetDatum(e->key.day);
+		v[2] = make_array(a[0], c->n, TEXTOID);
+		v[3] = make_array(a[1], c->n, INT8OID);
+		v[4] = make_array(a[2], c->n, INT8OID);
+		v[5] = make_array(a[3], c->n, NUMERICOID);
+		v[6] = make_array(a[4], c->n, TIMESTAMPTZOID);
+		v[7] = make_array(a[5], c->n, TIMESTAMPTZOID);
+		if (desc->natts != 8)
+			elog(ERROR, "usage_analytics: rollup_conversations has %d columns, expected 8", desc->natts);
+		put(&cols, cols.nrows++, 0, HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
+	}
+	upsert("INSERT INTO analytics.rollup_conversations AS r "
+		   "SELECT u.* FROM pg_catalog.unnest($1) AS u "
+		   "ON CONFLICT (user_id, usage_date) DO UPDATE SET "
+		   "(conversation_ids, requests, tokens_total, cost, first_at, last_at) = "
+		   "(SELECT m.conversation_ids, m.requests, m.tokens_total, m.cost, m.first_at, m.last_at "
+		   "   FROM analytics.conversations_union(r.conversation_ids, r.requests, r.tokens_total, r.cost, "
+		   "          r.first_at, r.last_at, EXCLUDED.conversation_ids, EXCLUDED.requests, "
+		   "          EXCLUDED.tokens_total, EXCLUDED.cost, EXCLUDED.first_at, EXCLUDED.last_at) m)", &cols);
+}
+
+/* One side of conversations_union: its six arrays, deconstructed. */
+typedef struct ConversationSide
+{
+	int			n;
+	Datum	   *v[6];
+} ConversationSide;
+
+static const Oid conversation_types[6] = {TEXTOID, INT8OID, INT8OID, NUMERICOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID};
+
+static void
+conversation_side(FunctionCallInfo fcinfo, int first, ConversationSide *side)
+{
+	int			k;
+
+	side->n = 0;
+	for (k = 0; k < 6; k++)
+	{
+		int16		len;
+		bool		byval;
+		char		align;
+		bool	   *nulls;
+		int			n = 0,
+					i;
+
+		side->v[k] = NULL;
+		if (PG_ARGISNULL(first + k))
+		{
+			if (k > 0 && side->n != 0)
+				elog(ERROR, "usage_analytics: conversations_union: arrays of different lengths");
+			continue;
+		}
+		get_typlenbyvalalign(conversation_types[k], &len, &byval, &align);
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(first + k), conversation_types[k], len, byval, align,
+						  &side->v[k], &nulls, &n);
+		for (i = 0; i < n; i++)
+			if (nulls[i])
+				elog(ERROR, "usage_analytics: conversations_union: NULL element");
+		if (k == 0)
+			side->n = n;
+		else if (n != side->n)
+			elog(ERROR, "usage_analytics: conversations_union: arrays of different lengths");
+	}
+}
+
+static int
+text_datum_cmp(Datum x, Datum y)
+{
+	text	   *a = DatumGetTextPP(x);
+	text	   *b = DatumGetTextPP(y);
+	int			la = VARSIZE_ANY_EXHDR(a);
+	int			lb = VARSIZE_ANY_EXHDR(b);
+	int			c = memcmp(VARDATA_ANY(a), VARDATA_ANY(b), Min(la, lb));
+
+	return c != 0 ? c : (la > lb) - (la < lb);
+}
+
+/*
+ * analytics.conversations_union: the merge rule of rollup_conversations.
+ * Two user-days' conversations (ids sorted bytewise, figures in parallel
+ * arrays) become one: a conversation of both sides adds its requests,
+ * tokens and cost and keeps the earlier first and the later last event.
+ */
+PG_FUNCTION_INFO_V1(ua_conversations_union);
+
+Datum
+ua_conversations_union(PG_FUNCTION_ARGS)
+{
+	ConversationSide a,
+				b;
+	TupleDesc	desc;
+	Datum	   *out[6];
+	Datum		v[6];
+	bool		n[6] = {false, false, false, false, false, false};
+	int			i = 0,
+				j = 0,
+				k,
+				m = 0;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "usage_analytics: conversations_union must return a record");
+	conversation_side(fcinfo, 0, &a);
+	conversation_side(fcinfo, 6, &b);
+	for (k = 0; k < 6; k++)
+		out[k] = palloc(sizeof(Datum) * Max(a.n + b.n, 1));
+	while (i < a.n || j < b.n)
+	{
+		int			c = i >= a.n ? 1 : j >= b.n ? -1 : text_datum_cmp(a.v[0][i], b.v[0][j]);
+
+		if (c < 0)
+		{
+			for (k = 0; k < 6; k++)
+				out[k][m] = a.v[k][i];
+			i++;
+		}
+		else if (c > 0)
+		{
+			for (k = 0; k < 6; k++)
+				out[k][m] = b.v[k][j];
+			j++;
+		}
+		else
+		{
+			out[0][m] = a.v[0][i];
+			for (k = 1; k <= 2; k++)
+			{
+				int64		sum;
+
+				if (pg_add_s64_overflow(DatumGetInt64(a.v[k][i]), DatumGetInt64(b.v[k][j]), &sum))
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("conversation figure out of range")));
+				out[k][m] = Int64GetDatum(sum);
+			}
+			out[3][m] = DirectFunctionCall2(numeric_add, a.v[3][i], b.v[3][j]);
+			out[4][m] = TimestampTzGetDatum(Min(DatumGetTimestampTz(a.v[4][i]), DatumGetTimestampTz(b.v[4][j])));
+			out[5][m] = TimestampTzGetDatum(Max(DatumGetTimestampTz(a.v[5][i]), DatumGetTimestampTz(b.v[5][j])));
+			i++;
+			j++;
+		}
+		m++;
+	}
+	for (k = 0; k < 6; k++)
+		v[k] = make_array(out[k], m, conversation_types[k]);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), v, n)));
+}
+
+static void
+write_sections(Fold *f)
+{
+	static const Oid types[4] = {TEXTOID, DATEOID, TEXTOID, INT8OID};
+	Columns		cols;
+	pairs_iterator it;
+	PairEntry  *e;
+	int			row = 0;
+
+	columns_init(&cols, f->sections->members, 4, types);
+	pairs_start_iterate(f->sections, &it);
+	while ((e = pairs_iterate(f->sections, &it)) != NULL)
+	{
+		put(&cols, row, 0, STR_TEXT(e->key.a));
+		put(&cols, row, 1, DateADTGetDatum(e->key.day));
+		put(&cols, row, 2, STR_TEXT(e->key.b));
+		put(&cols, row, 3, Int64GetDatum(*(int64 *) e->agg));
+		row++;
+	}
+	upsert("INSERT INTO analytics.rollup_document_sections AS r (document_id, usage_date, section, requests) "
+		   "SELECT * FROM ROWS FROM (" UNNEST4 ") "
+		   "ON CONFLICT (document_id, usage_date, section) DO UPDATE SET " ADD("requests"), &cols);
 }
 
 /*
@@ -352,7 +645,7 @@ write_distinct(Fold *f, Oid row_type)
 	Datum		empty = CStringGetTextDatum("");
 
 	rows.desc = lookup_rowtype_tupdesc_copy(row_type, -1);
-	columns_init(&rows.cols, 2 * f->user_days->members + 2 * f->documents->members +
+	columns_init(&rows.cols, 3 * f->user_days->members + 2 * f->documents->members +
 				 3 * f->system_days->members, 1, &row_type);
 	rows.cols.nrows = 0;
 
@@ -363,6 +656,7 @@ write_distinct(Fold *f, Oid row_type)
 
 		set_row(&rows, "user_conversation", STR_TEXT(e->key.id), e->key.day, &a->conversations);
 		set_row(&rows, "user_document", STR_TEXT(e->key.id), e->key.day, &a->documents);
+		set_row(&rows, "user_session", STR_TEXT(e->key.id), e->key.day, &a->sessions);
 	}
 	groups_start_iterate(f->documents, &it);
 	while ((e = groups_iterate(f->documents, &it)) != NULL)
@@ -397,5 +691,9 @@ ua_fold_write(Fold *f)
 	write_documents(f, f->sketch_type);
 	write_system_models(f, f->sketch_type);
 	write_categories(f);
+	write_labels(f->user_days, f->n_labels, true);
+	write_labels(f->system_days, f->n_system_labels, false);
+	write_conversations(f);
+	write_sections(f);
 	write_distinct(f, f->distinct_type);
 }

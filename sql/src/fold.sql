@@ -61,10 +61,14 @@ CREATE TABLE analytics.rollup_user_daily (
   ttft           analytics.latency_sketch,
   feedback_sum   bigint NOT NULL DEFAULT 0,
   feedback_count bigint NOT NULL DEFAULT 0,
+  query_length_sum      bigint NOT NULL DEFAULT 0,
+  query_length_count    bigint NOT NULL DEFAULT 0,
+  response_length_sum   bigint NOT NULL DEFAULT 0,
+  response_length_count bigint NOT NULL DEFAULT 0,
   PRIMARY KEY (user_id, usage_date)
 );
 COMMENT ON TABLE analytics.rollup_user_daily IS
-  'Folded per-user, per-local-day latency sketches and feedback totals';
+  'Folded per-user, per-local-day latency sketches, feedback totals and query and response lengths (sums and counts of the known ones)';
 
 -- The same per local month: a month's percentiles for every user read one
 -- row per user.
@@ -75,10 +79,14 @@ CREATE TABLE analytics.rollup_user_monthly (
   ttft           analytics.latency_sketch,
   feedback_sum   bigint NOT NULL DEFAULT 0,
   feedback_count bigint NOT NULL DEFAULT 0,
+  query_length_sum      bigint NOT NULL DEFAULT 0,
+  query_length_count    bigint NOT NULL DEFAULT 0,
+  response_length_sum   bigint NOT NULL DEFAULT 0,
+  response_length_count bigint NOT NULL DEFAULT 0,
   PRIMARY KEY (user_id, month)
 );
 COMMENT ON TABLE analytics.rollup_user_monthly IS
-  'Folded per-user, per-local-month latency sketches and feedback totals';
+  'Folded per-user, per-local-month latency sketches, feedback totals and query and response lengths (sums and counts of the known ones)';
 
 -- Per user, local day, provider and model ('' = provider unknown).
 CREATE TABLE analytics.rollup_user_models (
@@ -114,9 +122,12 @@ CREATE TABLE analytics.rollup_documents (
   latency        analytics.latency_sketch,
   feedback_sum   bigint NOT NULL DEFAULT 0,
   feedback_count bigint NOT NULL DEFAULT 0,
+  last_used      timestamptz,
   PRIMARY KEY (document_id, usage_date)
 );
 COMMENT ON TABLE analytics.rollup_documents IS 'Folded per-document usage by UTC day';
+COMMENT ON COLUMN analytics.rollup_documents.last_used IS
+  'The latest occurred_at of the day''s events of the document (NULL on rows folded before 1.1 whose raw events were gone at the update)';
 
 -- Whole system by UTC day, provider and model.
 CREATE TABLE analytics.rollup_system_models (
@@ -133,6 +144,10 @@ CREATE TABLE analytics.rollup_system_models (
   latency             analytics.latency_sketch,
   feedback_sum        bigint NOT NULL DEFAULT 0,
   feedback_count      bigint NOT NULL DEFAULT 0,
+  query_length_sum      bigint NOT NULL DEFAULT 0,
+  query_length_count    bigint NOT NULL DEFAULT 0,
+  response_length_sum   bigint NOT NULL DEFAULT 0,
+  response_length_count bigint NOT NULL DEFAULT 0,
   PRIMARY KEY (usage_date, provider, model)
 );
 COMMENT ON TABLE analytics.rollup_system_models IS 'Folded system-wide usage by UTC day, provider and model';
@@ -147,9 +162,61 @@ CREATE TABLE analytics.rollup_user_categories (
 );
 COMMENT ON TABLE analytics.rollup_user_categories IS 'Folded per-user requests by local day and category';
 
+-- Per user, local day and label of a kind (query_intent, request_type).
+CREATE TABLE analytics.rollup_user_labels (
+  user_id    text NOT NULL,
+  usage_date date NOT NULL,
+  kind       text NOT NULL CHECK (kind IN ('query_intent', 'request_type')),
+  label      text NOT NULL,
+  requests   bigint NOT NULL,
+  PRIMARY KEY (user_id, usage_date, kind, label)
+);
+COMMENT ON TABLE analytics.rollup_user_labels IS
+  'Folded per-user requests by local day and query_intent or request_type (kind); events without the label are not counted';
+
+-- The same for the whole system by UTC day.
+CREATE TABLE analytics.rollup_system_labels (
+  usage_date date NOT NULL,
+  kind       text NOT NULL CHECK (kind IN ('query_intent', 'request_type')),
+  label      text NOT NULL,
+  requests   bigint NOT NULL,
+  PRIMARY KEY (usage_date, kind, label)
+);
+COMMENT ON TABLE analytics.rollup_system_labels IS
+  'Folded system-wide requests by UTC day and query_intent or request_type (kind)';
+
+-- Per user and local day, the day's conversations (seed 004's figures):
+-- ids sorted bytewise without duplicates, each conversation's figures at
+-- the same position of the other arrays (one row a user-day, as the
+-- distinct sets; conversations_union merges two).
+CREATE TABLE analytics.rollup_conversations (
+  user_id          text NOT NULL,
+  usage_date       date NOT NULL,
+  conversation_ids text[] NOT NULL,
+  requests         bigint[] NOT NULL,
+  tokens_total     bigint[] NOT NULL,
+  cost             numeric[] NOT NULL,
+  first_at         timestamptz[] NOT NULL,
+  last_at          timestamptz[] NOT NULL,
+  PRIMARY KEY (user_id, usage_date)
+);
+COMMENT ON TABLE analytics.rollup_conversations IS
+  'Folded per-user conversations by local day: ids (sorted COLLATE "C") and, at the same positions, requests, tokens, cost, first and last event';
+
+-- Per document, UTC day and section of sections_referenced: exact counts.
+CREATE TABLE analytics.rollup_document_sections (
+  document_id text NOT NULL,
+  usage_date  date NOT NULL,
+  section     text NOT NULL,
+  requests    bigint NOT NULL,
+  PRIMARY KEY (document_id, usage_date, section)
+);
+COMMENT ON TABLE analytics.rollup_document_sections IS
+  'Folded per-document references by UTC day and section: the events of the day whose sections_referenced names it (exact)';
+
 -- Distinct items per scope and day, for exact distinct counts, as one
 -- array per scope and day sorted bytewise without duplicates:
---   user_conversation, user_document      (scope_id = user, local day)
+--   user_conversation, user_document, user_session (scope_id = user, local day)
 --   document_user, document_conversation  (scope_id = document, UTC day)
 --   system_user, system_conversation, system_document (scope_id = '', UTC day)
 CREATE TABLE analytics.rollup_distinct (
@@ -160,7 +227,7 @@ CREATE TABLE analytics.rollup_distinct (
   PRIMARY KEY (scope, scope_id, usage_date)
 );
 COMMENT ON TABLE analytics.rollup_distinct IS
-  'Folded distinct conversations, documents and users per scope and day (items sorted COLLATE "C", no duplicates), for exact distinct counts';
+  'Folded distinct conversations, documents, sessions and users per scope and day (items sorted COLLATE "C", no duplicates), for exact distinct counts';
 
 -- Every fold rewrites the sketches and distinct sets of the days it
 -- touches; lz4 compresses them several times faster than pglz (servers
@@ -176,6 +243,10 @@ BEGIN
     ALTER TABLE analytics.rollup_documents ALTER COLUMN latency SET COMPRESSION lz4;
     ALTER TABLE analytics.rollup_system_models ALTER COLUMN latency SET COMPRESSION lz4;
     ALTER TABLE analytics.rollup_distinct ALTER COLUMN items SET COMPRESSION lz4;
+    ALTER TABLE analytics.rollup_conversations
+      ALTER COLUMN conversation_ids SET COMPRESSION lz4, ALTER COLUMN requests SET COMPRESSION lz4,
+      ALTER COLUMN tokens_total SET COMPRESSION lz4, ALTER COLUMN cost SET COMPRESSION lz4,
+      ALTER COLUMN first_at SET COMPRESSION lz4, ALTER COLUMN last_at SET COMPRESSION lz4;
   END IF;
 END
 $$;
@@ -198,11 +269,19 @@ ALTER TABLE analytics.rollup_user_categories ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_user_categories_read ON analytics.rollup_user_categories FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
          OR (SELECT analytics.sees_all_rows()));
+ALTER TABLE analytics.rollup_user_labels ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_user_labels_read ON analytics.rollup_user_labels FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows()));
+ALTER TABLE analytics.rollup_conversations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_conversations_read ON analytics.rollup_conversations FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows()));
 -- Per-user scopes are the user's; document and system scopes are for
 -- app backends and admins.
 ALTER TABLE analytics.rollup_distinct ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_distinct_read ON analytics.rollup_distinct FOR SELECT
-  USING ((scope OPERATOR(pg_catalog.=) ANY ('{user_conversation,user_document}')
+  USING ((scope OPERATOR(pg_catalog.=) ANY ('{user_conversation,user_document,user_session}')
           AND scope_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id()))
          OR (SELECT analytics.sees_all_rows()));
 ALTER TABLE analytics.rollup_documents ENABLE ROW LEVEL SECURITY;
@@ -211,6 +290,12 @@ CREATE POLICY rollup_documents_read ON analytics.rollup_documents FOR SELECT
 ALTER TABLE analytics.rollup_system_models ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_system_models_read ON analytics.rollup_system_models FOR SELECT
   USING ((SELECT analytics.sees_all_rows()));
+ALTER TABLE analytics.rollup_system_labels ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_system_labels_read ON analytics.rollup_system_labels FOR SELECT
+  USING ((SELECT analytics.sees_all_rows()));
+ALTER TABLE analytics.rollup_document_sections ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_document_sections_read ON analytics.rollup_document_sections FOR SELECT
+  USING ((SELECT analytics.sees_all_rows()));
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_daily', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_models', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_monthly', '');
@@ -218,6 +303,10 @@ SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_categories', '
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_documents', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_system_models', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_distinct', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_labels', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_system_labels', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_conversations', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_document_sections', '');
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
   ('*', 'TABLE', 'analytics.rollup_user_daily', 'SELECT'),
   ('*', 'TABLE', 'analytics.rollup_user_monthly', 'SELECT'),
@@ -227,10 +316,18 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
   ('app_backend', 'TABLE', 'analytics.rollup_documents', 'SELECT'),
   ('app_backend', 'TABLE', 'analytics.rollup_system_models', 'SELECT'),
   ('admin', 'TABLE', 'analytics.rollup_documents', 'SELECT'),
-  ('admin', 'TABLE', 'analytics.rollup_system_models', 'SELECT')
+  ('admin', 'TABLE', 'analytics.rollup_system_models', 'SELECT'),
+  ('*', 'TABLE', 'analytics.rollup_user_labels', 'SELECT'),
+  ('*', 'TABLE', 'analytics.rollup_conversations', 'SELECT'),
+  ('app_backend', 'TABLE', 'analytics.rollup_system_labels', 'SELECT'),
+  ('app_backend', 'TABLE', 'analytics.rollup_document_sections', 'SELECT'),
+  ('admin', 'TABLE', 'analytics.rollup_system_labels', 'SELECT'),
+  ('admin', 'TABLE', 'analytics.rollup_document_sections', 'SELECT')
   ON CONFLICT DO NOTHING;
 
 \ir functions/text_set_union.sql
+
+\ir functions/conversations_union.sql
 
 -- The one rollup delta of a folded event (feedback, corrections).
 \ir functions/rollups_add.sql
@@ -255,6 +352,14 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
 \ir functions/user_months_latency.sql
 
 \ir functions/user_period_distinct.sql
+
+\ir functions/user_period_sessions.sql
+
+\ir functions/user_period_lengths.sql
+
+\ir functions/user_months_lengths.sql
+
+\ir functions/user_period_labels.sql
 
 /* ------------------------------------------------------------------------
  * Verification and repair

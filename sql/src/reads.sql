@@ -33,7 +33,10 @@ SELECT c.user_id,
        pg_catalog.round(analytics.quantile(x.latency, 0.99))::integer AS p99_response_time_ms,
        c.failed AS error_count,
        pg_catalog.round(x.feedback_sum::numeric / NULLIF(x.feedback_count, 0), 2) AS avg_feedback_rating,
-       x.feedback_count
+       x.feedback_count,
+       l.avg_query_length,
+       l.avg_response_length,
+       analytics.user_period_sessions(c.user_id, c.usage_date, c.usage_date) AS session_count
   FROM (SELECT u.user_id, u.usage_date, sum(u.requests)::bigint AS requests, sum(u.failed)::bigint AS failed,
                sum(u.input_tokens)::bigint AS input_tokens, sum(u.cached_input_tokens)::bigint AS cached_input_tokens,
                sum(u.cache_write_tokens)::bigint AS cache_write_tokens, sum(u.output_tokens)::bigint AS output_tokens,
@@ -44,9 +47,10 @@ SELECT c.user_id,
           FROM analytics.usage_counters u
          GROUP BY u.user_id, u.usage_date) c
   CROSS JOIN LATERAL analytics.user_period_latency(c.user_id, c.usage_date, c.usage_date) x
-  CROSS JOIN LATERAL analytics.user_period_distinct(c.user_id, c.usage_date, c.usage_date) d;
+  CROSS JOIN LATERAL analytics.user_period_distinct(c.user_id, c.usage_date, c.usage_date) d
+  CROSS JOIN LATERAL analytics.user_period_lengths(c.user_id, c.usage_date, c.usage_date) l;
 COMMENT ON VIEW analytics.user_daily_usage IS
-  'Per-user usage of each local day (seed 000): exact counts from the counters, latency percentiles, feedback and distinct counts from the rollups plus unfolded events';
+  'Per-user usage of each local day (seed 000): exact counts from the counters; latency percentiles, feedback, distinct conversations, documents and sessions, average query and response lengths from the rollups plus unfolded events';
 
 \ir functions/user_month_limit.sql
 
@@ -70,7 +74,11 @@ SELECT m.user_id,
        pg_catalog.round(100.0 * m.error_count / NULLIF(m.message_count, 0), 2) AS error_rate,
        pg_catalog.round(x.feedback_sum::numeric / NULLIF(x.feedback_count, 0), 2) AS avg_feedback_rating,
        x.feedback_count,
-       l.limit_reached, l.limit_reached_at, l.limit_name
+       l.limit_reached, l.limit_reached_at, l.limit_name,
+       ln.avg_query_length,
+       ln.avg_response_length,
+       b.requests_by_intent,
+       b.requests_by_type
   FROM (SELECT c.user_id,
                pg_catalog.date_trunc('month', c.usage_date::timestamp)::date AS month,
                sum(c.requests)::bigint AS message_count,
@@ -92,9 +100,12 @@ SELECT m.user_id,
   CROSS JOIN LATERAL analytics.user_months_latency(m.user_id, m.month, m.month) x
   CROSS JOIN LATERAL analytics.user_period_distinct(m.user_id, m.month,
                        (m.month + interval '1 month - 1 day')::date) d
-  CROSS JOIN LATERAL analytics.user_month_limit(m.user_id, m.month) l;
+  CROSS JOIN LATERAL analytics.user_month_limit(m.user_id, m.month) l
+  CROSS JOIN LATERAL analytics.user_months_lengths(m.user_id, m.month, m.month) ln
+  CROSS JOIN LATERAL analytics.user_period_labels(m.user_id, m.month,
+                       (m.month + interval '1 month - 1 day')::date) b;
 COMMENT ON VIEW analytics.user_monthly_usage IS
-  'Per-user usage of each local month: sums of at most 31 day counters, with percentiles, feedback and distinct counts, and whether and when a monthly limit was reached';
+  'Per-user usage of each local month: sums of at most 31 day counters, with percentiles, feedback, distinct counts, whether and when a monthly limit was reached, average query and response lengths and requests by query_intent and request_type';
 
 CREATE VIEW analytics.v_user_current_month WITH (security_invoker = true) AS
 SELECT m.user_id, q.plan_id, m.month, m.message_count, m.tokens_total, m.cost_total,
@@ -127,10 +138,15 @@ SELECT r.document_id, r.usage_date AS date, r.requests AS query_count,
        round(100.0 * r.cache_hits / NULLIF(r.requests, 0), 2) AS cache_hit_rate,
        round(r.feedback_sum::numeric / NULLIF(r.feedback_count, 0), 2) AS avg_feedback_rating,
        r.feedback_count,
-       r.failed AS error_count
+       r.failed AS error_count,
+       COALESCE((SELECT jsonb_agg(jsonb_build_object('section', t.section, 'references', t.requests)
+                                  ORDER BY t.requests DESC, t.section COLLATE "C")
+                   FROM (SELECT x.section, x.requests FROM analytics.rollup_document_sections x
+                          WHERE x.document_id = r.document_id AND x.usage_date = r.usage_date
+                          ORDER BY x.requests DESC, x.section COLLATE "C" LIMIT 5) t), '[]') AS top_sections
   FROM analytics.rollup_documents r;
 COMMENT ON VIEW analytics.document_usage IS
-  'Per-document usage of each UTC day (seed 000), from the rollups as of the last fold';
+  'Per-document usage of each UTC day (seed 000), from the rollups as of the last fold; top_sections: the 5 sections most referenced that day (exact counts, ties by name)';
 
 CREATE VIEW analytics.system_daily_metrics WITH (security_invoker = true) AS
 SELECT s.usage_date AS date,
@@ -154,19 +170,31 @@ SELECT s.usage_date AS date,
        s.failed AS error_count,
        round(100.0 * s.failed / NULLIF(s.requests, 0), 2) AS error_rate,
        round(s.feedback_sum::numeric / NULLIF(s.feedback_count, 0), 2) AS avg_feedback_rating,
-       s.model_distribution
+       s.model_distribution,
+       round(s.query_length_sum / NULLIF(s.query_length_count, 0))::integer AS avg_query_length,
+       round(s.response_length_sum / NULLIF(s.response_length_count, 0))::integer AS avg_response_length,
+       COALESCE((SELECT jsonb_object_agg(l.label, l.requests) FROM analytics.rollup_system_labels l
+                  WHERE l.usage_date = s.usage_date AND l.kind = 'query_intent'), '{}') AS requests_by_intent,
+       COALESCE((SELECT jsonb_object_agg(l.label, l.requests) FROM analytics.rollup_system_labels l
+                  WHERE l.usage_date = s.usage_date AND l.kind = 'request_type'), '{}') AS requests_by_type
   FROM (SELECT m.usage_date, sum(m.requests)::bigint AS requests, sum(m.failed)::bigint AS failed,
                sum(m.tokens_total)::bigint AS tokens_total,
                sum(m.cached_input_tokens)::bigint AS cached_input_tokens,
                sum(m.cost) AS cost, sum(m.cache_savings) AS cache_savings,
                analytics.latency_sketch_merge(m.latency) AS latency,
                sum(m.feedback_sum)::bigint AS feedback_sum, sum(m.feedback_count)::bigint AS feedback_count,
-               jsonb_object_agg(m.model, m.requests) AS model_distribution
+               jsonb_object_agg(m.model, m.requests) AS model_distribution,
+               sum(m.query_length_sum) AS query_length_sum, sum(m.query_length_count) AS query_length_count,
+               sum(m.response_length_sum) AS response_length_sum,
+               sum(m.response_length_count) AS response_length_count
           FROM (SELECT x.usage_date, x.model, sum(x.requests)::bigint AS requests, sum(x.failed) AS failed,
                        sum(x.tokens_total) AS tokens_total, sum(x.cached_input_tokens) AS cached_input_tokens,
                        sum(x.cost) AS cost, sum(x.cache_savings) AS cache_savings,
                        analytics.latency_sketch_merge(x.latency) AS latency,
-                       sum(x.feedback_sum) AS feedback_sum, sum(x.feedback_count) AS feedback_count
+                       sum(x.feedback_sum) AS feedback_sum, sum(x.feedback_count) AS feedback_count,
+                       sum(x.query_length_sum) AS query_length_sum, sum(x.query_length_count) AS query_length_count,
+                       sum(x.response_length_sum) AS response_length_sum,
+                       sum(x.response_length_count) AS response_length_count
                   FROM analytics.rollup_system_models x GROUP BY x.usage_date, x.model) m
          GROUP BY m.usage_date) s
   -- New users: those whose first day of all is this one.
@@ -177,7 +205,7 @@ SELECT s.usage_date AS date,
                       GROUP BY u.item) f
               GROUP BY f.first_day) nu ON nu.first_day = s.usage_date;
 COMMENT ON VIEW analytics.system_daily_metrics IS
-  'Platform-wide metrics of each UTC day (seed 000): active and new users, volume, cost, latency percentiles, errors, model distribution';
+  'Platform-wide metrics of each UTC day (seed 000): active and new users, volume, cost, latency percentiles, errors, model distribution, average query and response lengths, requests by query_intent and request_type';
 
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
   ('*', 'TABLE', 'analytics.user_daily_usage', 'SELECT'),
@@ -329,6 +357,28 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
   ('admin', 'TABLE', 'analytics.users_by_plan', 'SELECT')
   ON CONFLICT DO NOTHING;
 
+/* Seed 004's conversation figures, from rollup_conversations (as of the
+ * last fold; RLS: end users see their own). */
+CREATE VIEW analytics.conversation_usage WITH (security_invoker = true) AS
+SELECT r.user_id, c.conversation_id,
+       sum(c.requests)::bigint AS message_count,
+       sum(c.tokens_total)::bigint AS tokens_total,
+       sum(c.cost) AS cost_total,
+       min(c.first_at) AS first_activity_at,
+       max(c.last_at) AS last_activity_at,
+       count(*)::integer AS active_days
+  FROM analytics.rollup_conversations r,
+       unnest(r.conversation_ids, r.requests, r.tokens_total, r.cost, r.first_at, r.last_at)
+         AS c(conversation_id, requests, tokens_total, cost, first_at, last_at)
+ GROUP BY r.user_id, c.conversation_id;
+COMMENT ON VIEW analytics.conversation_usage IS
+  'Per conversation (seed 004): messages, tokens, cost, first and last activity, active local days; from the rollups as of the last fold';
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.conversation_usage', 'SELECT')
+  ON CONFLICT DO NOTHING;
+
+\ir functions/conversation_averages.sql
+
 /* ------------------------------------------------------------------------
  * Materialized views: built from rollups, refreshed concurrently, never
  * readable by end users (served through identity-filtered views).
@@ -342,20 +392,35 @@ SELECT c.user_id, c.month, c.message_count, c.active_days, c.tokens_total, c.tok
        round(analytics.quantile(r.latency, 0.95))::integer AS p95_response_time_ms,
        round(analytics.quantile(r.latency, 0.99))::integer AS p99_response_time_ms,
        round(r.feedback_sum::numeric / NULLIF(r.feedback_count, 0), 2) AS avg_feedback_rating,
-       r.feedback_count
+       r.feedback_count,
+       EXTRACT(year FROM c.month)::integer AS year,
+       EXTRACT(month FROM c.month)::integer AS month_number,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'user_conversation' AND x.scope_id = c.user_id
+           AND x.usage_date BETWEEN c.month AND (c.month + interval '1 month - 1 day')::date) AS conversation_count,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'user_document' AND x.scope_id = c.user_id
+           AND x.usage_date BETWEEN c.month AND (c.month + interval '1 month - 1 day')::date) AS document_count,
+       round(100.0 * c.cache_hits / NULLIF(c.message_count, 0), 2) AS cache_hit_rate,
+       round(c.rt_sum::numeric / NULLIF(c.rt_count, 0))::integer AS avg_response_time_ms,
+       (SELECT max(m.last_used) FROM analytics.rollup_user_models m
+         WHERE m.user_id = c.user_id
+           AND m.usage_date BETWEEN c.month AND (c.month + interval '1 month - 1 day')::date) AS last_activity_at
   FROM (SELECT u.user_id, date_trunc('month', u.usage_date::timestamp)::date AS month,
                sum(u.requests)::bigint AS message_count,
                count(DISTINCT u.usage_date) FILTER (WHERE u.requests > 0)::integer AS active_days,
                sum(u.input_tokens + u.cached_input_tokens + u.cache_write_tokens + u.output_tokens)::bigint AS tokens_total,
                sum(u.cached_input_tokens)::bigint AS tokens_cached, sum(u.cost) AS cost_total,
-               sum(u.cache_savings) AS cost_saved_by_cache, sum(u.failed)::bigint AS error_count
+               sum(u.cache_savings) AS cost_saved_by_cache, sum(u.failed)::bigint AS error_count,
+               sum(u.cache_hits)::bigint AS cache_hits, sum(u.response_time_sum)::bigint AS rt_sum,
+               sum(u.response_time_count)::bigint AS rt_count
           FROM analytics.usage_counters u
          GROUP BY 1, 2) c
   LEFT JOIN analytics.rollup_user_monthly r USING (user_id, month)
 WITH NO DATA;
 CREATE UNIQUE INDEX mv_user_monthly_summary_key ON analytics.mv_user_monthly_summary (user_id, month);
 COMMENT ON MATERIALIZED VIEW analytics.mv_user_monthly_summary IS
-  'Per-user monthly summary from the counters and monthly rollups (percentiles and feedback as of the last fold); refreshed by refresh_all_views(); read it through user_monthly_summary';
+  'Per-user monthly summary (seed 000) from the counters and rollups (percentiles, feedback, distinct counts, last_activity_at as of the last fold); cache_hit_rate is the percentage of requests that hit the cache; refreshed by refresh_all_views(); read it through user_monthly_summary';
 
 /*
  * mv_document_popularity: windows are UTC days (document rollups are UTC
@@ -376,13 +441,17 @@ SELECT d.document_id,
        COALESCE(sum(d.cost) FILTER (WHERE d.usage_date > t.d - 30), 0) AS cost_30d,
        sum(d.cost) AS cost_all_time,
        round(sum(d.feedback_sum)::numeric / NULLIF(sum(d.feedback_count), 0), 2) AS avg_feedback_rating,
-       max(d.usage_date) AS last_used_date
+       max(d.usage_date) AS last_used_date,
+       COALESCE(sum(d.cost) FILTER (WHERE d.usage_date > t.d - 7), 0) AS cost_7d,
+       round(sum(analytics.sketch_sum(d.latency))::numeric
+             / NULLIF(sum(analytics.sketch_count(d.latency)), 0))::integer AS avg_response_time_ms,
+       max(d.last_used) AS last_accessed_at
   FROM analytics.rollup_documents d, today t
  GROUP BY d.document_id, t.d
 WITH NO DATA;
 CREATE UNIQUE INDEX mv_document_popularity_key ON analytics.mv_document_popularity (document_id);
 COMMENT ON MATERIALIZED VIEW analytics.mv_document_popularity IS
-  'Per-document requests, users and cost over the last 7 and 30 UTC days (as of the refresh; 0 when none) and all time; admins and app backends only';
+  'Per-document requests, users and cost over the last 7 and 30 UTC days (as of the refresh; 0 when none) and all time, average latency (all time) and the last event''s time; admins and app backends only';
 -- Materialized views cannot have row-level security: not for
 -- organization-scoped admins.
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES

@@ -14,7 +14,8 @@ SELECT count(analytics.record_chat_event('ann', CASE WHEN i % 3 = 0 THEN 'claude
 -- The dashboard (seed 001 shape).
 SELECT analytics.user_dashboard('ann') AS dash \gset
 SELECT set_eq(format('SELECT jsonb_object_keys(%L::jsonb)', :'dash'),
-  ARRAY['user', 'metrics', 'limits', 'performance', 'recentRequests', 'requestsByCategory'], 'dashboard sections');
+  ARRAY['user', 'metrics', 'limits', 'performance', 'recentRequests', 'requestsByCategory',
+        'requestsByIntent', 'requestsByType'], 'dashboard sections');
 SELECT is(:'dash'::jsonb #>> '{user,plan}', 'pro', 'user.plan');
 SELECT is((:'dash'::jsonb #>> '{metrics,totalRequests}')::int, 30, 'metrics.totalRequests');
 SELECT is((:'dash'::jsonb #>> '{metrics,totalTokensUsed}')::bigint, (SELECT sum(110 * i) FROM generate_series(1, 30) i), 'metrics.totalTokensUsed');

@@ -27,6 +27,7 @@ INSERT INTO analytics.plans (plan_id, name, daily_request_limit, enforcement) VA
 SELECT analytics.subscribe('alice', 'm') + analytics.subscribe('bob', 'm') AS subscribed \gset
 SELECT count(analytics.record_chat_event(u, 'gpt-4o', input_tokens => 10, response_time_ms => 5,
                                          document_id => 'd', conversation_id => 'c', category => 'x',
+                                         query_intent => 'q', sections_referenced => '{s}',
                                          org_id => CASE WHEN u = 'bob' THEN 'acme' END, request_id => u || i))
   FROM unnest(ARRAY['alice', 'bob']) u, generate_series(1, 3) i \gset
 SELECT count(*) AS admitted FROM analytics.start_request('alice', 'gpt-4o') a, analytics.start_request('bob', 'gpt-4o') b \gset

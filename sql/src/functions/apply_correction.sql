@@ -110,7 +110,8 @@ BEGIN
     PERFORM analytics.rollups_add(e.user_id, e.usage_date, e.occurred_at, e.provider, e.model, e.document_id,
                                   input_tokens => d.input, cached_input_tokens => d.cached,
                                   cache_write_tokens => d.write, output_tokens => d.output,
-                                  reasoning_tokens => d.reasoning, cost => d.cost, cache_savings => d.savings);
+                                  reasoning_tokens => d.reasoning, cost => d.cost, cache_savings => d.savings,
+                                  conversation_id => e.conversation_id);
   END IF;
 
   INSERT INTO analytics.event_corrections AS x (event_id, user_id, occurred_at, kind, reason, actor, before, after)

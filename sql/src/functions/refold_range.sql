@@ -13,6 +13,10 @@ BEGIN
   DELETE FROM analytics.rollup_documents r WHERE r.usage_date BETWEEN from_date AND to_date;
   DELETE FROM analytics.rollup_system_models r WHERE r.usage_date BETWEEN from_date AND to_date;
   DELETE FROM analytics.rollup_distinct r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_user_labels r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_system_labels r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_conversations r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_document_sections r WHERE r.usage_date BETWEEN from_date AND to_date;
   RETURN analytics.fold_range(0, hi, from_date, to_date);
 END
 $$;

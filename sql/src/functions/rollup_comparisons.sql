@@ -32,20 +32,24 @@ CREATE OR REPLACE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, 
                       AND e.usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)) e
             GROUP BY user_id, usage_date$$),
         ('rollup_user_daily',
-         $$SELECT row(user_id, usage_date)::text, row(latency, ttft, feedback_sum, feedback_count)::text
+         $$SELECT row(user_id, usage_date)::text, row(latency, ttft, feedback_sum, feedback_count, query_length_sum, query_length_count, response_length_sum, response_length_count)::text
              FROM analytics.rollup_user_daily WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
          $$SELECT row(user_id, usage_date)::text,
                   row(analytics.latency_sketch_agg(response_time_ms), analytics.latency_sketch_agg(time_to_first_token_ms),
-                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating),
+                      COALESCE(sum(user_query_length), 0), count(user_query_length),
+                      COALESCE(sum(ai_response_length), 0), count(ai_response_length))::text
              FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
               AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
             GROUP BY user_id, usage_date$$),
         ('rollup_user_monthly',
-         $$SELECT row(user_id, month)::text, row(latency, ttft, feedback_sum, feedback_count)::text
+         $$SELECT row(user_id, month)::text, row(latency, ttft, feedback_sum, feedback_count, query_length_sum, query_length_count, response_length_sum, response_length_count)::text
              FROM analytics.rollup_user_monthly WHERE month BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
          $$SELECT row(user_id, date_trunc('month', usage_date::timestamp)::date)::text,
                   row(analytics.latency_sketch_agg(response_time_ms), analytics.latency_sketch_agg(time_to_first_token_ms),
-                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating),
+                      COALESCE(sum(user_query_length), 0), count(user_query_length),
+                      COALESCE(sum(ai_response_length), 0), count(ai_response_length))::text
              FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
               AND date_trunc('month', usage_date::timestamp)::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
             GROUP BY user_id, date_trunc('month', usage_date::timestamp)::date$$),
@@ -71,13 +75,14 @@ CREATE OR REPLACE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, 
             GROUP BY user_id, usage_date, category$$),
         ('rollup_documents',
          $$SELECT row(document_id, usage_date)::text,
-                  row(requests, failed, tokens_total, trim_scale(cost), cache_hits, latency, feedback_sum, feedback_count)::text
+                  row(requests, failed, tokens_total, trim_scale(cost), cache_hits, latency, feedback_sum, feedback_count,
+                      last_used)::text
              FROM analytics.rollup_documents WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
          $$SELECT row(document_id, (occurred_at AT TIME ZONE 'UTC')::date)::text,
                   row(count(*), count(*) FILTER (WHERE status = 'failed'),
                       sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens), trim_scale(sum(cost)),
                       count(*) FILTER (WHERE cache_hit), analytics.latency_sketch_agg(response_time_ms),
-                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating), max(occurred_at))::text
              FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
               AND document_id IS NOT NULL
               AND (occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
@@ -85,17 +90,62 @@ CREATE OR REPLACE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, 
         ('rollup_system_models',
          $$SELECT row(usage_date, provider, model)::text,
                   row(requests, failed, tokens_total, cached_input_tokens, cache_hits, trim_scale(cost), trim_scale(cache_savings), latency,
-                      feedback_sum, feedback_count)::text
+                      feedback_sum, feedback_count, query_length_sum, query_length_count, response_length_sum, response_length_count)::text
              FROM analytics.rollup_system_models WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
          $$SELECT row((occurred_at AT TIME ZONE 'UTC')::date, COALESCE(provider, ''), model)::text,
                   row(count(*), count(*) FILTER (WHERE status = 'failed'),
                       sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens),
                       sum(cached_input_tokens), count(*) FILTER (WHERE cache_hit), trim_scale(sum(cost)),
                       trim_scale(COALESCE(sum(cache_savings), 0)), analytics.latency_sketch_agg(response_time_ms),
-                      COALESCE(sum(feedback_rating), 0), count(feedback_rating))::text
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating),
+                      COALESCE(sum(user_query_length), 0), count(user_query_length),
+                      COALESCE(sum(ai_response_length), 0), count(ai_response_length))::text
              FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
               AND (occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
             GROUP BY (occurred_at AT TIME ZONE 'UTC')::date, COALESCE(provider, ''), model$$),
+        ('rollup_user_labels',
+         $$SELECT row(user_id, usage_date, kind, label)::text, requests::text
+             FROM analytics.rollup_user_labels WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(e.user_id, e.usage_date, v.kind, v.label)::text, count(*)::text
+             FROM analytics.chat_events e,
+                  LATERAL (VALUES ('query_intent', e.query_intent), ('request_type', e.request_type)) AS v(kind, label)
+            WHERE e.status IN ('completed', 'failed') AND e.recorded_xid < %3$s AND v.label IS NOT NULL
+              AND e.usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY e.user_id, e.usage_date, v.kind, v.label$$),
+        ('rollup_system_labels',
+         $$SELECT row(usage_date, kind, label)::text, requests::text
+             FROM analytics.rollup_system_labels WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row((e.occurred_at AT TIME ZONE 'UTC')::date, v.kind, v.label)::text, count(*)::text
+             FROM analytics.chat_events e,
+                  LATERAL (VALUES ('query_intent', e.query_intent), ('request_type', e.request_type)) AS v(kind, label)
+            WHERE e.status IN ('completed', 'failed') AND e.recorded_xid < %3$s AND v.label IS NOT NULL
+              AND (e.occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY (e.occurred_at AT TIME ZONE 'UTC')::date, v.kind, v.label$$),
+        ('rollup_conversations',
+         $$SELECT row(user_id, usage_date)::text,
+                  (SELECT array_agg(row(c.id, c.n, c.t, trim_scale(c.cost), c.f, c.l)::text ORDER BY c.o)
+                     FROM unnest(conversation_ids, requests, tokens_total, cost, first_at, last_at)
+                          WITH ORDINALITY AS c(id, n, t, cost, f, l, o))::text
+             FROM analytics.rollup_conversations WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(user_id, usage_date)::text,
+                  array_agg(row(conversation_id, n, t, trim_scale(c), f, l)::text ORDER BY conversation_id COLLATE "C")::text
+             FROM (SELECT user_id, usage_date, conversation_id, count(*) AS n,
+                          sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens) AS t,
+                          sum(cost) AS c, min(occurred_at) AS f, max(occurred_at) AS l
+                     FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
+                      AND conversation_id IS NOT NULL
+                      AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+                    GROUP BY user_id, usage_date, conversation_id) g
+            GROUP BY user_id, usage_date$$),
+        ('rollup_document_sections',
+         $$SELECT row(document_id, usage_date, section)::text, requests::text
+             FROM analytics.rollup_document_sections WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, s.section)::text, count(DISTINCT e.id)::text
+             FROM analytics.chat_events e, unnest(e.sections_referenced) AS s(section)
+            WHERE e.status IN ('completed', 'failed') AND e.recorded_xid < %3$s
+              AND e.document_id IS NOT NULL AND s.section IS NOT NULL
+              AND (e.occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, s.section$$),
         ('rollup_distinct',
          $$SELECT row(scope, scope_id, usage_date)::text, items::text
              FROM analytics.rollup_distinct WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
@@ -104,6 +154,7 @@ CREATE OR REPLACE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, 
                   LATERAL (VALUES
                     ('user_conversation', e.user_id, e.usage_date, e.conversation_id),
                     ('user_document', e.user_id, e.usage_date, e.document_id),
+                    ('user_session', e.user_id, e.usage_date, e.session_id),
                     ('document_user', e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.user_id),
                     ('document_conversation', e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.conversation_id),
                     ('system_user', '', (e.occurred_at AT TIME ZONE 'UTC')::date, e.user_id),

@@ -8,7 +8,7 @@ CREATE OR REPLACE FUNCTION analytics.rollups_add(user_id text, usage_date date, 
     input_tokens bigint DEFAULT 0, cached_input_tokens bigint DEFAULT 0,
     cache_write_tokens bigint DEFAULT 0, output_tokens bigint DEFAULT 0,
     reasoning_tokens bigint DEFAULT 0, cost numeric DEFAULT 0, cache_savings numeric DEFAULT 0,
-    feedback_sum bigint DEFAULT 0, feedback_count bigint DEFAULT 0)
+    feedback_sum bigint DEFAULT 0, feedback_count bigint DEFAULT 0, conversation_id text DEFAULT NULL)
   RETURNS void
   LANGUAGE plpgsql VOLATILE
   SET search_path = pg_catalog, pg_temp
@@ -23,6 +23,7 @@ DECLARE
                      OR rollups_add.input_tokens <> 0 OR rollups_add.output_tokens <> 0
                      OR rollups_add.cache_write_tokens <> 0;
   rating  boolean := rollups_add.feedback_sum <> 0 OR rollups_add.feedback_count <> 0;
+  pos     integer;
 BEGIN
   IF rating THEN
     UPDATE analytics.rollup_user_daily r
@@ -45,6 +46,16 @@ BEGIN
            cost = r.cost + rollups_add.cost
      WHERE r.user_id = rollups_add.user_id AND r.usage_date = rollups_add.usage_date
        AND r.provider = prov AND r.model = rollups_add.model;
+    IF rollups_add.conversation_id IS NOT NULL THEN
+      SELECT array_position(r.conversation_ids, rollups_add.conversation_id) INTO pos
+        FROM analytics.rollup_conversations r
+       WHERE r.user_id = rollups_add.user_id AND r.usage_date = rollups_add.usage_date;
+      IF pos IS NOT NULL THEN
+        UPDATE analytics.rollup_conversations r
+           SET tokens_total[pos] = r.tokens_total[pos] + total, cost[pos] = r.cost[pos] + rollups_add.cost
+         WHERE r.user_id = rollups_add.user_id AND r.usage_date = rollups_add.usage_date;
+      END IF;
+    END IF;
   END IF;
   IF tokens OR rating THEN
     UPDATE analytics.rollup_system_models r
@@ -64,6 +75,6 @@ BEGIN
   END IF;
 END
 $$;
-COMMENT ON FUNCTION analytics.rollups_add(text, date, timestamptz, text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, numeric, bigint, bigint) IS
+COMMENT ON FUNCTION analytics.rollups_add(text, date, timestamptz, text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, numeric, bigint, bigint, text) IS
   'Moves the folded rollups of one event by a delta of its figures (corrections, feedback; internal)';
-REVOKE ALL ON FUNCTION analytics.rollups_add(text, date, timestamptz, text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, numeric, bigint, bigint) FROM PUBLIC;
+REVOKE ALL ON FUNCTION analytics.rollups_add(text, date, timestamptz, text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, numeric, bigint, bigint, text) FROM PUBLIC;

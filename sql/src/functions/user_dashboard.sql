@@ -10,6 +10,9 @@ DECLARE
   tot record;
   cur record;
   perf record;
+  today date;
+  ses record;
+  lab record;
 BEGIN
   IF uid IS NULL THEN
     RAISE EXCEPTION 'user_id must not be null' USING ERRCODE = '23502',
@@ -28,11 +31,32 @@ BEGIN
          sum(c.response_time_count) FILTER (WHERE c.usage_date >= q.month_start) AS month_rt_count
     INTO tot
     FROM analytics.usage_counters c WHERE c.user_id = uid;
+  today := (now() AT TIME ZONE (SELECT s.time_zone FROM analytics.subject_at(uid, now()) s))::date;
   SELECT COALESCE(sum(c.requests), 0) AS today
     INTO cur
     FROM analytics.usage_counters c
-   WHERE c.user_id = uid
-     AND c.usage_date = (now() AT TIME ZONE (SELECT s.time_zone FROM analytics.subject_at(uid, now()) s))::date;
+   WHERE c.user_id = uid AND c.usage_date = today;
+  -- Distinct sessions today and this month; requests by query_intent and
+  -- request_type this month: rollups plus the unfolded tail (written out
+  -- here rather than through user_period_sessions and user_period_labels:
+  -- plpgsql keeps these plans).
+  SELECT count(DISTINCT x.item) FILTER (WHERE x.d = today) AS today, count(DISTINCT x.item) AS month
+    INTO ses
+    FROM (SELECT i.item, d.usage_date AS d FROM analytics.rollup_distinct d, unnest(d.items) AS i(item)
+           WHERE d.scope = 'user_session' AND d.scope_id = uid AND d.usage_date >= q.month_start
+          UNION ALL
+          SELECT e.session_id, e.usage_date FROM analytics.unfolded_events(uid, q.month_start, 'infinity') e) x;
+  SELECT COALESCE(jsonb_object_agg(l.label, l.n) FILTER (WHERE l.kind = 'query_intent'), '{}') AS by_intent,
+         COALESCE(jsonb_object_agg(l.label, l.n) FILTER (WHERE l.kind = 'request_type'), '{}') AS by_type
+    INTO lab
+    FROM (SELECT x.kind, x.label, sum(x.n)::bigint AS n
+            FROM (SELECT r.kind, r.label, r.requests AS n FROM analytics.rollup_user_labels r
+                   WHERE r.user_id = uid AND r.usage_date >= q.month_start
+                  UNION ALL
+                  SELECT v.kind, v.label, 1 FROM analytics.unfolded_events(uid, q.month_start, 'infinity') e,
+                         LATERAL (VALUES ('query_intent', e.query_intent), ('request_type', e.request_type)) AS v(kind, label)
+                   WHERE v.label IS NOT NULL) x
+           GROUP BY x.kind, x.label) l;
   -- This month's latency percentiles and feedback: rollups plus the unfolded tail.
   SELECT analytics.quantiles(m.latency, '{0.5,0.95,0.99}') AS pct, m.feedback_sum AS fb_sum,
          m.feedback_count AS fb_count
@@ -45,7 +69,8 @@ BEGIN
     'metrics', jsonb_build_object(
       'totalRequests', tot.requests, 'totalTokensUsed', tot.tokens, 'totalCost', tot.cost,
       'averageResponseTime', round(tot.rt_sum::numeric / NULLIF(tot.rt_count, 0)),
-      'requestsThisMonth', tot.month_requests, 'requestsToday', cur.today),
+      'requestsThisMonth', tot.month_requests, 'requestsToday', cur.today,
+      'sessionsToday', ses.today, 'sessionsThisMonth', ses.month),
     'limits', jsonb_build_object(
       'monthlyUsed', tot.month_requests, 'monthlyLimit', plan.monthly_request_limit,
       'dailyUsed', cur.today, 'dailyLimit', plan.daily_request_limit,
@@ -74,11 +99,13 @@ BEGIN
                       UNION ALL
                       SELECT e.category, 1 FROM analytics.unfolded_events(uid, q.month_start, 'infinity') e
                        WHERE e.category IS NOT NULL) c
-               GROUP BY c.category) x), '{}'));
+               GROUP BY c.category) x), '{}'),
+    'requestsByIntent', lab.by_intent,
+    'requestsByType', lab.by_type);
 END
 $$;
 COMMENT ON FUNCTION analytics.user_dashboard(text) IS
-  'A user''s dashboard (seed 001): user, metrics (all time), limits with canMakeRequest, performance (this month: latency average and percentiles, success rate, rating, requests), recentRequests, requestsByCategory (this month)';
+  'A user''s dashboard (seed 001): user, metrics (all time), limits with canMakeRequest, performance (this month: latency average and percentiles, success rate, rating, requests), recentRequests, requestsByCategory, requestsByIntent and requestsByType (this month); distinct sessions today and this month in metrics';
 REVOKE ALL ON FUNCTION analytics.user_dashboard(text) FROM PUBLIC;
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
   ('*', 'FUNCTION', 'analytics.user_dashboard(text)', 'EXECUTE')

@@ -793,6 +793,479 @@ DROP FUNCTION analytics.subscribe(text, text, timestamptz, text);
 DELETE FROM analytics.access_list
  WHERE object_name = 'analytics.subscribe(text, text, timestamptz, text)';
 
+-- ==== issue 13: fold figures (lengths, labels, sessions, conversations, sections) ====
+/*
+ * Seeds 000, 001 and 004, from the rollups: average query and response
+ * lengths per user-day, user-month and system-day (sums and counts of the
+ * known lengths); requests by query_intent and request_type per user-day
+ * and system-day; distinct sessions per user-day (rollup_distinct scope
+ * user_session); per-conversation figures; the sections most referenced per
+ * document and day; a document-day's last event.  Rollups of events
+ * already folded get the new figures from the raw log here (under the fold
+ * lock), so verify_rollups stays empty; where retention dropped the raw
+ * events, the new figures stay 0 or empty (last_used NULL).  Length sums
+ * start at 0: every event recorded before 1.1 has unknown (NULL) lengths.
+ */
+SELECT 1 FROM analytics.fold_state FOR UPDATE;
+
+ALTER TABLE analytics.rollup_user_daily
+  ADD COLUMN query_length_sum      bigint NOT NULL DEFAULT 0,
+  ADD COLUMN query_length_count    bigint NOT NULL DEFAULT 0,
+  ADD COLUMN response_length_sum   bigint NOT NULL DEFAULT 0,
+  ADD COLUMN response_length_count bigint NOT NULL DEFAULT 0;
+ALTER TABLE analytics.rollup_user_monthly
+  ADD COLUMN query_length_sum      bigint NOT NULL DEFAULT 0,
+  ADD COLUMN query_length_count    bigint NOT NULL DEFAULT 0,
+  ADD COLUMN response_length_sum   bigint NOT NULL DEFAULT 0,
+  ADD COLUMN response_length_count bigint NOT NULL DEFAULT 0;
+ALTER TABLE analytics.rollup_system_models
+  ADD COLUMN query_length_sum      bigint NOT NULL DEFAULT 0,
+  ADD COLUMN query_length_count    bigint NOT NULL DEFAULT 0,
+  ADD COLUMN response_length_sum   bigint NOT NULL DEFAULT 0,
+  ADD COLUMN response_length_count bigint NOT NULL DEFAULT 0;
+ALTER TABLE analytics.rollup_documents ADD COLUMN last_used timestamptz;
+COMMENT ON TABLE analytics.rollup_user_daily IS
+  'Folded per-user, per-local-day latency sketches, feedback totals and query and response lengths (sums and counts of the known ones)';
+COMMENT ON TABLE analytics.rollup_user_monthly IS
+  'Folded per-user, per-local-month latency sketches, feedback totals and query and response lengths (sums and counts of the known ones)';
+COMMENT ON COLUMN analytics.rollup_documents.last_used IS
+  'The latest occurred_at of the day''s events of the document (NULL on rows folded before 1.1 whose raw events were gone at the update)';
+COMMENT ON TABLE analytics.rollup_distinct IS
+  'Folded distinct conversations, documents, sessions and users per scope and day (items sorted COLLATE "C", no duplicates), for exact distinct counts';
+
+CREATE TABLE analytics.rollup_user_labels (
+  user_id    text NOT NULL,
+  usage_date date NOT NULL,
+  kind       text NOT NULL CHECK (kind IN ('query_intent', 'request_type')),
+  label      text NOT NULL,
+  requests   bigint NOT NULL,
+  PRIMARY KEY (user_id, usage_date, kind, label)
+);
+COMMENT ON TABLE analytics.rollup_user_labels IS
+  'Folded per-user requests by local day and query_intent or request_type (kind); events without the label are not counted';
+
+CREATE TABLE analytics.rollup_system_labels (
+  usage_date date NOT NULL,
+  kind       text NOT NULL CHECK (kind IN ('query_intent', 'request_type')),
+  label      text NOT NULL,
+  requests   bigint NOT NULL,
+  PRIMARY KEY (usage_date, kind, label)
+);
+COMMENT ON TABLE analytics.rollup_system_labels IS
+  'Folded system-wide requests by UTC day and query_intent or request_type (kind)';
+
+CREATE TABLE analytics.rollup_conversations (
+  user_id          text NOT NULL,
+  usage_date       date NOT NULL,
+  conversation_ids text[] NOT NULL,
+  requests         bigint[] NOT NULL,
+  tokens_total     bigint[] NOT NULL,
+  cost             numeric[] NOT NULL,
+  first_at         timestamptz[] NOT NULL,
+  last_at          timestamptz[] NOT NULL,
+  PRIMARY KEY (user_id, usage_date)
+);
+COMMENT ON TABLE analytics.rollup_conversations IS
+  'Folded per-user conversations by local day: ids (sorted COLLATE "C") and, at the same positions, requests, tokens, cost, first and last event';
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_settings
+              WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+    ALTER TABLE analytics.rollup_conversations
+      ALTER COLUMN conversation_ids SET COMPRESSION lz4, ALTER COLUMN requests SET COMPRESSION lz4,
+      ALTER COLUMN tokens_total SET COMPRESSION lz4, ALTER COLUMN cost SET COMPRESSION lz4,
+      ALTER COLUMN first_at SET COMPRESSION lz4, ALTER COLUMN last_at SET COMPRESSION lz4;
+  END IF;
+END
+$$;
+
+CREATE TABLE analytics.rollup_document_sections (
+  document_id text NOT NULL,
+  usage_date  date NOT NULL,
+  section     text NOT NULL,
+  requests    bigint NOT NULL,
+  PRIMARY KEY (document_id, usage_date, section)
+);
+COMMENT ON TABLE analytics.rollup_document_sections IS
+  'Folded per-document references by UTC day and section: the events of the day whose sections_referenced names it (exact)';
+
+ALTER TABLE analytics.rollup_user_labels ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_user_labels_read ON analytics.rollup_user_labels FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows()));
+ALTER TABLE analytics.rollup_conversations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_conversations_read ON analytics.rollup_conversations FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows()));
+ALTER TABLE analytics.rollup_system_labels ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_system_labels_read ON analytics.rollup_system_labels FOR SELECT
+  USING ((SELECT analytics.sees_all_rows()));
+ALTER TABLE analytics.rollup_document_sections ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_document_sections_read ON analytics.rollup_document_sections FOR SELECT
+  USING ((SELECT analytics.sees_all_rows()));
+ALTER POLICY rollup_distinct_read ON analytics.rollup_distinct
+  USING ((scope OPERATOR(pg_catalog.=) ANY ('{user_conversation,user_document,user_session}')
+          AND scope_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id()))
+         OR (SELECT analytics.sees_all_rows()));
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_labels', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_system_labels', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_conversations', '');
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_document_sections', '');
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.rollup_user_labels', 'SELECT'),
+  ('*', 'TABLE', 'analytics.rollup_conversations', 'SELECT'),
+  ('app_backend', 'TABLE', 'analytics.rollup_system_labels', 'SELECT'),
+  ('app_backend', 'TABLE', 'analytics.rollup_document_sections', 'SELECT'),
+  ('admin', 'TABLE', 'analytics.rollup_system_labels', 'SELECT'),
+  ('admin', 'TABLE', 'analytics.rollup_document_sections', 'SELECT')
+  ON CONFLICT DO NOTHING;
+
+-- The new figures of the events already folded (finished, below the
+-- watermark), from the raw log.
+INSERT INTO analytics.rollup_user_labels (user_id, usage_date, kind, label, requests)
+  SELECT e.user_id, e.usage_date, v.kind, v.label, count(*)
+    FROM (SELECT x.* FROM analytics.chat_events x
+          WHERE x.status IN ('completed', 'failed')
+            AND x.recorded_xid < (SELECT f.watermark FROM analytics.fold_state f)) e,
+         LATERAL (VALUES ('query_intent', e.query_intent), ('request_type', e.request_type)) AS v(kind, label)
+   WHERE v.label IS NOT NULL
+   GROUP BY e.user_id, e.usage_date, v.kind, v.label;
+INSERT INTO analytics.rollup_system_labels (usage_date, kind, label, requests)
+  SELECT (e.occurred_at AT TIME ZONE 'UTC')::date, v.kind, v.label, count(*)
+    FROM (SELECT x.* FROM analytics.chat_events x
+          WHERE x.status IN ('completed', 'failed')
+            AND x.recorded_xid < (SELECT f.watermark FROM analytics.fold_state f)) e,
+         LATERAL (VALUES ('query_intent', e.query_intent), ('request_type', e.request_type)) AS v(kind, label)
+   WHERE v.label IS NOT NULL
+   GROUP BY (e.occurred_at AT TIME ZONE 'UTC')::date, v.kind, v.label;
+INSERT INTO analytics.rollup_conversations
+    (user_id, usage_date, conversation_ids, requests, tokens_total, cost, first_at, last_at)
+  SELECT g.user_id, g.usage_date, array_agg(g.conversation_id ORDER BY g.conversation_id COLLATE "C"),
+         array_agg(g.n ORDER BY g.conversation_id COLLATE "C"), array_agg(g.t ORDER BY g.conversation_id COLLATE "C"),
+         array_agg(g.c ORDER BY g.conversation_id COLLATE "C"), array_agg(g.f ORDER BY g.conversation_id COLLATE "C"),
+         array_agg(g.l ORDER BY g.conversation_id COLLATE "C")
+    FROM (SELECT e.user_id, e.usage_date, e.conversation_id, count(*) AS n,
+                 sum(e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens) AS t,
+                 sum(e.cost) AS c, min(e.occurred_at) AS f, max(e.occurred_at) AS l
+            FROM (SELECT x.* FROM analytics.chat_events x
+                   WHERE x.status IN ('completed', 'failed')
+                     AND x.recorded_xid < (SELECT f.watermark FROM analytics.fold_state f)) e
+           WHERE e.conversation_id IS NOT NULL
+           GROUP BY e.user_id, e.usage_date, e.conversation_id) g
+   GROUP BY g.user_id, g.usage_date;
+INSERT INTO analytics.rollup_document_sections (document_id, usage_date, section, requests)
+  SELECT e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, s.section, count(DISTINCT e.id)
+    FROM (SELECT x.* FROM analytics.chat_events x
+          WHERE x.status IN ('completed', 'failed')
+            AND x.recorded_xid < (SELECT f.watermark FROM analytics.fold_state f)) e, unnest(e.sections_referenced) AS s(section)
+   WHERE e.document_id IS NOT NULL AND s.section IS NOT NULL
+   GROUP BY e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, s.section;
+INSERT INTO analytics.rollup_distinct (scope, scope_id, usage_date, items)
+  SELECT 'user_session', e.user_id, e.usage_date,
+         array_agg(DISTINCT e.session_id COLLATE "C" ORDER BY e.session_id COLLATE "C")
+    FROM (SELECT x.* FROM analytics.chat_events x
+          WHERE x.status IN ('completed', 'failed')
+            AND x.recorded_xid < (SELECT f.watermark FROM analytics.fold_state f)) e WHERE e.session_id IS NOT NULL
+   GROUP BY e.user_id, e.usage_date;
+UPDATE analytics.rollup_documents r SET last_used = m.last_used
+  FROM (SELECT e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date AS usage_date, max(e.occurred_at) AS last_used
+          FROM (SELECT x.* FROM analytics.chat_events x
+          WHERE x.status IN ('completed', 'failed')
+            AND x.recorded_xid < (SELECT f.watermark FROM analytics.fold_state f)) e WHERE e.document_id IS NOT NULL
+         GROUP BY 1, 2) m
+ WHERE r.document_id = m.document_id AND r.usage_date = m.usage_date;
+
+\ir ../functions/conversations_union.sql
+
+\ir ../functions/refold_range.sql
+
+\ir ../functions/user_period_sessions.sql
+
+\ir ../functions/user_period_lengths.sql
+
+\ir ../functions/user_months_lengths.sql
+
+\ir ../functions/user_period_labels.sql
+
+-- The views gain their new columns at the end.
+CREATE OR REPLACE VIEW analytics.user_daily_usage WITH (security_invoker = true) AS
+SELECT c.user_id,
+       c.usage_date AS date,
+       c.requests AS message_count,
+       d.conversation_count,
+       d.document_count,
+       c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens AS tokens_total,
+       c.input_tokens,
+       c.cached_input_tokens AS tokens_cached,
+       c.cache_write_tokens,
+       c.output_tokens,
+       c.reasoning_tokens,
+       c.cache_hits AS cache_hit_count,
+       c.cost AS cost_total,
+       c.cache_savings AS cost_saved_by_cache,
+       CASE WHEN c.response_time_count > 0
+            THEN pg_catalog.round(c.response_time_sum::numeric / c.response_time_count)::integer
+       END AS avg_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.5))::integer AS median_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.95))::integer AS p95_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.99))::integer AS p99_response_time_ms,
+       c.failed AS error_count,
+       pg_catalog.round(x.feedback_sum::numeric / NULLIF(x.feedback_count, 0), 2) AS avg_feedback_rating,
+       x.feedback_count,
+       l.avg_query_length,
+       l.avg_response_length,
+       analytics.user_period_sessions(c.user_id, c.usage_date, c.usage_date) AS session_count
+  FROM (SELECT u.user_id, u.usage_date, sum(u.requests)::bigint AS requests, sum(u.failed)::bigint AS failed,
+               sum(u.input_tokens)::bigint AS input_tokens, sum(u.cached_input_tokens)::bigint AS cached_input_tokens,
+               sum(u.cache_write_tokens)::bigint AS cache_write_tokens, sum(u.output_tokens)::bigint AS output_tokens,
+               sum(u.reasoning_tokens)::bigint AS reasoning_tokens, sum(u.cache_hits)::bigint AS cache_hits,
+               sum(u.cost) AS cost, sum(u.cache_savings) AS cache_savings,
+               sum(u.response_time_sum)::bigint AS response_time_sum,
+               sum(u.response_time_count)::bigint AS response_time_count
+          FROM analytics.usage_counters u
+         GROUP BY u.user_id, u.usage_date) c
+  CROSS JOIN LATERAL analytics.user_period_latency(c.user_id, c.usage_date, c.usage_date) x
+  CROSS JOIN LATERAL analytics.user_period_distinct(c.user_id, c.usage_date, c.usage_date) d
+  CROSS JOIN LATERAL analytics.user_period_lengths(c.user_id, c.usage_date, c.usage_date) l;
+COMMENT ON VIEW analytics.user_daily_usage IS
+  'Per-user usage of each local day (seed 000): exact counts from the counters; latency percentiles, feedback, distinct conversations, documents and sessions, average query and response lengths from the rollups plus unfolded events';
+
+CREATE OR REPLACE VIEW analytics.user_monthly_usage WITH (security_invoker = true) AS
+SELECT m.user_id,
+       m.month,
+       EXTRACT(year FROM m.month)::integer AS year,
+       EXTRACT(month FROM m.month)::integer AS month_number,
+       pg_catalog.to_char(m.month, 'YYYY-MM') AS year_month,
+       m.message_count, d.conversation_count, d.document_count, m.active_days,
+       m.tokens_total, m.input_tokens, m.tokens_cached, m.cache_write_tokens, m.output_tokens,
+       m.reasoning_tokens, m.cache_hit_count,
+       pg_catalog.round(100.0 * m.tokens_cached / NULLIF(m.tokens_total, 0), 2) AS cache_hit_rate,
+       m.cost_total, m.cost_saved_by_cache,
+       CASE WHEN m.rt_count > 0 THEN pg_catalog.round(m.rt_sum::numeric / m.rt_count)::integer END
+         AS avg_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.5))::integer AS median_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.95))::integer AS p95_response_time_ms,
+       pg_catalog.round(analytics.quantile(x.latency, 0.99))::integer AS p99_response_time_ms,
+       m.error_count,
+       pg_catalog.round(100.0 * m.error_count / NULLIF(m.message_count, 0), 2) AS error_rate,
+       pg_catalog.round(x.feedback_sum::numeric / NULLIF(x.feedback_count, 0), 2) AS avg_feedback_rating,
+       x.feedback_count,
+       l.limit_reached, l.limit_reached_at, l.limit_name,
+       ln.avg_query_length,
+       ln.avg_response_length,
+       b.requests_by_intent,
+       b.requests_by_type
+  FROM (SELECT c.user_id,
+               pg_catalog.date_trunc('month', c.usage_date::timestamp)::date AS month,
+               sum(c.requests)::bigint AS message_count,
+               count(DISTINCT c.usage_date) FILTER (WHERE c.requests > 0)::integer AS active_days,
+               sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS tokens_total,
+               sum(c.input_tokens)::bigint AS input_tokens,
+               sum(c.cached_input_tokens)::bigint AS tokens_cached,
+               sum(c.cache_write_tokens)::bigint AS cache_write_tokens,
+               sum(c.output_tokens)::bigint AS output_tokens,
+               sum(c.reasoning_tokens)::bigint AS reasoning_tokens,
+               sum(c.cache_hits)::bigint AS cache_hit_count,
+               sum(c.cost) AS cost_total,
+               sum(c.cache_savings) AS cost_saved_by_cache,
+               sum(c.response_time_sum)::bigint AS rt_sum,
+               sum(c.response_time_count)::bigint AS rt_count,
+               sum(c.failed)::bigint AS error_count
+          FROM analytics.usage_counters c
+         GROUP BY c.user_id, pg_catalog.date_trunc('month', c.usage_date::timestamp)::date) m
+  CROSS JOIN LATERAL analytics.user_months_latency(m.user_id, m.month, m.month) x
+  CROSS JOIN LATERAL analytics.user_period_distinct(m.user_id, m.month,
+                       (m.month + interval '1 month - 1 day')::date) d
+  CROSS JOIN LATERAL analytics.user_month_limit(m.user_id, m.month) l
+  CROSS JOIN LATERAL analytics.user_months_lengths(m.user_id, m.month, m.month) ln
+  CROSS JOIN LATERAL analytics.user_period_labels(m.user_id, m.month,
+                       (m.month + interval '1 month - 1 day')::date) b;
+COMMENT ON VIEW analytics.user_monthly_usage IS
+  'Per-user usage of each local month: sums of at most 31 day counters, with percentiles, feedback, distinct counts, whether and when a monthly limit was reached, average query and response lengths and requests by query_intent and request_type';
+
+CREATE OR REPLACE VIEW analytics.document_usage WITH (security_invoker = true) AS
+SELECT r.document_id, r.usage_date AS date, r.requests AS query_count,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'document_user' AND d.scope_id = r.document_id AND d.usage_date = r.usage_date), 0) AS unique_users,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'document_conversation' AND d.scope_id = r.document_id AND d.usage_date = r.usage_date), 0) AS conversation_count,
+       r.tokens_total,
+       (r.tokens_total / NULLIF(r.requests, 0))::bigint AS avg_tokens_per_query,
+       r.cost AS cost_total,
+       round(analytics.sketch_sum(r.latency) / NULLIF(analytics.sketch_count(r.latency), 0))::integer AS avg_response_time_ms,
+       round(analytics.quantile(r.latency, 0.5))::integer AS median_response_time_ms,
+       round(analytics.quantile(r.latency, 0.95))::integer AS p95_response_time_ms,
+       round(100.0 * r.cache_hits / NULLIF(r.requests, 0), 2) AS cache_hit_rate,
+       round(r.feedback_sum::numeric / NULLIF(r.feedback_count, 0), 2) AS avg_feedback_rating,
+       r.feedback_count,
+       r.failed AS error_count,
+       COALESCE((SELECT jsonb_agg(jsonb_build_object('section', t.section, 'references', t.requests)
+                                  ORDER BY t.requests DESC, t.section COLLATE "C")
+                   FROM (SELECT x.section, x.requests FROM analytics.rollup_document_sections x
+                          WHERE x.document_id = r.document_id AND x.usage_date = r.usage_date
+                          ORDER BY x.requests DESC, x.section COLLATE "C" LIMIT 5) t), '[]') AS top_sections
+  FROM analytics.rollup_documents r;
+COMMENT ON VIEW analytics.document_usage IS
+  'Per-document usage of each UTC day (seed 000), from the rollups as of the last fold; top_sections: the 5 sections most referenced that day (exact counts, ties by name)';
+
+CREATE OR REPLACE VIEW analytics.system_daily_metrics WITH (security_invoker = true) AS
+SELECT s.usage_date AS date,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'system_user' AND d.scope_id = '' AND d.usage_date = s.usage_date), 0) AS active_users,
+       COALESCE(nu.new_users, 0) AS new_users,
+       s.requests AS total_messages,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'system_conversation' AND d.scope_id = '' AND d.usage_date = s.usage_date), 0) AS total_conversations,
+       COALESCE((SELECT cardinality(d.items)::bigint FROM analytics.rollup_distinct d
+         WHERE d.scope = 'system_document' AND d.scope_id = '' AND d.usage_date = s.usage_date), 0) AS total_documents_accessed,
+       s.tokens_total, s.cached_input_tokens AS tokens_cached,
+       round(100.0 * s.cached_input_tokens / NULLIF(s.tokens_total, 0), 2) AS cache_hit_rate,
+       s.cost AS cost_total,
+       round(s.cost / NULLIF(s.requests, 0), 6) AS cost_per_message,
+       s.cache_savings AS cost_saved_by_cache,
+       round(analytics.sketch_sum(s.latency) / NULLIF(analytics.sketch_count(s.latency), 0))::integer AS avg_response_time_ms,
+       round(analytics.quantile(s.latency, 0.5))::integer AS median_response_time_ms,
+       round(analytics.quantile(s.latency, 0.95))::integer AS p95_response_time_ms,
+       round(analytics.quantile(s.latency, 0.99))::integer AS p99_response_time_ms,
+       s.failed AS error_count,
+       round(100.0 * s.failed / NULLIF(s.requests, 0), 2) AS error_rate,
+       round(s.feedback_sum::numeric / NULLIF(s.feedback_count, 0), 2) AS avg_feedback_rating,
+       s.model_distribution,
+       round(s.query_length_sum / NULLIF(s.query_length_count, 0))::integer AS avg_query_length,
+       round(s.response_length_sum / NULLIF(s.response_length_count, 0))::integer AS avg_response_length,
+       COALESCE((SELECT jsonb_object_agg(l.label, l.requests) FROM analytics.rollup_system_labels l
+                  WHERE l.usage_date = s.usage_date AND l.kind = 'query_intent'), '{}') AS requests_by_intent,
+       COALESCE((SELECT jsonb_object_agg(l.label, l.requests) FROM analytics.rollup_system_labels l
+                  WHERE l.usage_date = s.usage_date AND l.kind = 'request_type'), '{}') AS requests_by_type
+  FROM (SELECT m.usage_date, sum(m.requests)::bigint AS requests, sum(m.failed)::bigint AS failed,
+               sum(m.tokens_total)::bigint AS tokens_total,
+               sum(m.cached_input_tokens)::bigint AS cached_input_tokens,
+               sum(m.cost) AS cost, sum(m.cache_savings) AS cache_savings,
+               analytics.latency_sketch_merge(m.latency) AS latency,
+               sum(m.feedback_sum)::bigint AS feedback_sum, sum(m.feedback_count)::bigint AS feedback_count,
+               jsonb_object_agg(m.model, m.requests) AS model_distribution,
+               sum(m.query_length_sum) AS query_length_sum, sum(m.query_length_count) AS query_length_count,
+               sum(m.response_length_sum) AS response_length_sum,
+               sum(m.response_length_count) AS response_length_count
+          FROM (SELECT x.usage_date, x.model, sum(x.requests)::bigint AS requests, sum(x.failed) AS failed,
+                       sum(x.tokens_total) AS tokens_total, sum(x.cached_input_tokens) AS cached_input_tokens,
+                       sum(x.cost) AS cost, sum(x.cache_savings) AS cache_savings,
+                       analytics.latency_sketch_merge(x.latency) AS latency,
+                       sum(x.feedback_sum) AS feedback_sum, sum(x.feedback_count) AS feedback_count,
+                       sum(x.query_length_sum) AS query_length_sum, sum(x.query_length_count) AS query_length_count,
+                       sum(x.response_length_sum) AS response_length_sum,
+                       sum(x.response_length_count) AS response_length_count
+                  FROM analytics.rollup_system_models x GROUP BY x.usage_date, x.model) m
+         GROUP BY m.usage_date) s
+  -- New users: those whose first day of all is this one.
+  LEFT JOIN (SELECT f.first_day, count(*) AS new_users
+               FROM (SELECT u.item, min(p.usage_date) AS first_day
+                       FROM analytics.rollup_distinct p, unnest(p.items) AS u(item)
+                      WHERE p.scope = 'system_user' AND p.scope_id = ''
+                      GROUP BY u.item) f
+              GROUP BY f.first_day) nu ON nu.first_day = s.usage_date;
+COMMENT ON VIEW analytics.system_daily_metrics IS
+  'Platform-wide metrics of each UTC day (seed 000): active and new users, volume, cost, latency percentiles, errors, model distribution, average query and response lengths, requests by query_intent and request_type';
+
+CREATE VIEW analytics.conversation_usage WITH (security_invoker = true) AS
+SELECT r.user_id, c.conversation_id,
+       sum(c.requests)::bigint AS message_count,
+       sum(c.tokens_total)::bigint AS tokens_total,
+       sum(c.cost) AS cost_total,
+       min(c.first_at) AS first_activity_at,
+       max(c.last_at) AS last_activity_at,
+       count(*)::integer AS active_days
+  FROM analytics.rollup_conversations r,
+       unnest(r.conversation_ids, r.requests, r.tokens_total, r.cost, r.first_at, r.last_at)
+         AS c(conversation_id, requests, tokens_total, cost, first_at, last_at)
+ GROUP BY r.user_id, c.conversation_id;
+COMMENT ON VIEW analytics.conversation_usage IS
+  'Per conversation (seed 004): messages, tokens, cost, first and last activity, active local days; from the rollups as of the last fold';
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.conversation_usage', 'SELECT')
+  ON CONFLICT DO NOTHING;
+
+\ir ../functions/conversation_averages.sql
+
+-- The materialized views gain the seed's columns (filled by the refresh
+-- below); user_monthly_summary is made again over the new one.
+DROP VIEW analytics.user_monthly_summary;
+DROP MATERIALIZED VIEW analytics.mv_user_monthly_summary;
+DROP MATERIALIZED VIEW analytics.mv_document_popularity;
+CREATE MATERIALIZED VIEW analytics.mv_user_monthly_summary AS
+SELECT c.user_id, c.month, c.message_count, c.active_days, c.tokens_total, c.tokens_cached,
+       c.cost_total, c.cost_saved_by_cache, c.error_count,
+       round(100.0 * c.error_count / NULLIF(c.message_count, 0), 2) AS error_rate,
+       round(analytics.quantile(r.latency, 0.5))::integer AS median_response_time_ms,
+       round(analytics.quantile(r.latency, 0.95))::integer AS p95_response_time_ms,
+       round(analytics.quantile(r.latency, 0.99))::integer AS p99_response_time_ms,
+       round(r.feedback_sum::numeric / NULLIF(r.feedback_count, 0), 2) AS avg_feedback_rating,
+       r.feedback_count,
+       EXTRACT(year FROM c.month)::integer AS year,
+       EXTRACT(month FROM c.month)::integer AS month_number,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'user_conversation' AND x.scope_id = c.user_id
+           AND x.usage_date BETWEEN c.month AND (c.month + interval '1 month - 1 day')::date) AS conversation_count,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'user_document' AND x.scope_id = c.user_id
+           AND x.usage_date BETWEEN c.month AND (c.month + interval '1 month - 1 day')::date) AS document_count,
+       round(100.0 * c.cache_hits / NULLIF(c.message_count, 0), 2) AS cache_hit_rate,
+       round(c.rt_sum::numeric / NULLIF(c.rt_count, 0))::integer AS avg_response_time_ms,
+       (SELECT max(m.last_used) FROM analytics.rollup_user_models m
+         WHERE m.user_id = c.user_id
+           AND m.usage_date BETWEEN c.month AND (c.month + interval '1 month - 1 day')::date) AS last_activity_at
+  FROM (SELECT u.user_id, date_trunc('month', u.usage_date::timestamp)::date AS month,
+               sum(u.requests)::bigint AS message_count,
+               count(DISTINCT u.usage_date) FILTER (WHERE u.requests > 0)::integer AS active_days,
+               sum(u.input_tokens + u.cached_input_tokens + u.cache_write_tokens + u.output_tokens)::bigint AS tokens_total,
+               sum(u.cached_input_tokens)::bigint AS tokens_cached, sum(u.cost) AS cost_total,
+               sum(u.cache_savings) AS cost_saved_by_cache, sum(u.failed)::bigint AS error_count,
+               sum(u.cache_hits)::bigint AS cache_hits, sum(u.response_time_sum)::bigint AS rt_sum,
+               sum(u.response_time_count)::bigint AS rt_count
+          FROM analytics.usage_counters u
+         GROUP BY 1, 2) c
+  LEFT JOIN analytics.rollup_user_monthly r USING (user_id, month)
+WITH NO DATA;
+CREATE UNIQUE INDEX mv_user_monthly_summary_key ON analytics.mv_user_monthly_summary (user_id, month);
+COMMENT ON MATERIALIZED VIEW analytics.mv_user_monthly_summary IS
+  'Per-user monthly summary (seed 000) from the counters and rollups (percentiles, feedback, distinct counts, last_activity_at as of the last fold); cache_hit_rate is the percentage of requests that hit the cache; refreshed by refresh_all_views(); read it through user_monthly_summary';
+REVOKE ALL ON analytics.mv_user_monthly_summary FROM PUBLIC;
+CREATE MATERIALIZED VIEW analytics.mv_document_popularity AS
+WITH today AS (SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::date AS d)
+SELECT d.document_id,
+       COALESCE(sum(d.requests) FILTER (WHERE d.usage_date > t.d - 7), 0)::bigint AS requests_7d,
+       COALESCE(sum(d.requests) FILTER (WHERE d.usage_date > t.d - 30), 0)::bigint AS requests_30d,
+       sum(d.requests)::bigint AS requests_all_time,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id AND x.usage_date > t.d - 7) AS users_7d,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id AND x.usage_date > t.d - 30) AS users_30d,
+       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
+         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id) AS users_all_time,
+       COALESCE(sum(d.cost) FILTER (WHERE d.usage_date > t.d - 30), 0) AS cost_30d,
+       sum(d.cost) AS cost_all_time,
+       round(sum(d.feedback_sum)::numeric / NULLIF(sum(d.feedback_count), 0), 2) AS avg_feedback_rating,
+       max(d.usage_date) AS last_used_date,
+       COALESCE(sum(d.cost) FILTER (WHERE d.usage_date > t.d - 7), 0) AS cost_7d,
+       round(sum(analytics.sketch_sum(d.latency))::numeric
+             / NULLIF(sum(analytics.sketch_count(d.latency)), 0))::integer AS avg_response_time_ms,
+       max(d.last_used) AS last_accessed_at
+  FROM analytics.rollup_documents d, today t
+ GROUP BY d.document_id, t.d
+WITH NO DATA;
+CREATE UNIQUE INDEX mv_document_popularity_key ON analytics.mv_document_popularity (document_id);
+COMMENT ON MATERIALIZED VIEW analytics.mv_document_popularity IS
+  'Per-document requests, users and cost over the last 7 and 30 UTC days (as of the refresh; 0 when none) and all time, average latency (all time) and the last event''s time; admins and app backends only';
+REVOKE ALL ON analytics.mv_document_popularity FROM PUBLIC;
+CREATE VIEW analytics.user_monthly_summary WITH (security_barrier = true) AS
+SELECT s.*
+  FROM analytics.mv_user_monthly_summary s
+ WHERE s.user_id OPERATOR(pg_catalog.=) analytics.current_user_id()
+    OR analytics.sees_all_rows();
+COMMENT ON VIEW analytics.user_monthly_summary IS
+  'mv_user_monthly_summary filtered to the caller''s own user (all rows for app backends and admins)';
+REVOKE ALL ON analytics.user_monthly_summary FROM PUBLIC;
+
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and
 -- organization-scoped admins lose what they may no longer change).
