@@ -31,6 +31,7 @@
  *    functions/NAME.sql  the current body of analytics.NAME, with its
  *                     comment, its REVOKE from PUBLIC and its access_list
  *                     rows; included by the subsystem file above
+ *    views/NAME.sql   the same for each view and materialized view
  *
  * Each table's file holds, beside the table: its comments, row-level
  * security and policies, pg_dump registration and access_list rows.

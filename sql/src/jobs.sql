@@ -19,28 +19,16 @@
 
 \ir functions/job_status.sql
 
-CREATE VIEW analytics.jobs AS SELECT * FROM analytics.job_status();
-COMMENT ON VIEW analytics.jobs IS 'The extension''s scheduled jobs, their schedule and last run (empty schedule without pg_cron)';
-INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
-  ('admin', 'TABLE', 'analytics.jobs', 'SELECT', true)
-  ON CONFLICT DO NOTHING;
+\ir views/jobs.sql
 
 /*
  * For operators: how far the fold lags, and the jobs' recent failures.
  */
 \ir functions/fold_lag_status.sql
-CREATE VIEW analytics.fold_lag AS SELECT * FROM analytics.fold_lag_status();
-COMMENT ON VIEW analytics.fold_lag IS
-  'How far the rollups lag the raw log: events not yet folded, the oldest one''s recorded_at and age, the last fold';
+\ir views/fold_lag.sql
 
 \ir functions/job_failure_list.sql
-CREATE VIEW analytics.job_failures AS SELECT * FROM analytics.job_failure_list();
-COMMENT ON VIEW analytics.job_failures IS
-  'Failed runs of the extension''s pg_cron jobs in the last 7 days, newest first, with pg_cron''s message';
-INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
-  ('admin', 'TABLE', 'analytics.fold_lag', 'SELECT', true),
-  ('admin', 'TABLE', 'analytics.job_failures', 'SELECT', true)
-  ON CONFLICT DO NOTHING;
+\ir views/job_failures.sql
 
 /*
  * Uninstalling leaves nothing behind.  DROP EXTENSION usage_analytics
@@ -56,3 +44,4 @@ CREATE EVENT TRIGGER usage_analytics_uninstall ON ddl_command_start
   EXECUTE FUNCTION analytics.on_drop_extension();
 COMMENT ON EVENT TRIGGER usage_analytics_uninstall IS
   'Cleans up pg_cron jobs and setting grants when usage_analytics is dropped';
+
