@@ -36,25 +36,32 @@ BEGIN
     INTO cur
     FROM analytics.usage_counters c
    WHERE c.user_id = uid AND c.usage_date = today;
-  -- Distinct sessions today and this month; requests by query_intent and
-  -- request_type this month: rollups plus the unfolded tail (written out
-  -- here rather than through user_period_sessions and user_period_labels:
-  -- plpgsql keeps these plans).
+  -- Distinct sessions today and this month; requests by category,
+  -- query_intent and request_type this month (one read of the unfolded
+  -- tail for the three): rollups plus the unfolded tail, written out here
+  -- rather than through user_period_sessions and user_period_labels
+  -- (plpgsql keeps these plans).
   SELECT count(DISTINCT x.item) FILTER (WHERE x.d = today) AS today, count(DISTINCT x.item) AS month
     INTO ses
     FROM (SELECT i.item, d.usage_date AS d FROM analytics.rollup_distinct d, unnest(d.items) AS i(item)
            WHERE d.scope = 'user_session' AND d.scope_id = uid AND d.usage_date >= q.month_start
           UNION ALL
           SELECT e.session_id, e.usage_date FROM analytics.unfolded_events(uid, q.month_start, 'infinity') e) x;
-  SELECT COALESCE(jsonb_object_agg(l.label, l.n) FILTER (WHERE l.kind = 'query_intent'), '{}') AS by_intent,
+  SELECT COALESCE(jsonb_object_agg(l.label, l.n) FILTER (WHERE l.kind = 'category'), '{}') AS by_category,
+         COALESCE(jsonb_object_agg(l.label, l.n) FILTER (WHERE l.kind = 'query_intent'), '{}') AS by_intent,
          COALESCE(jsonb_object_agg(l.label, l.n) FILTER (WHERE l.kind = 'request_type'), '{}') AS by_type
     INTO lab
     FROM (SELECT x.kind, x.label, sum(x.n)::bigint AS n
-            FROM (SELECT r.kind, r.label, r.requests AS n FROM analytics.rollup_user_labels r
+            FROM (SELECT 'category' AS kind, r.category AS label, r.requests AS n
+                    FROM analytics.rollup_user_categories r
+                   WHERE r.user_id = uid AND r.usage_date >= q.month_start
+                  UNION ALL
+                  SELECT r.kind, r.label, r.requests FROM analytics.rollup_user_labels r
                    WHERE r.user_id = uid AND r.usage_date >= q.month_start
                   UNION ALL
                   SELECT v.kind, v.label, 1 FROM analytics.unfolded_events(uid, q.month_start, 'infinity') e,
-                         LATERAL (VALUES ('query_intent', e.query_intent), ('request_type', e.request_type)) AS v(kind, label)
+                         LATERAL (VALUES ('category', e.category), ('query_intent', e.query_intent),
+                                         ('request_type', e.request_type)) AS v(kind, label)
                    WHERE v.label IS NOT NULL) x
            GROUP BY x.kind, x.label) l;
   -- This month's latency percentiles and feedback: rollups plus the unfolded tail.
@@ -91,15 +98,7 @@ BEGIN
                'tokens', h.tokens_total, 'cost', h.cost, 'responseTimeMs', h.response_time_ms,
                'category', h.category))
         FROM analytics.get_user_request_history(uid, 10, 0) h), '[]'),
-    'requestsByCategory', COALESCE((
-      SELECT jsonb_object_agg(x.category, x.n)
-        FROM (SELECT c.category, sum(c.n)::bigint AS n
-                FROM (SELECT r.category, r.requests AS n FROM analytics.rollup_user_categories r
-                       WHERE r.user_id = uid AND r.usage_date >= q.month_start
-                      UNION ALL
-                      SELECT e.category, 1 FROM analytics.unfolded_events(uid, q.month_start, 'infinity') e
-                       WHERE e.category IS NOT NULL) c
-               GROUP BY c.category) x), '{}'),
+    'requestsByCategory', lab.by_category,
     'requestsByIntent', lab.by_intent,
     'requestsByType', lab.by_type);
 END
