@@ -86,7 +86,7 @@ build/usage_analytics--$(EXTVERSION).sql: $(SQL_SOURCES) tools/assemble-sql.pl
 
 build/usage_analytics--%.sql: sql/src/upgrades/%.sql $(SQL_SOURCES) tools/assemble-sql.pl
 	@mkdir -p build
-	perl tools/assemble-sql.pl $< > $@.tmp && mv $@.tmp $@
+	perl tools/assemble-sql.pl --previous sql/usage_analytics--$(firstword $(subst --, ,$*)).sql $< > $@.tmp && mv $@.tmp $@
 
 .PHONY: test demo
 test:
