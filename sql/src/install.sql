@@ -11,6 +11,7 @@
  *                     sees_all_rows, admin_org_ids, act_as); settings;
  *                     the grant helpers
  *    types.sql        latency_sketch (type, aggregates, accessors); amount
+ *    organizations.sql  organizations and their members
  *    prices.sql       model_prices, model_aliases, price_request, the
  *                     LiteLLM catalog import, the shipped prices
  *    plans.sql        plans, subscriptions, subject_at, subscribe, the
@@ -46,6 +47,7 @@
 
 \ir access.sql
 \ir types.sql
+\ir organizations.sql
 \ir prices.sql
 \ir plans.sql
 \ir events.sql

@@ -836,6 +836,9 @@ DROP MATERIALIZED VIEW analytics.mv_document_popularity;
 \ir ../views/mv_document_popularity.sql
 \ir ../views/user_monthly_summary.sql
 
+-- ==== issue 14: organizations and members ====
+\ir ../organizations.sql
+
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and
 -- organization-scoped admins lose what they may no longer change).
