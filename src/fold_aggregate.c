@@ -411,7 +411,7 @@ user_day(Fold *f, Interned *user, int32 day)
 	UserDayAgg *a = group(f, f->user_days, user, day, sizeof(UserDayAgg), &is_new);
 
 	if (is_new)
-		a->month = group(f, f->user_months, user, month_of(day), sizeof(LatencyAgg), NULL);
+		a->month = group(f, f->user_months, user, month_of(day), sizeof(MonthAgg), NULL);
 	return a;
 }
 
@@ -563,10 +563,13 @@ fold_event(Fold *f, Datum *v, bool *n)
 		}
 		day->latency.feedback_sum += rating;
 		day->latency.feedback_count += !n[C_RATING];
-		day->month->feedback_sum += rating;
-		day->month->feedback_count += !n[C_RATING];
+		day->month->latency.feedback_sum += rating;
+		day->month->latency.feedback_count += !n[C_RATING];
 		add_lengths(&day->latency.lengths, v, n);
-		add_lengths(&day->month->lengths, v, n);
+		add_lengths(&day->month->latency.lengths, v, n);
+		day->month->cache_hits += DatumGetBool(v[C_CACHE_HIT]);
+		if (!n[C_SAVINGS])
+			add_numeric(f, &day->month->savings, v[C_SAVINGS]);
 
 		m->requests++;
 		m->failed += failed;
@@ -590,6 +593,8 @@ fold_event(Fold *f, Datum *v, bool *n)
 		add_labels(f, &day->labels, &f->n_labels, v, n);
 		set_add(f, &day->conversations, K_USER_CONVERSATION, conversation);
 		set_add(f, &day->documents, K_USER_DOCUMENT, document);
+		set_add(f, &day->month->conversations, K_MONTH_CONVERSATION, conversation);
+		set_add(f, &day->month->documents, K_MONTH_DOCUMENT, document);
 		if (!n[C_SESSION])
 			set_add(f, &day->sessions, K_USER_SESSION, intern(f, v[C_SESSION]));
 		if (conversation != NULL)
@@ -666,7 +671,10 @@ fold_receiver_noop(DestReceiver *self)
 {
 }
 
-/* A month's sketches: the union of its days' in this batch. */
+/*
+ * A month's sketches and usage figures: the union and sums of its days' in
+ * this batch (a day's from its models).
+ */
 static void
 merge_months(Fold *f)
 {
@@ -677,9 +685,26 @@ merge_months(Fold *f)
 	while ((e = groups_iterate(f->user_days, &it)) != NULL)
 	{
 		UserDayAgg *day = e->agg;
+		MonthAgg   *month = day->month;
 		UaSketchState *from[2] = {day->latency.latency, day->latency.ttft};
-		UaSketchState **to[2] = {&day->month->latency, &day->month->ttft};
+		UaSketchState **to[2] = {&month->latency.latency, &month->latency.ttft};
+		ListEntry  *l;
 		int			i;
+
+		month->day_bits |= 1 << (e->key.day - month_of(e->key.day));
+		for (l = day->models; l != NULL; l = l->next)
+		{
+			ModelAgg   *m = (ModelAgg *) l;
+
+			if (month->requests == 0 || m->last_used > month->last_used)
+				month->last_used = m->last_used;
+			month->requests += m->requests;
+			month->failed += m->failed;
+			month->tokens_total += m->input + m->cached + m->write + m->output;
+			month->cached_input += m->cached;
+			if (m->cost != (Datum) 0)
+				add_numeric(f, &month->cost, m->cost);
+		}
 
 		for (i = 0; i < 2; i++)
 		{

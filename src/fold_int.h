@@ -29,7 +29,8 @@
 enum
 {
 	K_USER_CONVERSATION, K_USER_DOCUMENT, K_DOCUMENT_USER, K_DOCUMENT_CONVERSATION,
-	K_SYSTEM_USER, K_SYSTEM_CONVERSATION, K_SYSTEM_DOCUMENT, K_USER_SESSION, K_COUNT
+	K_SYSTEM_USER, K_SYSTEM_CONVERSATION, K_SYSTEM_DOCUMENT, K_USER_SESSION,
+	K_MONTH_CONVERSATION, K_MONTH_DOCUMENT, K_COUNT
 };
 
 struct SetAgg;
@@ -238,11 +239,33 @@ typedef struct SetAgg
 	Interned  **items;
 } SetAgg;
 
+/*
+ * rollup_user_monthly: a user's local month.  The usage figures (requests,
+ * tokens, cost, last use, active days) are summed from the month's days at
+ * the end (merge_months); cache hits and savings, which the days do not
+ * keep, and the distinct sets as they come.
+ */
+typedef struct MonthAgg
+{
+	LatencyAgg	latency;		/* first: write_latency reads it */
+	int64		requests,
+				failed,
+				tokens_total,
+				cached_input,
+				cache_hits;
+	Datum		cost;
+	Datum		savings;
+	int32		day_bits;		/* bit d-1: local day d of the month has events */
+	TimestampTz last_used;
+	SetAgg		conversations;
+	SetAgg		documents;
+} MonthAgg;
+
 /* A user's local day: every per-user rollup of that day, and its month's. */
 typedef struct UserDayAgg
 {
 	LatencyAgg	latency;
-	LatencyAgg *month;
+	MonthAgg   *month;
 	ListEntry  *models;			/* ModelAgg */
 	ListEntry  *categories;		/* CategoryAgg */
 	ListEntry  *labels;			/* CategoryAgg by kind and label */

@@ -119,6 +119,7 @@ upsert(const char *sql, Columns *cols)
 #define UNNEST11		UNNEST10 ", " U(11)
 #define UNNEST15		UNNEST13 ", " U(14) ", " U(15)
 #define UNNEST17		UNNEST15 ", " U(16) ", " U(17)
+#define UNNEST19		UNNEST17 ", " U(18) ", " U(19)
 
 #define SKETCH_MERGE(col) \
 	col " = analytics.latency_sketch_union(r." col ", EXCLUDED." col ")"
@@ -146,33 +147,78 @@ put_lengths(Columns *cols, int row, int col, const LengthAgg *l)
 	put(cols, row, col + 3, Int64GetDatum(l->response_count));
 }
 
-/* user_days (UserDayAgg starts with its LatencyAgg) or user_months */
+#define LATENCY_TYPES(sketch_type) \
+	TEXTOID, DATEOID, sketch_type, sketch_type, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID
+
+/* The ten columns of LATENCY_UPSERT of one group (a day's or a month's). */
 static void
-write_latency(groups_hash *h, const char *sql, Oid sketch_type)
+put_latency(Columns *cols, int row, const GroupEntry *e, const LatencyAgg *a)
 {
-	Oid			types[10] = {TEXTOID, DATEOID, sketch_type, sketch_type, INT8OID, INT8OID,
-		INT8OID, INT8OID, INT8OID, INT8OID};
+	put(cols, row, 0, STR_TEXT(e->key.id));
+	put(cols, row, 1, DateADTGetDatum(e->key.day));
+	put_sketch(cols, row, 2, a->latency);
+	put_sketch(cols, row, 3, a->ttft);
+	put(cols, row, 4, Int64GetDatum(a->feedback_sum));
+	put(cols, row, 5, Int64GetDatum(a->feedback_count));
+	put_lengths(cols, row, 6, &a->lengths);
+}
+
+/* rollup_user_daily: user_days (UserDayAgg starts with its LatencyAgg) */
+static void
+write_days(Fold *f)
+{
+	Oid			types[10] = {LATENCY_TYPES(f->sketch_type)};
 	Columns		cols;
 	groups_iterator it;
 	GroupEntry *e;
 	int			row = 0;
 
-	columns_init(&cols, h->members, 10, types);
-	groups_start_iterate(h, &it);
-	while ((e = groups_iterate(h, &it)) != NULL)
-	{
-		LatencyAgg *a = e->agg;
+	columns_init(&cols, f->user_days->members, 10, types);
+	groups_start_iterate(f->user_days, &it);
+	while ((e = groups_iterate(f->user_days, &it)) != NULL)
+		put_latency(&cols, row++, e, e->agg);
+	upsert(LATENCY_UPSERT("rollup_user_daily", "usage_date"), &cols);
+}
 
-		put(&cols, row, 0, STR_TEXT(e->key.id));
-		put(&cols, row, 1, DateADTGetDatum(e->key.day));
-		put_sketch(&cols, row, 2, a->latency);
-		put_sketch(&cols, row, 3, a->ttft);
-		put(&cols, row, 4, Int64GetDatum(a->feedback_sum));
-		put(&cols, row, 5, Int64GetDatum(a->feedback_count));
-		put_lengths(&cols, row, 6, &a->lengths);
+/* rollup_user_monthly: the latency columns and the month's usage figures */
+static void
+write_months(Fold *f)
+{
+	Oid			types[19] = {LATENCY_TYPES(f->sketch_type), INT8OID, INT8OID, INT8OID, INT8OID,
+		INT8OID, NUMERICOID, NUMERICOID, INT4OID, TIMESTAMPTZOID};
+	Columns		cols;
+	groups_iterator it;
+	GroupEntry *e;
+	int			row = 0;
+
+	columns_init(&cols, f->user_months->members, 19, types);
+	groups_start_iterate(f->user_months, &it);
+	while ((e = groups_iterate(f->user_months, &it)) != NULL)
+	{
+		MonthAgg   *a = e->agg;
+
+		put_latency(&cols, row, e, &a->latency);
+		put(&cols, row, 10, Int64GetDatum(a->requests));
+		put(&cols, row, 11, Int64GetDatum(a->failed));
+		put(&cols, row, 12, Int64GetDatum(a->tokens_total));
+		put(&cols, row, 13, Int64GetDatum(a->cached_input));
+		put(&cols, row, 14, Int64GetDatum(a->cache_hits));
+		put_numeric(&cols, row, 15, a->cost);
+		put_numeric(&cols, row, 16, a->savings);
+		put(&cols, row, 17, Int32GetDatum(a->day_bits));
+		put(&cols, row, 18, TimestampTzGetDatum(a->last_used));
 		row++;
 	}
-	upsert(sql, &cols);
+	upsert("INSERT INTO analytics.rollup_user_monthly AS r (user_id, month, latency, ttft, "
+		   "   feedback_sum, feedback_count, " LENGTH_COLUMNS ", requests, failed, tokens_total, "
+		   "   cached_input_tokens, cache_hits, cost, cache_savings, active_day_bits, last_used) "
+		   "SELECT * FROM ROWS FROM (" UNNEST19 ") "
+		   "ON CONFLICT (user_id, month) DO UPDATE SET " SKETCH_MERGE("latency") ", "
+		   SKETCH_MERGE("ttft") ", " ADD("feedback_sum") ", " ADD("feedback_count") ", " LENGTH_ADD ", "
+		   ADD("requests") ", " ADD("failed") ", " ADD("tokens_total") ", " ADD("cached_input_tokens") ", "
+		   ADD("cache_hits") ", " ADD("cost") ", " ADD("cache_savings") ", "
+		   "active_day_bits = r.active_day_bits OPERATOR(pg_catalog.|) EXCLUDED.active_day_bits, "
+		   "last_used = GREATEST(r.last_used, EXCLUDED.last_used)", &cols);
 }
 
 static void
@@ -645,8 +691,8 @@ write_distinct(Fold *f, Oid row_type)
 	Datum		empty = CStringGetTextDatum("");
 
 	rows.desc = lookup_rowtype_tupdesc_copy(row_type, -1);
-	columns_init(&rows.cols, 3 * f->user_days->members + 2 * f->documents->members +
-				 3 * f->system_days->members, 1, &row_type);
+	columns_init(&rows.cols, 3 * f->user_days->members + 2 * f->user_months->members +
+				 2 * f->documents->members + 3 * f->system_days->members, 1, &row_type);
 	rows.cols.nrows = 0;
 
 	groups_start_iterate(f->user_days, &it);
@@ -657,6 +703,14 @@ write_distinct(Fold *f, Oid row_type)
 		set_row(&rows, "user_conversation", STR_TEXT(e->key.id), e->key.day, &a->conversations);
 		set_row(&rows, "user_document", STR_TEXT(e->key.id), e->key.day, &a->documents);
 		set_row(&rows, "user_session", STR_TEXT(e->key.id), e->key.day, &a->sessions);
+	}
+	groups_start_iterate(f->user_months, &it);
+	while ((e = groups_iterate(f->user_months, &it)) != NULL)
+	{
+		MonthAgg   *a = e->agg;
+
+		set_row(&rows, "user_month_conversation", STR_TEXT(e->key.id), e->key.day, &a->conversations);
+		set_row(&rows, "user_month_document", STR_TEXT(e->key.id), e->key.day, &a->documents);
 	}
 	groups_start_iterate(f->documents, &it);
 	while ((e = groups_iterate(f->documents, &it)) != NULL)
@@ -685,8 +739,8 @@ write_distinct(Fold *f, Oid row_type)
 void
 ua_fold_write(Fold *f)
 {
-	write_latency(f->user_days, LATENCY_UPSERT("rollup_user_daily", "usage_date"), f->sketch_type);
-	write_latency(f->user_months, LATENCY_UPSERT("rollup_user_monthly", "month"), f->sketch_type);
+	write_days(f);
+	write_months(f);
 	write_models(f);
 	write_documents(f, f->sketch_type);
 	write_system_models(f, f->sketch_type);

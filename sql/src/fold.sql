@@ -70,8 +70,8 @@ CREATE TABLE analytics.rollup_user_daily (
 COMMENT ON TABLE analytics.rollup_user_daily IS
   'Folded per-user, per-local-day latency sketches, feedback totals and query and response lengths (sums and counts of the known ones)';
 
--- The same per local month: a month's percentiles for every user read one
--- row per user.
+-- The same per local month, with the month's usage: a month's figures for
+-- every user read one row per user (mv_user_monthly_summary).
 CREATE TABLE analytics.rollup_user_monthly (
   user_id        text NOT NULL,
   month          date NOT NULL,
@@ -83,10 +83,21 @@ CREATE TABLE analytics.rollup_user_monthly (
   query_length_count    bigint NOT NULL DEFAULT 0,
   response_length_sum   bigint NOT NULL DEFAULT 0,
   response_length_count bigint NOT NULL DEFAULT 0,
+  requests              bigint NOT NULL DEFAULT 0,
+  failed                bigint NOT NULL DEFAULT 0,
+  tokens_total          bigint NOT NULL DEFAULT 0,
+  cached_input_tokens   bigint NOT NULL DEFAULT 0,
+  cache_hits            bigint NOT NULL DEFAULT 0,
+  cost                  numeric NOT NULL DEFAULT 0,
+  cache_savings         numeric NOT NULL DEFAULT 0,
+  active_day_bits       integer NOT NULL DEFAULT 0,
+  last_used             timestamptz,
   PRIMARY KEY (user_id, month)
 );
 COMMENT ON TABLE analytics.rollup_user_monthly IS
-  'Folded per-user, per-local-month latency sketches, feedback totals and query and response lengths (sums and counts of the known ones)';
+  'Folded per-user, per-local-month latency sketches, feedback totals, query and response lengths (sums and counts of the known ones) and usage (requests, tokens, cost, cache, active days, last event)';
+COMMENT ON COLUMN analytics.rollup_user_monthly.active_day_bits IS
+  'Bit d-1 is set when local day d of the month has finished events (active days: the bits set)';
 
 -- Per user, local day, provider and model ('' = provider unknown).
 CREATE TABLE analytics.rollup_user_models (
@@ -227,7 +238,7 @@ CREATE TABLE analytics.rollup_distinct (
   PRIMARY KEY (scope, scope_id, usage_date)
 );
 COMMENT ON TABLE analytics.rollup_distinct IS
-  'Folded distinct conversations, documents, sessions and users per scope and day (items sorted COLLATE "C", no duplicates), for exact distinct counts';
+  'Folded distinct conversations, documents, sessions and users per scope and day (user_month_* scopes: per local month, usage_date its first day; items sorted COLLATE "C", no duplicates), for exact distinct counts';
 
 -- Every fold rewrites the sketches and distinct sets of the days it
 -- touches; lz4 compresses them several times faster than pglz (servers
@@ -281,7 +292,7 @@ CREATE POLICY rollup_conversations_read ON analytics.rollup_conversations FOR SE
 -- app backends and admins.
 ALTER TABLE analytics.rollup_distinct ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_distinct_read ON analytics.rollup_distinct FOR SELECT
-  USING ((scope OPERATOR(pg_catalog.=) ANY ('{user_conversation,user_document,user_session}')
+  USING ((scope OPERATOR(pg_catalog.=) ANY ('{user_conversation,user_document,user_session,user_month_conversation,user_month_document}')
           AND scope_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id()))
          OR (SELECT analytics.sees_all_rows()));
 ALTER TABLE analytics.rollup_documents ENABLE ROW LEVEL SECURITY;

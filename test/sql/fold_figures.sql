@@ -6,7 +6,7 @@
 -- transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(42);
+SELECT plan(43);
 
 SELECT ok(analytics.subscribe('tokyo', 'pro', '2020-01-01', 'Asia/Tokyo') > 0, 'a Tokyo user');
 CREATE FUNCTION pg_temp.workload(n integer) RETURNS void LANGUAGE plpgsql AS $$
@@ -112,6 +112,14 @@ SELECT set_eq($$SELECT user_id, month, year, month_number, conversation_count, d
            round(avg(response_time_ms))::int AS l, max(occurred_at) AS a
       FROM raw GROUP BY user_id, date_trunc('month', usage_date)::date, 3, 4$$,
   'mv_user_monthly_summary: year, month, conversations, documents, cache hit rate, average latency, last activity');
+SELECT set_eq($$SELECT user_id, month, message_count, active_days, tokens_total, tokens_cached, cost_total,
+                      cost_saved_by_cache, error_count, error_rate FROM analytics.mv_user_monthly_summary$$,
+  $$SELECT user_id, date_trunc('month', usage_date)::date AS m, count(*) AS n, count(DISTINCT usage_date)::int AS days,
+           sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens) AS t, sum(cached_input_tokens) AS ct,
+           sum(cost) AS c, COALESCE(sum(cache_savings), 0) AS s, count(*) FILTER (WHERE status = 'failed') AS f,
+           round(100.0 * count(*) FILTER (WHERE status = 'failed') / count(*), 2) AS r
+      FROM raw GROUP BY 1, 2$$,
+  'mv_user_monthly_summary: requests, active days, tokens, cost, savings and errors of the folded months');
 SELECT set_eq($$SELECT document_id, cost_7d, avg_response_time_ms, last_accessed_at FROM analytics.mv_document_popularity$$,
   $$SELECT document_id,
            COALESCE(sum(cost) FILTER (WHERE (occurred_at AT TIME ZONE 'UTC')::date > (now() AT TIME ZONE 'UTC')::date - 7), 0) AS c,

@@ -80,6 +80,9 @@ INSERT INTO analytics.rollup_user_models VALUES ('bob', current_date, 'openai', 
 INSERT INTO analytics.rollup_distinct VALUES ('user_conversation', 'bob', current_date, '{c1}'),
   ('system_user', '', current_date, '{bob}');
 INSERT INTO analytics.rollup_documents VALUES ('doc', current_date, 1, 0, 1, 0.1, 0, NULL, 0, 0);
+-- The monthly summary is read from the folded months.
+INSERT INTO analytics.rollup_user_monthly (user_id, month, requests)
+  SELECT u, date_trunc('month', current_date)::date, 1 FROM unnest('{alice,bob,carol,dave}'::text[]) u;
 SELECT lives_ok('SELECT analytics.refresh_all_views()', 'refresh the materialized views');
 SET usage_analytics.user_id = 'alice';
 SELECT is(pg_temp.as_role('ua_user', $$SELECT string_agg(DISTINCT user_id, ',') FROM analytics.rollup_user_daily$$), 'alice', 'rollup_user_daily: own rows only');

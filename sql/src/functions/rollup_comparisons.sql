@@ -43,13 +43,19 @@ CREATE OR REPLACE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, 
               AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
             GROUP BY user_id, usage_date$$),
         ('rollup_user_monthly',
-         $$SELECT row(user_id, month)::text, row(latency, ttft, feedback_sum, feedback_count, query_length_sum, query_length_count, response_length_sum, response_length_count)::text
+         $$SELECT row(user_id, month)::text, row(latency, ttft, feedback_sum, feedback_count, query_length_sum, query_length_count, response_length_sum, response_length_count,
+                  requests, failed, tokens_total, cached_input_tokens, cache_hits, trim_scale(cost), trim_scale(cache_savings), active_day_bits, last_used)::text
              FROM analytics.rollup_user_monthly WHERE month BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
          $$SELECT row(user_id, date_trunc('month', usage_date::timestamp)::date)::text,
                   row(analytics.latency_sketch_agg(response_time_ms), analytics.latency_sketch_agg(time_to_first_token_ms),
                       COALESCE(sum(feedback_rating), 0), count(feedback_rating),
                       COALESCE(sum(user_query_length), 0), count(user_query_length),
-                      COALESCE(sum(ai_response_length), 0), count(ai_response_length))::text
+                      COALESCE(sum(ai_response_length), 0), count(ai_response_length),
+                      count(*), count(*) FILTER (WHERE status = 'failed'),
+                      sum(input_tokens + cached_input_tokens + cache_write_tokens + output_tokens),
+                      sum(cached_input_tokens), count(*) FILTER (WHERE cache_hit), trim_scale(sum(cost)),
+                      trim_scale(COALESCE(sum(cache_savings), 0)), bit_or(1 << (extract(day FROM usage_date)::integer - 1)),
+                      max(occurred_at))::text
              FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
               AND date_trunc('month', usage_date::timestamp)::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
             GROUP BY user_id, date_trunc('month', usage_date::timestamp)::date$$),
@@ -155,6 +161,8 @@ CREATE OR REPLACE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, 
                     ('user_conversation', e.user_id, e.usage_date, e.conversation_id),
                     ('user_document', e.user_id, e.usage_date, e.document_id),
                     ('user_session', e.user_id, e.usage_date, e.session_id),
+                    ('user_month_conversation', e.user_id, date_trunc('month', e.usage_date::timestamp)::date, e.conversation_id),
+                    ('user_month_document', e.user_id, date_trunc('month', e.usage_date::timestamp)::date, e.document_id),
                     ('document_user', e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.user_id),
                     ('document_conversation', e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date, e.conversation_id),
                     ('system_user', '', (e.occurred_at AT TIME ZONE 'UTC')::date, e.user_id),

@@ -37,6 +37,12 @@ BEGIN
        AND r.month = date_trunc('month', rollups_add.usage_date::timestamp)::date;
   END IF;
   IF tokens THEN
+    UPDATE analytics.rollup_user_monthly r
+       SET tokens_total = r.tokens_total + total,
+           cached_input_tokens = r.cached_input_tokens + rollups_add.cached_input_tokens,
+           cost = r.cost + rollups_add.cost, cache_savings = r.cache_savings + rollups_add.cache_savings
+     WHERE r.user_id = rollups_add.user_id
+       AND r.month = date_trunc('month', rollups_add.usage_date::timestamp)::date;
     UPDATE analytics.rollup_user_models r
        SET input_tokens = r.input_tokens + rollups_add.input_tokens,
            cached_input_tokens = r.cached_input_tokens + rollups_add.cached_input_tokens,

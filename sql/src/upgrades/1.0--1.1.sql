@@ -642,7 +642,18 @@ ALTER TABLE analytics.rollup_user_monthly
   ADD COLUMN query_length_sum      bigint NOT NULL DEFAULT 0,
   ADD COLUMN query_length_count    bigint NOT NULL DEFAULT 0,
   ADD COLUMN response_length_sum   bigint NOT NULL DEFAULT 0,
-  ADD COLUMN response_length_count bigint NOT NULL DEFAULT 0;
+  ADD COLUMN response_length_count bigint NOT NULL DEFAULT 0,
+  ADD COLUMN requests              bigint NOT NULL DEFAULT 0,
+  ADD COLUMN failed                bigint NOT NULL DEFAULT 0,
+  ADD COLUMN tokens_total          bigint NOT NULL DEFAULT 0,
+  ADD COLUMN cached_input_tokens   bigint NOT NULL DEFAULT 0,
+  ADD COLUMN cache_hits            bigint NOT NULL DEFAULT 0,
+  ADD COLUMN cost                  numeric NOT NULL DEFAULT 0,
+  ADD COLUMN cache_savings         numeric NOT NULL DEFAULT 0,
+  ADD COLUMN active_day_bits       integer NOT NULL DEFAULT 0,
+  ADD COLUMN last_used             timestamptz;
+COMMENT ON COLUMN analytics.rollup_user_monthly.active_day_bits IS
+  'Bit d-1 is set when local day d of the month has finished events (active days: the bits set)';
 ALTER TABLE analytics.rollup_system_models
   ADD COLUMN query_length_sum      bigint NOT NULL DEFAULT 0,
   ADD COLUMN query_length_count    bigint NOT NULL DEFAULT 0,
@@ -652,11 +663,11 @@ ALTER TABLE analytics.rollup_documents ADD COLUMN last_used timestamptz;
 COMMENT ON TABLE analytics.rollup_user_daily IS
   'Folded per-user, per-local-day latency sketches, feedback totals and query and response lengths (sums and counts of the known ones)';
 COMMENT ON TABLE analytics.rollup_user_monthly IS
-  'Folded per-user, per-local-month latency sketches, feedback totals and query and response lengths (sums and counts of the known ones)';
+  'Folded per-user, per-local-month latency sketches, feedback totals, query and response lengths (sums and counts of the known ones) and usage (requests, tokens, cost, cache, active days, last event)';
 COMMENT ON COLUMN analytics.rollup_documents.last_used IS
   'The latest occurred_at of the day''s events of the document (NULL on rows folded before 1.1 whose raw events were gone at the update)';
 COMMENT ON TABLE analytics.rollup_distinct IS
-  'Folded distinct conversations, documents, sessions and users per scope and day (items sorted COLLATE "C", no duplicates), for exact distinct counts';
+  'Folded distinct conversations, documents, sessions and users per scope and day (user_month_* scopes: per local month, usage_date its first day; items sorted COLLATE "C", no duplicates), for exact distinct counts';
 
 CREATE TABLE analytics.rollup_user_labels (
   user_id    text NOT NULL,
@@ -729,7 +740,7 @@ ALTER TABLE analytics.rollup_document_sections ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_document_sections_read ON analytics.rollup_document_sections FOR SELECT
   USING ((SELECT analytics.sees_all_rows()));
 ALTER POLICY rollup_distinct_read ON analytics.rollup_distinct
-  USING ((scope OPERATOR(pg_catalog.=) ANY ('{user_conversation,user_document,user_session}')
+  USING ((scope OPERATOR(pg_catalog.=) ANY ('{user_conversation,user_document,user_session,user_month_conversation,user_month_document}')
           AND scope_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id()))
          OR (SELECT analytics.sees_all_rows()));
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_labels', '');
@@ -794,6 +805,33 @@ INSERT INTO analytics.rollup_distinct (scope, scope_id, usage_date, items)
           WHERE x.status IN ('completed', 'failed')
             AND x.recorded_xid < (SELECT f.watermark FROM analytics.fold_state f)) e WHERE e.session_id IS NOT NULL
    GROUP BY e.user_id, e.usage_date;
+-- The months' usage and distinct sets, from the raw log (the months whose
+-- raw events retention dropped keep zeros: the summary shows no row).
+UPDATE analytics.rollup_user_monthly r
+   SET requests = m.requests, failed = m.failed, tokens_total = m.tokens_total,
+       cached_input_tokens = m.cached_input_tokens, cache_hits = m.cache_hits, cost = m.cost,
+       cache_savings = m.cache_savings, active_day_bits = m.active_day_bits, last_used = m.last_used
+  FROM (SELECT e.user_id, date_trunc('month', e.usage_date::timestamp)::date AS month, count(*) AS requests,
+               count(*) FILTER (WHERE e.status = 'failed') AS failed,
+               sum(e.input_tokens + e.cached_input_tokens + e.cache_write_tokens + e.output_tokens) AS tokens_total,
+               sum(e.cached_input_tokens) AS cached_input_tokens, count(*) FILTER (WHERE e.cache_hit) AS cache_hits,
+               sum(e.cost) AS cost, COALESCE(sum(e.cache_savings), 0) AS cache_savings,
+               bit_or(1 << (extract(day FROM e.usage_date)::integer - 1)) AS active_day_bits,
+               max(e.occurred_at) AS last_used
+          FROM (SELECT x.* FROM analytics.chat_events x
+                 WHERE x.status IN ('completed', 'failed')
+                   AND x.recorded_xid < (SELECT f.watermark FROM analytics.fold_state f)) e
+         GROUP BY 1, 2) m
+ WHERE r.user_id = m.user_id AND r.month = m.month;
+INSERT INTO analytics.rollup_distinct (scope, scope_id, usage_date, items)
+  SELECT 'user_month_' || k.kind, e.user_id, date_trunc('month', e.usage_date::timestamp)::date,
+         array_agg(DISTINCT k.item COLLATE "C" ORDER BY k.item COLLATE "C")
+    FROM (SELECT x.* FROM analytics.chat_events x
+          WHERE x.status IN ('completed', 'failed')
+            AND x.recorded_xid < (SELECT f.watermark FROM analytics.fold_state f)) e,
+         LATERAL (VALUES ('conversation', e.conversation_id), ('document', e.document_id)) AS k(kind, item)
+   WHERE k.item IS NOT NULL
+   GROUP BY 1, 2, 3;
 UPDATE analytics.rollup_documents r SET last_used = m.last_used
   FROM (SELECT e.document_id, (e.occurred_at AT TIME ZONE 'UTC')::date AS usage_date, max(e.occurred_at) AS last_used
           FROM (SELECT x.* FROM analytics.chat_events x
