@@ -591,7 +591,6 @@ fold_event(Fold *f, Datum *v, bool *n)
 			((CategoryAgg *) list_entry(f, &day->categories, intern_recent(f, 2, v[C_CATEGORY]), NULL,
 										sizeof(CategoryAgg), &f->n_categories))->requests++;
 		add_labels(f, &day->labels, &f->n_labels, v, n);
-		set_add(f, &day->conversations, K_USER_CONVERSATION, conversation);
 		set_add(f, &day->documents, K_USER_DOCUMENT, document);
 		set_add(f, &day->month->conversations, K_MONTH_CONVERSATION, conversation);
 		set_add(f, &day->month->documents, K_MONTH_DOCUMENT, document);

@@ -28,7 +28,7 @@
  */
 enum
 {
-	K_USER_CONVERSATION, K_USER_DOCUMENT, K_DOCUMENT_USER, K_DOCUMENT_CONVERSATION,
+	K_USER_DOCUMENT, K_DOCUMENT_USER, K_DOCUMENT_CONVERSATION,
 	K_SYSTEM_USER, K_SYSTEM_CONVERSATION, K_SYSTEM_DOCUMENT, K_USER_SESSION,
 	K_MONTH_CONVERSATION, K_MONTH_DOCUMENT, K_COUNT
 };
@@ -269,10 +269,9 @@ typedef struct UserDayAgg
 	ListEntry  *models;			/* ModelAgg */
 	ListEntry  *categories;		/* CategoryAgg */
 	ListEntry  *labels;			/* CategoryAgg by kind and label */
-	SetAgg		conversations;
 	SetAgg		documents;
 	SetAgg		sessions;
-	ConversationAgg conversation_figures;
+	ConversationAgg conversation_figures;	/* also the day's distinct conversations */
 } UserDayAgg;
 
 /* A document's UTC day */

@@ -691,7 +691,7 @@ write_distinct(Fold *f, Oid row_type)
 	Datum		empty = CStringGetTextDatum("");
 
 	rows.desc = lookup_rowtype_tupdesc_copy(row_type, -1);
-	columns_init(&rows.cols, 3 * f->user_days->members + 2 * f->user_months->members +
+	columns_init(&rows.cols, 2 * f->user_days->members + 2 * f->user_months->members +
 				 2 * f->documents->members + 3 * f->system_days->members, 1, &row_type);
 	rows.cols.nrows = 0;
 
@@ -700,7 +700,6 @@ write_distinct(Fold *f, Oid row_type)
 	{
 		UserDayAgg *a = e->agg;
 
-		set_row(&rows, "user_conversation", STR_TEXT(e->key.id), e->key.day, &a->conversations);
 		set_row(&rows, "user_document", STR_TEXT(e->key.id), e->key.day, &a->documents);
 		set_row(&rows, "user_session", STR_TEXT(e->key.id), e->key.day, &a->sessions);
 	}

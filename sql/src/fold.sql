@@ -227,7 +227,10 @@ COMMENT ON TABLE analytics.rollup_document_sections IS
 
 -- Distinct items per scope and day, for exact distinct counts, as one
 -- array per scope and day sorted bytewise without duplicates:
---   user_conversation, user_document, user_session (scope_id = user, local day)
+--   user_document, user_session (scope_id = user, local day; a user-day's
+--     conversations are rollup_conversations.conversation_ids)
+--   user_month_conversation, user_month_document (scope_id = user, the first
+--     day of a local month)
 --   document_user, document_conversation  (scope_id = document, UTC day)
 --   system_user, system_conversation, system_document (scope_id = '', UTC day)
 CREATE TABLE analytics.rollup_distinct (
@@ -238,7 +241,7 @@ CREATE TABLE analytics.rollup_distinct (
   PRIMARY KEY (scope, scope_id, usage_date)
 );
 COMMENT ON TABLE analytics.rollup_distinct IS
-  'Folded distinct conversations, documents, sessions and users per scope and day (user_month_* scopes: per local month, usage_date its first day; items sorted COLLATE "C", no duplicates), for exact distinct counts';
+  'Folded distinct conversations, documents, sessions and users per scope and day (user_month_* scopes: per local month, usage_date its first day; a user-day''s conversations are in rollup_conversations; items sorted COLLATE "C", no duplicates), for exact distinct counts';
 
 -- Every fold rewrites the sketches and distinct sets of the days it
 -- touches; lz4 compresses them several times faster than pglz (servers
@@ -292,7 +295,7 @@ CREATE POLICY rollup_conversations_read ON analytics.rollup_conversations FOR SE
 -- app backends and admins.
 ALTER TABLE analytics.rollup_distinct ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_distinct_read ON analytics.rollup_distinct FOR SELECT
-  USING ((scope OPERATOR(pg_catalog.=) ANY ('{user_conversation,user_document,user_session,user_month_conversation,user_month_document}')
+  USING ((scope OPERATOR(pg_catalog.=) ANY ('{user_document,user_session,user_month_conversation,user_month_document}')
           AND scope_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id()))
          OR (SELECT analytics.sees_all_rows()));
 ALTER TABLE analytics.rollup_documents ENABLE ROW LEVEL SECURITY;

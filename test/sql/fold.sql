@@ -125,7 +125,7 @@ SELECT count(analytics.record_chat_event('big' || (i % 2), 'gpt-4o-mini', input_
          conversation_id => 'bigconv' || (i * 7 % 450), document_id => 'bigdoc' || (i % 3)))
   FROM generate_series(1, 1200) i \gset
 SELECT is(analytics.fold(), 1200::bigint, 'the second batch folds');
-SELECT ok((SELECT max(cardinality(items)) FROM analytics.rollup_distinct WHERE scope = 'user_conversation') > 300,
+SELECT ok((SELECT max(cardinality(items)) FROM analytics.rollup_distinct WHERE scope = 'user_month_conversation') > 300,
   'sets large enough to be compacted while reading');
 SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'large interleaved sets, late events, two batches: rollups equal the raw log');
 SELECT ok(analytics.rebuild_rollups(current_date - 3, current_date - 1) > 0, 'rebuild a range of days');

@@ -77,7 +77,7 @@ SELECT is(pg_temp.as_role('ua_org_admin', $$SELECT string_agg(DISTINCT user_id, 
 -- Rollups, materialized views and the read API.
 INSERT INTO analytics.rollup_user_daily (user_id, usage_date) VALUES ('alice', current_date), ('bob', current_date);
 INSERT INTO analytics.rollup_user_models VALUES ('bob', current_date, 'openai', 'gpt-4o', 1, 0, 1, 0, 0, 1, 0, 0.1, 0, 0, now());
-INSERT INTO analytics.rollup_distinct VALUES ('user_conversation', 'bob', current_date, '{c1}'),
+INSERT INTO analytics.rollup_distinct VALUES ('user_document', 'bob', current_date, '{d1}'),
   ('system_user', '', current_date, '{bob}');
 INSERT INTO analytics.rollup_documents VALUES ('doc', current_date, 1, 0, 1, 0.1, 0, NULL, 0, 0);
 -- The monthly summary is read from the folded months.

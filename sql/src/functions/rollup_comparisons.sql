@@ -158,7 +158,6 @@ CREATE OR REPLACE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, 
          $$SELECT row(v.scope, v.scope_id, v.d)::text, array_agg(DISTINCT v.item COLLATE "C" ORDER BY v.item COLLATE "C")::text
              FROM analytics.chat_events e,
                   LATERAL (VALUES
-                    ('user_conversation', e.user_id, e.usage_date, e.conversation_id),
                     ('user_document', e.user_id, e.usage_date, e.document_id),
                     ('user_session', e.user_id, e.usage_date, e.session_id),
                     ('user_month_conversation', e.user_id, date_trunc('month', e.usage_date::timestamp)::date, e.conversation_id),

@@ -4,8 +4,8 @@ CREATE OR REPLACE FUNCTION analytics.user_period_distinct(p_user_id text, d_from
   LANGUAGE sql STABLE
   BEGIN ATOMIC
     SELECT (SELECT count(DISTINCT i.item) FROM (
-              SELECT x.item FROM analytics.rollup_distinct d, unnest(d.items) AS x(item)
-               WHERE d.scope = 'user_conversation' AND d.scope_id = p_user_id AND d.usage_date BETWEEN d_from AND d_to
+              SELECT x.item FROM analytics.rollup_conversations d, unnest(d.conversation_ids) AS x(item)
+               WHERE d.user_id = p_user_id AND d.usage_date BETWEEN d_from AND d_to
               UNION ALL
               SELECT t.conversation_id FROM analytics.unfolded_events(p_user_id, d_from, d_to) t) i),
            (SELECT count(DISTINCT i.item) FROM (

@@ -470,7 +470,6 @@ COMMENT ON COLUMN analytics.chat_events.user_agent IS
 \ir ../functions/unfolded_events.sql
 \ir ../functions/user_period_latency.sql
 \ir ../functions/user_months_latency.sql
-\ir ../functions/user_period_distinct.sql
 \ir ../functions/user_model_usage.sql
 
 -- One conversation's events, one document's recent events and recent
@@ -667,7 +666,9 @@ COMMENT ON TABLE analytics.rollup_user_monthly IS
 COMMENT ON COLUMN analytics.rollup_documents.last_used IS
   'The latest occurred_at of the day''s events of the document (NULL on rows folded before 1.1 whose raw events were gone at the update)';
 COMMENT ON TABLE analytics.rollup_distinct IS
-  'Folded distinct conversations, documents, sessions and users per scope and day (user_month_* scopes: per local month, usage_date its first day; items sorted COLLATE "C", no duplicates), for exact distinct counts';
+  'Folded distinct conversations, documents, sessions and users per scope and day (user_month_* scopes: per local month, usage_date its first day; a user-day''s conversations are in rollup_conversations; items sorted COLLATE "C", no duplicates), for exact distinct counts';
+-- A user-day's conversations are rollup_conversations' ids: stored once.
+DELETE FROM analytics.rollup_distinct WHERE scope = 'user_conversation';
 
 CREATE TABLE analytics.rollup_user_labels (
   user_id    text NOT NULL,
@@ -740,7 +741,7 @@ ALTER TABLE analytics.rollup_document_sections ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_document_sections_read ON analytics.rollup_document_sections FOR SELECT
   USING ((SELECT analytics.sees_all_rows()));
 ALTER POLICY rollup_distinct_read ON analytics.rollup_distinct
-  USING ((scope OPERATOR(pg_catalog.=) ANY ('{user_conversation,user_document,user_session,user_month_conversation,user_month_document}')
+  USING ((scope OPERATOR(pg_catalog.=) ANY ('{user_document,user_session,user_month_conversation,user_month_document}')
           AND scope_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id()))
          OR (SELECT analytics.sees_all_rows()));
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_user_labels', '');
@@ -845,6 +846,10 @@ UPDATE analytics.rollup_documents r SET last_used = m.last_used
 \ir ../functions/refold_range.sql
 
 \ir ../functions/user_period_sessions.sql
+
+-- A user-day's conversations are read from rollup_conversations (this also
+-- re-parses the body with 1.1's columns of chat_events).
+\ir ../functions/user_period_distinct.sql
 
 \ir ../functions/user_period_lengths.sql
 
