@@ -115,6 +115,8 @@ ua_fold_range(PG_FUNCTION_ARGS)
 		}
 	}
 	SPI_cursor_close(cursor);
+	elog(DEBUG1, "usage_analytics fold: aggregates of the last part: %zu kB",
+		 MemoryContextMemAllocated(f.cxt, true) / 1024);
 	fold_flush(&f);
 
 	/*
