@@ -2,7 +2,7 @@
 -- The fold only folds committed transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(42);
+SELECT plan(43);
 
 -- A randomized workload: users in several time zones, late events, failures,
 -- rollbacks, documents, conversations, categories; folds in between.
@@ -68,6 +68,8 @@ SELECT is((SELECT avg_feedback_rating FROM analytics.user_monthly_usage WHERE us
   'and its rating shows in user_monthly_usage');
 SELECT is((SELECT analytics.user_dashboard('fresh') #>> '{performance,medianResponseTime}'), '1234',
   'and in the dashboard');
+SELECT is((SELECT analytics.user_dashboard('fresh') #>> '{performance,averageRating}'), '3.00',
+  'its rating too');
 SELECT ok(analytics.fold() >= 1, 'fold it');
 SELECT results_eq($$SELECT message_count, median_response_time_ms, conversation_count, avg_feedback_rating
                       FROM analytics.user_monthly_usage WHERE user_id = 'fresh'$$,

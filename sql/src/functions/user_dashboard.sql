@@ -13,6 +13,7 @@ DECLARE
   today date;
   ses record;
   lab record;
+  tail record;
 BEGIN
   IF uid IS NULL THEN
     RAISE EXCEPTION 'user_id must not be null' USING ERRCODE = '23502',
@@ -36,17 +37,27 @@ BEGIN
     INTO cur
     FROM analytics.usage_counters c
    WHERE c.user_id = uid AND c.usage_date = today;
-  -- Distinct sessions today and this month; requests by category,
-  -- query_intent and request_type this month (one read of the unfolded
-  -- tail for the three): rollups plus the unfolded tail, written out here
-  -- rather than through user_period_sessions and user_period_labels
-  -- (plpgsql keeps these plans).
-  SELECT count(DISTINCT x.item) FILTER (WHERE x.d = today) AS today, count(DISTINCT x.item) AS month
+  -- This month's unfolded tail, read once: its sessions, labels, latency
+  -- and ratings, added below to the rollups' (plpgsql keeps these plans).
+  SELECT array_agg(e.session_id) FILTER (WHERE e.session_id IS NOT NULL) AS sessions,
+         array_agg(e.session_id) FILTER (WHERE e.session_id IS NOT NULL AND e.usage_date = today) AS sessions_today,
+         array_agg(e.category) FILTER (WHERE e.category IS NOT NULL) AS categories,
+         array_agg(e.query_intent) FILTER (WHERE e.query_intent IS NOT NULL) AS intents,
+         array_agg(e.request_type) FILTER (WHERE e.request_type IS NOT NULL) AS types,
+         analytics.latency_sketch_agg(e.response_time_ms) AS latency,
+         sum(e.feedback_rating) AS fb_sum, count(e.feedback_rating) AS fb_count
+    INTO tail
+    FROM analytics.unfolded_events(uid, q.month_start, 'infinity') e;
+  -- Distinct sessions today and this month.
+  SELECT count(DISTINCT x.item) FILTER (WHERE x.today) AS today, count(DISTINCT x.item) AS month
     INTO ses
-    FROM (SELECT i.item, d.usage_date AS d FROM analytics.rollup_distinct d, unnest(d.items) AS i(item)
+    FROM (SELECT i.item, d.usage_date = today AS today FROM analytics.rollup_distinct d, unnest(d.items) AS i(item)
            WHERE d.scope = 'user_session' AND d.scope_id = uid AND d.usage_date >= q.month_start
           UNION ALL
-          SELECT e.session_id, e.usage_date FROM analytics.unfolded_events(uid, q.month_start, 'infinity') e) x;
+          SELECT i.item, true FROM unnest(tail.sessions_today) AS i(item)
+          UNION ALL
+          SELECT i.item, false FROM unnest(tail.sessions) AS i(item)) x;
+  -- Requests by category, query_intent and request_type this month.
   SELECT COALESCE(jsonb_object_agg(l.label, l.n) FILTER (WHERE l.kind = 'category'), '{}') AS by_category,
          COALESCE(jsonb_object_agg(l.label, l.n) FILTER (WHERE l.kind = 'query_intent'), '{}') AS by_intent,
          COALESCE(jsonb_object_agg(l.label, l.n) FILTER (WHERE l.kind = 'request_type'), '{}') AS by_type
@@ -59,16 +70,19 @@ BEGIN
                   SELECT r.kind, r.label, r.requests FROM analytics.rollup_user_labels r
                    WHERE r.user_id = uid AND r.usage_date >= q.month_start
                   UNION ALL
-                  SELECT v.kind, v.label, 1 FROM analytics.unfolded_events(uid, q.month_start, 'infinity') e,
-                         LATERAL (VALUES ('category', e.category), ('query_intent', e.query_intent),
-                                         ('request_type', e.request_type)) AS v(kind, label)
-                   WHERE v.label IS NOT NULL) x
+                  SELECT 'category', c, 1 FROM unnest(tail.categories) AS c
+                  UNION ALL
+                  SELECT 'query_intent', c, 1 FROM unnest(tail.intents) AS c
+                  UNION ALL
+                  SELECT 'request_type', c, 1 FROM unnest(tail.types) AS c) x
            GROUP BY x.kind, x.label) l;
-  -- This month's latency percentiles and feedback: rollups plus the unfolded tail.
-  SELECT analytics.quantiles(m.latency, '{0.5,0.95,0.99}') AS pct, m.feedback_sum AS fb_sum,
-         m.feedback_count AS fb_count
+  -- This month's latency percentiles and feedback.
+  SELECT analytics.quantiles(analytics.latency_sketch_union(m.latency, tail.latency), '{0.5,0.95,0.99}') AS pct,
+         COALESCE(m.feedback_sum, 0) + COALESCE(tail.fb_sum, 0) AS fb_sum,
+         COALESCE(m.feedback_count, 0) + tail.fb_count AS fb_count
     INTO perf
-    FROM analytics.user_months_latency(uid, q.month_start, q.month_start) m;
+    FROM (SELECT 1) one
+    LEFT JOIN analytics.rollup_user_monthly m ON m.user_id = uid AND m.month = q.month_start;
   RETURN jsonb_build_object(
     'user', jsonb_build_object(
       'id', uid, 'plan', q.plan_id,
