@@ -88,8 +88,6 @@ ua_fold_range(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	f.sketch_type = analytics_type("latency_sketch");
-	f.distinct_type = analytics_type("rollup_distinct");
-	f.conversations_type = analytics_type("rollup_conversations");
 	f.write_cxt = AllocSetContextCreate(caller, "usage_analytics fold write", ALLOCSET_DEFAULT_SIZES);
 	ua_fold_start(&f, caller);
 	f.sweep = NULL;

@@ -298,8 +298,6 @@ typedef struct Fold
 	MemoryContext row_cxt;		/* one event's temporary work */
 	MemoryContext write_cxt;	/* the arrays of one flush */
 	Oid			sketch_type;	/* analytics.latency_sketch */
-	Oid			distinct_type;	/* analytics.rollup_distinct (row type) */
-	Oid			conversations_type; /* analytics.rollup_conversations (row type) */
 	struct intern_hash *strings;	/* fold_aggregate.c's */
 	Interned   *recent[5];		/* last provider, model, category, intent, type */
 	Interned   *kind_intent;	/* the label kinds: 'query_intent' */

@@ -2,11 +2,13 @@
  *
  * fold_write.c
  *	  The fold's writing: each rollup gets one statement that upserts all
- *	  of its groups, gathered by fold_aggregate.c, from arrays (one per
- *	  column, unnested), the merge rules (sums, sketch union, sorted set
- *	  union, conversations_union) staying in SQL.  Runs in the fold's write
- *	  context (fold.c).  conversations_union, the merge of rollup_conversations'
- *	  parallel arrays, is here too.
+ *	  of its groups, gathered by fold_aggregate.c, the merge rules (sums,
+ *	  sketch union, sorted set union, conversations_union) staying in SQL.
+ *	  The statement reads its rows from analytics.fold_rows(), which hands
+ *	  the executor the columns gathered here as one tuplestore (no arrays,
+ *	  one tuple a row).  Runs in the fold's write context (fold.c).
+ *	  conversations_union, the merge of rollup_conversations' parallel
+ *	  arrays, is here too.
  *
  *-------------------------------------------------------------------------
  */
@@ -17,13 +19,15 @@
 #include "executor/spi.h"
 #include "common/int.h"
 #include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
-#include "utils/typcache.h"
+#include "utils/tuplestore.h"
 #include "fold_int.h"
 
 #define MAX_COLUMNS		20
@@ -75,51 +79,102 @@ put_numeric(Columns *cols, int row, int col, Datum sum)
 		: DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
 }
 
-/* Run one upsert: $1..$ncols are the columns as arrays. */
+/* The columns of the upsert running now: what analytics.fold_rows() returns. */
+static Columns *current_rows = NULL;
+
+/*
+ * Run one upsert.  Its SQL reads the rows as "SELECT * FROM " ROWS: the
+ * call of analytics.fold_rows() with a column definition list made from
+ * the columns' types.
+ */
+#define ROWS			"%s"
+
 static void
 upsert(const char *sql, Columns *cols)
 {
-	Datum		args[MAX_COLUMNS];
-	Oid			argtypes[MAX_COLUMNS];
-	int			dims[1] = {cols->nrows};
-	int			lbs[1] = {1};
+	StringInfoData from;
 	int			i;
 	int			rc;
 	TimestampTz started;
 
 	if (cols->nrows == 0)
 		return;
+	initStringInfo(&from);
+	appendStringInfoString(&from, "analytics.fold_rows() AS u(");
 	for (i = 0; i < cols->ncols; i++)
-	{
-		int16		len;
-		bool		byval;
-		char		align;
+		appendStringInfo(&from, "%sc%d %s", i > 0 ? ", " : "", i,
+						 format_type_be_qualified(cols->types[i]));
+	appendStringInfoChar(&from, ')');
 
-		get_typlenbyvalalign(cols->types[i], &len, &byval, &align);
-		args[i] = PointerGetDatum(construct_md_array(cols->values[i], cols->nulls[i], 1, dims, lbs,
-													 cols->types[i], len, byval, align));
-		argtypes[i] = get_array_type(cols->types[i]);
-	}
 	started = GetCurrentTimestamp();
-	rc = SPI_execute_with_args(sql, cols->ncols, argtypes, args, NULL, false, 0);
+	current_rows = cols;
+	PG_TRY();
+	{
+		rc = SPI_execute(psprintf(sql, from.data), false, 0);
+	}
+	PG_FINALLY();
+	{
+		current_rows = NULL;
+	}
+	PG_END_TRY();
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "usage_analytics: fold upsert failed: %s", SPI_result_code_string(rc));
 	elog(DEBUG1, "usage_analytics fold: %d rows upserted in %.1f ms: %.60s", cols->nrows,
 		 (double) (GetCurrentTimestamp() - started) / 1000.0, sql);
 }
 
-/* ROWS FROM (unnest($1), ..., unnest($n)): the columns of an upsert. */
-#define U(i)			"pg_catalog.unnest($" #i ")"
-#define UNNEST4			U(1) ", " U(2) ", " U(3) ", " U(4)
-#define UNNEST6			UNNEST4 ", " U(5) ", " U(6)
-#define UNNEST10		UNNEST6 ", " U(7) ", " U(8) ", " U(9) ", " U(10)
-#define UNNEST13		UNNEST10 ", " U(11) ", " U(12) ", " U(13)
-#define UNNEST5			UNNEST4 ", " U(5)
-#define UNNEST8			UNNEST6 ", " U(7) ", " U(8)
-#define UNNEST11		UNNEST10 ", " U(11)
-#define UNNEST15		UNNEST13 ", " U(14) ", " U(15)
-#define UNNEST17		UNNEST15 ", " U(16) ", " U(17)
-#define UNNEST19		UNNEST17 ", " U(18) ", " U(19)
+/*
+ * analytics.fold_rows(): the rows of the upsert running now, as one
+ * tuplestore, in the shape the column definition list declares (checked).
+ * Internal: outside an upsert of the fold it is an error.
+ */
+PG_FUNCTION_INFO_V1(ua_fold_rows);
+Datum
+ua_fold_rows(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Columns    *cols = current_rows;
+	TupleDesc	desc;
+	Tuplestorestate *store;
+	MemoryContext old;
+	Datum		values[MAX_COLUMNS];
+	bool		nulls[MAX_COLUMNS];
+	int			row,
+				i;
+
+	if (cols == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("analytics.fold_rows() is internal to the fold")));
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0 || rsinfo->expectedDesc == NULL)
+		elog(ERROR, "usage_analytics: fold_rows called in a context that cannot take its rows");
+	desc = rsinfo->expectedDesc;
+	if (desc->natts != cols->ncols)
+		elog(ERROR, "usage_analytics: fold_rows declared with %d columns, has %d", desc->natts, cols->ncols);
+	for (i = 0; i < cols->ncols; i++)
+		if (TupleDescAttr(desc, i)->atttypid != cols->types[i])
+			elog(ERROR, "usage_analytics: fold_rows column %d declared as type %u, is %u",
+				 i + 1, TupleDescAttr(desc, i)->atttypid, cols->types[i]);
+
+	old = MemoryContextSwitchTo(rsinfo->econtext->ecxt_per_query_memory);
+	desc = CreateTupleDescCopy(desc);
+	store = tuplestore_begin_heap(false, false, work_mem);
+	MemoryContextSwitchTo(old);
+	for (row = 0; row < cols->nrows; row++)
+	{
+		for (i = 0; i < cols->ncols; i++)
+		{
+			values[i] = cols->values[i][row];
+			nulls[i] = cols->nulls[i][row];
+		}
+		tuplestore_putvalues(store, desc, values, nulls);
+	}
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = store;
+	rsinfo->setDesc = desc;
+	return (Datum) 0;
+}
 
 #define SKETCH_MERGE(col) \
 	col " = analytics.latency_sketch_union(r." col ", EXCLUDED." col ")"
@@ -133,7 +188,7 @@ upsert(const char *sql, Columns *cols)
 #define LATENCY_UPSERT(table, day) \
 	"INSERT INTO analytics." table " AS r (user_id, " day ", latency, ttft, feedback_sum, feedback_count, " \
 	LENGTH_COLUMNS ") " \
-	"SELECT * FROM ROWS FROM (" UNNEST10 ") " \
+	"SELECT * FROM " ROWS " " \
 	"ON CONFLICT (user_id, " day ") DO UPDATE SET " SKETCH_MERGE("latency") ", " SKETCH_MERGE("ttft") ", " \
 	ADD("feedback_sum") ", " ADD("feedback_count") ", " LENGTH_ADD
 
@@ -212,7 +267,7 @@ write_months(Fold *f)
 	upsert("INSERT INTO analytics.rollup_user_monthly AS r (user_id, month, latency, ttft, "
 		   "   feedback_sum, feedback_count, " LENGTH_COLUMNS ", requests, failed, tokens_total, "
 		   "   cached_input_tokens, cache_hits, cost, cache_savings, active_day_bits, last_used) "
-		   "SELECT * FROM ROWS FROM (" UNNEST19 ") "
+		   "SELECT * FROM " ROWS " "
 		   "ON CONFLICT (user_id, month) DO UPDATE SET " SKETCH_MERGE("latency") ", "
 		   SKETCH_MERGE("ttft") ", " ADD("feedback_sum") ", " ADD("feedback_count") ", " LENGTH_ADD ", "
 		   ADD("requests") ", " ADD("failed") ", " ADD("tokens_total") ", " ADD("cached_input_tokens") ", "
@@ -262,7 +317,7 @@ write_models(Fold *f)
 	upsert("INSERT INTO analytics.rollup_user_models AS r "
 		   "  (user_id, usage_date, provider, model, requests, failed, input_tokens, cached_input_tokens, "
 		   "   cache_write_tokens, output_tokens, reasoning_tokens, cost, latency_sum, latency_count, last_used) "
-		   "SELECT * FROM ROWS FROM (" UNNEST15 ") "
+		   "SELECT * FROM " ROWS " "
 		   "ON CONFLICT (user_id, usage_date, provider, model) DO UPDATE SET "
 		   ADD("requests") ", " ADD("failed") ", " ADD("input_tokens") ", " ADD("cached_input_tokens") ", "
 		   ADD("cache_write_tokens") ", " ADD("output_tokens") ", " ADD("reasoning_tokens") ", "
@@ -302,7 +357,7 @@ write_documents(Fold *f, Oid sketch_type)
 	upsert("INSERT INTO analytics.rollup_documents AS r "
 		   "  (document_id, usage_date, requests, failed, tokens_total, cost, cache_hits, latency, "
 		   "   feedback_sum, feedback_count, last_used) "
-		   "SELECT * FROM ROWS FROM (" UNNEST11 ") "
+		   "SELECT * FROM " ROWS " "
 		   "ON CONFLICT (document_id, usage_date) DO UPDATE SET "
 		   ADD("requests") ", " ADD("failed") ", " ADD("tokens_total") ", " ADD("cost") ", "
 		   ADD("cache_hits") ", " SKETCH_MERGE("latency") ", " ADD("feedback_sum") ", "
@@ -349,7 +404,7 @@ write_system_models(Fold *f, Oid sketch_type)
 	upsert("INSERT INTO analytics.rollup_system_models AS r "
 		   "  (usage_date, provider, model, requests, failed, tokens_total, cached_input_tokens, "
 		   "   cache_hits, cost, cache_savings, latency, feedback_sum, feedback_count, " LENGTH_COLUMNS ") "
-		   "SELECT * FROM ROWS FROM (" UNNEST17 ") "
+		   "SELECT * FROM " ROWS " "
 		   "ON CONFLICT (usage_date, provider, model) DO UPDATE SET "
 		   ADD("requests") ", " ADD("failed") ", " ADD("tokens_total") ", " ADD("cached_input_tokens") ", "
 		   ADD("cache_hits") ", " ADD("cost") ", " ADD("cache_savings") ", " SKETCH_MERGE("latency") ", "
@@ -381,7 +436,7 @@ write_categories(Fold *f)
 		}
 	}
 	upsert("INSERT INTO analytics.rollup_user_categories AS r (user_id, usage_date, category, requests) "
-		   "SELECT * FROM ROWS FROM (" UNNEST4 ") "
+		   "SELECT * FROM " ROWS " "
 		   "ON CONFLICT (user_id, usage_date, category) DO UPDATE SET " ADD("requests"), &cols);
 }
 
@@ -415,11 +470,11 @@ write_labels(groups_hash *h, int nrows, bool per_user)
 	}
 	if (per_user)
 		upsert("INSERT INTO analytics.rollup_user_labels AS r (user_id, usage_date, kind, label, requests) "
-			   "SELECT * FROM ROWS FROM (" UNNEST5 ") "
+			   "SELECT * FROM " ROWS " "
 			   "ON CONFLICT (user_id, usage_date, kind, label) DO UPDATE SET " ADD("requests"), &cols);
 	else
 		upsert("INSERT INTO analytics.rollup_system_labels AS r (usage_date, kind, label, requests) "
-			   "SELECT * FROM ROWS FROM (" UNNEST4 ") "
+			   "SELECT * FROM " ROWS " "
 			   "ON CONFLICT (usage_date, kind, label) DO UPDATE SET " ADD("requests"), &cols);
 }
 
@@ -443,20 +498,20 @@ make_array(Datum *elems, int n, Oid type)
 static void
 write_conversations(Fold *f)
 {
-	TupleDesc	desc = lookup_rowtype_tupdesc_copy(f->conversations_type, -1);
+	static const Oid types[8] = {TEXTOID, DATEOID, TEXTARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+		NUMERICARRAYOID, TIMESTAMPTZARRAYOID, TIMESTAMPTZARRAYOID};
 	Columns		cols;
 	groups_iterator it;
 	GroupEntry *e;
 
-	columns_init(&cols, f->user_days->members, 1, &f->conversations_type);
+	columns_init(&cols, f->user_days->members, 8, types);
 	cols.nrows = 0;
 	groups_start_iterate(f->user_days, &it);
 	while ((e = groups_iterate(f->user_days, &it)) != NULL)
 	{
 		ConversationAgg *c = &((UserDayAgg *) e->agg)->conversation_figures;
 		Datum	   *a[6];
-		Datum		v[8];
-		bool		n[8] = {false, false, false, false, false, false, false, false};
+		int			row = cols.nrows;
 		int			i,
 					k;
 
@@ -476,20 +531,19 @@ write_conversations(Fold *f)
 			a[4][i] = TimestampTzGetDatum(x->first_at);
 			a[5][i] = TimestampTzGetDatum(x->last_at);
 		}
-		v[0] = STR_TEXT(e->key.id);
-		v[1] = DateADTGetDatum(e->key.day);
-		v[2] = make_array(a[0], c->n, TEXTOID);
-		v[3] = make_array(a[1], c->n, INT8OID);
-		v[4] = make_array(a[2], c->n, INT8OID);
-		v[5] = make_array(a[3], c->n, NUMERICOID);
-		v[6] = make_array(a[4], c->n, TIMESTAMPTZOID);
-		v[7] = make_array(a[5], c->n, TIMESTAMPTZOID);
-		if (desc->natts != 8)
-			elog(ERROR, "usage_analytics: rollup_conversations has %d columns, expected 8", desc->natts);
-		put(&cols, cols.nrows++, 0, HeapTupleGetDatum(heap_form_tuple(desc, v, n)));
+		put(&cols, row, 0, STR_TEXT(e->key.id));
+		put(&cols, row, 1, DateADTGetDatum(e->key.day));
+		put(&cols, row, 2, make_array(a[0], c->n, TEXTOID));
+		put(&cols, row, 3, make_array(a[1], c->n, INT8OID));
+		put(&cols, row, 4, make_array(a[2], c->n, INT8OID));
+		put(&cols, row, 5, make_array(a[3], c->n, NUMERICOID));
+		put(&cols, row, 6, make_array(a[4], c->n, TIMESTAMPTZOID));
+		put(&cols, row, 7, make_array(a[5], c->n, TIMESTAMPTZOID));
+		cols.nrows++;
 	}
 	upsert("INSERT INTO analytics.rollup_conversations AS r "
-		   "SELECT u.* FROM pg_catalog.unnest($1) AS u "
+		   "  (user_id, usage_date, conversation_ids, requests, tokens_total, cost, first_at, last_at) "
+		   "SELECT * FROM " ROWS " "
 		   "ON CONFLICT (user_id, usage_date) DO UPDATE SET "
 		   "(conversation_ids, requests, tokens_total, cost, first_at, last_at) = "
 		   "(SELECT m.conversation_ids, m.requests, m.tokens_total, m.cost, m.first_at, m.last_at "
@@ -645,7 +699,7 @@ write_sections(Fold *f)
 		row++;
 	}
 	upsert("INSERT INTO analytics.rollup_document_sections AS r (document_id, usage_date, section, requests) "
-		   "SELECT * FROM ROWS FROM (" UNNEST4 ") "
+		   "SELECT * FROM " ROWS " "
 		   "ON CONFLICT (document_id, usage_date, section) DO UPDATE SET " ADD("requests"), &cols);
 }
 
@@ -653,19 +707,10 @@ write_sections(Fold *f)
  * rollup_distinct: sets have different lengths, so they travel as one array
  * of analytics.rollup_distinct rows, each carrying its items.
  */
-typedef struct SetRows
-{
-	TupleDesc	desc;
-	Columns		cols;
-} SetRows;
-
 /* One row: the set's items sorted bytewise (text_set_union's order). */
 static void
-set_row(SetRows *rows, const char *scope, Datum scope_id, int32 day, SetAgg *set)
+set_row(Columns *rows, const char *scope, Datum scope_id, int32 day, SetAgg *set)
 {
-	Datum		v[4];
-	bool		n[4] = {false, false, false, false};
-
 	Datum	   *items;
 	int			i;
 
@@ -675,25 +720,25 @@ set_row(SetRows *rows, const char *scope, Datum scope_id, int32 day, SetAgg *set
 	items = palloc(sizeof(Datum) * set->n);
 	for (i = 0; i < set->n; i++)
 		items[i] = STR_TEXT(set->items[i]);
-	v[0] = CStringGetTextDatum(scope);
-	v[1] = scope_id;
-	v[2] = DateADTGetDatum(day);
-	v[3] = PointerGetDatum(construct_array(items, set->n, TEXTOID, -1, false, TYPALIGN_INT));
-	put(&rows->cols, rows->cols.nrows++, 0, HeapTupleGetDatum(heap_form_tuple(rows->desc, v, n)));
+	put(rows, rows->nrows, 0, CStringGetTextDatum(scope));
+	put(rows, rows->nrows, 1, scope_id);
+	put(rows, rows->nrows, 2, DateADTGetDatum(day));
+	put(rows, rows->nrows, 3, make_array(items, set->n, TEXTOID));
+	rows->nrows++;
 }
 
 static void
-write_distinct(Fold *f, Oid row_type)
+write_distinct(Fold *f)
 {
-	SetRows		rows;
+	static const Oid types[4] = {TEXTOID, TEXTOID, DATEOID, TEXTARRAYOID};
+	Columns		rows;
 	groups_iterator it;
 	GroupEntry *e;
 	Datum		empty = CStringGetTextDatum("");
 
-	rows.desc = lookup_rowtype_tupdesc_copy(row_type, -1);
-	columns_init(&rows.cols, 2 * f->user_days->members + 2 * f->user_months->members +
-				 2 * f->documents->members + 3 * f->system_days->members, 1, &row_type);
-	rows.cols.nrows = 0;
+	columns_init(&rows, 2 * f->user_days->members + 2 * f->user_months->members +
+				 2 * f->documents->members + 3 * f->system_days->members, 4, types);
+	rows.nrows = 0;
 
 	groups_start_iterate(f->user_days, &it);
 	while ((e = groups_iterate(f->user_days, &it)) != NULL)
@@ -729,9 +774,9 @@ write_distinct(Fold *f, Oid row_type)
 		set_row(&rows, "system_document", empty, e->key.day, &a->documents);
 	}
 	upsert("INSERT INTO analytics.rollup_distinct AS r (scope, scope_id, usage_date, items) "
-		   "SELECT u.scope, u.scope_id, u.usage_date, u.items FROM pg_catalog.unnest($1) AS u "
+		   "SELECT * FROM " ROWS " "
 		   "ON CONFLICT (scope, scope_id, usage_date) DO UPDATE SET "
-		   "items = analytics.text_set_union(r.items, EXCLUDED.items)", &rows.cols);
+		   "items = analytics.text_set_union(r.items, EXCLUDED.items)", &rows);
 }
 
 /* Write every rollup gathered: one upsert each. */
@@ -748,5 +793,5 @@ ua_fold_write(Fold *f)
 	write_labels(f->system_days, f->n_system_labels, false);
 	write_conversations(f);
 	write_sections(f);
-	write_distinct(f, f->distinct_type);
+	write_distinct(f);
 }

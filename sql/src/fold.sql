@@ -351,6 +351,8 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
  * date range: local days for per-user rollups, UTC days for the others)
  * into the rollups.  Returns the number of events folded.  Internal.
  */
+\ir functions/fold_rows.sql
+
 \ir functions/fold_range.sql
 
 \ir functions/fold.sql

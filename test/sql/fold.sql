@@ -2,7 +2,7 @@
 -- The fold only folds committed transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(43);
+SELECT plan(44);
 
 -- A randomized workload: users in several time zones, late events, failures,
 -- rollbacks, documents, conversations, categories; folds in between.
@@ -154,6 +154,8 @@ SELECT is((SELECT string_agg(c.relname || '.' || a.attname || '=' || a.attcompre
   'every sketch and distinct-set column of the rollups is compressed with lz4');
 SELECT throws_ok('SELECT analytics.fold_range(NULL, 1, NULL, NULL)', '22004', NULL,
   'fold_range needs both transaction id bounds');
+SELECT throws_ok('SELECT * FROM analytics.fold_rows() AS r(x text)', '55000',
+  'analytics.fold_rows() is internal to the fold', 'fold_rows outside the fold is an error');
 
 SELECT * FROM finish();
 DROP EXTENSION usage_analytics;

@@ -843,6 +843,9 @@ UPDATE analytics.rollup_documents r SET last_used = m.last_used
 
 \ir ../functions/conversations_union.sql
 
+-- The fold's upserts read their rows from fold_rows() (they were arrays).
+\ir ../functions/fold_rows.sql
+
 \ir ../functions/refold_range.sql
 
 \ir ../functions/user_period_sessions.sql
