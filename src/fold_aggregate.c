@@ -197,12 +197,20 @@ new_sketch(Fold *f)
 static void
 add_numeric(Fold *f, Datum *sum, Datum v)
 {
-	Datum		result = *sum == (Datum) 0 ? v : DirectFunctionCall2(numeric_add, *sum, v);
+	/* Unpacked in the caller's context (fold_event unpacks each event's once). */
+	Datum		addend = PointerGetDatum(PG_DETOAST_DATUM(v));
 	MemoryContext old = MemoryContextSwitchTo(f->cxt);
 
-	if (*sum != (Datum) 0)
+	/* numeric_add frees its temporaries: the result is the only leftover. */
+	if (*sum == (Datum) 0)
+		*sum = datumCopy(addend, false, -1);
+	else
+	{
+		Datum		result = DirectFunctionCall2(numeric_add, *sum, addend);
+
 		pfree(DatumGetPointer(*sum));
-	*sum = datumCopy(result, false, -1);
+		*sum = result;
+	}
 	MemoryContextSwitchTo(old);
 }
 
@@ -541,6 +549,11 @@ fold_event(Fold *f, Datum *v, bool *n)
 	int64		rating = n[C_RATING] ? 0 : DatumGetInt16(v[C_RATING]);
 	int64		tokens_total = INT(C_INPUT) + INT(C_CACHED) + INT(C_WRITE) + INT(C_OUTPUT);
 	UaSketchState *latency[3] = {NULL, NULL, NULL};
+
+	/* The amounts unpacked once: each is added to several rollups. */
+	v[C_COST] = PointerGetDatum(PG_DETOAST_DATUM(v[C_COST]));
+	if (!n[C_SAVINGS])
+		v[C_SAVINGS] = PointerGetDatum(PG_DETOAST_DATUM(v[C_SAVINGS]));
 
 	if (f->sweep != NULL && DatumGetTimestampTz(v[C_OCCURRED_AT]) >= f->sweep_from)
 		sweep_add(f, user, DatumGetTimestampTz(v[C_OCCURRED_AT]));
