@@ -6,7 +6,7 @@
 -- this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(120);
+SELECT plan(122);
 
 SELECT analytics.ensure_partitions(0) \gset
 INSERT INTO analytics.organizations (org_id, name, slug) VALUES
@@ -298,6 +298,26 @@ SELECT is((SELECT row(ip_address, user_agent, metadata, endpoint, status_code, r
              FROM analytics.api_requests WHERE id = :old_id),
   '(,,,/v1/old,200,10)', 'ip address, user agent and metadata cleared; the figures stay');
 SELECT isnt((SELECT ip_address FROM analytics.api_requests WHERE id = :first_id), NULL, 'the first request keeps its address');
+SET usage_analytics.payload_retention_days = 2;
+SELECT analytics.record_api_request('acme', '/v1/late', 'GET', 200, ip_address => '192.0.2.7', user_agent => 'late',
+         metadata => '{"b": 2}', occurred_at => now() - interval '3 days') AS late_id \gset
+SELECT is((SELECT row(ip_address, user_agent, metadata, endpoint)::text FROM analytics.api_requests WHERE id = :late_id),
+  '(,,,/v1/late)', 'a request recorded already past payload retention never stores its payload');
+RESET usage_analytics.payload_retention_days;
+
+-- The direct insert gives way to a plain INSERT when a trigger is on the
+-- log; a trigger that changes the recorded figures is refused.
+CREATE FUNCTION pg_temp.bump() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.status_code := 201;
+  RETURN NEW;
+END
+$$;
+CREATE TRIGGER bump BEFORE INSERT ON analytics.api_requests FOR EACH ROW EXECUTE FUNCTION pg_temp.bump();
+SELECT throws_ok($$SELECT analytics.record_api_request('acme', '/v1/x', 'GET', 200)$$,
+  '09000', 'a trigger on analytics.api_requests changed the recorded API request',
+  'a BEFORE INSERT trigger that changes the request is refused');
+DROP TRIGGER bump ON analytics.api_requests;
 
 -- A month far past retention: waits in the default partition, gets its
 -- partition, is folded, then dropped with its idempotency keys.
