@@ -142,7 +142,7 @@ ALTER TABLE analytics.api_request_keys ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('analytics.api_request_keys', '');
 
 /* ------------------------------------------------------------------------
- * Write path
+ * Write path (C: api_request.c)
  * ------------------------------------------------------------------------ */
 
 \ir functions/record_api_request.sql

@@ -1,11 +1,12 @@
 /*
- * Records one API request and returns its id (C: api_request.c; the row
- * goes in through the write path's direct insert, event_insert.c).  Every argument is checked
- * before anything is written; a repeat of (org_id, request_id) returns the
- * first request's id and records nothing (a concurrent repeat waits for
- * the first).  The organization and the widget are only read, not locked:
- * a busy organization's requests share no row (organizations are
- * suspended and widgets archived, not deleted, by the extension).
+ * Records one API request and returns its id (C, api_request.c; the row
+ * goes in through the write path's direct insert, event_insert.c).  Every
+ * argument is checked before anything is written; a repeat of (org_id,
+ * request_id) returns the first request's id and records nothing (a
+ * concurrent repeat waits for the first).  The organization and the widget
+ * are only read, not locked: a busy organization's requests share no row
+ * (organizations are suspended and widgets archived, not deleted, by the
+ * extension).
  */
 CREATE OR REPLACE FUNCTION analytics.record_api_request(
     org_id text, endpoint text, method text, status_code integer,
