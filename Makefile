@@ -28,6 +28,7 @@ OBJS = \
 	src/fold_aggregate.o \
 	src/fold_write.o \
 	src/event_insert.o \
+	src/api_request.o \
 	src/scan.o \
 	src/subject.o \
 	src/authz.o \

@@ -7,6 +7,10 @@
  *	  for every role, so counters can never drift from the log behind the
  *	  extension's back.  Whole partitions leave only through retention.
  *
+ *	  The guard serves both logs: its trigger argument, when given, names
+ *	  the log in the error (analytics.api_requests); without one it is
+ *	  analytics.chat_events.
+ *
  *	  The one exception: UPDATEs made by the extension's own functions,
  *	  which set usage_analytics.internal_write (superuser-only) in their
  *	  definition and keep counters and rollups in step themselves.
@@ -25,9 +29,12 @@ ua_guard_append_only(PG_FUNCTION_ARGS)
 {
 	TriggerData *trigdata = (TriggerData *) fcinfo->context;
 	const char *what;
+	const char *logname = "analytics.chat_events";
 
 	if (!CALLED_AS_TRIGGER(fcinfo))
 		elog(ERROR, "guard_append_only: not called by trigger manager");
+	if (trigdata->tg_trigger->tgnargs > 0)
+		logname = trigdata->tg_trigger->tgargs[0];
 
 	if (TRIGGER_FIRED_BY_UPDATE(trigdata->tg_event))
 	{
@@ -44,7 +51,7 @@ ua_guard_append_only(PG_FUNCTION_ARGS)
 
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("%s of analytics.chat_events is not allowed", what),
+			 errmsg("%s of %s is not allowed", what, logname),
 			 errdetail("The raw log is append-only; counters and rollups are kept equal to it."),
 			 errhint("Old months leave by dropping whole partitions.")));
 	PG_RETURN_NULL();			/* not reached */

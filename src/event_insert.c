@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * event_insert.c
- *	  Insert one event into analytics.chat_events the way COPY does: tuple
- *	  routing, constraints, heap and index insertion, with no parse, plan or
- *	  executor start per event.
+ *	  Insert one event into analytics.chat_events (or one API request into
+ *	  analytics.api_requests: the same machinery, a second log) the way COPY
+ *	  does: tuple routing, constraints, heap and index insertion, with no
+ *	  parse, plan or executor start per row.
  *
  *	  An INSERT compiles every CHECK constraint of the partition again for
  *	  each statement (ExecRelCheck: stringToNode and expression_planner for
@@ -54,12 +55,15 @@
 #include "event_insert.h"
 #include "spi_plans.h"
 
-/* The columns of UaEventColumn: names and types. */
-static const struct
+/* A column of a log the write path sets: name and type. */
+typedef struct LogColumn
 {
 	const char *name;
 	Oid			type;
-}			columns[EV_NCOLUMNS] = {
+} LogColumn;
+
+/* The columns of UaEventColumn: names and types. */
+static const LogColumn event_columns[EV_NCOLUMNS] = {
 	{"id", INT8OID}, {"occurred_at", TIMESTAMPTZOID}, {"usage_date", DATEOID},
 	{"user_id", TEXTOID}, {"org_id", TEXTOID}, {"conversation_id", TEXTOID},
 	{"message_id", TEXTOID}, {"document_id", TEXTOID}, {"session_id", TEXTOID},
@@ -80,6 +84,19 @@ static const struct
 	{"ip_address", INETOID}, {"user_agent", TEXTOID}
 };
 
+/* The columns of UaApiColumn. */
+static const LogColumn api_columns[API_NCOLUMNS] = {
+	{"id", INT8OID}, {"org_id", TEXTOID}, {"occurred_at", TIMESTAMPTZOID},
+	{"endpoint", TEXTOID}, {"method", TEXTOID}, {"status_code", INT2OID},
+	{"response_time_ms", INT4OID}, {"cached", BOOLOID}, {"widget_id", TEXTOID},
+	{"billable_units", INT8OID}, {"api_key_id", INT8OID}, {"user_id", TEXTOID},
+	{"request_id", TEXTOID}, {"origin", TEXTOID}, {"country_code", TEXTOID},
+	{"ip_address", INETOID}, {"user_agent", TEXTOID}, {"metadata", JSONBOID},
+	{"recorded_xid", INT8OID}
+};
+
+#define MAX_LOG_COLUMNS 64
+
 /*
  * The compiled CHECK constraints of one partition; exprs NULL: not cached.
  * An entry of exprs is NULL for a constraint that is not enforced.
@@ -91,20 +108,20 @@ typedef struct LeafChecks
 	ExprState **exprs;
 } LeafChecks;
 
-/* What this backend knows about analytics.chat_events. */
-static struct
+/* What this backend knows about one log. */
+typedef struct LogCache
 {
 	bool		valid;			/* built completely */
 	bool		stale;			/* an invalidation arrived; rebuild when safe */
 	MemoryContext cxt;
 	Oid			root;
 	bool		direct;			/* false: always the SPI INSERT */
-	AttrNumber	attno[EV_NCOLUMNS];
+	AttrNumber	attno[MAX_LOG_COLUMNS];
 	int			natts;
 	ExprState **defaults;		/* per attribute; NULL: none */
 	int		   *column_of;		/* per attribute: its UaEventColumn, or -1 */
 	List	   *leaves;			/* of LeafChecks */
-}			cache;
+} LogCache;
 
 /*
  * The plain INSERTs, one per set of defaulted columns (the write path and
@@ -116,9 +133,31 @@ typedef struct SpiInsert
 	UaPlan		plan;
 } SpiInsert;
 
-static List *spi_inserts = NIL;
+/* A log: its table, its columns, what this backend knows of it. */
+typedef struct LogDesc
+{
+	const char *relname;		/* in schema analytics */
+	const char *what;			/* a row of it, in messages */
+	const LogColumn *columns;
+	int			ncolumns;
+	int			optional_from;	/* columns from here on may be missing (older SQL) */
+	int			id_column;
+	LogCache	cache;
+	List	   *spi_inserts;	/* of SpiInsert */
+} LogDesc;
 
-StaticAssertDecl(EV_NCOLUMNS <= 64, "a set of event columns must fit in a uint64");
+static LogDesc event_log = {
+	.relname = "chat_events", .what = "event", .columns = event_columns, .ncolumns = EV_NCOLUMNS,
+	.optional_from = EV_PRICED_MODEL, .id_column = EV_ID
+};
+static LogDesc api_log = {
+	.relname = "api_requests", .what = "API request", .columns = api_columns, .ncolumns = API_NCOLUMNS,
+	.optional_from = API_NCOLUMNS, .id_column = API_ID
+};
+static LogDesc *const logs[] = {&event_log, &api_log};
+
+StaticAssertDecl(EV_NCOLUMNS <= MAX_LOG_COLUMNS && API_NCOLUMNS <= MAX_LOG_COLUMNS,
+				 "a set of log columns must fit in a uint64");
 
 void
 ua_event_row_init(UaEventRow *row)
@@ -166,21 +205,48 @@ ua_event_row_set(UaEventRow *row, UaEventColumn col, Datum value)
 	row->values[col] = value;
 }
 
+void
+ua_api_row_init(UaApiRow *row)
+{
+	int			i;
+
+	for (i = 0; i < API_NCOLUMNS; i++)
+	{
+		row->values[i] = (Datum) 0;
+		row->nulls[i] = true;
+		row->defaults[i] = true;
+	}
+}
+
+void
+ua_api_row_set(UaApiRow *row, UaApiColumn col, Datum value, bool isnull)
+{
+	row->defaults[col] = false;
+	row->nulls[col] = isnull;
+	row->values[col] = isnull ? (Datum) 0 : value;
+}
+
 static void
 invalidate(Datum arg, Oid relid)
 {
 	ListCell   *lc;
+	size_t		l;
 
-	if (!cache.valid)
-		return;
-	if (relid == InvalidOid || relid == cache.root)
+	for (l = 0; l < lengthof(logs); l++)
 	{
-		cache.stale = true;
-		return;
+		LogCache   *cache = &logs[l]->cache;
+
+		if (!cache->valid)
+			continue;
+		if (relid == InvalidOid || relid == cache->root)
+		{
+			cache->stale = true;
+			continue;
+		}
+		foreach(lc, cache->leaves)
+			if (((LeafChecks *) lfirst(lc))->relid == relid)
+				cache->stale = true;
 	}
-	foreach(lc, cache.leaves)
-		if (((LeafChecks *) lfirst(lc))->relid == relid)
-			cache.stale = true;
 }
 
 void
@@ -232,50 +298,51 @@ compile(Node *expr, ExprState **state)
  * valid only once built: an error midway leaves it to be built again.
  */
 static void
-rebuild(Relation rel)
+rebuild(LogDesc *log, Relation rel)
 {
+	LogCache   *cache = &log->cache;
 	TupleDesc	desc = RelationGetDescr(rel);
 	TriggerDesc *trig = rel->trigdesc;
 	MemoryContext old;
 	int			i;
 
-	cache.valid = false;
-	if (cache.cxt == NULL)
-		cache.cxt = AllocSetContextCreate(CacheMemoryContext, "usage_analytics event insert",
+	cache->valid = false;
+	if (cache->cxt == NULL)
+		cache->cxt = AllocSetContextCreate(CacheMemoryContext, "usage_analytics log insert",
 										  ALLOCSET_SMALL_SIZES);
-	MemoryContextReset(cache.cxt);
-	memset(&cache.attno, 0, sizeof(cache.attno));
-	cache.leaves = NIL;
-	cache.root = RelationGetRelid(rel);
-	cache.natts = desc->natts;
-	cache.stale = false;
-	cache.direct = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
+	MemoryContextReset(cache->cxt);
+	memset(&cache->attno, 0, sizeof(cache->attno));
+	cache->leaves = NIL;
+	cache->root = RelationGetRelid(rel);
+	cache->natts = desc->natts;
+	cache->stale = false;
+	cache->direct = rel->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
 		!(trig && (trig->trig_insert_before_row || trig->trig_insert_after_row ||
 				   trig->trig_insert_instead_row || trig->trig_insert_before_statement ||
 				   trig->trig_insert_after_statement || trig->trig_insert_new_table)) &&
 		!UA_HAS_GENERATED(desc->constr);
 
-	old = MemoryContextSwitchTo(cache.cxt);
-	cache.defaults = palloc0(desc->natts * sizeof(ExprState *));
-	cache.column_of = palloc(desc->natts * sizeof(int));
+	old = MemoryContextSwitchTo(cache->cxt);
+	cache->defaults = palloc0(desc->natts * sizeof(ExprState *));
+	cache->column_of = palloc(desc->natts * sizeof(int));
 	for (i = 0; i < desc->natts; i++)
-		cache.column_of[i] = -1;
-	for (i = 0; i < EV_NCOLUMNS && cache.direct; i++)
+		cache->column_of[i] = -1;
+	for (i = 0; i < log->ncolumns && cache->direct; i++)
 	{
-		AttrNumber	a = get_attnum(cache.root, columns[i].name);
+		AttrNumber	a = get_attnum(cache->root, log->columns[i].name);
 
 		/* Under the 1.0 SQL: no 1.1 columns, and nothing sets them. */
-		if (a <= 0 && i >= EV_PRICED_MODEL)
+		if (a <= 0 && i >= log->optional_from)
 			continue;
-		if (a <= 0 || TupleDescAttr(desc, a - 1)->atttypid != columns[i].type)
-			cache.direct = false;
+		if (a <= 0 || TupleDescAttr(desc, a - 1)->atttypid != log->columns[i].type)
+			cache->direct = false;
 		else
 		{
-			cache.attno[i] = a;
-			cache.column_of[a - 1] = i;
+			cache->attno[i] = a;
+			cache->column_of[a - 1] = i;
 		}
 	}
-	for (i = 0; i < desc->natts && cache.direct; i++)
+	for (i = 0; i < desc->natts && cache->direct; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 		Node	   *def;
@@ -284,30 +351,31 @@ rebuild(Relation rel)
 			continue;
 		/* A domain's constraints and default are the INSERT's to apply. */
 		if (get_typtype(att->atttypid) == TYPTYPE_DOMAIN)
-			cache.direct = false;
+			cache->direct = false;
 		else if (att->atthasdef && (def = build_column_default(rel, i + 1)) != NULL &&
-				 !compile(def, &cache.defaults[i]))
-			cache.direct = false;
+				 !compile(def, &cache->defaults[i]))
+			cache->direct = false;
 	}
 	MemoryContextSwitchTo(old);
-	cache.valid = true;
+	cache->valid = true;
 }
 
 /* The compiled constraints of a partition (locked), built on first use. */
 static LeafChecks *
-leaf_checks(Relation leaf)
+leaf_checks(LogDesc *log, Relation leaf)
 {
+	LogCache   *cache = &log->cache;
 	TupleConstr *constr = RelationGetDescr(leaf)->constr;
 	LeafChecks *lc;
 	ListCell   *cell;
 	MemoryContext old;
 	int			i;
 
-	foreach(cell, cache.leaves)
+	foreach(cell, cache->leaves)
 		if (((LeafChecks *) lfirst(cell))->relid == RelationGetRelid(leaf))
 			return lfirst(cell);
 
-	old = MemoryContextSwitchTo(cache.cxt);
+	old = MemoryContextSwitchTo(cache->cxt);
 	lc = palloc0(sizeof(LeafChecks));
 	lc->relid = RelationGetRelid(leaf);
 	lc->ncheck = constr ? constr->num_check : 0;
@@ -322,7 +390,7 @@ leaf_checks(Relation leaf)
 			break;
 		}
 	}
-	cache.leaves = lappend(cache.leaves, lc);
+	cache->leaves = lappend(cache->leaves, lc);
 	MemoryContextSwitchTo(old);
 	return lc;
 }
@@ -351,21 +419,21 @@ leaf_is_direct(ResultRelInfo *leaf, LeafChecks *checks)
 
 /* The plain INSERT, for whatever the direct path does not take. */
 static int64
-insert_through_spi(const UaEventRow *row)
+insert_through_spi(LogDesc *log, const Datum *values, const bool *nulls, const bool *defaults)
 {
 	uint64		mask = 0;
 	SpiInsert  *ins = NULL;
 	ListCell   *lc;
-	Datum		v[EV_NCOLUMNS];
-	char		n[EV_NCOLUMNS + 1];
+	Datum		v[MAX_LOG_COLUMNS];
+	char		n[MAX_LOG_COLUMNS + 1];
 	bool		isnull;
 	int			nargs = 0;
 	int			i;
 
-	for (i = 0; i < EV_NCOLUMNS; i++)
-		if (row->defaults[i])
+	for (i = 0; i < log->ncolumns; i++)
+		if (defaults[i])
 			mask |= UINT64CONST(1) << i;
-	foreach(lc, spi_inserts)
+	foreach(lc, log->spi_inserts)
 		if (((SpiInsert *) lfirst(lc))->defaults == mask)
 			ins = lfirst(lc);
 	if (ins == NULL)
@@ -378,29 +446,29 @@ insert_through_spi(const UaEventRow *row)
 		ins->defaults = mask;
 		initStringInfo(&cols);
 		initStringInfo(&params);
-		for (i = 0; i < EV_NCOLUMNS; i++)
+		for (i = 0; i < log->ncolumns; i++)
 		{
-			if (row->defaults[i])
+			if (defaults[i])
 				continue;
-			appendStringInfo(&cols, "%s%s", nargs ? ", " : "", columns[i].name);
+			appendStringInfo(&cols, "%s%s", nargs ? ", " : "", log->columns[i].name);
 			appendStringInfo(&params, "%s$%d", nargs ? ", " : "", nargs + 1);
-			ins->plan.argtypes[nargs++] = columns[i].type;
+			ins->plan.argtypes[nargs++] = log->columns[i].type;
 		}
 		ins->plan.nargs = nargs;
 		/* Second column: did the stored row keep every value given? */
-		ins->plan.sql = psprintf("INSERT INTO analytics.chat_events (%s) VALUES (%s) "
+		ins->plan.sql = psprintf("INSERT INTO analytics.%s (%s) VALUES (%s) "
 								 "RETURNING id, ROW(%s) IS NOT DISTINCT FROM ROW(%s)",
-								 cols.data, params.data, cols.data, params.data);
-		spi_inserts = lappend(spi_inserts, ins);
+								 log->relname, cols.data, params.data, cols.data, params.data);
+		log->spi_inserts = lappend(log->spi_inserts, ins);
 		MemoryContextSwitchTo(old);
 	}
 	nargs = 0;
-	for (i = 0; i < EV_NCOLUMNS; i++)
+	for (i = 0; i < log->ncolumns; i++)
 	{
-		if (row->defaults[i])
+		if (defaults[i])
 			continue;
-		v[nargs] = row->values[i];
-		n[nargs++] = row->nulls[i] ? 'n' : ' ';
+		v[nargs] = values[i];
+		n[nargs++] = nulls[i] ? 'n' : ' ';
 	}
 	n[nargs] = '\0';
 	ua_run(&ins->plan, v, n, false, -1);
@@ -413,21 +481,22 @@ insert_through_spi(const UaEventRow *row)
 	if (SPI_processed != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-				 errmsg("a trigger on analytics.chat_events skipped the event"),
-				 errdetail("The event would be counted but not stored."),
+				 errmsg("a trigger on analytics.%s skipped the %s", log->relname, log->what),
+				 errdetail("The %s would be counted but not stored.", log->what),
 				 errhint("A BEFORE INSERT trigger on the raw log must return the row it was given.")));
 	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-				 errmsg("a trigger on analytics.chat_events changed the recorded event"),
+				 errmsg("a trigger on analytics.%s changed the recorded %s", log->relname, log->what),
 				 errdetail("Counters and rollups follow the values recorded; the stored row must keep them."),
 				 errhint("A BEFORE INSERT trigger on the raw log may only set columns the extension leaves to their defaults.")));
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
-int64
-ua_event_insert(const UaEventRow *row)
+static int64
+log_insert(LogDesc *log, const Datum *values, const bool *nulls, const bool *defaults)
 {
+	LogCache   *cache = &log->cache;
 	Oid			root;
 	EState	   *estate;
 	RangeTblEntry *rte;
@@ -446,16 +515,16 @@ ua_event_insert(const UaEventRow *row)
 	bool		direct;
 	int			i;
 
-	root = RangeVarGetRelid(makeRangeVar("analytics", "chat_events", -1), RowExclusiveLock, false);
-	if (!cache.valid || cache.stale || cache.root != root)
+	root = RangeVarGetRelid(makeRangeVar("analytics", (char *) log->relname, -1), RowExclusiveLock, false);
+	if (!cache->valid || cache->stale || cache->root != root)
 	{
 		rel = table_open(root, NoLock);
-		rebuild(rel);
+		rebuild(log, rel);
 		table_close(rel, NoLock);
 	}
-	if (!cache.direct || check_enable_rls(root, InvalidOid, true) == RLS_ENABLED ||
+	if (!cache->direct || check_enable_rls(root, InvalidOid, true) == RLS_ENABLED ||
 		pg_class_aclcheck(root, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
-		return insert_through_spi(row);
+		return insert_through_spi(log, values, nulls, defaults);
 
 	/* The root relation as the executor would set it up for COPY. */
 	estate = CreateExecutorState();
@@ -464,10 +533,10 @@ ua_event_insert(const UaEventRow *row)
 	rte->relid = root;
 	rte->relkind = RELKIND_PARTITIONED_TABLE;
 	rte->rellockmode = RowExclusiveLock;
-	for (i = 0; i < EV_NCOLUMNS; i++)
-		if (!row->defaults[i])
+	for (i = 0; i < log->ncolumns; i++)
+		if (!defaults[i])
 			inserted_cols = bms_add_member(inserted_cols,
-										   cache.attno[i] - FirstLowInvalidHeapAttributeNumber);
+										   cache->attno[i] - FirstLowInvalidHeapAttributeNumber);
 	UA_INIT_RANGE_TABLE(estate, list_make1(rte), ua_insert_perminfos(rte, inserted_cols));
 	rri = makeNode(ResultRelInfo);
 	ExecInitResultRelation(estate, rri, 1);
@@ -486,30 +555,30 @@ ua_event_insert(const UaEventRow *row)
 	/* The row: our values, and the defaults of the other columns. */
 	slot = table_slot_create(rel, &estate->es_tupleTable);
 	ExecClearTuple(slot);
-	memset(slot->tts_isnull, true, cache.natts * sizeof(bool));
-	for (i = 0; i < cache.natts; i++)
+	memset(slot->tts_isnull, true, cache->natts * sizeof(bool));
+	for (i = 0; i < cache->natts; i++)
 	{
-		int			col = cache.column_of[i];
+		int			col = cache->column_of[i];
 
-		if (col >= 0 && !row->defaults[col])
+		if (col >= 0 && !defaults[col])
 		{
-			slot->tts_values[i] = row->values[col];
-			slot->tts_isnull[i] = row->nulls[col];
+			slot->tts_values[i] = values[col];
+			slot->tts_isnull[i] = nulls[col];
 		}
-		else if (cache.defaults[i] != NULL)
-			slot->tts_values[i] = ExecEvalExprSwitchContext(cache.defaults[i], econtext,
+		else if (cache->defaults[i] != NULL)
+			slot->tts_values[i] = ExecEvalExprSwitchContext(cache->defaults[i], econtext,
 															&slot->tts_isnull[i]);
 	}
-	id_null = slot->tts_isnull[cache.attno[EV_ID] - 1];
-	id = id_null ? 0 : DatumGetInt64(slot->tts_values[cache.attno[EV_ID] - 1]);
+	id_null = slot->tts_isnull[cache->attno[log->id_column] - 1];
+	id = id_null ? 0 : DatumGetInt64(slot->tts_values[cache->attno[log->id_column] - 1]);
 	ExecStoreVirtualTuple(slot);
 	slot->tts_tableOid = root;
 
 	/* The partition; locking it may deliver invalidations. */
 	leaf = ExecFindPartition(mtstate, rri, proute, slot, estate);
-	if (cache.stale)
-		rebuild(rel);
-	checks = cache.direct ? leaf_checks(leaf->ri_RelationDesc) : NULL;
+	if (cache->stale)
+		rebuild(log, rel);
+	checks = cache->direct ? leaf_checks(log, leaf->ri_RelationDesc) : NULL;
 	direct = checks != NULL && leaf_is_direct(leaf, checks);
 
 	if (direct)
@@ -538,13 +607,34 @@ ua_event_insert(const UaEventRow *row)
 
 	if (!direct)
 	{
-		UaEventRow	copy = *row;
+		Datum		v[MAX_LOG_COLUMNS];
+		bool		n[MAX_LOG_COLUMNS];
+		bool		d[MAX_LOG_COLUMNS];
 
+		memcpy(v, values, log->ncolumns * sizeof(Datum));
+		memcpy(n, nulls, log->ncolumns * sizeof(bool));
+		memcpy(d, defaults, log->ncolumns * sizeof(bool));
 		/* The id already drawn from the sequence is kept. */
 		if (!id_null)
-			ua_event_row_set(&copy, EV_ID, Int64GetDatum(id));
-		return insert_through_spi(&copy);
+		{
+			v[log->id_column] = Int64GetDatum(id);
+			n[log->id_column] = false;
+			d[log->id_column] = false;
+		}
+		return insert_through_spi(log, v, n, d);
 	}
 	CommandCounterIncrement();
 	return id;
+}
+
+int64
+ua_event_insert(const UaEventRow *row)
+{
+	return log_insert(&event_log, row->values, row->nulls, row->defaults);
+}
+
+int64
+ua_api_insert(const UaApiRow *row)
+{
+	return log_insert(&api_log, row->values, row->nulls, row->defaults);
 }

@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * event_insert.h
- *	  Inserting one finished request into analytics.chat_events
- *	  (event_insert.c).
+ *	  Inserting one finished request into analytics.chat_events, or one API
+ *	  request into analytics.api_requests (event_insert.c).
  *
  *-------------------------------------------------------------------------
  */
@@ -73,6 +73,34 @@ extern void ua_event_row_set(UaEventRow *row, UaEventColumn col, Datum value);
  * extension owner's, inside a SECURITY DEFINER function), SPI connected.
  */
 extern int64 ua_event_insert(const UaEventRow *row);
+
+/*
+ * The columns of analytics.api_requests that record_api_request sets
+ * (api_request.c); every other column gets its default.
+ */
+typedef enum UaApiColumn
+{
+	API_ID, API_ORG_ID, API_OCCURRED_AT, API_ENDPOINT, API_METHOD, API_STATUS_CODE,
+	API_RESPONSE_TIME_MS, API_CACHED, API_WIDGET_ID, API_BILLABLE_UNITS, API_API_KEY_ID,
+	API_USER_ID, API_REQUEST_ID, API_ORIGIN, API_COUNTRY_CODE, API_IP_ADDRESS, API_USER_AGENT,
+	API_METADATA, API_RECORDED_XID,
+	API_NCOLUMNS
+} UaApiColumn;
+
+/* One API request: a value, NULL or the column's default for each column. */
+typedef struct UaApiRow
+{
+	Datum		values[API_NCOLUMNS];
+	bool		nulls[API_NCOLUMNS];
+	bool		defaults[API_NCOLUMNS];
+} UaApiRow;
+
+/* A row of defaults only; set a column to a value or NULL. */
+extern void ua_api_row_init(UaApiRow *row);
+extern void ua_api_row_set(UaApiRow *row, UaApiColumn col, Datum value, bool isnull);
+
+/* Insert the API request, as ua_event_insert does an event; returns its id. */
+extern int64 ua_api_insert(const UaApiRow *row);
 
 /* Set up the relcache callback; from _PG_init. */
 extern void ua_event_insert_init(void);

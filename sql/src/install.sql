@@ -24,6 +24,11 @@
  *                     alert rules and their evaluation
  *    fold.sql         fold_state, the rollups, rollups_add, the fold, the
  *                     per-user read helpers, verification and repair
+ *    api_requests.sql API-request metering: widgets, api_requests and its
+ *                     partitions, record_api_request, the API and widget
+ *                     rollups and their fold step, the read-your-writes
+ *                     views (api_daily_usage, api_daily_summary,
+ *                     widget_daily_usage), api_endpoint_latency
  *    corrections.sql  feedback; event_corrections, correct_event, void_event
  *    retention.sql    apply_retention, clear_payloads
  *    reads.sql        views, the read API, materialized views
@@ -54,6 +59,7 @@
 \ir mappers.sql
 \ir counters.sql
 \ir fold.sql
+\ir api_requests.sql
 \ir corrections.sql
 \ir retention.sql
 \ir reads.sql

@@ -30,6 +30,7 @@ SELECT count(analytics.record_chat_event('alice', 'gpt-4o', input_tokens => 100 
   FROM generate_series(1, 8) i \gset
 SELECT analytics.record_chat_event('alice', 'gpt-4o', input_tokens => 5, cost => 0.01, occurred_at => '2024-03-05 10:00+00',
          request_id => 'old') AS old_event \gset
+INSERT INTO analytics.organizations (org_id, name, slug) VALUES ('acme', 'Acme', 'acme');
 SELECT analytics.fold() \gset
 SELECT min(id) AS first_event, max(id) AS last_event FROM analytics.chat_events WHERE status = 'completed' \gset
 
@@ -133,7 +134,19 @@ INSERT INTO battery (who, q, expect) VALUES
   ('superuser', $$SELECT * FROM analytics.verify_rollups()$$, 'ok'),
   ('ua_sec_app', $$SELECT analytics.record_chat_event('alice', 'gpt-4o', cost => 0.5::float8, response_time_ms => 12.5::float8, time_to_first_token_ms => 3)$$, 'ok'),
   ('superuser', $$SELECT analytics.grant_act_as('ua_sec_app', 'ua_sec_user')$$, 'ok'),
-  ('ua_sec_app', $$SELECT analytics.act_as('alice', 'ua_sec_user')$$, 'ok');
+  ('ua_sec_app', $$SELECT analytics.act_as('alice', 'ua_sec_user')$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.create_widget('acme', 'hw', 'map', 'H', '{Example.com}', '{"a": 1}')$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.update_widget('acme', 'hw', name => 'H2', allowed_domains => '{*.example.com}')$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.record_api_request('acme', '/v1/x', 'get', 200, 12.5, widget_id => 'hw', billable_units => 1, api_key_id => 1, country_code => 'no', metadata => '{"a": 1}', request_id => 'ha1', user_id => 'alice', ip_address => '192.0.2.1', user_agent => 'ua', origin => 'https://example.com')$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.record_api_request('acme', '/v1/x', 'GET', 200, request_id => 'ha1')$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.record_api_request('acme', '/v1/x', 'GET', 999)$$, '22023'),
+  ('ua_sec_app', $$SELECT * FROM analytics.api_daily_summary$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.api_endpoint_latency('acme')$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.api_daily_usage$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.api_requests$$, 'ok'),
+  ('ua_sec_admin', $$SELECT analytics.fold()$$, 'ok'),
+  ('ua_sec_admin', $$SELECT * FROM analytics.widget_daily_usage$$, 'ok'),
+  ('ua_sec_admin', $$SELECT analytics.rebuild_rollups(current_date, current_date)$$, 'ok');
 -- One transaction each, like an application's calls.
 SET usage_analytics.user_id = 'alice';
 SELECT format('UPDATE battery SET got = pg_temp.run_hostile(who, q) WHERE n = %s', n) FROM battery ORDER BY n \gexec
@@ -150,7 +163,7 @@ $$;
 
 SELECT is_empty($$SELECT n, who, q, expect, got FROM battery WHERE got IS DISTINCT FROM expect$$,
   'every function, view and job runs without calling a hostile object, and answers as expected');
-SELECT is((SELECT count(*) FROM battery), 57::bigint, 'the battery covers 57 calls');
+SELECT is((SELECT count(*) FROM battery), 69::bigint, 'the battery covers 69 calls');
 SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'and the rollups still equal the raw log');
 
 SELECT * FROM finish();

@@ -4,7 +4,7 @@
 -- identity's rows, and no error an end user can provoke shows another
 -- user's data.
 \i test/setup.psql
-SELECT plan(22);
+SELECT plan(26);
 
 CREATE ROLE ua_id_user;
 CREATE ROLE ua_id_other;
@@ -125,6 +125,37 @@ SELECT is(pg_temp.as_role('ua_id_user', $$SELECT count(*) FROM analytics.get_use
 SELECT is(pg_temp.as_role('ua_id_user', $$SELECT count(*) FROM analytics.list_notifications('bob')$$), '0',
   'bob''s notifications: empty');
 RESET usage_analytics.user_id;
+
+-- API metering across identity switches, generic plans: an owner of acme,
+-- then a member of acme, then the app itself.
+INSERT INTO analytics.organizations (org_id, name, slug) VALUES ('acme', 'Acme', 'acme'), ('globex', 'Globex', 'globex');
+INSERT INTO analytics.org_members (org_id, user_id, role) VALUES ('acme', 'olivia', 'owner'), ('acme', 'mia', 'member');
+SELECT count(analytics.record_api_request(o, '/v1/x', 'GET', 200, 5, user_id => u))
+  FROM (VALUES ('acme', 'mia'), ('globex', 'gina')) v(o, u) \gset
+SET ROLE ua_id_app;
+SET plan_cache_mode = force_generic_plan;
+PREPARE api_orgs AS SELECT COALESCE(string_agg(DISTINCT org_id, ',' ORDER BY org_id), '') AS orgs FROM analytics.api_daily_summary;
+PREPARE api_rows AS SELECT COALESCE(string_agg(DISTINCT org_id || ':' || COALESCE(user_id, ''), ',' ORDER BY org_id || ':' || COALESCE(user_id, '')), '') AS orgs
+  FROM analytics.api_requests;
+SET usage_analytics.user_id = 'olivia';
+SET ROLE ua_id_user;
+EXECUTE api_orgs \gset a1_
+EXECUTE api_rows \gset r1_
+SET ROLE ua_id_app;
+SET usage_analytics.user_id = 'mia';
+SET ROLE ua_id_user;
+EXECUTE api_orgs \gset a2_
+EXECUTE api_rows \gset r2_
+SET ROLE ua_id_app;
+RESET usage_analytics.user_id;
+EXECUTE api_orgs \gset a3_
+RESET ROLE;
+RESET plan_cache_mode;
+SELECT is(:'a1_orgs'::text, 'acme', 'generic plan, an owner of acme: acme''s API summary');
+SELECT is(:'r1_orgs'::text, 'acme:mia', 'and acme''s API requests');
+SELECT is(:'a2_orgs'::text || '/' || :'r2_orgs', '/acme:mia', 'identity switched to a member: no summary, her own requests');
+SELECT is(:'a3_orgs'::text, 'acme,globex', 'the app backend: every organization');
+
 -- Every answer, for the record.
 SELECT q, answer FROM provoked ORDER BY q;
 

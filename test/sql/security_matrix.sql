@@ -36,7 +36,15 @@ SELECT analytics.void_event(min(id), 'm') IS NOT NULL AS voided FROM analytics.c
 -- Alert rules: one for alice, one system-wide; both reached.
 INSERT INTO analytics.alert_rules (name, user_id, metric, threshold) VALUES
   ('alice tokens', 'alice', 'tokens_per_month', 1), ('system tokens', NULL, 'tokens_per_month', 1);
+-- API metering: two organizations with a widget each; bob's request in
+-- acme, alice's in other; folded, then one more request unfolded.
+INSERT INTO analytics.organizations (org_id, name, slug) VALUES ('acme', 'Acme', 'acme'), ('other', 'Other', 'other');
+SELECT count(analytics.create_widget(o, w, 'map', w)) AS widgets FROM (VALUES ('acme', 'wa'), ('other', 'wo')) v(o, w) \gset
+SELECT count(analytics.record_api_request(o, '/v1/x', 'GET', 200, 5, widget_id => w, billable_units => 1, user_id => u,
+                                          api_key_id => 1, request_id => o || u))
+  FROM (VALUES ('acme', 'wa', 'bob'), ('other', 'wo', 'alice'), ('other', NULL, 'carol')) v(o, w, u) \gset
 SELECT analytics.fold() \gset
+SELECT analytics.record_api_request('acme', '/v1/y', 'POST', 500, 7) AS tail \gset
 SELECT analytics.evaluate_alerts() AS alerts \gset
 SELECT analytics.refresh_all_views() \gset
 SET usage_analytics.user_id = 'alice';

@@ -44,6 +44,12 @@ $src->safe_psql('postgres', q{
 	         conversation_id => 'c' || (i % 30), document_id => 'd' || (i % 7),
 	         occurred_at => now() - make_interval(days => i % 70), request_id => 'r' || i)
 	  FROM generate_series(1, 600) i;
+	INSERT INTO analytics.organizations (org_id, name, slug) VALUES ('acme', 'Acme', 'acme');
+	SELECT analytics.create_widget('acme', 'w1', 'map', 'Map');
+	SELECT analytics.record_api_request('acme', '/v1/' || (i % 4), 'GET', (ARRAY[200, 304, 404, 503])[1 + i % 4],
+	         i % 700, widget_id => CASE WHEN i % 3 = 0 THEN 'w1' END, billable_units => i % 2,
+	         api_key_id => 1 + i % 3, occurred_at => now() - make_interval(days => i % 70), request_id => 'a' || i)
+	  FROM generate_series(1, 300) i;
 	SELECT analytics.ensure_partitions(1);
 	SELECT analytics.fold();
 	SELECT analytics.record_feedback(e.id, 1 + (e.id % 5)::int) FROM analytics.chat_events e WHERE e.id % 5 = 0;
@@ -58,18 +64,24 @@ $src->safe_psql('postgres', q{
 	SELECT (analytics.correct_event(e.id, 'recount', input_tokens => 1)).kind FROM analytics.chat_events e WHERE e.request_id = 'late9';
 	SELECT analytics.record_chat_event('u1', 'acme-latest', input_tokens => 5, request_id => 'alias1');
 	SELECT analytics.record_chat_event('u2', 'openai/gpt-4o-2024-08-06', input_tokens => 5, request_id => 'dated1');
+	SELECT analytics.record_api_request('acme', '/v1/late', 'POST', 200, i, request_id => 'alate' || i)
+	  FROM generate_series(1, 50) i;
 });
 
 # Everything a restore must bring back, one line per table; the log without
 # recorded_xid, which a restore into another cluster renumbers.
 my @tables = qw(usage_counters request_keys subscriptions plans model_prices model_aliases notifications
   event_corrections rollup_user_daily rollup_user_monthly rollup_user_models
-  rollup_user_categories rollup_documents rollup_system_models rollup_distinct);
+  rollup_user_categories rollup_documents rollup_system_models rollup_distinct
+  organizations widgets api_request_keys rollup_api_daily rollup_widget_daily);
 my $fingerprint = q{
 	SELECT string_agg(t || ' ' || n || ' ' || h, E'\n' ORDER BY t) FROM (
 	  SELECT 'chat_events' t, count(*) n, md5(string_agg(x::text, ',' ORDER BY x.id)) h
 	    FROM (SELECT e.id, e.user_id, e.occurred_at, e.usage_date, e.status, e.cost, e.input_tokens, e.output_tokens,
 	                 e.feedback_rating, e.reserved_tokens, e.error_code, e.model, e.priced_model FROM analytics.chat_events e) x
+	  UNION ALL SELECT 'api_requests', count(*), md5(string_agg(x::text, ',' ORDER BY x.id))
+	    FROM (SELECT r.id, r.org_id, r.occurred_at, r.endpoint, r.status_code, r.response_time_ms, r.widget_id,
+	                 r.billable_units, r.api_key_id, r.request_id FROM analytics.api_requests r) x
 	  UNION ALL SELECT 'fold_state', count(*), string_agg(x.watermark || ' ' || x.events_folded, ',') FROM analytics.fold_state x
 	  UNION ALL SELECT 'sequences', 0, (SELECT last_value FROM analytics.chat_events_id_seq) || ' ' ||
 	                                  (SELECT last_value FROM analytics.notifications_notification_id_seq) || ' ' ||
@@ -119,6 +131,17 @@ sub restore
 		'812 false', "$name: the model rollups hold every finished event once");
 	is($node->safe_psql($db, 'SELECT count(*) FROM analytics.verify_rollups()'), '0',
 		"$name: verify_rollups is empty after the fold");
+	# API requests too: new ones before and after a fold, a retried request id.
+	$node->safe_psql($db, q{
+		SELECT analytics.record_api_request('acme', '/v1/new', 'GET', 200, 5, request_id => 'anew' || i)
+		  FROM generate_series(1, 5) i;
+		SELECT analytics.record_api_request('acme', '/v1/new', 'GET', 200, 5, request_id => 'a1');});
+	$node->safe_psql($db, 'SELECT analytics.fold()');
+	is($node->safe_psql($db, q{
+			SELECT count(*) || ' ' || (SELECT sum(r.requests) FROM analytics.rollup_api_daily r) || ' ' ||
+			       (SELECT count(*) FROM analytics.verify_rollups())
+			  FROM analytics.api_requests}),
+		'355 355 0', "$name: API requests fold once after the restore, a retried request id not at all");
 }
 
 # Same cluster, another database: transaction ids keep their meaning.

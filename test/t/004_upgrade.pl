@@ -75,6 +75,9 @@ my $new_columns = q{ARRAY['priced_model', 'model_version', 'user_query_length', 
 my $raw_log = qq{SELECT md5(string_agg((to_jsonb(e) - $new_columns)::text, ',' ORDER BY e.id)) FROM analytics.chat_events e};
 my $before = $node->safe_psql('updated', $raw_log);
 $node->safe_psql('updated', q{ALTER EXTENSION usage_analytics UPDATE TO '1.1'});
+# The update adds a log (api_requests) whose monthly partitions the next
+# run of ensure_partitions() makes, as the scheduled job does.
+$node->safe_psql('updated', q{SELECT analytics.ensure_partitions(1)});
 is($node->safe_psql('updated', q{SELECT extversion FROM pg_extension WHERE extname = 'usage_analytics'}),
 	'1.1', 'ALTER EXTENSION ... UPDATE reaches 1.1');
 is($node->safe_psql('updated', $raw_log),

@@ -20,13 +20,15 @@ BEGIN
     RETURN 0;
   END IF;
   n := analytics.fold_range(w, h, NULL, NULL);
+  -- The API requests of the same range (api_requests.sql).
+  PERFORM analytics.fold_api_requests(w, h, NULL, NULL);
   UPDATE analytics.fold_state
      SET watermark = h, folded_at = now(), events_folded = events_folded + n;
   RETURN n;
 END
 $$;
 COMMENT ON FUNCTION analytics.fold() IS
-  'Folds the events recorded since the last fold into the rollups, exactly once; safe with concurrent writers and folds; then records the threshold notifications its events reached that their writers could not see; returns how many events';
+  'Folds the events and API requests recorded since the last fold into the rollups, exactly once; safe with concurrent writers and folds; then records the threshold notifications its events reached that their writers could not see; returns how many chat events';
 REVOKE ALL ON FUNCTION analytics.fold() FROM PUBLIC;
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
   ('admin', 'FUNCTION', 'analytics.fold()', 'EXECUTE', true)

@@ -3,5 +3,5 @@
 CREATE OR REPLACE FUNCTION analytics.guard_append_only() RETURNS trigger
   LANGUAGE C AS 'MODULE_PATHNAME', 'ua_guard_append_only';
 COMMENT ON FUNCTION analytics.guard_append_only() IS
-  'Trigger refusing UPDATE, DELETE and TRUNCATE of analytics.chat_events outside the extension''s functions';
+  'Trigger refusing UPDATE, DELETE and TRUNCATE of analytics.chat_events (or of the log its argument names: analytics.api_requests) outside the extension''s functions';
 REVOKE ALL ON FUNCTION analytics.guard_append_only() FROM PUBLIC;

@@ -17,6 +17,9 @@ BEGIN
   DELETE FROM analytics.rollup_system_labels r WHERE r.usage_date BETWEEN from_date AND to_date;
   DELETE FROM analytics.rollup_conversations r WHERE r.usage_date BETWEEN from_date AND to_date;
   DELETE FROM analytics.rollup_document_sections r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_api_daily r WHERE r.usage_date BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_widget_daily r WHERE r.usage_date BETWEEN from_date AND to_date;
+  PERFORM analytics.fold_api_requests(0, hi, from_date, to_date);
   RETURN analytics.fold_range(0, hi, from_date, to_date);
 END
 $$;

@@ -14,6 +14,7 @@ DECLARE
   last_day   date;
   rebuild_from date;
   n          bigint := 0;
+  api_from   date;
 BEGIN
   SELECT f.watermark, (f.retained_from AT TIME ZONE 'UTC')::date INTO w_old, horizon
     FROM analytics.fold_state f;
@@ -21,6 +22,7 @@ BEGIN
   -- event is visible, and every transaction that may still write has an id
   -- at or above h.
   LOCK TABLE analytics.chat_events IN SHARE MODE;
+  LOCK TABLE analytics.api_requests IN SHARE MODE;
   h := pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
   SELECT LEAST(min(e.usage_date), min((e.occurred_at AT TIME ZONE 'UTC')::date)),
          GREATEST(max(e.usage_date), max((e.occurred_at AT TIME ZONE 'UTC')::date))
@@ -41,6 +43,16 @@ BEGIN
     END IF;
     -- Every event present is folded now: put it below the new watermark.
     UPDATE analytics.chat_events e SET recorded_xid = h - 1 WHERE e.recorded_xid >= h;
+  END IF;
+  -- API requests: retention drops whole UTC months of both logs and their
+  -- rollups are per UTC day, so every month with raw requests is rebuilt
+  -- from them, then restamped below the new watermark.
+  SELECT date_trunc('month', min(r.occurred_at) AT TIME ZONE 'UTC')::date INTO api_from FROM analytics.api_requests r;
+  IF api_from IS NOT NULL THEN
+    DELETE FROM analytics.rollup_api_daily r WHERE r.usage_date >= api_from;
+    DELETE FROM analytics.rollup_widget_daily r WHERE r.usage_date >= api_from;
+    PERFORM analytics.fold_api_requests(0, 9223372036854775807, api_from, NULL);
+    UPDATE analytics.api_requests r SET recorded_xid = h - 1 WHERE r.recorded_xid >= h;
   END IF;
   UPDATE analytics.fold_state
      SET watermark = h, needs_repair = false, system_identifier = analytics.system_identifier(),

@@ -170,7 +170,30 @@ CREATE OR REPLACE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, 
             WHERE e.status IN ('completed', 'failed') AND e.recorded_xid < %3$s
               AND v.scope_id IS NOT NULL AND v.item IS NOT NULL
               AND v.d BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
-            GROUP BY v.scope, v.scope_id, v.d$$)
+            GROUP BY v.scope, v.scope_id, v.d$$),
+        ('rollup_api_daily',
+         $$SELECT row(org_id, usage_date, api_key_id, endpoint)::text,
+                  row(requests, status_1xx, status_2xx, status_3xx, status_4xx, status_5xx, cached, billable_units,
+                      latency, last_seen)::text
+             FROM analytics.rollup_api_daily WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(org_id, (occurred_at AT TIME ZONE 'UTC')::date, COALESCE(api_key_id, 0), endpoint)::text,
+                  row(count(*), count(*) FILTER (WHERE status_code < 200),
+                      count(*) FILTER (WHERE status_code BETWEEN 200 AND 299),
+                      count(*) FILTER (WHERE status_code BETWEEN 300 AND 399),
+                      count(*) FILTER (WHERE status_code BETWEEN 400 AND 499),
+                      count(*) FILTER (WHERE status_code >= 500), count(*) FILTER (WHERE cached), sum(billable_units),
+                      analytics.latency_sketch_agg(response_time_ms), max(occurred_at))::text
+             FROM analytics.api_requests WHERE recorded_xid < %3$s
+              AND (occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY org_id, (occurred_at AT TIME ZONE 'UTC')::date, COALESCE(api_key_id, 0), endpoint$$),
+        ('rollup_widget_daily',
+         $$SELECT row(org_id, widget_id, usage_date)::text, row(requests, billable_units, last_seen)::text
+             FROM analytics.rollup_widget_daily WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(org_id, widget_id, (occurred_at AT TIME ZONE 'UTC')::date)::text,
+                  row(count(*), sum(billable_units), max(occurred_at))::text
+             FROM analytics.api_requests WHERE recorded_xid < %3$s AND widget_id IS NOT NULL
+              AND (occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY org_id, widget_id, (occurred_at AT TIME ZONE 'UTC')::date$$)
       ) AS x(rollup, stored, recomputed);
   END;
 COMMENT ON FUNCTION analytics.rollup_comparisons(date, date, bigint) IS

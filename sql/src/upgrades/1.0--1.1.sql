@@ -885,6 +885,22 @@ DROP MATERIALIZED VIEW analytics.mv_document_popularity;
 -- ==== issue 14: organizations and members ====
 \ir ../organizations.sql
 
+-- ==== issue 14: API request metering and widgets ====
+-- The append-only guard names the log of its trigger argument; partitions
+-- of both logs; the fold, rebuild, restore repair, retention, payload
+-- retention and verification cover API requests (their files are included
+-- above or here).
+\ir ../functions/guard_append_only.sql
+\ir ../functions/ensure_partitions.sql
+\ir ../functions/repair_after_restore.sql
+\ir ../api_requests.sql
+-- Granted to nobody: no PUBLIC rights, as after a fresh install's REVOKE.
+REVOKE ALL ON analytics.api_request_keys, analytics.api_requests_default FROM PUBLIC;
+REVOKE ALL ON SEQUENCE analytics.api_requests_id_seq FROM PUBLIC;
+-- The monthly partitions of api_requests are not made here (they would be
+-- members of the extension): ensure_partitions() makes them, as it makes
+-- those of chat_events; until then requests wait in the default partition.
+
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and
 -- organization-scoped admins lose what they may no longer change).
