@@ -21,7 +21,8 @@
  *	  LOCKED), and only under READ COMMITTED: a request never waits for it,
  *	  and one key gets at most about one write a minute.
  *
- *	  Rate limits, exact: per key, fixed UTC minutes and hours.  A charge
+ *	  Rate limits, exact: per key, fixed UTC minutes and hours (those of the
+ *	  transaction's start, now(), as every time here).  A charge
  *	  takes the key's admission lock (an advisory lock, key
  *	  hashtextextended('usage_analytics.api_key:' || key_id, 0)) only while
  *	  it counts and adds, and releases it before returning, not at commit:

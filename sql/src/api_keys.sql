@@ -60,6 +60,8 @@ CREATE POLICY api_keys_read ON analytics.api_keys FOR SELECT
          OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.managed_org_ids()), '{}')));
 SELECT pg_catalog.pg_extension_config_dump('analytics.api_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.api_keys_key_id_seq', '');
+REVOKE ALL ON TABLE analytics.api_keys FROM PUBLIC;
+REVOKE ALL ON SEQUENCE analytics.api_keys_key_id_seq FROM PUBLIC;
 -- Every column but key_hash: the metadata.
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
   ('*', 'TABLE', 'analytics.api_keys',

@@ -9,7 +9,7 @@ SELECT tables_are('analytics', ARRAY['chat_events', 'chat_events_default',
   'rollup_system_models', 'rollup_distinct', 'notifications', 'access_list', 'event_corrections', 'model_aliases',
   'alert_rules', 'provider_limits', 'provider_counters',
   'rollup_user_labels', 'rollup_system_labels', 'rollup_conversations', 'rollup_document_sections',
-  'organizations', 'org_members'],
+  'organizations', 'org_members', 'api_keys', 'api_key_counters', 'api_key_rate_limited'],
   'the raw log, its default partition and the data tables: no monthly partition is an extension member');
 SELECT views_are('analytics', ARRAY['user_daily_usage', 'user_monthly_usage', 'v_user_current_month',
   'document_usage', 'system_daily_metrics', 'user_monthly_summary', 'user_request_analytics',
