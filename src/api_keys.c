@@ -524,6 +524,16 @@ static UaPlan add_charge = {
 	.nargs = 5, .argtypes = {TEXTOID, INT8OID, TIMESTAMPTZOID, INT2OID, TIMESTAMPTZOID}
 };
 
+/* The usual case, cheaper than the upsert: the slot's row of the hour exists. */
+static UaPlan bump_charge = {
+	.sql = "UPDATE analytics.api_key_counters c "
+	"SET requests = c.requests + 1, "
+	"    minute_requests = CASE WHEN c.minute_start >= $5 THEN c.minute_requests + 1 ELSE 1 END, "
+	"    minute_start = GREATEST(c.minute_start, $5) "
+	"WHERE c.org_id = $1 AND c.key_id = $2 AND c.hour_start = $3 AND c.slot = $4",
+	.nargs = 5, .argtypes = {TEXTOID, INT8OID, TIMESTAMPTZOID, INT2OID, TIMESTAMPTZOID}
+};
+
 static UaPlan add_refusal = {
 	.sql = "INSERT INTO analytics.api_key_rate_limited AS r "
 	"  (org_id, key_id, limit_name, period_start, slot, refused) "
@@ -591,7 +601,9 @@ ua_authorize_api_request(PG_FUNCTION_ARGS)
 			a[2] = TimestampTzGetDatum(start[1]);
 			a[3] = Int16GetDatum(UA_BACKEND_SLOT);
 			a[4] = TimestampTzGetDatum(start[0]);
-			ua_run(&add_charge, a, NULL, false, 1);
+			ua_run(&bump_charge, a, NULL, false, -1);
+			if (SPI_processed == 0)
+				ua_run(&add_charge, a, NULL, false, 1);
 		}
 		LockRelease(&tag, ExclusiveLock, false);
 
