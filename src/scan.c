@@ -58,7 +58,7 @@ typedef struct UaColumnCache
 	AttrNumber	attnos[16];
 } UaColumnCache;
 
-static UaColumnCache column_caches[8];
+static UaColumnCache column_caches[16];
 
 static void
 forget_columns(Datum arg, Oid relid)

@@ -19,6 +19,8 @@
  *	    quota.c          analytics.check_quota(), the quota evaluation
  *	    notify.c         threshold notifications
  *	    feedback.c       analytics.record_feedback()
+ *	    api_keys.c       API keys: the generator, authenticate_api_key(),
+ *	                     authorize_api_request() (per-key rate limits)
  *	    subject.c        plans, subscriptions, prices, usage snapshots
  *	    scan.c           the index-scan layer under subject.c
  *	    fold.c           analytics.fold_range(): the entry point,

@@ -113,6 +113,7 @@ CREATE TABLE analytics.notifications (
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   acknowledged_at timestamptz,
   rule_id         bigint,
+  org_id          text,
   PRIMARY KEY (user_id, limit_name, period_start, threshold),
   UNIQUE (user_id, notification_id)
 );
@@ -121,10 +122,14 @@ COMMENT ON TABLE analytics.notifications IS
   'Outbox of usage thresholds reached: one row per user, limit, period and threshold, exactly once, written in the transaction that reached it (or, when concurrent transactions reached it together, by the next fold()) and announced with NOTIFY usage_analytics';
 COMMENT ON COLUMN analytics.notifications.rule_id IS
   'The alert rule (analytics.alert_rules) that wrote the row; NULL for plan thresholds';
+COMMENT ON COLUMN analytics.notifications.org_id IS
+  'The organization a notification is for (api_key_created, api_key_expiring: user_id is then ''''); its owners and admins read it';
 ALTER TABLE analytics.notifications ENABLE ROW LEVEL SECURITY;
 CREATE POLICY notifications_read ON analytics.notifications FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
-         OR (SELECT analytics.sees_all_rows()));
+         OR (SELECT analytics.sees_all_rows())
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.managed_org_ids()), '{}')));
 SELECT pg_catalog.pg_extension_config_dump('analytics.notifications', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.notifications_notification_id_seq', '');
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES

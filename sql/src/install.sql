@@ -12,6 +12,8 @@
  *                     the grant helpers
  *    types.sql        latency_sketch (type, aggregates, accessors); amount
  *    organizations.sql  organizations and their members
+ *    api_keys.sql     API keys (create, revoke, rotate, authenticate) and
+ *                     their exact per-minute and per-hour rate limits
  *    prices.sql       model_prices, model_aliases, price_request, the
  *                     LiteLLM catalog import, the shipped prices
  *    plans.sql        plans, subscriptions, subject_at, subscribe, the
@@ -53,6 +55,7 @@
 \ir access.sql
 \ir types.sql
 \ir organizations.sql
+\ir api_keys.sql
 \ir prices.sql
 \ir plans.sql
 \ir events.sql

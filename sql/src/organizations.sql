@@ -58,3 +58,7 @@ SELECT pg_catalog.pg_extension_config_dump('analytics.org_members', '');
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
   ('*', 'TABLE', 'analytics.org_members', 'SELECT')
   ON CONFLICT DO NOTHING;
+
+-- The organizations the session's identity owns or administers (RLS of
+-- every relation an organization's owners and admins read).
+\ir functions/managed_org_ids.sql

@@ -30,7 +30,12 @@ SELECT count(analytics.record_chat_event('alice', 'gpt-4o', input_tokens => 100 
   FROM generate_series(1, 8) i \gset
 SELECT analytics.record_chat_event('alice', 'gpt-4o', input_tokens => 5, cost => 0.01, occurred_at => '2024-03-05 10:00+00',
          request_id => 'old') AS old_event \gset
+-- An organization with an API key (its plaintext in a table every role reads).
 INSERT INTO analytics.organizations (org_id, name, slug) VALUES ('acme', 'Acme', 'acme');
+CREATE TABLE hostile_key AS SELECT * FROM analytics.create_api_key('acme', 'k', '{read}', rate_limit_per_minute => 100,
+                                                                   expires_at => now() + interval '2 days',
+                                                                   allowed_origins => '{https://a.example}', ip_allowlist => '{10.0.0.0/8}');
+GRANT SELECT ON hostile_key TO PUBLIC;
 SELECT analytics.fold() \gset
 SELECT min(id) AS first_event, max(id) AS last_event FROM analytics.chat_events WHERE status = 'completed' \gset
 
@@ -115,6 +120,17 @@ INSERT INTO battery (who, q, expect) VALUES
   ('ua_sec_user', $$SELECT analytics.quantiles(latency, ARRAY[0.5, 0.99]) FROM analytics.rollup_user_daily$$, 'ok'),
   ('ua_sec_user', $$SELECT analytics.quantile(analytics.latency_sketch_merge(latency), 0.5) FROM analytics.rollup_user_monthly$$, 'ok'),
   ('ua_sec_user', $$SELECT analytics.sketch_count(analytics.latency_sketch_agg(x)) FROM (VALUES (1.0::float8), (2.0)) v(x)$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.create_api_key('acme', 'h', '{read}', 'test', '2100-01-01 00:00+00', 10, 5, '{https://a.example}', '{10.0.0.0/8}')$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.authenticate_api_key((SELECT api_key FROM hostile_key), 'https://A.example', '10.1.1.1', 'read')$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.authorize_api_request((SELECT api_key FROM hostile_key), 'https://a.example', '10.1.1.1', 'read')$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.authorize_api_request((SELECT api_key FROM hostile_key), 'https://a.example', '11.1.1.1', 'read')$$, '42U02'),
+  ('ua_sec_app', $$SELECT * FROM analytics.authenticate_api_key('ua_live_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx')$$, '28000'),
+  ('ua_sec_app', $$SELECT * FROM analytics.rotate_api_key('acme', (SELECT key_id FROM hostile_key))$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.revoke_api_key('acme', (SELECT key_id FROM hostile_key))$$, 'ok'),
+  ('ua_sec_admin', $$SELECT * FROM analytics.api_keys$$, '42501'),
+  ('ua_sec_admin', $$SELECT key_prefix, last_used_at FROM analytics.api_keys$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.api_key_counters$$, 'ok'),
+  ('ua_sec_admin', $$SELECT analytics.evaluate_alerts()$$, 'ok'),
   ('ua_sec_admin', $$SELECT * FROM analytics.document_usage$$, 'ok'),
   ('ua_sec_admin', $$SELECT * FROM analytics.system_daily_metrics$$, 'ok'),
   ('ua_sec_admin', $$SELECT * FROM analytics.mv_user_monthly_summary$$, 'ok'),
@@ -163,10 +179,11 @@ $$;
 
 SELECT is_empty($$SELECT n, who, q, expect, got FROM battery WHERE got IS DISTINCT FROM expect$$,
   'every function, view and job runs without calling a hostile object, and answers as expected');
-SELECT is((SELECT count(*) FROM battery), 69::bigint, 'the battery covers 69 calls');
+SELECT is((SELECT count(*) FROM battery), 80::bigint, 'the battery covers 80 calls');
 SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'and the rollups still equal the raw log');
 
 SELECT * FROM finish();
+DROP TABLE hostile_key;
 DROP EXTENSION usage_analytics;
 DROP OWNED BY ua_sec_attacker, ua_sec_app, ua_sec_admin, ua_sec_user;
 DROP ROLE ua_sec_attacker, ua_sec_app, ua_sec_admin, ua_sec_user;

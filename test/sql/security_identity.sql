@@ -4,7 +4,7 @@
 -- identity's rows, and no error an end user can provoke shows another
 -- user's data.
 \i test/setup.psql
-SELECT plan(26);
+SELECT plan(29);
 
 CREATE ROLE ua_id_user;
 CREATE ROLE ua_id_other;
@@ -21,6 +21,11 @@ SELECT analytics.record_chat_event('bob', 'secret-model-b', provider => 'openai'
 SELECT analytics.subscribe('bob', 'pro') > 0 AS bob_on_pro \gset
 SELECT event_id AS bob_pending FROM analytics.start_request('bob', 'gpt-4o', 5, request_id => 'bob-secret-pending') \gset
 
+-- API keys of two organizations; alice owns acme, bob is a member of it.
+INSERT INTO analytics.organizations (org_id, name, slug) VALUES ('acme', 'Acme', 'acme'), ('other', 'Other', 'other');
+INSERT INTO analytics.org_members (org_id, user_id, role) VALUES ('acme', 'alice', 'owner'), ('acme', 'bob', 'member');
+SELECT count(*) AS keys FROM unnest(ARRAY['acme', 'other']) o, LATERAL analytics.create_api_key(o, 'k') k \gset
+
 -- The application's pooled connection: one login, many identities.
 SET ROLE ua_id_app;
 SET plan_cache_mode = force_generic_plan;
@@ -28,6 +33,7 @@ PREPARE events AS SELECT COALESCE(string_agg(DISTINCT user_id, ',' ORDER BY user
 PREPARE counters AS SELECT string_agg(DISTINCT user_id, ',' ORDER BY user_id) AS users FROM analytics.usage_counters;
 PREPARE monthly AS SELECT string_agg(DISTINCT user_id, ',' ORDER BY user_id) AS users FROM analytics.user_monthly_usage;
 PREPARE history AS SELECT string_agg(DISTINCT model, ',') AS users FROM analytics.get_user_request_history(analytics.current_user_id(), 10, 0);
+PREPARE keys AS SELECT COALESCE(string_agg(DISTINCT org_id, ',' ORDER BY org_id), '') AS orgs FROM analytics.api_keys;
 
 -- alice as end user.
 SET usage_analytics.user_id = 'alice';
@@ -36,6 +42,7 @@ EXECUTE events \gset e1_
 EXECUTE counters \gset c1_
 EXECUTE monthly \gset m1_
 EXECUTE history \gset h1_
+EXECUTE keys \gset k1_
 -- bob, same role, same prepared statements.
 SET ROLE ua_id_app;
 SET usage_analytics.user_id = 'bob';
@@ -43,10 +50,12 @@ SET ROLE ua_id_user;
 EXECUTE events \gset e2_
 EXECUTE counters \gset c2_
 EXECUTE history \gset h2_
+EXECUTE keys \gset k2_
 -- The app itself (all rows), then another end-user role acting for alice:
 -- the all-rows execution must not leak into the next one.
 SET ROLE ua_id_app;
 EXECUTE events \gset e3_
+EXECUTE keys \gset k3_
 SET usage_analytics.user_id = 'alice';
 SET ROLE ua_id_other;
 EXECUTE events \gset e4_
@@ -70,6 +79,9 @@ SELECT is(:'e3_users'::text, 'alice,bob', 'the app backend reads all rows');
 SELECT is(:'e4_users'::text, 'alice', 'then another end-user role for alice: her events only');
 SELECT is(:'m4_users'::text, 'alice', 'and her monthly usage only');
 SELECT is(:'e5_users'::text, '', 'no identity: no rows');
+SELECT is(:'k1_orgs'::text, 'acme', 'generic plan, alice (owner of acme): acme''s API keys');
+SELECT is(:'k2_orgs'::text, '', 'identity switched to bob (a member): no API key');
+SELECT is(:'k3_orgs'::text, 'acme,other', 'the app backend reads every organization''s keys');
 
 -- Errors alice can provoke about bob's data.
 SET usage_analytics.user_id = 'alice';
@@ -128,7 +140,7 @@ RESET usage_analytics.user_id;
 
 -- API metering across identity switches, generic plans: an owner of acme,
 -- then a member of acme, then the app itself.
-INSERT INTO analytics.organizations (org_id, name, slug) VALUES ('acme', 'Acme', 'acme'), ('globex', 'Globex', 'globex');
+INSERT INTO analytics.organizations (org_id, name, slug) VALUES ('globex', 'Globex', 'globex');
 INSERT INTO analytics.org_members (org_id, user_id, role) VALUES ('acme', 'olivia', 'owner'), ('acme', 'mia', 'member');
 SELECT count(analytics.record_api_request(o, '/v1/x', 'GET', 200, 5, user_id => u))
   FROM (VALUES ('acme', 'mia'), ('globex', 'gina')) v(o, u) \gset

@@ -36,9 +36,18 @@ SELECT analytics.void_event(min(id), 'm') IS NOT NULL AS voided FROM analytics.c
 -- Alert rules: one for alice, one system-wide; both reached.
 INSERT INTO analytics.alert_rules (name, user_id, metric, threshold) VALUES
   ('alice tokens', 'alice', 'tokens_per_month', 1), ('system tokens', NULL, 'tokens_per_month', 1);
+-- Organizations acme and other, each with an API key charged twice (once
+-- refused), a key about to expire; carol owns acme, alice (the acting
+-- identity) is a plain member: she reads no key.
+INSERT INTO analytics.organizations (org_id, name, slug) VALUES ('acme', 'Acme', 'acme'), ('other', 'Other', 'other');
+INSERT INTO analytics.org_members (org_id, user_id, role) VALUES ('acme', 'carol', 'owner'), ('acme', 'alice', 'member'), ('other', 'bob', 'member');
+CREATE TEMP TABLE matrix_keys AS
+  SELECT k.* FROM unnest(ARRAY['acme', 'other']) o,
+         LATERAL analytics.create_api_key(o, 'k', rate_limit_per_hour => 1, expires_at => now() + interval '1 day') k;
+SELECT count(a.allowed) AS charged
+  FROM matrix_keys k, generate_series(1, 2) i, LATERAL analytics.authorize_api_request(CASE WHEN i > 0 THEN k.api_key END) a \gset
 -- API metering: two organizations with a widget each; bob's request in
 -- acme, alice's in other; folded, then one more request unfolded.
-INSERT INTO analytics.organizations (org_id, name, slug) VALUES ('acme', 'Acme', 'acme'), ('other', 'Other', 'other');
 SELECT count(analytics.create_widget(o, w, 'map', w)) AS widgets FROM (VALUES ('acme', 'wa'), ('other', 'wo')) v(o, w) \gset
 SELECT count(analytics.record_api_request(o, '/v1/x', 'GET', 200, 5, widget_id => w, billable_units => 1, user_id => u,
                                           api_key_id => 1, request_id => o || u))

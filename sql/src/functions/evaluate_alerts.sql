@@ -12,7 +12,9 @@
  * rule_id, period_start, threshold 1) with ON CONFLICT DO NOTHING; a
  * concurrent evaluation waits for the other's row and writes nothing.
  * Rules and periods are taken in one order, so two evaluations never
- * deadlock.  Returns the number of rows written.
+ * deadlock.  Then API keys that expire within 7 days (and are not
+ * revoked before): one api_key_expiring row per key, for its organization
+ * (used: days left).  Returns the number of rows written.
  */
 CREATE OR REPLACE FUNCTION analytics.evaluate_alerts() RETURNS integer
   LANGUAGE plpgsql VOLATILE SECURITY DEFINER
@@ -84,11 +86,29 @@ BEGIN
       written := written + k;
     END LOOP;
   END LOOP;
+  -- API keys expiring within 7 days: once per key (the outbox's primary
+  -- key: '', 'api_key_expiring:' || key_id, the UTC day of expires_at).
+  WITH n AS (
+    INSERT INTO analytics.notifications AS n
+      (user_id, limit_name, period_start, threshold, used, limit_value, plan_id, org_id)
+    SELECT '', 'api_key_expiring:' || a.key_id, (a.expires_at AT TIME ZONE 'UTC')::date, 1,
+           round(extract(epoch FROM a.expires_at - now()) / 86400, 2), 7, '', a.org_id
+      FROM analytics.api_keys a
+     WHERE a.expires_at > now() AND a.expires_at <= now() + interval '7 days'
+       AND (a.revoked_at IS NULL OR a.revoked_at > a.expires_at)
+     ORDER BY a.org_id, a.key_id
+    ON CONFLICT (user_id, limit_name, period_start, threshold) DO NOTHING
+    RETURNING n.*)
+  SELECT count(pg_notify('usage_analytics', jsonb_build_object(
+           'notification_id', n.notification_id, 'user_id', n.user_id, 'org_id', n.org_id,
+           'limit', n.limit_name, 'days_left', n.used, 'period_start', n.period_start)::text))
+    INTO k FROM n;
+  written := written + k;
   RETURN written;
 END
 $$;
 COMMENT ON FUNCTION analytics.evaluate_alerts() IS
-  'Evaluates the enabled alert rules and writes each one reached to notifications, exactly once per rule and period, with NOTIFY usage_analytics; returns how many were written';
+  'Evaluates the enabled alert rules and writes each one reached to notifications, exactly once per rule and period, and api_key_expiring once per API key expiring within 7 days, with NOTIFY usage_analytics; returns how many were written';
 REVOKE ALL ON FUNCTION analytics.evaluate_alerts() FROM PUBLIC;
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
   ('admin', 'FUNCTION', 'analytics.evaluate_alerts()', 'EXECUTE', true)

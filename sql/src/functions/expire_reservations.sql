@@ -24,11 +24,17 @@ BEGIN
   -- Provider rate-limit windows that ended more than a day ago.
   DELETE FROM analytics.provider_counters c
    WHERE c.period_start < clock_timestamp() - interval '2 days';
+  -- API-key rate-limit hours that ended more than a day ago; refusals
+  -- older than 31 days.
+  DELETE FROM analytics.api_key_counters c
+   WHERE c.hour_start < clock_timestamp() - interval '25 hours';
+  DELETE FROM analytics.api_key_rate_limited r
+   WHERE r.period_start < clock_timestamp() - interval '31 days';
   RETURN n;
 END
 $$;
 COMMENT ON FUNCTION analytics.expire_reservations() IS
-  'Marks pending requests older than usage_analytics.reservation_ttl expired and releases their reservations; returns how many. Also deletes provider rate-limit windows that ended more than a day ago';
+  'Marks pending requests older than usage_analytics.reservation_ttl expired and releases their reservations; returns how many. Also deletes provider and API-key rate-limit windows that ended more than a day ago, and API-key refusals older than 31 days';
 REVOKE ALL ON FUNCTION analytics.expire_reservations() FROM PUBLIC;
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
   ('admin', 'FUNCTION', 'analytics.expire_reservations()', 'EXECUTE', true)

@@ -900,6 +900,19 @@ REVOKE ALL ON SEQUENCE analytics.api_requests_id_seq FROM PUBLIC;
 -- The monthly partitions of api_requests are not made here (they would be
 -- members of the extension): ensure_partitions() makes them, as it makes
 -- those of chat_events; until then requests wait in the default partition.
+-- ==== issue 14: API keys and rate limits ====
+\ir ../api_keys.sql
+-- Notifications for an organization (api_key_created, api_key_expiring),
+-- read by its owners and admins.
+ALTER TABLE analytics.notifications ADD COLUMN org_id text;
+COMMENT ON COLUMN analytics.notifications.org_id IS
+  'The organization a notification is for (api_key_created, api_key_expiring: user_id is then ''''); its owners and admins read it';
+DROP POLICY notifications_read ON analytics.notifications;
+CREATE POLICY notifications_read ON analytics.notifications FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows())
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.managed_org_ids()), '{}')));
 
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and
