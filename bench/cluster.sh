@@ -4,7 +4,8 @@
 # 2-core, 24 GB machine.  synchronous_commit stays on, as in production.
 set -euo pipefail
 PG_MAJOR=${PG_MAJOR:-15}
-BIN=/usr/lib/postgresql/$PG_MAJOR/bin
+# PG_CONFIG set: that installation (a private copy), else the system's.
+if [ -n "${PG_CONFIG:-}" ]; then BIN=$("$PG_CONFIG" --bindir); else BIN=/usr/lib/postgresql/$PG_MAJOR/bin; fi
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CLUSTER=$BENCH_DIR/.cluster
 PORT=${BENCH_PORT:-55498}
