@@ -144,7 +144,7 @@ admission_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
  * it tries, and reports 55P03 if another transaction holds it.
  */
 static void
-lock_admission(int64 key, const char *user, const char *scope)
+lock_admission(int64 key, const char *user, const char *scope, bool org)
 {
 	static bool registered = false;
 	UaXactKeys *list = scope ? &held_scopes : &held;
@@ -176,7 +176,8 @@ lock_admission(int64 key, const char *user, const char *scope)
 					 errhint("Retry the transaction, or admit each request in its own transaction.")));
 		ereport(ERROR,
 				(errcode(ERRCODE_LOCK_NOT_AVAILABLE),
-				 errmsg("cannot wait for the admission of user \"%s\" in this transaction", user),
+				 errmsg("cannot wait for the admission of %s \"%s\" in this transaction",
+						org ? "organization" : "user", user),
 				 errdetail("Another transaction is admitting that user, and this transaction already "
 						   "holds the admission of a user or a rate limit that comes later in the lock "
 						   "order: waiting could deadlock."),
@@ -192,23 +193,28 @@ lock_admission(int64 key, const char *user, const char *scope)
 	ua_xact_keys_add(list, (uint64) key);
 }
 
-/* The user's lock: hashtextextended('usage_analytics.admission:' || user_id, 0). */
+/*
+ * The user's lock: hashtextextended('usage_analytics.admission:' || user_id, 0);
+ * an organization's: hashtextextended('usage_analytics.org_admission:' || org_id, 0).
+ * Both kinds are admission locks in one key order (lock_admission).
+ */
 static void
-lock_user(Datum user_id)
+lock_subject(Datum user_id, bool org)
 {
-	static const char prefix[] = "usage_analytics.admission:";
+	const char *prefix = org ? "usage_analytics.org_admission:" : "usage_analytics.admission:";
 	text	   *u = DatumGetTextPP(user_id);
 	Size		ulen = VARSIZE_ANY_EXHDR(u);
-	text	   *name = palloc(VARHDRSZ + sizeof(prefix) - 1 + ulen);
+	Size		plen = strlen(prefix);
+	text	   *name = palloc(VARHDRSZ + plen + ulen);
 	int64		key;
 
-	SET_VARSIZE(name, VARHDRSZ + sizeof(prefix) - 1 + ulen);
-	memcpy(VARDATA(name), prefix, sizeof(prefix) - 1);
-	memcpy(VARDATA(name) + sizeof(prefix) - 1, VARDATA_ANY(u), ulen);
+	SET_VARSIZE(name, VARHDRSZ + plen + ulen);
+	memcpy(VARDATA(name), prefix, plen);
+	memcpy(VARDATA(name) + plen, VARDATA_ANY(u), ulen);
 	key = DatumGetInt64(DirectFunctionCall2Coll(hashtextextended, C_COLLATION_OID,
 												PointerGetDatum(name), Int64GetDatum(0)));
 	pfree(name);
-	lock_admission(key, text_to_cstring(u), NULL);
+	lock_admission(key, text_to_cstring(u), NULL, org);
 }
 
 /* The rate-limited scopes' locks, in ascending key order (rules.c sorted them). */
@@ -220,7 +226,7 @@ lock_scopes(const UaModelRules *r)
 	for (i = 0; i < r->nscopes; i++)
 		lock_admission(r->scopes[i].lock_key, NULL,
 					   psprintf("%s/%s", TextDatumGetCString(r->provider),
-								TextDatumGetCString(r->scopes[i].model)));
+								TextDatumGetCString(r->scopes[i].model)), false);
 }
 
 static UaPlan event_state = {
@@ -232,7 +238,7 @@ static UaPlan event_state = {
 
 static UaPlan lock_event = {
 	.sql = "SELECT user_id, occurred_at, usage_date, status, model, provider, "
-	"  COALESCE(reserved_tokens, 0)::int8, COALESCE(reserved_cost, 0), cost "
+	"  COALESCE(reserved_tokens, 0)::int8, COALESCE(reserved_cost, 0), cost, org_id "
 	"FROM analytics.chat_events WHERE id = $1 FOR UPDATE",
 	.nargs = 1, .argtypes = {INT8OID}
 };
@@ -328,6 +334,10 @@ ua_start_request(PG_FUNCTION_ARGS)
 	Datum		out[6];
 	bool		out_null[6] = {false, false, false, true, true, true};
 	int64		query_length;
+	bool		in_org;
+	Datum		org_id = (Datum) 0;
+	UaOrg		org;
+	UaMember	member;
 
 	ua_check_text_args(fcinfo, texts, lengthof(texts));
 	tokens = ua_check_count(fcinfo, S_EST_TOKENS, "estimated_tokens", UA_MAX_TOKENS * 4LL, 0);
@@ -383,9 +393,26 @@ ua_start_request(PG_FUNCTION_ARGS)
 	ua_rules_resolve(PG_GETARG_DATUM(S_MODEL), PG_ARGISNULL(S_PROVIDER) ? (Datum) 0 : PG_GETARG_DATUM(S_PROVIDER),
 					 now, GetActiveSnapshot(), &rules);
 
-	/* One admission of this user at a time, until commit. */
-	lock_user(user_id);
-	ua_quota_evaluate(user_id, tokens, est_cost, true, cxt, &q);
+	/*
+	 * One admission of this user (or, with org_id, of this organization) at
+	 * a time, until commit.  A request in an organization counts against
+	 * the organization's plan, pooled over its members, and the member's
+	 * caps; a user who is not a member, or a suspended organization, is an
+	 * error (ua_org_admit_check).
+	 */
+	in_org = !PG_ARGISNULL(S_ORG_ID) && ua_orgs_enabled();
+	if (in_org)
+	{
+		org_id = PG_GETARG_DATUM(S_ORG_ID);
+		ua_org_admit_check(org_id, user_id, GetActiveSnapshot(), &org, &member);
+		lock_subject(org_id, true);
+		ua_org_quota_evaluate(org_id, user_id, &org, &member, tokens, est_cost, true, cxt, &q);
+	}
+	else
+	{
+		lock_subject(user_id, false);
+		ua_quota_evaluate(user_id, tokens, est_cost, true, cxt, &q);
+	}
 	usage_date = q.today;
 
 	/*
@@ -448,14 +475,24 @@ ua_start_request(PG_FUNCTION_ARGS)
 		}
 		else
 			d.rejected = 1;
-		ua_counters_add(user_id, usage_date, &d);
+		if (in_org)
+			ua_counters_add_org(org_id, user_id, usage_date, &d);
+		else
+			ua_counters_add(user_id, usage_date, &d);
 		if (q.allowed)
 			ua_rules_count(&rules, now);
 	}
 
 	/* The answer: the decision, and the figures after the reservation. */
 	admitted = q.allowed;
-	if (admitted)
+	if (admitted && in_org)
+	{
+		ua_org_quota_evaluate(org_id, user_id, &org, &member, 0, zero(), true, cxt, &q);
+		if (ua_notify_enabled)
+			ua_notify_org_thresholds(org_id, &q);
+		ua_rules_gates(&rules, &q, cxt);
+	}
+	else if (admitted)
 	{
 		ua_quota_evaluate(user_id, 0, zero(), true, cxt, &q);
 		if (ua_notify_enabled)
@@ -510,6 +547,8 @@ ua_complete_request(PG_FUNCTION_ARGS)
 				reserved_cost,
 				cost;
 	bool		provider_null;
+	Datum		org_id;
+	bool		org_null;
 	int64		response_ms;
 	int64		ttft_ms;
 	int64		response_length;
@@ -587,6 +626,9 @@ ua_complete_request(PG_FUNCTION_ARGS)
 	provider = SPI_getbinval(row, desc, 6, &provider_null);
 	reserved_tokens = DatumGetInt64(SPI_getbinval(row, desc, 7, &isnull));
 	reserved_cost = SPI_getbinval(row, desc, 8, &isnull);
+	org_id = SPI_getbinval(row, desc, 10, &org_null);
+	if (!ua_orgs_enabled())
+		org_null = true;
 
 	/* Settled already: the same answer again, nothing changes. */
 	if (strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0)
@@ -712,9 +754,15 @@ ua_complete_request(PG_FUNCTION_ARGS)
 			d.pending_tokens = -reserved_tokens;
 			d.pending_cost = DirectFunctionCall1(numeric_uminus, reserved_cost);
 		}
-		ua_counters_add(user_id, usage_date, &d);
+		if (org_null)
+			ua_counters_add(user_id, usage_date, &d);
+		else
+			ua_counters_add_org(org_id, user_id, usage_date, &d);
 	}
-	ua_notify_after_usage(user_id);
+	if (org_null)
+		ua_notify_after_usage(user_id);
+	else
+		ua_notify_org_after_usage(org_id);
 	old = MemoryContextSwitchTo(cxt);
 	out[2] = datumCopy(cost, false, -1);
 	MemoryContextSwitchTo(old);

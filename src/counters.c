@@ -31,7 +31,8 @@
 	"  cache_hits, cost, cache_savings, response_time_sum, response_time_count, " \
 	"  pending_requests, pending_tokens, pending_cost, rejected) "
 #define UA_COUNTERS_ON_CONFLICT \
-	"ON CONFLICT (user_id, usage_date, slot) DO UPDATE SET " \
+	"ON CONFLICT (user_id, usage_date, slot) DO UPDATE SET " UA_COUNTERS_SET
+#define UA_COUNTERS_SET \
 	"  requests = c.requests + EXCLUDED.requests, failed = c.failed + EXCLUDED.failed, " \
 	"  input_tokens = c.input_tokens + EXCLUDED.input_tokens, " \
 	"  cached_input_tokens = c.cached_input_tokens + EXCLUDED.cached_input_tokens, " \
@@ -57,6 +58,35 @@ static UaPlan add_delta = {
 	INT8OID, INT8OID, NUMERICOID, INT8OID}
 };
 
+/*
+ * A request with org_id: the user's counter, the organization's pooled row
+ * (user_id '') and the member's row, in one statement ($20: org_id).
+ */
+#define UA_ORG_COUNTERS_INSERT \
+	"INSERT INTO analytics.org_usage_counters AS c (org_id, user_id, usage_date, slot, requests, " \
+	"  failed, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, " \
+	"  reasoning_tokens, cache_hits, cost, cache_savings, response_time_sum, response_time_count, " \
+	"  pending_requests, pending_tokens, pending_cost, rejected) " \
+	"VALUES ($20, '', $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19), " \
+	"  ($20, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) " \
+	"ON CONFLICT (org_id, user_id, usage_date, slot) DO UPDATE SET " UA_COUNTERS_SET
+
+#define UA_COUNTERS_TYPES TEXTOID, DATEOID, INT2OID, INT8OID, INT8OID, INT8OID, INT8OID, \
+	INT8OID, INT8OID, INT8OID, INT8OID, NUMERICOID, NUMERICOID, INT8OID, INT8OID, \
+	INT8OID, INT8OID, NUMERICOID, INT8OID
+
+static UaPlan add_org_delta = {
+	.sql = "WITH u AS (" UA_COUNTERS_INSERT
+	"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) "
+	UA_COUNTERS_ON_CONFLICT ") " UA_ORG_COUNTERS_INSERT,
+	.nargs = 20, .argtypes = {UA_COUNTERS_TYPES, TEXTOID}
+};
+
+static UaPlan add_org_only = {
+	.sql = UA_ORG_COUNTERS_INSERT,
+	.nargs = 20, .argtypes = {UA_COUNTERS_TYPES, TEXTOID}
+};
+
 static Datum
 or_zero(Datum n)
 {
@@ -79,6 +109,40 @@ ua_counters_add(Datum user_id, Datum usage_date, const UaCounterDelta *d)
 	};
 
 	ua_run(&add_delta, v, NULL, false, 1);
+}
+
+static void
+fill_values(Datum *v, Datum user_id, Datum usage_date, const UaCounterDelta *d)
+{
+	v[0] = user_id;
+	v[1] = usage_date;
+	v[2] = Int16GetDatum(UA_BACKEND_SLOT);
+	v[3] = Int64GetDatum(d->requests);
+	v[4] = Int64GetDatum(d->failed);
+	v[5] = Int64GetDatum(d->input_tokens);
+	v[6] = Int64GetDatum(d->cached_input_tokens);
+	v[7] = Int64GetDatum(d->cache_write_tokens);
+	v[8] = Int64GetDatum(d->output_tokens);
+	v[9] = Int64GetDatum(d->reasoning_tokens);
+	v[10] = Int64GetDatum(d->cache_hits);
+	v[11] = or_zero(d->cost);
+	v[12] = or_zero(d->cache_savings);
+	v[13] = Int64GetDatum(d->response_time_sum);
+	v[14] = Int64GetDatum(d->response_time_count);
+	v[15] = Int64GetDatum(d->pending_requests);
+	v[16] = Int64GetDatum(d->pending_tokens);
+	v[17] = or_zero(d->pending_cost);
+	v[18] = Int64GetDatum(d->rejected);
+}
+
+void
+ua_counters_add_org(Datum org_id, Datum user_id, Datum usage_date, const UaCounterDelta *d)
+{
+	Datum		v[20];
+
+	fill_values(v, user_id, usage_date, d);
+	v[19] = org_id;
+	ua_run(&add_org_delta, v, NULL, false, 2);
 }
 
 /*
@@ -119,6 +183,50 @@ ua_counters_add_sql(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	ua_counters_add(PG_GETARG_DATUM(0), PG_GETARG_DATUM(1), &d);
+	SPI_finish();
+	PG_RETURN_VOID();
+}
+
+/*
+ * analytics.org_counters_add(org_id, user_id, usage_date, named deltas ...):
+ * the organization's part (pooled and member rows) for the extension's SQL.
+ * Internal.
+ */
+PG_FUNCTION_INFO_V1(ua_org_counters_add_sql);
+
+Datum
+ua_org_counters_add_sql(PG_FUNCTION_ARGS)
+{
+	UaCounterDelta d;
+	Datum		v[20];
+	int			i;
+
+	for (i = 0; i < PG_NARGS(); i++)
+		if (PG_ARGISNULL(i))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("org_counters_add: argument %d must not be null", i + 1)));
+	d.requests = PG_GETARG_INT64(3);
+	d.failed = PG_GETARG_INT64(4);
+	d.input_tokens = PG_GETARG_INT64(5);
+	d.cached_input_tokens = PG_GETARG_INT64(6);
+	d.cache_write_tokens = PG_GETARG_INT64(7);
+	d.output_tokens = PG_GETARG_INT64(8);
+	d.reasoning_tokens = PG_GETARG_INT64(9);
+	d.cache_hits = PG_GETARG_INT64(10);
+	d.cost = PG_GETARG_DATUM(11);
+	d.cache_savings = PG_GETARG_DATUM(12);
+	d.response_time_sum = PG_GETARG_INT64(13);
+	d.response_time_count = PG_GETARG_INT64(14);
+	d.pending_requests = PG_GETARG_INT64(15);
+	d.pending_tokens = PG_GETARG_INT64(16);
+	d.pending_cost = PG_GETARG_DATUM(17);
+	d.rejected = PG_GETARG_INT64(18);
+
+	fill_values(v, PG_GETARG_DATUM(1), PG_GETARG_DATUM(2), &d);
+	v[19] = PG_GETARG_DATUM(0);
+	SPI_connect();
+	ua_run(&add_org_only, v, NULL, false, 2);
 	SPI_finish();
 	PG_RETURN_VOID();
 }

@@ -31,4 +31,12 @@ typedef struct UaCounterDelta
 /* Add delta to (user_id, usage_date) in this backend's slot.  SPI connected. */
 extern void ua_counters_add(Datum user_id, Datum usage_date, const UaCounterDelta *delta);
 
+/*
+ * A request with org_id: the same to the user's counter, plus the
+ * organization's pooled and member rows (org_usage_counters), in one
+ * statement.  SPI connected.
+ */
+extern void ua_counters_add_org(Datum org_id, Datum user_id, Datum usage_date,
+								const UaCounterDelta *delta);
+
 #endif							/* UA_COUNTERS_H */

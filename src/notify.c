@@ -46,6 +46,7 @@
 #include "common/hashfn.h"
 #include "utils/lsyscache.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/date.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
@@ -57,7 +58,7 @@
 #include "spi_plans.h"
 #include "xact_keys.h"
 
-static UaPlan record_threshold = {
+static UaPlan record_threshold_10 = {
 	.sql = "WITH l AS ("
 	"  SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended("
 	"    'usage_analytics.notification:' || $1 || ':' || $2 || ':' || $3 || ':' || $4, 0)) AS mine), "
@@ -72,6 +73,28 @@ static UaPlan record_threshold = {
 	"  'threshold', n.threshold, 'used', n.used, 'limit_value', n.limit_value, "
 	"  'plan_id', n.plan_id)::text)) FROM n) FROM l",
 	.nargs = 7, .argtypes = {TEXTOID, TEXTOID, DATEOID, NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID}
+};
+
+/*
+ * With organizations (the 1.1 SQL): the recipient is a user (org_id '') or
+ * an organization (user_id '', org_id $8).
+ */
+static UaPlan record_threshold = {
+	.sql = "WITH l AS ("
+	"  SELECT pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended("
+	"    'usage_analytics.notification:' || $1 || ':' || $2 || ':' || $3 || ':' || $4 || ':' || $8, 0)) AS mine), "
+	"n AS ("
+	"  INSERT INTO analytics.notifications AS n "
+	"    (user_id, limit_name, period_start, threshold, used, limit_value, plan_id, org_id) "
+	"  SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM l WHERE l.mine "
+	"  ON CONFLICT (user_id, org_id, limit_name, period_start, threshold) DO NOTHING "
+	"  RETURNING n.*) "
+	"SELECT l.mine, (SELECT count(pg_catalog.pg_notify('usage_analytics', (pg_catalog.jsonb_build_object("
+	"  'notification_id', n.notification_id, 'user_id', n.user_id, 'limit', n.limit_name, "
+	"  'threshold', n.threshold, 'used', n.used, 'limit_value', n.limit_value, "
+	"  'plan_id', n.plan_id) || CASE WHEN n.org_id <> '' THEN pg_catalog.jsonb_build_object('org_id', n.org_id) "
+	"  ELSE '{}' END)::text)) FROM n) FROM l",
+	.nargs = 8, .argtypes = {TEXTOID, TEXTOID, DATEOID, NUMERICOID, NUMERICOID, NUMERICOID, TEXTOID, TEXTOID}
 };
 
 /*
@@ -131,25 +154,34 @@ notify_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 		ua_xact_keys_drop_from(&added, mySubid, forget_known);
 }
 
-/* Hash of (user, limit by position, period, threshold's bytes). */
+/* Hash of (user, organization, limit by position, period, threshold's bytes). */
 static uint64
-key_hash(Datum user_id, int limit, Datum period, Datum threshold)
+key_hash(Datum user_id, Datum org_id, int limit, Datum period, Datum threshold)
 {
 	text	   *u = DatumGetTextPP(user_id);
+	text	   *o = DatumGetTextPP(org_id);
 	struct varlena *t = PG_DETOAST_DATUM_PACKED(threshold);
 	uint64		h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(u),
 										VARSIZE_ANY_EXHDR(u), 0);
 	int32		tail[2] = {limit, DatumGetDateADT(period)};
 
+	h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(o), VARSIZE_ANY_EXHDR(o), h + 1);
+
 	h = hash_bytes_extended((const unsigned char *) VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), h);
 	return hash_bytes_extended((const unsigned char *) tail, sizeof(tail), h);
 }
 
-void
-ua_notify_thresholds(Datum user_id, const UaQuota *q)
+/*
+ * The thresholds of the plan limits reached: the recipient is the user
+ * (org_id '') or the organization (user_id '').  Members' caps notify no
+ * one (check_quota and start_request report them).
+ */
+static void
+notify_subject(Datum user_id, Datum org_id, const UaQuota *q)
 {
 	static bool registered = false;
 	Oid			relid;
+	bool		with_orgs = ua_orgs_enabled();
 	int			i,
 				t;
 
@@ -177,7 +209,7 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 		known = hash_create("usage_analytics notifications", 256, &ctl, HASH_ELEM | HASH_BLOBS);
 	}
 
-	for (i = 0; i < UA_NLIMITS; i++)
+	for (i = 0; i < UA_NPLAN_LIMITS; i++)
 	{
 		const UaLimitState *l = &q->limits[i];
 
@@ -186,13 +218,13 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 		for (t = 0; t < q->nthresholds; t++)
 		{
 			Datum		level = DirectFunctionCall2(numeric_mul, q->thresholds[t], l->limit);
-			Datum		v[7];
+			Datum		v[8];
 			uint64		key;
 			bool		isnull;
 
 			if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, l->used, level)) < 0)
 				continue;
-			key = key_hash(user_id, i, l->period_start, q->thresholds[t]);
+			key = key_hash(user_id, org_id, i, l->period_start, q->thresholds[t]);
 			if (hash_search(known, &key, HASH_FIND, NULL) != NULL)
 				continue;
 			v[0] = user_id;
@@ -202,12 +234,47 @@ ua_notify_thresholds(Datum user_id, const UaQuota *q)
 			v[4] = l->used;
 			v[5] = l->limit;
 			v[6] = q->plan_id;
-			ua_run(&record_threshold, v, NULL, false, 1);
+			v[7] = org_id;
+			ua_run(with_orgs ? &record_threshold : &record_threshold_10, v, NULL, false, 1);
 			/* Ours now, or written and committed by another: known. */
 			if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
 				remember(key);
 		}
 	}
+}
+
+void
+ua_notify_thresholds(Datum user_id, const UaQuota *q)
+{
+	notify_subject(user_id, CStringGetTextDatum(""), q);
+}
+
+void
+ua_notify_org_thresholds(Datum org_id, const UaQuota *q)
+{
+	notify_subject(CStringGetTextDatum(""), org_id, q);
+}
+
+/*
+ * After a change of an organization's usage: evaluate its plan and notify,
+ * if enabled and it is an organization.
+ */
+void
+ua_notify_org_after_usage(Datum org_id)
+{
+	UaQuota		q;
+	UaOrg		org;
+
+	if (!ua_notify_enabled)
+		return;
+	ua_org_lookup(org_id, ua_begin_read(true), &org);
+	ua_end_read(true);
+	if (!org.found)
+		return;
+	ua_org_quota_evaluate(org_id, CStringGetTextDatum(""), &org, NULL, 0,
+						  DirectFunctionCall1(int8_numeric, Int64GetDatum(0)), true,
+						  CurrentMemoryContext, &q);
+	ua_notify_org_thresholds(org_id, &q);
 }
 
 /* After a change of a user's usage: evaluate and notify, if enabled. */
@@ -231,6 +298,48 @@ ua_notify_after_usage(Datum user_id)
  * see it unreached; the fold, once they have ended, sees their sum.  A plan
  * dropped since has nothing to measure against: skipped.
  */
+/*
+ * The same sweep for the organizations the user is a member of: their
+ * pooled usage may have reached a threshold through concurrent members.
+ */
+static void
+notify_orgs_at(Datum user_id, TimestampTz at)
+{
+	UaScan		scan;
+	List	   *orgs = NIL;
+	ListCell   *lc;
+	bool		isnull;
+	Snapshot	snap;
+
+	if (!ua_orgs_enabled())
+		return;
+	snap = ua_begin_read(false);
+	ua_scan_open(&scan, "org_members", "org_members_user_idx");
+	ua_scan_key(&scan, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
+	ua_scan_begin(&scan, snap);
+	while (ua_scan_next(&scan))
+		orgs = lappend(orgs, DatumGetPointer(ua_scan_column_copy(&scan, "org_id", &isnull)));
+	ua_scan_close(&scan);
+	foreach(lc, orgs)
+	{
+		Datum		org_id = PointerGetDatum(lfirst(lc));
+		UaOrg		org;
+		UaSubject	subject;
+		UaSnapshot	s;
+		UaQuota		q;
+
+		ua_org_lookup(org_id, snap, &org);
+		ua_org_subject_at(org_id, &org, at, snap, &subject);
+		ua_org_usage_snapshot(org_id, CStringGetTextDatum(""), at, &subject, NULL, snap, &s);
+		if (!s.plan_found)
+			continue;
+		ua_quota_from_snapshot(&s, 0, DirectFunctionCall1(int8_numeric, Int64GetDatum(0)), NULL,
+							   CurrentMemoryContext, &q);
+		ua_notify_org_thresholds(org_id, &q);
+	}
+	ua_end_read(false);
+}
+
 void
 ua_notify_at(Datum user_id, TimestampTz at)
 {
@@ -246,6 +355,7 @@ ua_notify_at(Datum user_id, TimestampTz at)
 	ua_quota_from_snapshot(&s, 0, DirectFunctionCall1(int8_numeric, Int64GetDatum(0)), NULL,
 						   CurrentMemoryContext, &q);
 	ua_notify_thresholds(user_id, &q);
+	notify_orgs_at(user_id, at);
 }
 
 /*

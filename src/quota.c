@@ -71,6 +71,15 @@ static const struct
 	{"monthly_tokens", PERIOD_MONTH, NEED_TOKENS},
 	{"monthly_cost", PERIOD_MONTH, NEED_COST},
 	{"max_tokens_per_request", PERIOD_NONE, NEED_TOKENS},
+	{"member_monthly_requests", PERIOD_MONTH, NEED_REQUEST},
+	{"member_monthly_tokens", PERIOD_MONTH, NEED_TOKENS},
+	{"member_monthly_cost", PERIOD_MONTH, NEED_COST},
+};
+
+/* The names of an organization's pooled limits (its plan's). */
+static const char *const org_limit_names[UA_NPLAN_LIMITS] = {
+	"org_daily_requests", "org_monthly_requests", "org_monthly_tokens", "org_monthly_cost",
+	"max_tokens_per_request"
 };
 
 static Datum
@@ -94,6 +103,44 @@ ua_quota_evaluate(Datum user_id, int64 tokens, Datum cost, bool fresh, MemoryCon
 	ua_usage_snapshot(user_id, GetCurrentTransactionStartTimestamp(), NULL, ua_begin_read(fresh), &s);
 	ua_end_read(fresh);
 	ua_quota_from_snapshot(&s, tokens, cost, NULL, cxt, q);
+}
+
+void
+ua_org_quota_evaluate(Datum org_id, Datum user_id, const UaOrg *org, const UaMember *member,
+					  int64 tokens, Datum cost, bool fresh, MemoryContext cxt, UaQuota *q)
+{
+	UaSnapshot	s;
+	UaSubject	subject;
+	TimestampTz at = GetCurrentTransactionStartTimestamp();
+	Snapshot	snap = ua_begin_read(fresh);
+
+	ua_org_subject_at(org_id, org, at, snap, &subject);
+	ua_org_usage_snapshot(org_id, user_id, at, &subject, member, snap, &s);
+	ua_end_read(fresh);
+	ua_quota_from_snapshot(&s, tokens, cost, NULL, cxt, q);
+}
+
+void
+ua_org_admit_check(Datum org_id, Datum user_id, Snapshot snap, UaOrg *org, UaMember *member)
+{
+	ua_org_lookup(org_id, snap, org);
+	if (!org->found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("organization \"%s\" does not exist", TextDatumGetCString(org_id)),
+				 errhint("Create it with analytics.create_organization, or leave org_id out.")));
+	ua_member_lookup(org_id, user_id, snap, member);
+	if (!member->found)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("user \"%s\" is not a member of organization \"%s\"",
+						TextDatumGetCString(user_id), TextDatumGetCString(org_id)),
+				 errhint("Add the user with analytics.add_member, or leave org_id out.")));
+	if (!org->active)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("organization \"%s\" is suspended", TextDatumGetCString(org_id)),
+				 errhint("Reactivate it with analytics.reactivate_organization.")));
 }
 
 /* Is date d in the same month as date m? */
@@ -134,6 +181,7 @@ ua_quota_from_snapshot(const UaSnapshot *s, int64 tokens, Datum cost,
 	hundred = num(100);
 	q->hard = strcmp(TextDatumGetCString(s->enforcement), "hard") == 0;
 	q->plan_id = datumCopy(s->plan_id, false, -1);
+	q->is_org = s->is_org;
 	q->month_start = DateADTGetDatum(s->month_start);
 	q->today = DateADTGetDatum(s->today);
 	q->features = s->features == (Datum) 0 ? (Datum) 0 : datumCopy(s->features, false, -1);
@@ -163,13 +211,13 @@ ua_quota_from_snapshot(const UaSnapshot *s, int64 tokens, Datum cost,
 		Period		period = limit_defs[i].period;
 		Datum		need;
 
-		l->name = limit_defs[i].name;
+		l->name = s->is_org && i < UA_NPLAN_LIMITS ? org_limit_names[i] : limit_defs[i].name;
 		l->periodic = period != PERIOD_NONE;
 		if (s->limit_null[i])
 			continue;
 		l->present = true;
-		l->limit = i == UA_LIMIT_MONTHLY_COST ? datumCopy(s->limits[i], false, -1)
-			: num(DatumGetInt64(s->limits[i]));
+		l->limit = i == UA_LIMIT_MONTHLY_COST || i == UA_LIMIT_MEMBER_COST ?
+			datumCopy(s->limits[i], false, -1) : num(DatumGetInt64(s->limits[i]));
 		switch (i)
 		{
 			case UA_LIMIT_DAILY_REQUESTS:
@@ -183,6 +231,15 @@ ua_quota_from_snapshot(const UaSnapshot *s, int64 tokens, Datum cost,
 				break;
 			case UA_LIMIT_MONTHLY_COST:
 				l->used = datumCopy(s->month_cost, false, -1);
+				break;
+			case UA_LIMIT_MEMBER_REQUESTS:
+				l->used = num(s->member_month_requests);
+				break;
+			case UA_LIMIT_MEMBER_TOKENS:
+				l->used = num(s->member_month_tokens);
+				break;
+			case UA_LIMIT_MEMBER_COST:
+				l->used = datumCopy(s->member_month_cost, false, -1);
 				break;
 			default:
 				l->used = num(tokens);
@@ -228,8 +285,8 @@ ua_quota_from_snapshot(const UaSnapshot *s, int64 tokens, Datum cost,
 
 	q->allowed = true;
 	for (i = 0; i < UA_NLIMITS; i++)
-		if (q->limits[i].present && q->limits[i].exceeded && q->hard)
-			q->allowed = false;
+		if (q->limits[i].present && q->limits[i].exceeded && (q->hard || i >= UA_NPLAN_LIMITS))
+			q->allowed = false;		/* a member's cap refuses on any plan */
 
 	if (q->chosen < 0)
 		q->status = "normal";
@@ -260,6 +317,7 @@ ua_check_quota(PG_FUNCTION_ARGS)
 	bool		out_null[10];
 	int64		tokens;
 	bool		with_model;
+	bool		with_org;
 	UaLimitState *c;
 	int			i;
 
@@ -274,6 +332,9 @@ ua_check_quota(PG_FUNCTION_ARGS)
 		ua_check_text(fcinfo, 2, "model", UA_MAX_NAME_BYTES, false);
 		ua_check_text(fcinfo, 3, "provider", UA_MAX_NAME_BYTES, false);
 	}
+	with_org = PG_NARGS() >= 5 && !PG_ARGISNULL(4);
+	if (with_org)
+		ua_check_text(fcinfo, 4, "org_id", UA_MAX_ID_BYTES, false);
 
 	if (get_call_result_type(fcinfo, NULL, &result_desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "check_quota: return type must be a row type");
@@ -282,7 +343,17 @@ ua_check_quota(PG_FUNCTION_ARGS)
 	SPI_connect();
 	ua_become_function_owner(fcinfo, &saved);
 	ua_quota_authorize(PG_GETARG_TEXT_PP(0), saved.userid);
-	ua_quota_evaluate(PG_GETARG_DATUM(0), tokens, num(0), false, cxt, &q);
+	if (with_org && ua_orgs_enabled())
+	{
+		UaOrg		org;
+		UaMember	member;
+
+		ua_org_admit_check(PG_GETARG_DATUM(4), PG_GETARG_DATUM(0), GetActiveSnapshot(), &org, &member);
+		ua_org_quota_evaluate(PG_GETARG_DATUM(4), PG_GETARG_DATUM(0), &org, &member, tokens, num(0),
+							  false, cxt, &q);
+	}
+	else
+		ua_quota_evaluate(PG_GETARG_DATUM(0), tokens, num(0), false, cxt, &q);
 	if (with_model)
 	{
 		UaModelRules r;

@@ -29,6 +29,7 @@ typedef struct UaQuota
 {
 	bool		allowed;
 	bool		hard;
+	bool		is_org;			/* an organization's plan (and member caps) */
 	const char *status;
 	int			chosen;			/* index into limits, -1: none */
 	UaLimitState limits[UA_NLIMITS];
@@ -59,6 +60,21 @@ ua_quota_reported(UaQuota *q)
  */
 extern void ua_quota_evaluate(Datum user_id, int64 tokens, Datum cost, bool fresh,
 							  MemoryContext cxt, UaQuota *q);
+
+/*
+ * The same for a request of user_id in organization org_id: the
+ * organization's plan over its pooled counters, and the member's caps.
+ */
+extern void ua_org_quota_evaluate(Datum org_id, Datum user_id, const UaOrg *org,
+								  const UaMember *member, int64 tokens, Datum cost, bool fresh,
+								  MemoryContext cxt, UaQuota *q);
+
+/*
+ * May user_id make requests in org_id?  Fills org and member, or fails:
+ * 42704 no such organization, 42501 not a member, 55000 suspended.
+ */
+extern void ua_org_admit_check(Datum org_id, Datum user_id, Snapshot snap, UaOrg *org,
+							   UaMember *member);
 
 /* Usage this transaction added after the snapshot row was read. */
 typedef struct UaUsageAdd

@@ -192,6 +192,8 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	Datum		savings = (Datum) 0;
 	Datum		priced_model = (Datum) 0;	/* the price-book model, if renamed */
 	UaQuota		quota;
+	bool		in_org = false;
+	UaOrg		org = {0};
 	int			i;
 
 	check_arguments(fcinfo, &ledger);
@@ -225,7 +227,21 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 		UaPrice		prices[2];
 		int			found;
 
-		ua_subject_at(PG_GETARG_DATUM(A_USER_ID), occurred_at, snap, &subject);
+		/*
+		 * A request with org_id is the organization's: its day is the
+		 * organization's, and it counts in the organization's counters
+		 * (also for an org_id that is not, or not yet, an organization,
+		 * and for a user who is not a member: usage that happened is
+		 * recorded, never refused).
+		 */
+		in_org = !PG_ARGISNULL(A_ORG_ID) && ua_orgs_enabled();
+		if (in_org)
+		{
+			ua_org_lookup(PG_GETARG_DATUM(A_ORG_ID), snap, &org);
+			ua_org_subject_at(PG_GETARG_DATUM(A_ORG_ID), &org, occurred_at, snap, &subject);
+		}
+		else
+			ua_subject_at(PG_GETARG_DATUM(A_USER_ID), occurred_at, snap, &subject);
 		usage_date = DateADTGetDatum(ua_local_date(subject.time_zone, occurred_at));
 		found = ua_price_request(PG_GETARG_DATUM(A_MODEL),
 								 PG_ARGISNULL(A_PROVIDER) ? (Datum) 0 : PG_GETARG_DATUM(A_PROVIDER),
@@ -273,7 +289,25 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 		}
 
 		/* The quota as it will be once this event is counted. */
-		if (ua_notify_enabled)
+		if (ua_notify_enabled && in_org)
+		{
+			UaUsageAdd	add = {usage_date, 1,
+				ledger.t.input + ledger.t.cached + ledger.t.write + ledger.t.output, cost};
+			UaSnapshot	usage;
+			TimestampTz now = GetCurrentTransactionStartTimestamp();
+
+			/* Only an organization's plan notifies (not an unknown org_id's). */
+			if (org.found)
+			{
+				if (occurred_at != now)
+					ua_org_subject_at(PG_GETARG_DATUM(A_ORG_ID), &org, now, snap, &subject);
+				ua_org_usage_snapshot(PG_GETARG_DATUM(A_ORG_ID), PG_GETARG_DATUM(A_USER_ID), now,
+									  &subject, NULL, snap, &usage);
+				ua_quota_from_snapshot(&usage, 0, DirectFunctionCall1(int8_numeric, Int64GetDatum(0)),
+									   &add, CurrentMemoryContext, &quota);
+			}
+		}
+		else if (ua_notify_enabled)
 		{
 			UaUsageAdd	add = {usage_date, 1,
 				ledger.t.input + ledger.t.cached + ledger.t.write + ledger.t.output, cost};
@@ -355,9 +389,14 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 			.response_time_count = ledger.response_ms >= 0 ? 1 : 0
 		};
 
-		ua_counters_add(PG_GETARG_DATUM(A_USER_ID), usage_date, &d);
+		if (in_org)
+			ua_counters_add_org(PG_GETARG_DATUM(A_ORG_ID), PG_GETARG_DATUM(A_USER_ID), usage_date, &d);
+		else
+			ua_counters_add(PG_GETARG_DATUM(A_USER_ID), usage_date, &d);
 	}
-	if (ua_notify_enabled)
+	if (ua_notify_enabled && in_org && org.found)
+		ua_notify_org_thresholds(PG_GETARG_DATUM(A_ORG_ID), &quota);
+	else if (ua_notify_enabled && !in_org)
 		ua_notify_thresholds(PG_GETARG_DATUM(A_USER_ID), &quota);
 
 	SPI_finish();

@@ -359,55 +359,48 @@ add_count(int64 a, Datum b)
 	return r;
 }
 
-void
-ua_usage_snapshot(Datum user_id, TimestampTz at, const UaSubject *known, Snapshot snap,
-				  UaSnapshot *out)
+static const char *const limit_columns[UA_NPLAN_LIMITS] = {
+	"daily_request_limit", "monthly_request_limit", "monthly_token_limit",
+	"monthly_cost_limit", "max_tokens_per_request"
+};
+
+/*
+ * The local day and month of `at` in the subject's time zone, when they
+ * end, and the plan's limits.  Returns the day after the month.
+ */
+static DateADT
+snapshot_plan(const UaSubject *subject, TimestampTz at, Snapshot snap, UaSnapshot *out)
 {
-	static const char *const limit_columns[UA_NLIMITS] = {
-		"daily_request_limit", "monthly_request_limit", "monthly_token_limit",
-		"monthly_cost_limit", "max_tokens_per_request"
-	};
-	UaSubject	subject;
 	Interval	month = {.time = 0, .day = 0, .month = 1};
 	Datum		local;
 	Datum		next_month;
-	DateADT		month_end;
 	UaScan		s;
 	bool		isnull;
 	int			i;
 
-	memset(out, 0, sizeof(UaSnapshot));
-	if (known)
-		subject = *known;
-	else
-		ua_subject_at(user_id, at, snap, &subject);
-	out->plan_id = subject.plan_id;
-
-	/* The local day and month, and when they end. */
-	local = DirectFunctionCall2(timestamptz_zone, subject.time_zone, TimestampTzGetDatum(at));
+	out->plan_id = subject->plan_id;
+	local = DirectFunctionCall2(timestamptz_zone, subject->time_zone, TimestampTzGetDatum(at));
 	out->today = DatumGetDateADT(DirectFunctionCall1(timestamp_date, local));
 	out->month_start = DatumGetDateADT(DirectFunctionCall1(timestamp_date,
 														   DirectFunctionCall2(timestamp_trunc,
 																			   CStringGetTextDatum("month"), local)));
-	out->day_resets_at = DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, subject.time_zone,
+	out->day_resets_at = DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, subject->time_zone,
 																 DirectFunctionCall1(date_timestamp,
 																					 DateADTGetDatum(out->today + 1))));
 	next_month = DirectFunctionCall2(timestamp_pl_interval,
 									 DirectFunctionCall1(date_timestamp, DateADTGetDatum(out->month_start)),
 									 IntervalPGetDatum(&month));
-	out->month_resets_at = DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, subject.time_zone,
+	out->month_resets_at = DatumGetTimestampTz(DirectFunctionCall2(timestamp_zone, subject->time_zone,
 																   next_month));
-	month_end = DatumGetDateADT(DirectFunctionCall1(timestamp_date, next_month));
 
-	/* The plan. */
 	ua_scan_open(&s, "plans", "plans_pkey");
-	ua_scan_key(&s, "plan_id", BTEqualStrategyNumber, F_TEXTEQ, subject.plan_id);
+	ua_scan_key(&s, "plan_id", BTEqualStrategyNumber, F_TEXTEQ, subject->plan_id);
 	ua_scan_begin(&s, snap);
 	out->plan_found = ua_scan_next(&s);
 	for (i = 0; i < UA_NLIMITS; i++)
 	{
 		out->limit_null[i] = true;
-		if (out->plan_found)
+		if (out->plan_found && i < UA_NPLAN_LIMITS)
 			out->limits[i] = ua_scan_column_copy(&s, limit_columns[i], &out->limit_null[i]);
 	}
 	if (out->plan_found)
@@ -418,35 +411,238 @@ ua_usage_snapshot(Datum user_id, TimestampTz at, const UaSubject *known, Snapsho
 															  DatumGetPointer(ua_scan_column(&s, "features", &isnull))));
 	}
 	ua_scan_close(&s);
+	out->month_cost = num(0);
+	return DatumGetDateADT(DirectFunctionCall1(timestamp_date, next_month));
+}
+
+/* Used amounts of one scan of counter rows (every slot), added with sign. */
+typedef struct UaUsed
+{
+	int64		day_requests;
+	int64		month_requests;
+	int64		month_tokens;
+	Datum		month_cost;
+} UaUsed;
+
+static void
+sum_counters(UaScan *s, DateADT today, int sign, UaUsed *u)
+{
+	static const char *const token_columns[] = {
+		"input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens"
+	};
+	bool		isnull;
+	int			i;
+
+	while (ua_scan_next(s))
+	{
+		int64		requests = add_count(DatumGetInt64(ua_scan_column(s, "requests", &isnull)),
+										 ua_scan_column(s, "pending_requests", &isnull));
+		int64		tokens = DatumGetInt64(ua_scan_column(s, "pending_tokens", &isnull));
+		Datum		cost = DirectFunctionCall2(numeric_add, ua_scan_column(s, "cost", &isnull),
+											   ua_scan_column(s, "pending_cost", &isnull));
+
+		for (i = 0; i < (int) lengthof(token_columns); i++)
+			tokens = add_count(tokens, ua_scan_column(s, token_columns[i], &isnull));
+		if (sign < 0)
+		{
+			requests = -requests;
+			tokens = -tokens;
+			cost = DirectFunctionCall1(numeric_uminus, cost);
+		}
+		if (DatumGetDateADT(ua_scan_column(s, "usage_date", &isnull)) == today)
+			u->day_requests = add_count(u->day_requests, Int64GetDatum(requests));
+		u->month_requests = add_count(u->month_requests, Int64GetDatum(requests));
+		u->month_tokens = add_count(u->month_tokens, Int64GetDatum(tokens));
+		u->month_cost = DirectFunctionCall2(numeric_add, u->month_cost, cost);
+	}
+}
+
+/* The rows of org_usage_counters of (org_id, member) in [from, to). */
+static void
+sum_org_rows(Datum org_id, Datum member, DateADT from, DateADT to, DateADT today, Snapshot snap,
+			 UaUsed *u)
+{
+	UaScan		s;
+
+	ua_scan_open(&s, "org_usage_counters", "org_usage_counters_pkey");
+	ua_scan_key(&s, "org_id", BTEqualStrategyNumber, F_TEXTEQ, org_id);
+	ua_scan_key(&s, "user_id", BTEqualStrategyNumber, F_TEXTEQ, member);
+	ua_scan_key(&s, "usage_date", BTGreaterEqualStrategyNumber, F_DATE_GE, DateADTGetDatum(from));
+	ua_scan_key(&s, "usage_date", BTLessStrategyNumber, F_DATE_LT, DateADTGetDatum(to));
+	ua_scan_begin(&s, snap);
+	sum_counters(&s, today, 1, u);
+	ua_scan_close(&s);
+}
+
+void
+ua_usage_snapshot(Datum user_id, TimestampTz at, const UaSubject *known, Snapshot snap,
+				  UaSnapshot *out)
+{
+	UaSubject	subject;
+	DateADT		month_end;
+	UaScan		s;
+	UaUsed		u;
+
+	memset(out, 0, sizeof(UaSnapshot));
+	if (known)
+		subject = *known;
+	else
+		ua_subject_at(user_id, at, snap, &subject);
+	month_end = snapshot_plan(&subject, at, snap, out);
 
 	/* The day counters of the month, every slot. */
-	out->month_cost = num(0);
+	memset(&u, 0, sizeof(u));
+	u.month_cost = num(0);
 	ua_scan_open(&s, "usage_counters", "usage_counters_pkey");
 	ua_scan_key(&s, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
 	ua_scan_key(&s, "usage_date", BTGreaterEqualStrategyNumber, F_DATE_GE, DateADTGetDatum(out->month_start));
 	ua_scan_key(&s, "usage_date", BTLessStrategyNumber, F_DATE_LT, DateADTGetDatum(month_end));
 	ua_scan_begin(&s, snap);
-	while (ua_scan_next(&s))
-	{
-		int64		requests = add_count(DatumGetInt64(ua_scan_column(&s, "requests", &isnull)),
-										 ua_scan_column(&s, "pending_requests", &isnull));
-		int64		tokens = DatumGetInt64(ua_scan_column(&s, "pending_tokens", &isnull));
-		static const char *const token_columns[] = {
-			"input_tokens", "cached_input_tokens", "cache_write_tokens", "output_tokens"
-		};
+	sum_counters(&s, out->today, 1, &u);
+	ua_scan_close(&s);
 
-		for (i = 0; i < (int) lengthof(token_columns); i++)
-			tokens = add_count(tokens, ua_scan_column(&s, token_columns[i], &isnull));
-		if (DatumGetDateADT(ua_scan_column(&s, "usage_date", &isnull)) == out->today)
-			out->day_requests = add_count(out->day_requests, Int64GetDatum(requests));
-		out->month_requests = add_count(out->month_requests, Int64GetDatum(requests));
-		out->month_tokens = add_count(out->month_tokens, Int64GetDatum(tokens));
-		out->month_cost = DirectFunctionCall2(numeric_add, out->month_cost,
-											  DirectFunctionCall2(numeric_add,
-																  ua_scan_column(&s, "cost", &isnull),
-																  ua_scan_column(&s, "pending_cost", &isnull)));
+	/*
+	 * Less the requests made in organizations (counted in the user's
+	 * counters on the same day): they count against the organizations'
+	 * plans, not the user's.
+	 */
+	if (ua_orgs_enabled())
+	{
+		ua_scan_open(&s, "org_usage_counters", "org_usage_counters_member_idx");
+		ua_scan_key(&s, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
+		ua_scan_key(&s, "usage_date", BTGreaterEqualStrategyNumber, F_DATE_GE, DateADTGetDatum(out->month_start));
+		ua_scan_key(&s, "usage_date", BTLessStrategyNumber, F_DATE_LT, DateADTGetDatum(month_end));
+		ua_scan_begin(&s, snap);
+		sum_counters(&s, out->today, -1, &u);
+		ua_scan_close(&s);
+	}
+	out->day_requests = u.day_requests;
+	out->month_requests = u.month_requests;
+	out->month_tokens = u.month_tokens;
+	out->month_cost = u.month_cost;
+}
+
+/* ------------------------------------------------------------------------
+ * Organizations
+ * ------------------------------------------------------------------------
+ */
+
+bool
+ua_orgs_enabled(void)
+{
+	return OidIsValid(get_relname_relid("org_usage_counters", get_namespace_oid("analytics", false)));
+}
+
+void
+ua_org_lookup(Datum org_id, Snapshot snap, UaOrg *org)
+{
+	UaScan		s;
+	bool		isnull;
+
+	org->found = false;
+	org->active = false;
+	org->time_zone = CStringGetTextDatum("UTC");
+	ua_scan_open(&s, "organizations", "organizations_pkey");
+	ua_scan_key(&s, "org_id", BTEqualStrategyNumber, F_TEXTEQ, org_id);
+	ua_scan_begin(&s, snap);
+	if (ua_scan_next(&s))
+	{
+		org->found = true;
+		org->active = strcmp(TextDatumGetCString(ua_scan_column(&s, "status", &isnull)), "active") == 0;
+		org->time_zone = ua_scan_column_copy(&s, "time_zone", &isnull);
 	}
 	ua_scan_close(&s);
+}
+
+void
+ua_member_lookup(Datum org_id, Datum user_id, Snapshot snap, UaMember *m)
+{
+	static const char *const cap_columns[3] = {
+		"monthly_request_cap", "monthly_token_cap", "monthly_cost_cap"
+	};
+	UaScan		s;
+	bool		isnull;
+	int			i;
+
+	memset(m, 0, sizeof(UaMember));
+	for (i = 0; i < 3; i++)
+		m->cap_null[i] = true;
+	ua_scan_open(&s, "org_members", "org_members_pkey");
+	ua_scan_key(&s, "org_id", BTEqualStrategyNumber, F_TEXTEQ, org_id);
+	ua_scan_key(&s, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
+	ua_scan_begin(&s, snap);
+	if (ua_scan_next(&s))
+	{
+		m->found = true;
+		m->role = ua_scan_column_copy(&s, "role", &isnull);
+		for (i = 0; i < 3; i++)
+			m->caps[i] = ua_scan_column_copy(&s, cap_columns[i], &m->cap_null[i]);
+	}
+	ua_scan_close(&s);
+}
+
+void
+ua_org_subject_at(Datum org_id, const UaOrg *org, TimestampTz at, Snapshot snap, UaSubject *out)
+{
+	UaScan		s;
+	bool		isnull;
+
+	out->plan_id = CStringGetTextDatum(ua_default_plan ? ua_default_plan : "");
+	out->time_zone = org->time_zone;
+
+	ua_scan_open(&s, "subscriptions", "subscriptions_org_lookup_idx");
+	ua_scan_key(&s, "org_id", BTEqualStrategyNumber, F_TEXTEQ, org_id);
+	ua_scan_key(&s, "starts_at", BTLessEqualStrategyNumber, F_TIMESTAMPTZ_LE, TimestampTzGetDatum(at));
+	ua_scan_begin(&s, snap);
+	/* Latest start first: the first that has not ended at `at` is in force. */
+	while (ua_scan_next(&s))
+	{
+		Datum		ends_at = ua_scan_column(&s, "ends_at", &isnull);
+
+		if (!isnull && DatumGetTimestampTz(ends_at) <= at)
+			continue;
+		out->plan_id = ua_scan_column_copy(&s, "plan_id", &isnull);
+		break;
+	}
+	ua_scan_close(&s);
+}
+
+void
+ua_org_usage_snapshot(Datum org_id, Datum user_id, TimestampTz at, const UaSubject *subject,
+					  const UaMember *member, Snapshot snap, UaSnapshot *out)
+{
+	DateADT		month_end;
+	UaUsed		u;
+	int			i;
+
+	memset(out, 0, sizeof(UaSnapshot));
+	out->is_org = true;
+	month_end = snapshot_plan(subject, at, snap, out);
+
+	memset(&u, 0, sizeof(u));
+	u.month_cost = num(0);
+	sum_org_rows(org_id, CStringGetTextDatum(""), out->month_start, month_end, out->today, snap, &u);
+	out->day_requests = u.day_requests;
+	out->month_requests = u.month_requests;
+	out->month_tokens = u.month_tokens;
+	out->month_cost = u.month_cost;
+
+	out->member_month_cost = num(0);
+	if (member == NULL || !member->found)
+		return;
+	for (i = 0; i < 3; i++)
+	{
+		out->limit_null[UA_LIMIT_MEMBER_REQUESTS + i] = member->cap_null[i];
+		out->limits[UA_LIMIT_MEMBER_REQUESTS + i] = member->caps[i];
+	}
+	if (member->cap_null[0] && member->cap_null[1] && member->cap_null[2])
+		return;
+	memset(&u, 0, sizeof(u));
+	u.month_cost = num(0);
+	sum_org_rows(org_id, user_id, out->month_start, month_end, out->today, snap, &u);
+	out->member_month_requests = u.month_requests;
+	out->member_month_tokens = u.month_tokens;
+	out->member_month_cost = u.month_cost;
 }
 
 /* ------------------------------------------------------------------------
@@ -543,7 +739,7 @@ ua_usage_snapshot_srf(PG_FUNCTION_ARGS)
 	v[6] = Int64GetDatum(s.month_requests);
 	v[7] = Int64GetDatum(s.month_tokens);
 	v[8] = s.month_cost;
-	for (i = 0; i < UA_NLIMITS; i++)
+	for (i = 0; i < UA_NPLAN_LIMITS; i++)
 	{
 		v[9 + i] = s.limits[i];
 		n[9 + i] = s.limit_null[i];

@@ -33,16 +33,26 @@ typedef struct UaPrice
 	Datum		cache_savings;
 } UaPrice;
 
-/* The limits of a plan, in the order the quota reports them. */
+/*
+ * The limits of a plan, in the order the quota reports them, then (a
+ * request in an organization) the member's monthly caps from org_members.
+ */
 enum
 {
 	UA_LIMIT_DAILY_REQUESTS, UA_LIMIT_MONTHLY_REQUESTS, UA_LIMIT_MONTHLY_TOKENS,
-	UA_LIMIT_MONTHLY_COST, UA_LIMIT_MAX_TOKENS, UA_NLIMITS
+	UA_LIMIT_MONTHLY_COST, UA_LIMIT_MAX_TOKENS,
+	UA_NPLAN_LIMITS,
+	UA_LIMIT_MEMBER_REQUESTS = UA_NPLAN_LIMITS, UA_LIMIT_MEMBER_TOKENS, UA_LIMIT_MEMBER_COST,
+	UA_NLIMITS
 };
 
-/* A user's plan, local periods and used amounts (analytics.usage_snapshot). */
+/* A user's (or organization's) plan, local periods and used amounts (analytics.usage_snapshot). */
 typedef struct UaSnapshot
 {
+	bool		is_org;			/* the organization's plan, pooled; member caps */
+	int64		member_month_requests;	/* is_org: the member's share */
+	int64		member_month_tokens;
+	Datum		member_month_cost;	/* numeric */
 	Datum		plan_id;		/* text */
 	bool		plan_found;
 	DateADT		today;
@@ -81,5 +91,41 @@ extern int	ua_price_request(Datum model, Datum provider, TimestampTz at, int64 i
  */
 extern void ua_usage_snapshot(Datum user_id, TimestampTz at, const UaSubject *subject,
 							  Snapshot snap, UaSnapshot *s);
+
+/* An organization as the write path and admission see it. */
+typedef struct UaOrg
+{
+	bool		found;			/* a row of analytics.organizations */
+	bool		active;			/* status 'active' */
+	Datum		time_zone;		/* text; UTC when not found */
+} UaOrg;
+
+/* A member of an organization: role and monthly caps. */
+typedef struct UaMember
+{
+	bool		found;
+	Datum		role;			/* text */
+	bool		cap_null[3];	/* requests, tokens, cost */
+	Datum		caps[3];		/* int8, int8, numeric */
+} UaMember;
+
+/* Is the organization side installed (the 1.1 SQL: org_usage_counters)? */
+extern bool ua_orgs_enabled(void);
+
+extern void ua_org_lookup(Datum org_id, Snapshot snap, UaOrg *org);
+extern void ua_member_lookup(Datum org_id, Datum user_id, Snapshot snap, UaMember *m);
+
+/* The organization's plan at `at` (its subscription, else the default) in its time zone. */
+extern void ua_org_subject_at(Datum org_id, const UaOrg *org, TimestampTz at, Snapshot snap,
+							  UaSubject *s);
+
+/*
+ * The organization's snapshot: its plan's limits over the pooled counters
+ * of its local month, and (member not NULL) the member's caps over the
+ * member's share.
+ */
+extern void ua_org_usage_snapshot(Datum org_id, Datum user_id, TimestampTz at,
+								  const UaSubject *subject, const UaMember *member,
+								  Snapshot snap, UaSnapshot *s);
 
 #endif							/* UA_SUBJECT_H */

@@ -56,7 +56,7 @@ ALTER TABLE analytics.api_keys ENABLE ROW LEVEL SECURITY;
 CREATE POLICY api_keys_read ON analytics.api_keys FOR SELECT
   USING ((SELECT analytics.sees_all_rows())
          OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.managed_org_ids()), '{}')));
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
 SELECT pg_catalog.pg_extension_config_dump('analytics.api_keys', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.api_keys_key_id_seq', '');
 REVOKE ALL ON TABLE analytics.api_keys FROM PUBLIC;
@@ -93,7 +93,7 @@ ALTER TABLE analytics.api_key_counters ENABLE ROW LEVEL SECURITY;
 CREATE POLICY api_key_counters_read ON analytics.api_key_counters FOR SELECT
   USING ((SELECT analytics.sees_all_rows())
          OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.managed_org_ids()), '{}')));
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
 SELECT pg_catalog.pg_extension_config_dump('analytics.api_key_counters', '');
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
   ('*', 'TABLE', 'analytics.api_key_counters', 'SELECT')
@@ -119,7 +119,7 @@ ALTER TABLE analytics.api_key_rate_limited ENABLE ROW LEVEL SECURITY;
 CREATE POLICY api_key_rate_limited_read ON analytics.api_key_rate_limited FOR SELECT
   USING ((SELECT analytics.sees_all_rows())
          OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.managed_org_ids()), '{}')));
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
 SELECT pg_catalog.pg_extension_config_dump('analytics.api_key_rate_limited', '');
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
   ('*', 'TABLE', 'analytics.api_key_rate_limited', 'SELECT')

@@ -40,7 +40,7 @@ ALTER TABLE analytics.widgets ENABLE ROW LEVEL SECURITY;
 CREATE POLICY widgets_read ON analytics.widgets FOR SELECT
   USING ((SELECT analytics.sees_all_rows())
          OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.managed_org_ids()), '{}')));
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
 SELECT pg_catalog.pg_extension_config_dump('analytics.widgets', '');
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
   ('*', 'TABLE', 'analytics.widgets', 'SELECT')
@@ -119,7 +119,7 @@ CREATE POLICY api_requests_read ON analytics.api_requests FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
          OR (SELECT analytics.sees_all_rows())
          OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.managed_org_ids()), '{}')));
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
 SELECT pg_catalog.pg_extension_config_dump('analytics.api_requests_default', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.api_requests_id_seq', '');
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
@@ -199,12 +199,12 @@ ALTER TABLE analytics.rollup_api_daily ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_api_daily_read ON analytics.rollup_api_daily FOR SELECT
   USING ((SELECT analytics.sees_all_rows())
          OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.managed_org_ids()), '{}')));
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
 ALTER TABLE analytics.rollup_widget_daily ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_widget_daily_read ON analytics.rollup_widget_daily FOR SELECT
   USING ((SELECT analytics.sees_all_rows())
          OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.managed_org_ids()), '{}')));
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_api_daily', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_widget_daily', '');
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES

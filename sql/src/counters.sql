@@ -53,6 +53,60 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
 \ir functions/counters_add.sql
 
 /* ------------------------------------------------------------------------
+ * Exact counters per organization and local day (the organization's time
+ * zone) of the requests made with its org_id: the pooled total (user_id
+ * '') and each member's share (user_id), in backend slots like
+ * usage_counters, so that many members writing at once update no common
+ * row.  A request with org_id is also in its user's usage_counters (the
+ * user's activity), but counts against the organization's plan and the
+ * member's caps, not the user's own plan: the user's quota subtracts the
+ * member rows.  org_id first in the key (README "Tenancy model").
+ * ------------------------------------------------------------------------ */
+
+CREATE TABLE analytics.org_usage_counters (
+  org_id              text NOT NULL,
+  user_id             text NOT NULL,
+  usage_date          date NOT NULL,
+  slot                smallint NOT NULL DEFAULT 0,
+  requests            bigint NOT NULL DEFAULT 0,
+  failed              bigint NOT NULL DEFAULT 0,
+  input_tokens        bigint NOT NULL DEFAULT 0,
+  cached_input_tokens bigint NOT NULL DEFAULT 0,
+  cache_write_tokens  bigint NOT NULL DEFAULT 0,
+  output_tokens       bigint NOT NULL DEFAULT 0,
+  reasoning_tokens    bigint NOT NULL DEFAULT 0,
+  cache_hits          bigint NOT NULL DEFAULT 0,
+  cost                numeric NOT NULL DEFAULT 0,
+  cache_savings       numeric NOT NULL DEFAULT 0,
+  response_time_sum   bigint NOT NULL DEFAULT 0,
+  response_time_count bigint NOT NULL DEFAULT 0,
+  pending_requests    bigint NOT NULL DEFAULT 0,
+  pending_tokens      bigint NOT NULL DEFAULT 0,
+  pending_cost        numeric NOT NULL DEFAULT 0,
+  rejected            bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (org_id, user_id, usage_date, slot)
+) WITH (fillfactor = 50);
+CREATE INDEX org_usage_counters_member_idx ON analytics.org_usage_counters (user_id, usage_date)
+  WHERE user_id <> '';
+COMMENT ON TABLE analytics.org_usage_counters IS
+  'Exact per-organization, per-local-day counters of the requests made with its org_id: user_id '''' the pooled total, else the member''s share; sum the slots';
+ALTER TABLE analytics.org_usage_counters ENABLE ROW LEVEL SECURITY;
+CREATE POLICY org_usage_counters_read ON analytics.org_usage_counters FOR SELECT
+  USING ((user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id()) AND user_id OPERATOR(pg_catalog.<>) '')
+         OR (SELECT analytics.sees_all_rows())
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}'))
+         OR (user_id OPERATOR(pg_catalog.=) '' AND org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids()), '{}'))));
+SELECT pg_catalog.pg_extension_config_dump('analytics.org_usage_counters', '');
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.org_usage_counters', 'SELECT')
+  ON CONFLICT DO NOTHING;
+
+\ir functions/org_counters_add.sql
+
+\ir functions/org_counters_of_log.sql
+
+/* ------------------------------------------------------------------------
  * Quota
  * ------------------------------------------------------------------------ */
 
@@ -113,8 +167,8 @@ CREATE TABLE analytics.notifications (
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
   acknowledged_at timestamptz,
   rule_id         bigint,
-  org_id          text,
-  PRIMARY KEY (user_id, limit_name, period_start, threshold),
+  org_id          text NOT NULL DEFAULT '',
+  PRIMARY KEY (user_id, org_id, limit_name, period_start, threshold),
   UNIQUE (user_id, notification_id)
 );
 CREATE INDEX notifications_open_idx ON analytics.notifications (created_at) WHERE acknowledged_at IS NULL;
@@ -123,13 +177,14 @@ COMMENT ON TABLE analytics.notifications IS
 COMMENT ON COLUMN analytics.notifications.rule_id IS
   'The alert rule (analytics.alert_rules) that wrote the row; NULL for plan thresholds';
 COMMENT ON COLUMN analytics.notifications.org_id IS
-  'The organization a notification is for (api_key_created, api_key_expiring: user_id is then ''''); its owners and admins read it';
+  'The organization the row is for (user_id ''''): its plan''s thresholds, its subscription expiring, api_key_created and api_key_expiring; '''' for a user''s rows';
 ALTER TABLE analytics.notifications ENABLE ROW LEVEL SECURITY;
 CREATE POLICY notifications_read ON analytics.notifications FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
          OR (SELECT analytics.sees_all_rows())
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.managed_org_ids()), '{}')));
+         OR (org_id OPERATOR(pg_catalog.<>) ''
+             AND (org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
+                  OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')))));
 SELECT pg_catalog.pg_extension_config_dump('analytics.notifications', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.notifications_notification_id_seq', '');
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES

@@ -128,7 +128,8 @@ ALTER TABLE analytics.chat_events ENABLE ROW LEVEL SECURITY;
 CREATE POLICY chat_events_read ON analytics.chat_events FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
          OR (SELECT analytics.sees_all_rows())
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}')));
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
 SELECT pg_catalog.pg_extension_config_dump('analytics.chat_events_default', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.chat_events_id_seq', '');
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES

@@ -27,10 +27,6 @@ COMMENT ON TABLE analytics.organizations IS
   'Organizations: the tenants of a B2B deployment, with their time zone (day and month buckets), currency, tax rate and status';
 COMMENT ON COLUMN analytics.organizations.tax_rate IS
   'Fraction of the subtotal (0.2 = 20 %) added as tax to the organization''s invoices';
-ALTER TABLE analytics.organizations ENABLE ROW LEVEL SECURITY;
-CREATE POLICY organizations_read ON analytics.organizations FOR SELECT
-  USING ((SELECT analytics.sees_all_rows())
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}')));
 SELECT pg_catalog.pg_extension_config_dump('analytics.organizations', '');
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
   ('*', 'TABLE', 'analytics.organizations', 'SELECT')
@@ -49,16 +45,54 @@ CREATE TABLE analytics.org_members (
 CREATE INDEX org_members_user_idx ON analytics.org_members (user_id);
 COMMENT ON TABLE analytics.org_members IS
   'Members of an organization with their role and optional monthly caps inside the organization''s plan (NULL: no cap of that kind)';
-ALTER TABLE analytics.org_members ENABLE ROW LEVEL SECURITY;
-CREATE POLICY org_members_read ON analytics.org_members FOR SELECT
-  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
-         OR (SELECT analytics.sees_all_rows())
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}')));
 SELECT pg_catalog.pg_extension_config_dump('analytics.org_members', '');
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
   ('*', 'TABLE', 'analytics.org_members', 'SELECT')
   ON CONFLICT DO NOTHING;
 
--- The organizations the session's identity owns or administers (RLS of
--- every relation an organization's owners and admins read).
-\ir functions/managed_org_ids.sql
+/* ------------------------------------------------------------------------
+ * Who reads what (SPEC section 9): database roles bound with
+ * grant_admin(role, org_id) and, by the identity
+ * (analytics.current_user_id()), the organization's owners and admins read
+ * the organization and all its members; every member reads the
+ * organization and its own membership.  identity_org_ids() reads
+ * org_members as its owner, so no policy reads org_members through its
+ * own policy.
+ * ------------------------------------------------------------------------ */
+
+\ir functions/identity_org_ids.sql
+
+ALTER TABLE analytics.organizations ENABLE ROW LEVEL SECURITY;
+CREATE POLICY organizations_read ON analytics.organizations FOR SELECT
+  USING ((SELECT analytics.sees_all_rows())
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids()), '{}')));
+
+ALTER TABLE analytics.org_members ENABLE ROW LEVEL SECURITY;
+CREATE POLICY org_members_read ON analytics.org_members FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows())
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
+
+/* ------------------------------------------------------------------------
+ * Managing organizations and members (app backends and unscoped admins)
+ * ------------------------------------------------------------------------ */
+
+\ir functions/check_org_fields.sql
+
+\ir functions/create_organization.sql
+
+\ir functions/update_organization.sql
+
+\ir functions/suspend_organization.sql
+
+\ir functions/reactivate_organization.sql
+
+\ir functions/check_member_fields.sql
+
+\ir functions/add_member.sql
+
+\ir functions/update_member.sql
+
+\ir functions/remove_member.sql

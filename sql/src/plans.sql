@@ -38,23 +38,31 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, un
 
 CREATE TABLE analytics.subscriptions (
   subscription_id bigint GENERATED ALWAYS AS IDENTITY,
-  user_id         text NOT NULL CHECK (user_id <> ''),
+  user_id         text CHECK (user_id <> ''),
   plan_id         text NOT NULL REFERENCES analytics.plans (plan_id),
   starts_at       timestamptz NOT NULL,
   ends_at         timestamptz,
   time_zone       text NOT NULL DEFAULT 'UTC',
   created_at      timestamptz NOT NULL DEFAULT pg_catalog.now(),
-  PRIMARY KEY (user_id, subscription_id),
-  CHECK (ends_at IS NULL OR ends_at > starts_at)
+  org_id          text REFERENCES analytics.organizations (org_id),
+  PRIMARY KEY (subscription_id),
+  CHECK (ends_at IS NULL OR ends_at > starts_at),
+  CONSTRAINT subscriptions_subject_check CHECK ((user_id IS NULL) <> (org_id IS NULL))
 );
 CREATE INDEX subscriptions_lookup_idx
   ON analytics.subscriptions (user_id, starts_at DESC);
+CREATE INDEX subscriptions_org_lookup_idx
+  ON analytics.subscriptions (org_id, starts_at DESC) WHERE org_id IS NOT NULL;
 COMMENT ON TABLE analytics.subscriptions IS
-  'Binds a user to a plan for [starts_at, ends_at); its time_zone decides the user''s day and month buckets';
+  'Binds a user or an organization (exactly one of user_id, org_id) to a plan for [starts_at, ends_at); a user''s time_zone decides the user''s day and month buckets, an organization''s buckets follow analytics.organizations.time_zone';
+COMMENT ON COLUMN analytics.subscriptions.org_id IS
+  'The organization subscribed (user_id NULL): requests with this org_id count against the plan, pooled over its members';
 ALTER TABLE analytics.subscriptions ENABLE ROW LEVEL SECURITY;
 CREATE POLICY subscriptions_read ON analytics.subscriptions FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
-         OR (SELECT analytics.sees_all_rows()));
+         OR (SELECT analytics.sees_all_rows())
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
 SELECT pg_catalog.pg_extension_config_dump('analytics.subscriptions', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.subscriptions_subscription_id_seq', '');
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
@@ -62,6 +70,8 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
   ON CONFLICT DO NOTHING;
 
 \ir functions/subject_at.sql
+
+\ir functions/org_subject_at.sql
 
 \ir functions/subscribe.sql
 

@@ -73,6 +73,11 @@ COMMENT ON TYPE analytics.request_history_row IS 'A row of a user''s request his
  * last fold; RLS: end users see their own). */
 \ir views/conversation_usage.sql
 
+-- Organizations (1.1): their daily and monthly usage from the counters.
+\ir views/org_daily_usage.sql
+
+\ir views/org_monthly_usage.sql
+
 \ir functions/conversation_averages.sql
 
 /* ------------------------------------------------------------------------

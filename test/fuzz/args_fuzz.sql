@@ -85,7 +85,7 @@ INSERT INTO target VALUES
   ('analytics.check_ledger(bigint,bigint,bigint,bigint,bigint,numeric)',
    '{"input_tokens": "10", "cached_input_tokens": "0", "cache_write_tokens": "0", "output_tokens": "5", "reasoning_tokens": "2", "cost": "0.5"}'),
   ('analytics.check_quota(text,bigint)', '{"user_id": "fz1", "tokens": "100"}'),
-  ('analytics.check_quota(text,bigint,text,text)', '{"user_id": "fz2", "tokens": "100", "model": "gpt-4o", "provider": "openai"}'),
+  ('analytics.check_quota(text,bigint,text,text,text)', '{"user_id": "fz2", "tokens": "100", "model": "gpt-4o", "provider": "openai", "org_id": "fzo"}'),
   ('analytics.price_request(text,text,timestamptz,bigint,bigint,bigint,bigint)',
    '{"p_model": "gpt-4o", "p_provider": "openai", "p_at": "now", "p_input": "1000", "p_cached": "10", "p_write": "0", "p_output": "50"}'),
   ('analytics.usage_snapshot(text,timestamptz)', '{"p_user_id": "fz1", "p_at": "now"}'),
@@ -112,7 +112,16 @@ INSERT INTO target VALUES
   ('analytics.text_set_union(text[],text[])', '{"a": "{a,c}", "b": "{b,c}"}'),
   ('analytics.user_dashboard(text)', '{"p_user_id": "fz1"}'),
   ('analytics.get_user_request_history(text,integer,integer)', '{"p_user_id": "fz1", "p_limit": "5", "p_offset": "0"}'),
-  ('analytics.subscribe(text,text,timestamptz,text,timestamptz)', '{"user_id": "fz3", "plan_id": "pro", "time_zone": "Europe/Paris", "ends_at": "2099-01-01"}');
+  ('analytics.subscribe(text,text,timestamptz,text,timestamptz,text)', '{"user_id": "fz3", "plan_id": "pro", "time_zone": "Europe/Paris", "ends_at": "2099-01-01"}'),
+  ('analytics.create_organization(text,text,text,text,text,numeric,text,jsonb,text)',
+   '{"org_id": "fzn", "name": "Fz New", "time_zone": "Europe/Paris", "currency": "EUR", "tax_rate": "0.2", "billing_email": "b@fz.example", "metadata": "{}", "owner_id": "fz1"}'),
+  ('analytics.update_organization(text,text,text,text,text,numeric,text,jsonb)', '{"org_id": "fzo", "name": "Fz Org 2", "time_zone": "UTC"}'),
+  ('analytics.add_member(text,text,text,bigint,bigint,numeric)', '{"org_id": "fzo", "user_id": "fz4", "role": "admin", "monthly_cost_cap": "2.5"}'),
+  ('analytics.update_member(text,text,text,bigint,bigint,numeric,boolean)', '{"org_id": "fzo", "user_id": "fz2", "role": "viewer", "monthly_request_cap": "5"}'),
+  ('analytics.remove_member(text,text)', '{"org_id": "fzo", "user_id": "fz2"}'),
+  ('analytics.suspend_organization(text)', '{"org_id": "fzo"}');
+-- An organization with an owner and a member.
+SELECT analytics.create_organization('fzo', 'Fz Org', owner_id => 'fz1'), analytics.add_member('fzo', 'fz2');
 -- One settled request to complete again, two events to rate and correct.
 SELECT analytics.record_chat_event('fz1', 'gpt-4o', input_tokens => 1, request_id => 'e1'),
        analytics.record_chat_event('fz1', 'gpt-4o', input_tokens => 1, request_id => 'e2'),

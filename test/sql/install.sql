@@ -9,14 +9,14 @@ SELECT tables_are('analytics', ARRAY['chat_events', 'chat_events_default',
   'rollup_system_models', 'rollup_distinct', 'notifications', 'access_list', 'event_corrections', 'model_aliases',
   'alert_rules', 'provider_limits', 'provider_counters',
   'rollup_user_labels', 'rollup_system_labels', 'rollup_conversations', 'rollup_document_sections',
-  'organizations', 'org_members', 'api_keys', 'api_key_counters', 'api_key_rate_limited',
+  'organizations', 'org_members', 'org_usage_counters', 'api_keys', 'api_key_counters', 'api_key_rate_limited',
   'widgets', 'api_requests', 'api_requests_default', 'api_request_keys', 'rollup_api_daily', 'rollup_widget_daily'],
   'the raw log, its default partition and the data tables: no monthly partition is an extension member');
 SELECT views_are('analytics', ARRAY['user_daily_usage', 'user_monthly_usage', 'v_user_current_month',
   'document_usage', 'system_daily_metrics', 'user_monthly_summary', 'user_request_analytics',
   'v_user_recent_activity', 'jobs', 'fold_lag', 'job_failures', 'user_monthly_model_usage',
   'model_monthly_usage', 'users_by_plan', 'conversation_usage', 'api_daily_usage', 'api_daily_summary',
-  'widget_daily_usage']);
+  'widget_daily_usage', 'org_daily_usage', 'org_monthly_usage']);
 SELECT materialized_views_are('analytics', ARRAY['mv_user_monthly_summary', 'mv_document_popularity']);
 SELECT is_empty($$
   SELECT c.relname FROM pg_class c

@@ -38,6 +38,7 @@ CREATE TABLE hostile_key AS SELECT * FROM analytics.create_api_key('acme', 'k', 
 GRANT SELECT ON hostile_key TO PUBLIC;
 SELECT analytics.fold() \gset
 SELECT min(id) AS first_event, max(id) AS last_event FROM analytics.chat_events WHERE status = 'completed' \gset
+SELECT (now() + interval '2 days')::text AS soon \gset
 
 -- The attacker's shadows: each raises.
 SET ROLE ua_sec_attacker;
@@ -162,7 +163,32 @@ INSERT INTO battery (who, q, expect) VALUES
   ('ua_sec_user', $$SELECT * FROM analytics.api_requests$$, 'ok'),
   ('ua_sec_admin', $$SELECT analytics.fold()$$, 'ok'),
   ('ua_sec_admin', $$SELECT * FROM analytics.widget_daily_usage$$, 'ok'),
-  ('ua_sec_admin', $$SELECT analytics.rebuild_rollups(current_date, current_date)$$, 'ok');
+  ('ua_sec_admin', $$SELECT analytics.rebuild_rollups(current_date, current_date)$$, 'ok'),
+  -- Organizations (1.1): management, organization plans, reads.
+  ('ua_sec_app', $$SELECT analytics.create_organization('secorg', 'Sec Org', time_zone => 'Europe/Paris', owner_id => 'bob')$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.update_organization('secorg', billing_email => 'b@sec.example', tax_rate => 0.2)$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.add_member('secorg', 'alice', 'admin', monthly_request_cap => 100)$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.add_member('secorg', 'carol', 'viewer')$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.update_member('secorg', 'carol', 'member', remove_caps => true)$$, 'ok'),
+  ('ua_sec_app', format($$SELECT analytics.subscribe(NULL, 'sec', '2020-01-01', ends_at => %L, org_id => 'secorg')$$, :'soon'), 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.start_request('alice', 'gpt-4o', 50, request_id => 'o1', org_id => 'secorg')$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.complete_request(user_id => 'alice', request_id => 'o1', input_tokens => 40)$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.record_chat_event('carol', 'gpt-4o', input_tokens => 9, org_id => 'secorg')$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.check_quota('alice', 10, NULL, org_id => 'secorg')$$, 'ok'),
+  ('ua_sec_app', $$SELECT * FROM analytics.start_request('zed', 'gpt-4o', 5, org_id => 'secorg')$$, '42501'),
+  ('ua_sec_app', $$SELECT analytics.remove_member('secorg', 'carol')$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.suspend_organization('secorg')$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.reactivate_organization('secorg')$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.org_daily_usage$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.org_monthly_usage$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.org_usage_counters$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.org_members$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.organizations$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.org_subject_at('secorg', pg_catalog.now())$$, 'ok'),
+  ('ua_sec_user', $$SELECT analytics.identity_org_ids()$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.check_quota('alice', 0, NULL, org_id => 'secorg')$$, 'ok'),
+  ('ua_sec_admin', $$SELECT analytics.evaluate_alerts()$$, 'ok'),
+  ('ua_sec_admin', $$SELECT * FROM analytics.verify_rollups()$$, 'ok');
 -- One transaction each, like an application's calls.
 SET usage_analytics.user_id = 'alice';
 SELECT format('UPDATE battery SET got = pg_temp.run_hostile(who, q) WHERE n = %s', n) FROM battery ORDER BY n \gexec
@@ -179,7 +205,7 @@ $$;
 
 SELECT is_empty($$SELECT n, who, q, expect, got FROM battery WHERE got IS DISTINCT FROM expect$$,
   'every function, view and job runs without calling a hostile object, and answers as expected');
-SELECT is((SELECT count(*) FROM battery), 80::bigint, 'the battery covers 80 calls');
+SELECT is((SELECT count(*) FROM battery), 104::bigint, 'the battery covers 104 calls');
 SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'and the rollups still equal the raw log');
 
 SELECT * FROM finish();

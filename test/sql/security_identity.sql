@@ -4,7 +4,7 @@
 -- identity's rows, and no error an end user can provoke shows another
 -- user's data.
 \i test/setup.psql
-SELECT plan(29);
+SELECT plan(33);
 
 CREATE ROLE ua_id_user;
 CREATE ROLE ua_id_other;
@@ -170,6 +170,33 @@ SELECT is(:'a3_orgs'::text, 'acme,globex', 'the app backend: every organization'
 
 -- Every answer, for the record.
 SELECT q, answer FROM provoked ORDER BY q;
+
+-- Organizations (1.1): generic plans of an organization's rows follow the
+-- identity's memberships (identity_org_ids is evaluated at each execution).
+SELECT analytics.create_organization('orgb', 'Org B', owner_id => 'bob') AS orgb \gset
+SELECT analytics.record_chat_event('bob', 'gpt-4o', input_tokens => 3, org_id => 'orgb') AS bob_org_event \gset
+SET ROLE ua_id_app;
+SET plan_cache_mode = force_generic_plan;
+PREPARE org_rows AS SELECT COALESCE(string_agg(DISTINCT org_id || ':' || user_id, ',' ORDER BY org_id || ':' || user_id), '') AS r
+  FROM analytics.org_usage_counters;
+PREPARE org_events AS SELECT count(*) AS r FROM analytics.chat_events WHERE org_id = 'orgb' AND user_id <> 'alice';
+SET usage_analytics.user_id = 'bob';
+SET ROLE ua_id_user;
+EXECUTE org_rows \gset o1_
+EXECUTE org_events \gset oe1_
+SET ROLE ua_id_app;
+SELECT analytics.add_member('orgb', 'alice', 'viewer') \gset
+SET usage_analytics.user_id = 'alice';
+SET ROLE ua_id_user;
+EXECUTE org_rows \gset o2_
+EXECUTE org_events \gset oe2_
+RESET ROLE;
+RESET plan_cache_mode;
+RESET usage_analytics.user_id;
+SELECT is(:'o1_r'::text, 'orgb:,orgb:bob', 'the owner reads the organization''s counters, generic plan');
+SELECT is(:'oe1_r'::int, 1, 'and its events');
+SELECT is(:'o2_r'::text, 'orgb:', 'the same plan for a viewer of it: the totals only');
+SELECT is(:'oe2_r'::int, 0, 'and none of its events');
 
 SELECT * FROM finish();
 ROLLBACK;

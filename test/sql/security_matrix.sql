@@ -5,7 +5,9 @@
 -- expectation (test/expected/security_matrix.out): any change of a grant,
 -- a policy or a view's security shows up as a diff.  SELECT answers:
 -- all = every row, own = exactly the acting user's rows, org = the
--- organization's rows, none = no row of a non-empty relation, empty = the
+-- organization's rows (its own among them), own+org = both, own+org totals =
+-- its own rows and the totals (user_id '') of its organization, none = no row
+-- of a non-empty relation, empty = the
 -- relation has no row at all; otherwise the SQLSTATE.  Commits as it goes.
 \set autocommit on
 \i test/setup.psql
@@ -23,8 +25,16 @@ SELECT analytics.grant_admin('ua_m_orgadmin', 'acme') \gset
 SELECT analytics.ensure_partitions(0) \gset
 
 -- Two users in every per-user relation; bob belongs to organization acme.
+-- acme (owned by carol; bob and alice are members) is on plan m too, so
+-- bob's requests in it reach the organization's thresholds; carol also
+-- records one request in organization globex.
 INSERT INTO analytics.plans (plan_id, name, daily_request_limit, enforcement) VALUES ('m', 'm', 3, 'hard');
 SELECT analytics.subscribe('alice', 'm') + analytics.subscribe('bob', 'm') AS subscribed \gset
+SELECT analytics.create_organization('acme', 'Acme', owner_id => 'carol'),
+       analytics.create_organization('globex', 'Globex', owner_id => 'carol') \gset
+SELECT analytics.add_member('acme', 'bob'), analytics.add_member('acme', 'alice') \gset
+SELECT analytics.subscribe(NULL, 'm', now() - interval '1 hour', org_id => 'acme') AS org_subscribed \gset
+SELECT analytics.record_chat_event('carol', 'gpt-4o', input_tokens => 10, org_id => 'globex') AS carol_event \gset
 SELECT count(analytics.record_chat_event(u, 'gpt-4o', input_tokens => 10, response_time_ms => 5,
                                          document_id => 'd', conversation_id => 'c', category => 'x',
                                          query_intent => 'q', sections_referenced => '{s}',
@@ -39,8 +49,9 @@ INSERT INTO analytics.alert_rules (name, user_id, metric, threshold) VALUES
 -- Organizations acme and other, each with an API key charged twice (once
 -- refused), a key about to expire; carol owns acme, alice (the acting
 -- identity) is a plain member: she reads no key.
-INSERT INTO analytics.organizations (org_id, name, slug) VALUES ('acme', 'Acme', 'acme'), ('other', 'Other', 'other');
-INSERT INTO analytics.org_members (org_id, user_id, role) VALUES ('acme', 'carol', 'owner'), ('acme', 'alice', 'member'), ('other', 'bob', 'member');
+-- (acme and its members are made above.)
+INSERT INTO analytics.organizations (org_id, name, slug) VALUES ('other', 'Other', 'other');
+INSERT INTO analytics.org_members (org_id, user_id, role) VALUES ('other', 'bob', 'member');
 CREATE TEMP TABLE matrix_keys AS
   SELECT k.* FROM unnest(ARRAY['acme', 'other']) o,
          LATERAL analytics.create_api_key(o, 'k', rate_limit_per_hour => 1, expires_at => now() + interval '1 day') k;
@@ -90,9 +101,12 @@ CREATE FUNCTION pg_temp.visibility(r text, rel regclass) RETURNS text LANGUAGE p
 DECLARE
   ucol name := pg_temp.user_column(rel);
   has_org boolean := EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = rel AND a.attname = 'org_id' AND NOT a.attisdropped);
-  probe text := format('SELECT count(*) || ''/'' || %s || ''/'' || %s FROM %s',
+  probe text := format('SELECT count(*) || ''/'' || %s || ''/'' || %s || ''/'' || %s FROM %s',
                        CASE WHEN ucol IS NULL THEN '0' ELSE format('count(*) FILTER (WHERE %I = ''alice'')', ucol) END,
                        CASE WHEN has_org THEN 'count(*) FILTER (WHERE org_id = ''acme'')' ELSE '0' END,
+                       -- An organization's totals: its rows of no user.
+                       CASE WHEN has_org AND ucol = 'user_id'
+                            THEN 'count(*) FILTER (WHERE org_id = ''acme'' AND user_id = '''')' ELSE '0' END,
                        rel);
   total text;
   seen text;
@@ -116,6 +130,10 @@ BEGIN
     RETURN 'own';
   ELSIF n[2] = t[2] AND n[3] = t[3] AND n[1]::int = n[2]::int + n[3]::int THEN
     RETURN 'own+org';
+  ELSIF n[2] = t[2] AND n[3] = t[3] AND n[1] = n[3] THEN
+    RETURN 'org';                 -- the organization's rows, its own among them
+  ELSIF n[2] = t[2] AND n[4] = t[4] AND t[4] <> '0' AND n[1]::int = n[2]::int + n[4]::int THEN
+    RETURN 'own+org totals';
   END IF;
   RETURN 'some ' || seen || ' of ' || total;
 END
@@ -141,8 +159,9 @@ SELECT regexp_replace(c.relname, '_[0-9]{6}$', '_<month>') AS relation, c.relkin
 SELECT relation, kind, role, sel, ins, upd, del FROM matrix ORDER BY relation, role;
 \pset tuples_only true
 
-SELECT is_empty($$SELECT * FROM matrix WHERE role = 'ua_m_user' AND per_user AND sel NOT IN ('own', 'empty', '42501')$$,
-  'an end user reads its own rows of per-user relations, nothing else');
+SELECT is_empty($$SELECT * FROM matrix WHERE role = 'ua_m_user' AND per_user AND sel NOT IN ('own', 'empty', '42501')
+                     AND NOT (relation IN ('org_usage_counters', 'org_daily_usage', 'org_monthly_usage') AND sel = 'own+org totals')$$,
+  'an end user reads its own rows of per-user relations, nothing else (and the totals of its organizations)');
 SELECT is_empty($$SELECT * FROM matrix WHERE role = 'ua_m_nobody' AND sel <> '42501'$$,
   'a role without a binding reads nothing');
 SELECT is_empty($$SELECT * FROM matrix WHERE role IN ('ua_m_user', 'ua_m_nobody', 'ua_m_orgadmin') AND kind = 'm' AND sel <> '42501'$$,

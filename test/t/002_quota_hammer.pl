@@ -84,6 +84,39 @@ is($node->safe_psql('postgres',
 		q{SELECT sum(requests) || ' ' || sum(input_tokens) FROM analytics.usage_counters WHERE user_id = 'retry'}),
 	'25 175', 'counters equal the log under retries');
 
+# An organization's pooled limit: 16 clients, each a different member of
+# one organization (41 requests a month, pooled): exactly 41 admitted,
+# every member's admission under the organization's lock, counted over all
+# members' slots.  Then the 16 members record at once (no common row): the
+# organization's counters equal the raw log.
+$node->safe_psql('postgres', q{
+	INSERT INTO analytics.plans (plan_id, name, monthly_request_limit, enforcement) VALUES ('org41', '41 a month', 41, 'hard');
+	SELECT analytics.create_organization('bigco', 'Big Co', owner_id => 'm1');
+	SELECT analytics.add_member('bigco', 'm' || i) FROM generate_series(2, 16) i;
+	SELECT analytics.subscribe(NULL, 'org41', now() - interval '1 hour', org_id => 'bigco');
+});
+hammer('organization', q{
+SELECT * FROM analytics.start_request('m' || :client_id + 1, 'gpt-4o', 10, org_id => 'bigco');
+}, 20);
+is($node->safe_psql('postgres',
+		q{SELECT count(*) FILTER (WHERE status = 'pending') || ' ' || count(*) FILTER (WHERE status = 'rejected')
+		    FROM analytics.chat_events WHERE org_id = 'bigco'}),
+	'41 279',
+	'16 members of one organization, 320 attempts, pooled limit 41: exactly 41 admitted');
+is($node->safe_psql('postgres',
+		q{SELECT sum(pending_requests) || ' ' || sum(rejected) FROM analytics.org_usage_counters
+		   WHERE org_id = 'bigco' AND user_id = ''}),
+	'41 279', "the organization's pooled counters hold the 41 reservations and 279 refusals");
+hammer('org_record', q{
+SELECT analytics.record_chat_event('m' || :client_id + 1, 'gpt-4o', input_tokens => 3, org_id => 'bigco');
+}, 20);
+is($node->safe_psql('postgres',
+		q{SELECT sum(requests) || ' ' || sum(input_tokens) || ' ' || (count(DISTINCT slot) > 1)
+		    FROM analytics.org_usage_counters WHERE org_id = 'bigco' AND user_id = ''}),
+	'320 960 true', '16 members recording at once: the pooled counter, spread over slots, counts all 320');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.verify_rollups()'),
+	'0', "the organization's counters equal the raw log");
+
 # Settle everything from 16 clients at once.
 hammer('settle', q{
 SELECT analytics.complete_request(e.id, input_tokens => 5, output_tokens => 5)

@@ -32,7 +32,8 @@ is($node->safe_psql('updated', q{SELECT extversion FROM pg_extension WHERE extna
 $node->safe_psql('updated', q{
 	SELECT analytics.subscribe('u' || i, 'free', now() - interval '1 month') FROM generate_series(1, 5) i;
 	SELECT analytics.record_chat_event('u' || (i % 5 + 1), 'gpt-4o', input_tokens => 10 * i, output_tokens => i,
-	         response_time_ms => 20 + i, document_id => 'd' || (i % 3), request_id => 'r' || i)
+	         response_time_ms => 20 + i, document_id => 'd' || (i % 3), request_id => 'r' || i,
+	         org_id => CASE WHEN i % 10 = 0 THEN 'legacy' END)
 	  FROM generate_series(1, 100) i;
 	SELECT analytics.fold();
 	SELECT analytics.record_feedback(e.id, 4) FROM analytics.chat_events e WHERE e.id % 7 = 0;});
@@ -102,6 +103,10 @@ is($node->safe_psql('updated', q{
 		       (SELECT count(*) FROM analytics.user_daily_usage WHERE avg_query_length IS NOT NULL) || ' ' ||
 		       (SELECT count(*) FROM analytics.verify_rollups())}),
 	'24 24 20 30 20 0 0 0 0', 'the update fills the new figures of folded events from the raw log; verify_rollups agrees');
+is($node->safe_psql('updated', q{
+		SELECT sum(requests) || ' ' || sum(input_tokens) FROM analytics.org_usage_counters
+		 WHERE org_id = 'legacy' AND user_id = ''}),
+	'10 5500', "the update counts the 1.0 events with org_id in the organizations' counters");
 is($node->safe_psql('updated', q{
 		SELECT (analytics.void_event(min(id), 'refund')).kind FROM analytics.chat_events WHERE status = 'completed';
 		SELECT count(*) FROM analytics.verify_rollups();}),

@@ -103,6 +103,13 @@ BEGIN
   PERFORM analytics.counters_add(e.user_id, e.usage_date, input_tokens => d.input, cached_input_tokens => d.cached,
                                  cache_write_tokens => d.write, output_tokens => d.output,
                                  reasoning_tokens => d.reasoning, cost => d.cost, cache_savings => d.savings);
+  -- A request with org_id: the organization's counters too.
+  IF e.org_id IS NOT NULL THEN
+    PERFORM analytics.org_counters_add(e.org_id, e.user_id, e.usage_date, input_tokens => d.input,
+                                       cached_input_tokens => d.cached, cache_write_tokens => d.write,
+                                       output_tokens => d.output, reasoning_tokens => d.reasoning,
+                                       cost => d.cost, cache_savings => d.savings);
+  END IF;
 
   -- Folded already: move the rollups that hold tokens and cost.  (Not yet
   -- folded: the fold reads the corrected row.)

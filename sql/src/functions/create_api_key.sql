@@ -81,7 +81,7 @@ BEGIN
       (user_id, limit_name, period_start, threshold, used, limit_value, plan_id, org_id)
     VALUES ('', 'api_key_created:' || create_api_key.key_id, (now() AT TIME ZONE 'UTC')::date, 1, 0, 0, '',
             create_api_key.org_id)
-    ON CONFLICT (user_id, limit_name, period_start, threshold) DO NOTHING
+    ON CONFLICT ON CONSTRAINT notifications_pkey DO NOTHING
     RETURNING x.*)
   SELECT count(pg_notify('usage_analytics', jsonb_build_object(
            'notification_id', w.notification_id, 'user_id', w.user_id, 'org_id', w.org_id,

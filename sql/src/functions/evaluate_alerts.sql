@@ -76,7 +76,7 @@ BEGIN
         INSERT INTO analytics.notifications AS n
           (user_id, limit_name, period_start, threshold, used, limit_value, plan_id, rule_id)
         VALUES (COALESCE(r.user_id, ''), 'alert:' || r.rule_id, v.period_start, 1, v.used, r.threshold, '', r.rule_id)
-        ON CONFLICT (user_id, limit_name, period_start, threshold) DO NOTHING
+        ON CONFLICT (user_id, org_id, limit_name, period_start, threshold) DO NOTHING
         RETURNING n.*)
       SELECT count(pg_notify('usage_analytics', jsonb_build_object(
                'notification_id', n.notification_id, 'user_id', n.user_id, 'limit', n.limit_name,
@@ -97,18 +97,44 @@ BEGIN
      WHERE a.expires_at > now() AND a.expires_at <= now() + interval '7 days'
        AND (a.revoked_at IS NULL OR a.revoked_at > a.expires_at)
      ORDER BY a.org_id, a.key_id
-    ON CONFLICT (user_id, limit_name, period_start, threshold) DO NOTHING
+    ON CONFLICT (user_id, org_id, limit_name, period_start, threshold) DO NOTHING
     RETURNING n.*)
   SELECT count(pg_notify('usage_analytics', jsonb_build_object(
            'notification_id', n.notification_id, 'user_id', n.user_id, 'org_id', n.org_id,
            'limit', n.limit_name, 'days_left', n.used, 'period_start', n.period_start)::text))
     INTO k FROM n;
   written := written + k;
+
+  -- Subscriptions (of users and organizations) that end within 7 days
+  -- and are not followed by another: one subscription_expiring row per
+  -- subject and end (period_start: the local day it ends; used: the days
+  -- left; limit_value: the 7-day notice), exactly once.
+  WITH n AS (
+    INSERT INTO analytics.notifications AS n
+      (user_id, org_id, limit_name, period_start, threshold, used, limit_value, plan_id)
+    SELECT COALESCE(s.user_id, ''), COALESCE(s.org_id, ''), 'subscription_expiring',
+           (s.ends_at AT TIME ZONE s.time_zone)::date, 1,
+           round((extract(epoch FROM s.ends_at - now()) / 86400)::numeric, 2), 7, s.plan_id
+      FROM analytics.subscriptions s
+     WHERE s.ends_at > now() AND s.ends_at <= now() + interval '7 days' AND s.starts_at <= now()
+       AND NOT EXISTS (SELECT 1 FROM analytics.subscriptions f
+                        WHERE f.starts_at = s.ends_at
+                          AND f.user_id IS NOT DISTINCT FROM s.user_id AND f.org_id IS NOT DISTINCT FROM s.org_id)
+     ORDER BY s.subscription_id
+    ON CONFLICT (user_id, org_id, limit_name, period_start, threshold) DO NOTHING
+    RETURNING n.*)
+  SELECT count(pg_notify('usage_analytics', (jsonb_build_object(
+           'notification_id', n.notification_id, 'user_id', n.user_id, 'limit', n.limit_name,
+           'threshold', n.threshold, 'used', n.used, 'limit_value', n.limit_value,
+           'plan_id', n.plan_id, 'ends_on', n.period_start)
+           || CASE WHEN n.org_id <> '' THEN jsonb_build_object('org_id', n.org_id) ELSE '{}' END)::text))
+    INTO k FROM n;
+  written := written + k;
   RETURN written;
 END
 $$;
 COMMENT ON FUNCTION analytics.evaluate_alerts() IS
-  'Evaluates the enabled alert rules and writes each one reached to notifications, exactly once per rule and period, and api_key_expiring once per API key expiring within 7 days, with NOTIFY usage_analytics; returns how many were written';
+  'Evaluates the enabled alert rules and writes each one reached to notifications, exactly once per rule and period, api_key_expiring once per API key expiring within 7 days, and a subscription_expiring row for each subscription of a user or organization that ends within 7 days (once per subscription end), with NOTIFY usage_analytics; returns how many were written';
 REVOKE ALL ON FUNCTION analytics.evaluate_alerts() FROM PUBLIC;
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
   ('admin', 'FUNCTION', 'analytics.evaluate_alerts()', 'EXECUTE', true)

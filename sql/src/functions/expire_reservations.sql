@@ -13,14 +13,19 @@ BEGIN
     UPDATE analytics.chat_events e SET status = 'expired', settled_at = now()
      WHERE e.status = 'pending'
        AND e.occurred_at < clock_timestamp() - analytics.setting('reservation_ttl')::interval
-    RETURNING e.user_id, e.usage_date, COALESCE(e.reserved_tokens, 0) AS t, COALESCE(e.reserved_cost, 0) AS c),
+    RETURNING e.user_id, e.org_id, e.usage_date, COALESCE(e.reserved_tokens, 0) AS t, COALESCE(e.reserved_cost, 0) AS c),
   released AS (
-    SELECT g.user_id, g.usage_date, count(*) AS k, sum(g.t) AS t, sum(g.c) AS c
-      FROM gone g GROUP BY g.user_id, g.usage_date)
+    SELECT g.user_id, g.org_id, g.usage_date, count(*) AS k, sum(g.t) AS t, sum(g.c) AS c
+      FROM gone g GROUP BY g.user_id, g.org_id, g.usage_date)
   SELECT COALESCE(sum(r.k), 0) INTO n
-    FROM released r,
-         LATERAL analytics.counters_add(r.user_id, r.usage_date, pending_requests => -r.k,
-                                        pending_tokens => -r.t, pending_cost => -r.c) AS x;
+    FROM released r
+         CROSS JOIN LATERAL (
+           SELECT analytics.counters_add(r.user_id, r.usage_date, pending_requests => -r.k,
+                                         pending_tokens => -r.t, pending_cost => -r.c) AS u,
+                  -- A request in an organization: its pooled and member counters too.
+                  CASE WHEN r.org_id IS NOT NULL THEN
+                    analytics.org_counters_add(r.org_id, r.user_id, r.usage_date, pending_requests => -r.k,
+                                               pending_tokens => -r.t, pending_cost => -r.c) END AS o) AS x;
   -- Provider rate-limit windows that ended more than a day ago.
   DELETE FROM analytics.provider_counters c
    WHERE c.period_start < clock_timestamp() - interval '2 days';

@@ -50,6 +50,15 @@ BEGIN
              AND e.usage_date BETWEEN from_date AND to_date
            GROUP BY e.user_id, e.usage_date) g;
 
+  -- The organizations' counters likewise, from the requests with org_id.
+  LOCK TABLE analytics.org_usage_counters IN EXCLUSIVE MODE;
+  DELETE FROM analytics.org_usage_counters c WHERE c.usage_date BETWEEN from_date AND to_date;
+  PERFORM analytics.org_counters_add(g.org_id, g.user_id, g.usage_date, g.requests, g.failed, g.input_tokens,
+            g.cached_input_tokens, g.cache_write_tokens, g.output_tokens, g.reasoning_tokens,
+            g.cache_hits, g.cost, g.cache_savings, g.response_time_sum, g.response_time_count,
+            g.pending_requests, g.pending_tokens, g.pending_cost, g.rejected)
+    FROM analytics.org_counters_of_log(from_date, to_date) g;
+
   RETURN analytics.refold_range(from_date, to_date, w);
 END
 $$;

@@ -193,7 +193,26 @@ CREATE OR REPLACE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, 
                   row(count(*), sum(billable_units), max(occurred_at))::text
              FROM analytics.api_requests WHERE recorded_xid < %3$s AND widget_id IS NOT NULL
               AND (occurred_at AT TIME ZONE 'UTC')::date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
-            GROUP BY org_id, widget_id, (occurred_at AT TIME ZONE 'UTC')::date$$)
+            GROUP BY org_id, widget_id, (occurred_at AT TIME ZONE 'UTC')::date$$),
+        ('org_usage_counters',
+         $$SELECT row(org_id, user_id, usage_date)::text, row(sum(requests), sum(failed), sum(input_tokens),
+                  sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens),
+                  sum(cache_hits), trim_scale(sum(cost)), trim_scale(sum(cache_savings)), sum(response_time_sum), sum(response_time_count),
+                  sum(pending_requests), sum(pending_tokens), trim_scale(sum(pending_cost)), sum(rejected))::text
+             FROM analytics.org_usage_counters WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY org_id, user_id, usage_date
+           HAVING sum(requests) <> 0 OR sum(pending_requests) <> 0 OR sum(rejected) <> 0 OR sum(failed) <> 0
+               OR sum(input_tokens) <> 0 OR sum(cached_input_tokens) <> 0 OR sum(cache_write_tokens) <> 0
+               OR sum(output_tokens) <> 0 OR sum(reasoning_tokens) <> 0 OR sum(cache_hits) <> 0 OR sum(cost) <> 0
+               OR sum(cache_savings) <> 0 OR sum(response_time_sum) <> 0 OR sum(response_time_count) <> 0
+               OR sum(pending_tokens) <> 0 OR sum(pending_cost) <> 0$$,
+         $$SELECT row(g.org_id, m.u, g.usage_date)::text, row(sum(requests), sum(failed), sum(input_tokens),
+                  sum(cached_input_tokens), sum(cache_write_tokens), sum(output_tokens), sum(reasoning_tokens),
+                  sum(cache_hits), trim_scale(sum(cost)), trim_scale(sum(cache_savings)), sum(response_time_sum), sum(response_time_count),
+                  sum(pending_requests), sum(pending_tokens), trim_scale(sum(pending_cost)), sum(rejected))::text
+             FROM analytics.org_counters_of_log(COALESCE(%1$s::date, '-infinity'::date), COALESCE(%2$s::date, 'infinity'::date)) g,
+                  LATERAL (VALUES (g.user_id), ('')) AS m(u)
+            GROUP BY g.org_id, m.u, g.usage_date$$)
       ) AS x(rollup, stored, recomputed);
   END;
 COMMENT ON FUNCTION analytics.rollup_comparisons(date, date, bigint) IS

@@ -902,17 +902,119 @@ REVOKE ALL ON SEQUENCE analytics.api_requests_id_seq FROM PUBLIC;
 -- those of chat_events; until then requests wait in the default partition.
 -- ==== issue 14: API keys and rate limits ====
 \ir ../api_keys.sql
--- Notifications for an organization (api_key_created, api_key_expiring),
--- read by its owners and admins.
-ALTER TABLE analytics.notifications ADD COLUMN org_id text;
+
+-- ==== issue 14: organization plans ====
+/*
+ * A subscription binds a user or an organization (subscriptions.org_id,
+ * user_id NULL; primary key subscription_id); a request with org_id counts
+ * in org_usage_counters (pooled and per member, backend slots) against the
+ * organization's plan and the member's caps, and the user's own quota
+ * leaves it out.  Notifications name their organization (org_id, in the
+ * primary key).  The organizations' counters start from the log: every
+ * request with org_id recorded before this update.
+ */
+ALTER TABLE analytics.subscriptions ADD COLUMN org_id text REFERENCES analytics.organizations (org_id);
+ALTER TABLE analytics.subscriptions DROP CONSTRAINT subscriptions_pkey;
+ALTER TABLE analytics.subscriptions ALTER COLUMN user_id DROP NOT NULL;
+ALTER TABLE analytics.subscriptions ADD PRIMARY KEY (subscription_id);
+ALTER TABLE analytics.subscriptions
+  ADD CONSTRAINT subscriptions_subject_check CHECK ((user_id IS NULL) <> (org_id IS NULL));
+CREATE INDEX subscriptions_org_lookup_idx
+  ON analytics.subscriptions (org_id, starts_at DESC) WHERE org_id IS NOT NULL;
+COMMENT ON TABLE analytics.subscriptions IS
+  'Binds a user or an organization (exactly one of user_id, org_id) to a plan for [starts_at, ends_at); a user''s time_zone decides the user''s day and month buckets, an organization''s buckets follow analytics.organizations.time_zone';
+COMMENT ON COLUMN analytics.subscriptions.org_id IS
+  'The organization subscribed (user_id NULL): requests with this org_id count against the plan, pooled over its members';
+DROP POLICY subscriptions_read ON analytics.subscriptions;
+CREATE POLICY subscriptions_read ON analytics.subscriptions FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows())
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
+
+\ir ../functions/org_subject_at.sql
+
+CREATE TABLE analytics.org_usage_counters (
+  org_id              text NOT NULL,
+  user_id             text NOT NULL,
+  usage_date          date NOT NULL,
+  slot                smallint NOT NULL DEFAULT 0,
+  requests            bigint NOT NULL DEFAULT 0,
+  failed              bigint NOT NULL DEFAULT 0,
+  input_tokens        bigint NOT NULL DEFAULT 0,
+  cached_input_tokens bigint NOT NULL DEFAULT 0,
+  cache_write_tokens  bigint NOT NULL DEFAULT 0,
+  output_tokens       bigint NOT NULL DEFAULT 0,
+  reasoning_tokens    bigint NOT NULL DEFAULT 0,
+  cache_hits          bigint NOT NULL DEFAULT 0,
+  cost                numeric NOT NULL DEFAULT 0,
+  cache_savings       numeric NOT NULL DEFAULT 0,
+  response_time_sum   bigint NOT NULL DEFAULT 0,
+  response_time_count bigint NOT NULL DEFAULT 0,
+  pending_requests    bigint NOT NULL DEFAULT 0,
+  pending_tokens      bigint NOT NULL DEFAULT 0,
+  pending_cost        numeric NOT NULL DEFAULT 0,
+  rejected            bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (org_id, user_id, usage_date, slot)
+) WITH (fillfactor = 50);
+CREATE INDEX org_usage_counters_member_idx ON analytics.org_usage_counters (user_id, usage_date)
+  WHERE user_id <> '';
+COMMENT ON TABLE analytics.org_usage_counters IS
+  'Exact per-organization, per-local-day counters of the requests made with its org_id: user_id '''' the pooled total, else the member''s share; sum the slots';
+ALTER TABLE analytics.org_usage_counters ENABLE ROW LEVEL SECURITY;
+CREATE POLICY org_usage_counters_read ON analytics.org_usage_counters FOR SELECT
+  USING ((user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id()) AND user_id OPERATOR(pg_catalog.<>) '')
+         OR (SELECT analytics.sees_all_rows())
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}'))
+         OR (user_id OPERATOR(pg_catalog.=) '' AND org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids()), '{}'))));
+SELECT pg_catalog.pg_extension_config_dump('analytics.org_usage_counters', '');
+REVOKE ALL ON TABLE analytics.org_usage_counters FROM PUBLIC;
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.org_usage_counters', 'SELECT')
+  ON CONFLICT DO NOTHING;
+
+\ir ../functions/org_counters_add.sql
+
+\ir ../functions/org_counters_of_log.sql
+
+-- The requests with org_id recorded so far, pooled and per member (slot 0).
+INSERT INTO analytics.org_usage_counters AS c (org_id, user_id, usage_date, slot, requests, failed,
+    input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, reasoning_tokens, cache_hits,
+    cost, cache_savings, response_time_sum, response_time_count, pending_requests, pending_tokens,
+    pending_cost, rejected)
+SELECT g.org_id, m.u, g.usage_date, 0, sum(g.requests), sum(g.failed), sum(g.input_tokens),
+       sum(g.cached_input_tokens), sum(g.cache_write_tokens), sum(g.output_tokens), sum(g.reasoning_tokens),
+       sum(g.cache_hits), sum(g.cost), sum(g.cache_savings), sum(g.response_time_sum), sum(g.response_time_count),
+       sum(g.pending_requests), sum(g.pending_tokens), sum(g.pending_cost), sum(g.rejected)
+  FROM analytics.org_counters_of_log('-infinity', 'infinity') g,
+       LATERAL (VALUES (g.user_id), ('')) AS m(u)
+ GROUP BY g.org_id, m.u, g.usage_date;
+
+ALTER TABLE analytics.notifications ADD COLUMN org_id text NOT NULL DEFAULT '';
+ALTER TABLE analytics.notifications DROP CONSTRAINT notifications_pkey;
+ALTER TABLE analytics.notifications ADD PRIMARY KEY (user_id, org_id, limit_name, period_start, threshold);
 COMMENT ON COLUMN analytics.notifications.org_id IS
-  'The organization a notification is for (api_key_created, api_key_expiring: user_id is then ''''); its owners and admins read it';
+  'The organization the row is for (user_id ''''): its plan''s thresholds, its subscription expiring, api_key_created and api_key_expiring; '''' for a user''s rows';
 DROP POLICY notifications_read ON analytics.notifications;
 CREATE POLICY notifications_read ON analytics.notifications FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
          OR (SELECT analytics.sees_all_rows())
+         OR (org_id OPERATOR(pg_catalog.<>) ''
+             AND (org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
+                  OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')))));
+
+\ir ../views/org_daily_usage.sql
+
+\ir ../views/org_monthly_usage.sql
+
+-- Owners and admins of an organization (by identity) read its events.
+DROP POLICY chat_events_read ON analytics.chat_events;
+CREATE POLICY chat_events_read ON analytics.chat_events FOR SELECT
+  USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
+         OR (SELECT analytics.sees_all_rows())
          OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.managed_org_ids()), '{}')));
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
 
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and

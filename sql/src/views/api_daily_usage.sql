@@ -24,7 +24,7 @@ SELECT x.org_id, x.usage_date AS date, x.api_key_id, x.endpoint,
          WHERE e.recorded_xid >= analytics.fold_watermark()
            AND ((SELECT analytics.sees_all_rows())
                 OR e.org_id = ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
-                OR e.org_id = ANY (COALESCE((SELECT analytics.managed_org_ids()), '{}')))
+                OR e.org_id = ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')))
          GROUP BY e.org_id, (e.occurred_at AT TIME ZONE 'UTC')::date, COALESCE(e.api_key_id, 0), e.endpoint) x
  GROUP BY x.org_id, x.usage_date, x.api_key_id, x.endpoint;
 COMMENT ON VIEW analytics.api_daily_usage IS

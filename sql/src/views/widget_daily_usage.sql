@@ -11,7 +11,7 @@ SELECT x.org_id, x.widget_id, x.usage_date AS date, sum(x.requests)::bigint AS r
          WHERE e.recorded_xid >= analytics.fold_watermark() AND e.widget_id IS NOT NULL
            AND ((SELECT analytics.sees_all_rows())
                 OR e.org_id = ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
-                OR e.org_id = ANY (COALESCE((SELECT analytics.managed_org_ids()), '{}')))
+                OR e.org_id = ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')))
          GROUP BY e.org_id, e.widget_id, (e.occurred_at AT TIME ZONE 'UTC')::date) x
  GROUP BY x.org_id, x.widget_id, x.usage_date;
 COMMENT ON VIEW analytics.widget_daily_usage IS
