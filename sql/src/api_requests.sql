@@ -199,12 +199,12 @@ ALTER TABLE analytics.rollup_api_daily ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_api_daily_read ON analytics.rollup_api_daily FOR SELECT
   USING ((SELECT analytics.sees_all_rows())
          OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids()), '{}')));
 ALTER TABLE analytics.rollup_widget_daily ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_widget_daily_read ON analytics.rollup_widget_daily FOR SELECT
   USING ((SELECT analytics.sees_all_rows())
          OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids()), '{}')));
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_api_daily', '');
 SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_widget_daily', '');
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES

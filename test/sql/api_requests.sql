@@ -6,7 +6,7 @@
 -- this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(122);
+SELECT plan(123);
 
 SELECT analytics.ensure_partitions(0) \gset
 INSERT INTO analytics.organizations (org_id, name, slug) VALUES
@@ -363,14 +363,20 @@ SELECT is(pg_temp.as_role('ua_api_user', $$SELECT count(*) FROM analytics.widget
 SET usage_analytics.user_id = 'adam';
 SELECT is(pg_temp.as_role('ua_api_user', $$SELECT string_agg(DISTINCT org_id, ',') FROM analytics.rollup_api_daily$$),
   'acme', 'an admin identity reads its organization''s rollups');
+SELECT sum(requests) || '/' || sum(billable_units) AS acme_totals FROM analytics.api_daily_summary WHERE org_id = 'acme' \gset
 SET usage_analytics.user_id = 'mia';
-SELECT is(pg_temp.as_role('ua_api_user', $$SELECT count(*) FROM analytics.api_daily_summary$$), '0',
-  'a member identity reads no summary');
+SELECT is(pg_temp.as_role('ua_api_user', $$SELECT string_agg(DISTINCT org_id, ',') || ' ' || sum(requests) || '/' || sum(billable_units)
+                                            FROM analytics.api_daily_summary$$), 'acme ' || :'acme_totals',
+  'a member identity reads its organization''s totals: every member''s requests, folded or not');
 SET usage_analytics.user_id = 'alice';
 SELECT is(pg_temp.as_role('ua_api_user', $$SELECT count(*) || '/' || count(*) FILTER (WHERE user_id = 'alice') FROM analytics.api_requests$$),
   '1/1', 'an identity reads the requests made for it, nothing else');
-SELECT is(pg_temp.as_role('ua_api_user', $$SELECT count(*) FROM analytics.api_daily_usage$$), '0',
-  'and no rollup or tail of an organization it does not administer');
+SELECT is(pg_temp.as_role('ua_api_user', $$SELECT string_agg(DISTINCT org_id, ',') FROM analytics.api_daily_usage$$), 'acme',
+  'a viewer identity reads its organization''s totals');
+SET usage_analytics.user_id = 'zed';
+SELECT is(pg_temp.as_role('ua_api_user', $$SELECT count(*) || '/' || (SELECT count(*) FROM analytics.widget_daily_usage)
+                                            FROM analytics.api_daily_usage$$), '0/0',
+  'an identity of no organization reads no totals');
 RESET usage_analytics.user_id;
 SELECT is(pg_temp.as_role('ua_api_user', $$SELECT analytics.record_api_request('acme', '/v1/x', 'GET', 200)::text$$),
   'ERROR 42501', 'an end user cannot record API requests');

@@ -165,7 +165,7 @@ RESET ROLE;
 RESET plan_cache_mode;
 SELECT is(:'a1_orgs'::text, 'acme', 'generic plan, an owner of acme: acme''s API summary');
 SELECT is(:'r1_orgs'::text, 'acme:mia', 'and acme''s API requests');
-SELECT is(:'a2_orgs'::text || '/' || :'r2_orgs', '/acme:mia', 'identity switched to a member: no summary, her own requests');
+SELECT is(:'a2_orgs'::text || '/' || :'r2_orgs', 'acme/acme:mia', 'identity switched to a member: the organization''s totals, her own requests');
 SELECT is(:'a3_orgs'::text, 'acme,globex', 'the app backend: every organization');
 
 -- Every answer, for the record.

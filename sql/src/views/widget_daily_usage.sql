@@ -1,9 +1,13 @@
--- Impressions per widget and UTC day, read-your-writes.
-CREATE OR REPLACE VIEW analytics.widget_daily_usage WITH (security_invoker = true) AS
+-- Impressions per widget and UTC day, read-your-writes: the organizations
+-- whose totals the caller reads, filtered here as api_daily_usage does.
+CREATE OR REPLACE VIEW analytics.widget_daily_usage WITH (security_barrier = true) AS
 SELECT x.org_id, x.widget_id, x.usage_date AS date, sum(x.requests)::bigint AS requests,
        sum(x.billable_units)::bigint AS impressions, max(x.last_seen) AS last_seen
   FROM (SELECT r.org_id, r.widget_id, r.usage_date, r.requests, r.billable_units, r.last_seen
           FROM analytics.rollup_widget_daily r
+         WHERE (SELECT analytics.sees_all_rows())
+            OR r.org_id = ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
+            OR r.org_id = ANY (COALESCE((SELECT analytics.identity_org_ids()), '{}'))
         UNION ALL
         SELECT e.org_id, e.widget_id, (e.occurred_at AT TIME ZONE 'UTC')::date, count(*), sum(e.billable_units),
                max(e.occurred_at)
@@ -11,7 +15,7 @@ SELECT x.org_id, x.widget_id, x.usage_date AS date, sum(x.requests)::bigint AS r
          WHERE e.recorded_xid >= analytics.fold_watermark() AND e.widget_id IS NOT NULL
            AND ((SELECT analytics.sees_all_rows())
                 OR e.org_id = ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
-                OR e.org_id = ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')))
+                OR e.org_id = ANY (COALESCE((SELECT analytics.identity_org_ids()), '{}')))
          GROUP BY e.org_id, e.widget_id, (e.occurred_at AT TIME ZONE 'UTC')::date) x
  GROUP BY x.org_id, x.widget_id, x.usage_date;
 COMMENT ON VIEW analytics.widget_daily_usage IS
