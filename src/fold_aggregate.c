@@ -38,7 +38,7 @@ enum
 	C_DOCUMENT, C_CONVERSATION, C_CATEGORY, C_INPUT, C_CACHED, C_WRITE, C_OUTPUT,
 	C_REASONING, C_COST, C_SAVINGS, C_CACHE_HIT, C_LATENCY, C_TTFT, C_RATING,
 	C_IN_LOCAL, C_IN_UTC, C_QUERY_LENGTH, C_RESPONSE_LENGTH, C_SECTIONS, C_INTENT, C_REQUEST_TYPE,
-	C_SESSION, C_COUNT
+	C_SESSION, C_ORG, C_COUNT
 };
 
 static const char *const batch_sql =
@@ -52,7 +52,7 @@ static const char *const batch_sql =
 "       ($3::pg_catalog.date IS NULL OR (e.occurred_at AT TIME ZONE 'UTC')::pg_catalog.date OPERATOR(pg_catalog.>=) $3) "
 "         AND ($4::pg_catalog.date IS NULL OR (e.occurred_at AT TIME ZONE 'UTC')::pg_catalog.date OPERATOR(pg_catalog.<=) $4), "
 "       e.user_query_length, e.ai_response_length, e.sections_referenced, e.query_intent, e.request_type, "
-"       e.session_id "
+"       e.session_id, e.org_id "
 "  FROM analytics.chat_events e "
 " WHERE e.recorded_xid OPERATOR(pg_catalog.>=) $1 AND e.recorded_xid OPERATOR(pg_catalog.<) $2 "
 "   AND e.status OPERATOR(pg_catalog.=) ANY ('{completed,failed}'::pg_catalog.text[]) "
@@ -548,7 +548,7 @@ fold_event(Fold *f, Datum *v, bool *n)
 	bool		failed = DatumGetBool(v[C_FAILED]);
 	int64		rating = n[C_RATING] ? 0 : DatumGetInt16(v[C_RATING]);
 	int64		tokens_total = INT(C_INPUT) + INT(C_CACHED) + INT(C_WRITE) + INT(C_OUTPUT);
-	UaSketchState *latency[3] = {NULL, NULL, NULL};
+	UaSketchState *latency[4] = {NULL, NULL, NULL, NULL};
 
 	/* The amounts unpacked once: each is added to several rollups. */
 	v[C_COST] = PointerGetDatum(PG_DETOAST_DATUM(v[C_COST]));
@@ -611,6 +611,26 @@ fold_event(Fold *f, Datum *v, bool *n)
 			set_add(f, &day->sessions, K_USER_SESSION, intern(f, v[C_SESSION]));
 		if (conversation != NULL)
 			conversation_add(f, &day->conversation_figures, conversation, tokens_total, v[C_COST], at);
+
+		/* An organization's event: its day is the organization's local day. */
+		if (!n[C_ORG])
+		{
+			LatencyAgg *o = group(f, f->org_days, intern(f, v[C_ORG]), DatumGetDateADT(v[C_USAGE_DATE]),
+								  sizeof(LatencyAgg), NULL);
+
+			if (!n[C_LATENCY] && o->latency == NULL)
+				o->latency = new_sketch(f);
+			latency[3] = o->latency;
+			if (!n[C_TTFT])
+			{
+				if (o->ttft == NULL)
+					o->ttft = new_sketch(f);
+				ua_sketch_states_add(&o->ttft, 1, (float8) DatumGetInt32(v[C_TTFT]));
+			}
+			o->feedback_sum += rating;
+			o->feedback_count += !n[C_RATING];
+			add_lengths(&o->lengths, v, n);
+		}
 	}
 
 	if (DatumGetBool(v[C_IN_UTC]))
@@ -647,7 +667,7 @@ fold_event(Fold *f, Datum *v, bool *n)
 	}
 
 	if (!n[C_LATENCY])
-		ua_sketch_states_add(latency, 3, (float8) DatumGetInt32(v[C_LATENCY]));
+		ua_sketch_states_add(latency, 4, (float8) DatumGetInt32(v[C_LATENCY]));
 }
 
 /* The cursor's rows go straight from the executor to fold_event (no copies). */
@@ -742,6 +762,7 @@ ua_fold_start(Fold *f, MemoryContext parent)
 	f->strings = intern_create(f->cxt, 1024, NULL);
 	f->user_days = groups_create(f->cxt, 1024, NULL);
 	f->user_months = groups_create(f->cxt, 256, NULL);
+	f->org_days = groups_create(f->cxt, 64, NULL);
 	f->documents = groups_create(f->cxt, 256, NULL);
 	f->system_days = groups_create(f->cxt, 64, NULL);
 	f->sections = pairs_create(f->cxt, 256, NULL);

@@ -304,6 +304,7 @@ typedef struct Fold
 	Interned   *kind_type;		/* 'request_type' */
 	groups_hash *user_days;
 	groups_hash *user_months;
+	groups_hash *org_days;		/* LatencyAgg by organization and its local day */
 	groups_hash *documents;
 	groups_hash *system_days;
 	pairs_hash *sections;		/* int64 references by document, section, UTC day */

@@ -185,11 +185,11 @@ ua_fold_rows(PG_FUNCTION_ARGS)
 	ADD("query_length_sum") ", " ADD("query_length_count") ", " ADD("response_length_sum") ", " \
 	ADD("response_length_count")
 
-#define LATENCY_UPSERT(table, day) \
-	"INSERT INTO analytics." table " AS r (user_id, " day ", latency, ttft, feedback_sum, feedback_count, " \
+#define LATENCY_UPSERT(table, id) \
+	"INSERT INTO analytics." table " AS r (" id ", usage_date, latency, ttft, feedback_sum, feedback_count, " \
 	LENGTH_COLUMNS ") " \
 	"SELECT * FROM " ROWS " " \
-	"ON CONFLICT (user_id, " day ") DO UPDATE SET " SKETCH_MERGE("latency") ", " SKETCH_MERGE("ttft") ", " \
+	"ON CONFLICT (" id ", usage_date) DO UPDATE SET " SKETCH_MERGE("latency") ", " SKETCH_MERGE("ttft") ", " \
 	ADD("feedback_sum") ", " ADD("feedback_count") ", " LENGTH_ADD
 
 /* A LengthAgg's four figures from column col on. */
@@ -218,9 +218,12 @@ put_latency(Columns *cols, int row, const GroupEntry *e, const LatencyAgg *a)
 	put_lengths(cols, row, 6, &a->lengths);
 }
 
-/* rollup_user_daily: user_days (UserDayAgg starts with its LatencyAgg) */
+/*
+ * rollup_user_daily (user_days: UserDayAgg starts with its LatencyAgg) or
+ * rollup_org_daily (org_days).
+ */
 static void
-write_days(Fold *f)
+write_days(Fold *f, groups_hash *h, const char *sql)
 {
 	Oid			types[10] = {LATENCY_TYPES(f->sketch_type)};
 	Columns		cols;
@@ -228,11 +231,11 @@ write_days(Fold *f)
 	GroupEntry *e;
 	int			row = 0;
 
-	columns_init(&cols, f->user_days->members, 10, types);
-	groups_start_iterate(f->user_days, &it);
-	while ((e = groups_iterate(f->user_days, &it)) != NULL)
+	columns_init(&cols, h->members, 10, types);
+	groups_start_iterate(h, &it);
+	while ((e = groups_iterate(h, &it)) != NULL)
 		put_latency(&cols, row++, e, e->agg);
-	upsert(LATENCY_UPSERT("rollup_user_daily", "usage_date"), &cols);
+	upsert(sql, &cols);
 }
 
 /* rollup_user_monthly: the latency columns and the month's usage figures */
@@ -783,7 +786,8 @@ write_distinct(Fold *f)
 void
 ua_fold_write(Fold *f)
 {
-	write_days(f);
+	write_days(f, f->user_days, LATENCY_UPSERT("rollup_user_daily", "user_id"));
+	write_days(f, f->org_days, LATENCY_UPSERT("rollup_org_daily", "org_id"));
 	write_months(f);
 	write_models(f);
 	write_documents(f, f->sketch_type);

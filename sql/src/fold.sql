@@ -99,6 +99,25 @@ COMMENT ON TABLE analytics.rollup_user_monthly IS
 COMMENT ON COLUMN analytics.rollup_user_monthly.active_day_bits IS
   'Bit d-1 is set when local day d of the month has finished events (active days: the bits set)';
 
+-- The same per organization and its local day, for the events with org_id:
+-- an organization's percentiles, feedback and lengths (every member reads
+-- them: they are totals).
+CREATE TABLE analytics.rollup_org_daily (
+  org_id         text NOT NULL,
+  usage_date     date NOT NULL,
+  latency        analytics.latency_sketch,
+  ttft           analytics.latency_sketch,
+  feedback_sum   bigint NOT NULL DEFAULT 0,
+  feedback_count bigint NOT NULL DEFAULT 0,
+  query_length_sum      bigint NOT NULL DEFAULT 0,
+  query_length_count    bigint NOT NULL DEFAULT 0,
+  response_length_sum   bigint NOT NULL DEFAULT 0,
+  response_length_count bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (org_id, usage_date)
+);
+COMMENT ON TABLE analytics.rollup_org_daily IS
+  'Folded per-organization, per-local-day latency sketches, feedback totals and query and response lengths of the events with its org_id (its counts, tokens and cost: org_usage_counters)';
+
 -- Per user, local day, provider and model ('' = provider unknown).
 CREATE TABLE analytics.rollup_user_models (
   user_id             text NOT NULL,
@@ -254,6 +273,8 @@ BEGIN
       ALTER COLUMN latency SET COMPRESSION lz4, ALTER COLUMN ttft SET COMPRESSION lz4;
     ALTER TABLE analytics.rollup_user_monthly
       ALTER COLUMN latency SET COMPRESSION lz4, ALTER COLUMN ttft SET COMPRESSION lz4;
+    ALTER TABLE analytics.rollup_org_daily
+      ALTER COLUMN latency SET COMPRESSION lz4, ALTER COLUMN ttft SET COMPRESSION lz4;
     ALTER TABLE analytics.rollup_documents ALTER COLUMN latency SET COMPRESSION lz4;
     ALTER TABLE analytics.rollup_system_models ALTER COLUMN latency SET COMPRESSION lz4;
     ALTER TABLE analytics.rollup_distinct ALTER COLUMN items SET COMPRESSION lz4;
@@ -271,6 +292,15 @@ ALTER TABLE analytics.rollup_user_daily ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_user_daily_read ON analytics.rollup_user_daily FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())
          OR (SELECT analytics.sees_all_rows()));
+ALTER TABLE analytics.rollup_org_daily ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_org_daily_read ON analytics.rollup_org_daily FOR SELECT
+  USING ((SELECT analytics.sees_all_rows())
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids()), '{}')));
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_org_daily', '');
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.rollup_org_daily', 'SELECT')
+  ON CONFLICT DO NOTHING;
 ALTER TABLE analytics.rollup_user_monthly ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rollup_user_monthly_read ON analytics.rollup_user_monthly FOR SELECT
   USING (user_id OPERATOR(pg_catalog.=) (SELECT analytics.current_user_id())

@@ -78,6 +78,8 @@ COMMENT ON TYPE analytics.request_history_row IS 'A row of a user''s request his
 
 \ir views/org_monthly_usage.sql
 
+\ir functions/org_dashboard.sql
+
 \ir functions/conversation_averages.sql
 
 /* ------------------------------------------------------------------------

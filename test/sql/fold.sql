@@ -150,7 +150,7 @@ SELECT is((SELECT string_agg(c.relname || '.' || a.attname || '=' || a.attcompre
             WHERE c.relnamespace = 'analytics'::regnamespace AND c.relkind = 'r' AND a.attnum > 0
               AND a.atttypid IN ('analytics.latency_sketch'::regtype, 'text[]'::regtype)
               AND c.relname LIKE 'rollup%'),
-  'rollup_api_daily.latency=l rollup_conversations.conversation_ids=l rollup_distinct.items=l rollup_documents.latency=l rollup_system_models.latency=l rollup_user_daily.latency=l rollup_user_daily.ttft=l rollup_user_monthly.latency=l rollup_user_monthly.ttft=l',
+  'rollup_api_daily.latency=l rollup_conversations.conversation_ids=l rollup_distinct.items=l rollup_documents.latency=l rollup_org_daily.latency=l rollup_org_daily.ttft=l rollup_system_models.latency=l rollup_user_daily.latency=l rollup_user_daily.ttft=l rollup_user_monthly.latency=l rollup_user_monthly.ttft=l',
   'every sketch and distinct-set column of the rollups is compressed with lz4');
 SELECT throws_ok('SELECT analytics.fold_range(NULL, 1, NULL, NULL)', '22004', NULL,
   'fold_range needs both transaction id bounds');

@@ -6,7 +6,7 @@
 -- transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(43);
+SELECT plan(45);
 
 SELECT ok(analytics.subscribe('tokyo', 'pro', '2020-01-01', 'Asia/Tokyo') > 0, 'a Tokyo user');
 CREATE FUNCTION pg_temp.workload(n integer) RETURNS void LANGUAGE plpgsql AS $$
@@ -34,7 +34,8 @@ BEGIN
         user_query_length => CASE WHEN random() < 0.7 THEN (random() * 500)::int END,
         ai_response_length => CASE WHEN random() < 0.6 THEN (random() * 4000)::int END,
         occurred_at => now() - CASE WHEN random() < 0.2 THEN random() * interval '50 days'
-                                    ELSE random() * interval '3 hours' END);
+                                    ELSE random() * interval '3 hours' END,
+        org_id => CASE WHEN random() < 0.3 THEN 'org' || (random() * 2)::int END);
       IF random() < 0.1 THEN
         RAISE EXCEPTION 'roll back';
       END IF;
@@ -50,6 +51,13 @@ SELECT ok(analytics.fold() > 300, 'fold a random load');
 SELECT pg_temp.workload(150) \gset
 SELECT ok(analytics.fold() > 100, 'fold a second batch (late events among it)');
 SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'every rollup, the new ones too, equals the raw log');
+SELECT results_eq($$SELECT org_id, usage_date, COALESCE(analytics.sketch_count(latency), 0)::int, query_length_sum, query_length_count,
+                             response_length_sum, response_length_count
+                        FROM analytics.rollup_org_daily ORDER BY 1, 2$$,
+  $$SELECT org_id, usage_date, count(response_time_ms)::int, COALESCE(sum(user_query_length), 0)::bigint, count(user_query_length),
+           COALESCE(sum(ai_response_length), 0)::bigint, count(ai_response_length)
+      FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND org_id IS NOT NULL GROUP BY 1, 2 ORDER BY 1, 2$$,
+  'rollup_org_daily: each organization''s latencies and lengths per its local day');
 
 -- The raw log's figures, recomputed here on their own.
 CREATE TEMP VIEW raw AS SELECT * FROM analytics.chat_events WHERE status IN ('completed', 'failed');
@@ -153,7 +161,10 @@ SELECT lives_ok(format($$SELECT analytics.void_event(%s, 'refund')$$, :conv_even
 SELECT lives_ok(format($$SELECT analytics.correct_event(%s, input_tokens => 1, reason => 'recount')$$, :conv_event + 1),
   'correct another');
 SELECT lives_ok(format('SELECT analytics.record_feedback(%s, 4)', :conv_event + 2), 'rate a third');
-SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'corrections and feedback: rollups equal the raw log');
+SELECT min(id) AS org_event FROM analytics.chat_events
+ WHERE org_id IS NOT NULL AND feedback_rating IS NULL AND status = 'completed' AND recorded_xid < analytics.fold_watermark() \gset
+SELECT lives_ok(format('SELECT analytics.record_feedback(%s, 5)', :org_event), 'rate a folded event of an organization');
+SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'corrections and feedback: rollups (the organizations'' too) equal the raw log');
 
 -- Read-your-writes: an unfolded event shows at once in the per-user views.
 SELECT analytics.record_chat_event('fresh', 'gpt-4o', session_id => 'sx', query_intent => 'lookup', request_type => 'chat',

@@ -9,7 +9,7 @@ SELECT tables_are('analytics', ARRAY['chat_events', 'chat_events_default',
   'rollup_system_models', 'rollup_distinct', 'notifications', 'access_list', 'event_corrections', 'model_aliases',
   'alert_rules', 'provider_limits', 'provider_counters',
   'rollup_user_labels', 'rollup_system_labels', 'rollup_conversations', 'rollup_document_sections',
-  'organizations', 'org_members', 'org_usage_counters', 'api_keys', 'api_key_counters', 'api_key_rate_limited',
+  'organizations', 'org_members', 'org_usage_counters', 'rollup_org_daily', 'api_keys', 'api_key_counters', 'api_key_rate_limited',
   'widgets', 'api_requests', 'api_requests_default', 'api_request_keys', 'rollup_api_daily', 'rollup_widget_daily'],
   'the raw log, its default partition and the data tables: no monthly partition is an extension member');
 SELECT views_are('analytics', ARRAY['user_daily_usage', 'user_monthly_usage', 'v_user_current_month',

@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(14);
+SELECT plan(19);
 
 -- Who reads what of an organization (SPEC section 9), by identity
 -- (analytics.current_user_id()) for an end-user role, and for a role bound
@@ -55,6 +55,22 @@ SELECT is(pg_temp.seen(NULL), 'mine ', 'no identity: nothing');
 SELECT is(pg_temp.seen(NULL, 'ua_oa_orgadmin'),
   'events adm:acme,adm:acme,mem:acme,mem:acme | members acme:adm,acme:mem,acme:own,acme:vw | orgs acme | daily acme:total=4,acme:adm=2,acme:mem=2 | mine ',
   'a role bound with grant_admin(role, ''acme'') reads acme''s events, members and counters');
+
+-- The organization's dashboard: every member and viewer reads the totals;
+-- another organization's is unknown, as one that does not exist.
+CREATE FUNCTION pg_temp.dash(identity text, org text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('usage_analytics.user_id', identity, true);
+  RETURN pg_temp.as_role('ua_oa_user', format($q$SELECT concat_ws(' ', d #>> '{organization,id}', d #>> '{organization,plan}', d #>> '{metrics,requestsThisMonth}', d #>> '{metrics,totalTokensUsed}',
+           d #>> '{limits,monthlyUsed}') FROM analytics.org_dashboard(%L) d$q$, org));
+END
+$$;
+SELECT is(pg_temp.dash('vw', 'acme'), 'acme ' || analytics.setting('default_plan') || ' 4 60 4',
+  'org_dashboard: a viewer reads the organization''s totals (plan, requests, tokens)');
+SELECT is(pg_temp.dash('own', 'acme'), pg_temp.dash('mem', 'acme'), 'the owner and a member read the same dashboard');
+SELECT is(pg_temp.dash('gx', 'acme'), 'ERROR 42704', 'another organization''s dashboard: unknown (42704)');
+SELECT throws_ok($$SELECT analytics.org_dashboard(NULL)$$, '23502', NULL, 'org_dashboard(NULL): 23502');
+SELECT throws_ok($$SELECT analytics.org_dashboard('nope')$$, '42704', NULL, 'an organization that does not exist: 42704');
 
 -- Identity switches within a session follow at once.
 SELECT is(pg_temp.seen('mem') <> pg_temp.seen('vw'), true, 'switching the identity switches what is seen');

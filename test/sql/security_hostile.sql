@@ -181,6 +181,7 @@ INSERT INTO battery (who, q, expect) VALUES
   ('ua_sec_app', $$SELECT analytics.reactivate_organization('secorg')$$, 'ok'),
   ('ua_sec_user', $$SELECT * FROM analytics.org_daily_usage$$, 'ok'),
   ('ua_sec_user', $$SELECT * FROM analytics.org_monthly_usage$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.org_dashboard('secorg')$$, 'ok'),
   ('ua_sec_user', $$SELECT * FROM analytics.org_usage_counters$$, 'ok'),
   ('ua_sec_user', $$SELECT * FROM analytics.org_members$$, 'ok'),
   ('ua_sec_user', $$SELECT * FROM analytics.organizations$$, 'ok'),
@@ -205,7 +206,7 @@ $$;
 
 SELECT is_empty($$SELECT n, who, q, expect, got FROM battery WHERE got IS DISTINCT FROM expect$$,
   'every function, view and job runs without calling a hostile object, and answers as expected');
-SELECT is((SELECT count(*) FROM battery), 104::bigint, 'the battery covers 104 calls');
+SELECT is((SELECT count(*) FROM battery), 105::bigint, 'the battery covers 105 calls');
 SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'and the rollups still equal the raw log');
 
 SELECT * FROM finish();

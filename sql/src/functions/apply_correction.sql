@@ -118,7 +118,7 @@ BEGIN
                                   input_tokens => d.input, cached_input_tokens => d.cached,
                                   cache_write_tokens => d.write, output_tokens => d.output,
                                   reasoning_tokens => d.reasoning, cost => d.cost, cache_savings => d.savings,
-                                  conversation_id => e.conversation_id);
+                                  conversation_id => e.conversation_id, org_id => e.org_id);
   END IF;
 
   INSERT INTO analytics.event_corrections AS x (event_id, user_id, occurred_at, kind, reason, actor, before, after)

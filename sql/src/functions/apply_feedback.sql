@@ -12,7 +12,7 @@ BEGIN
   -- Hold the fold back while we decide whether the event is folded.
   SELECT f.watermark INTO w FROM analytics.fold_state f FOR SHARE;
   SELECT c.user_id, c.occurred_at, c.usage_date, c.status, c.recorded_xid, c.feedback_rating,
-         c.document_id, c.provider, c.model
+         c.document_id, c.provider, c.model, c.org_id
     INTO e
     FROM analytics.chat_events c WHERE c.id = p_event
      FOR UPDATE;
@@ -30,7 +30,8 @@ BEGIN
     -- Already folded: move the rollups by the difference.
     PERFORM analytics.rollups_add(e.user_id, e.usage_date, e.occurred_at, e.provider, e.model, e.document_id,
                                   feedback_sum => p_rating - COALESCE(e.feedback_rating, 0),
-                                  feedback_count => CASE WHEN e.feedback_rating IS NULL THEN 1 ELSE 0 END);
+                                  feedback_count => CASE WHEN e.feedback_rating IS NULL THEN 1 ELSE 0 END,
+                                  org_id => e.org_id);
   END IF;
 END
 $$;

@@ -8,6 +8,7 @@ CREATE OR REPLACE FUNCTION analytics.refold_range(from_date date, to_date date, 
 BEGIN
   DELETE FROM analytics.rollup_user_daily r WHERE r.usage_date BETWEEN from_date AND to_date;
   DELETE FROM analytics.rollup_user_monthly r WHERE r.month BETWEEN from_date AND to_date;
+  DELETE FROM analytics.rollup_org_daily r WHERE r.usage_date BETWEEN from_date AND to_date;
   DELETE FROM analytics.rollup_user_models r WHERE r.usage_date BETWEEN from_date AND to_date;
   DELETE FROM analytics.rollup_user_categories r WHERE r.usage_date BETWEEN from_date AND to_date;
   DELETE FROM analytics.rollup_documents r WHERE r.usage_date BETWEEN from_date AND to_date;

@@ -42,6 +42,17 @@ CREATE OR REPLACE FUNCTION analytics.rollup_comparisons(d_from date, d_to date, 
              FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s
               AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
             GROUP BY user_id, usage_date$$),
+        ('rollup_org_daily',
+         $$SELECT row(org_id, usage_date)::text, row(latency, ttft, feedback_sum, feedback_count, query_length_sum, query_length_count, response_length_sum, response_length_count)::text
+             FROM analytics.rollup_org_daily WHERE usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)$$,
+         $$SELECT row(org_id, usage_date)::text,
+                  row(analytics.latency_sketch_agg(response_time_ms), analytics.latency_sketch_agg(time_to_first_token_ms),
+                      COALESCE(sum(feedback_rating), 0), count(feedback_rating),
+                      COALESCE(sum(user_query_length), 0), count(user_query_length),
+                      COALESCE(sum(ai_response_length), 0), count(ai_response_length))::text
+             FROM analytics.chat_events WHERE status IN ('completed', 'failed') AND recorded_xid < %3$s AND org_id IS NOT NULL
+              AND usage_date BETWEEN COALESCE(%1$s::date, '-infinity'::date) AND COALESCE(%2$s::date, 'infinity'::date)
+            GROUP BY org_id, usage_date$$),
         ('rollup_user_monthly',
          $$SELECT row(user_id, month)::text, row(latency, ttft, feedback_sum, feedback_count, query_length_sum, query_length_count, response_length_sum, response_length_count,
                   requests, failed, tokens_total, cached_input_tokens, cache_hits, trim_scale(cost), trim_scale(cache_savings), active_day_bits, last_used)::text

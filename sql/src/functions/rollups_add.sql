@@ -8,7 +8,8 @@ CREATE OR REPLACE FUNCTION analytics.rollups_add(user_id text, usage_date date, 
     input_tokens bigint DEFAULT 0, cached_input_tokens bigint DEFAULT 0,
     cache_write_tokens bigint DEFAULT 0, output_tokens bigint DEFAULT 0,
     reasoning_tokens bigint DEFAULT 0, cost numeric DEFAULT 0, cache_savings numeric DEFAULT 0,
-    feedback_sum bigint DEFAULT 0, feedback_count bigint DEFAULT 0, conversation_id text DEFAULT NULL)
+    feedback_sum bigint DEFAULT 0, feedback_count bigint DEFAULT 0, conversation_id text DEFAULT NULL,
+    org_id text DEFAULT NULL)
   RETURNS void
   LANGUAGE plpgsql VOLATILE
   SET search_path = pg_catalog, pg_temp
@@ -35,6 +36,12 @@ BEGIN
            feedback_count = r.feedback_count + rollups_add.feedback_count
      WHERE r.user_id = rollups_add.user_id
        AND r.month = date_trunc('month', rollups_add.usage_date::timestamp)::date;
+    IF rollups_add.org_id IS NOT NULL THEN
+      UPDATE analytics.rollup_org_daily r
+         SET feedback_sum = r.feedback_sum + rollups_add.feedback_sum,
+             feedback_count = r.feedback_count + rollups_add.feedback_count
+       WHERE r.org_id = rollups_add.org_id AND r.usage_date = rollups_add.usage_date;
+    END IF;
   END IF;
   IF tokens THEN
     UPDATE analytics.rollup_user_monthly r
@@ -81,6 +88,6 @@ BEGIN
   END IF;
 END
 $$;
-COMMENT ON FUNCTION analytics.rollups_add(text, date, timestamptz, text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, numeric, bigint, bigint, text) IS
+COMMENT ON FUNCTION analytics.rollups_add(text, date, timestamptz, text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, numeric, bigint, bigint, text, text) IS
   'Moves the folded rollups of one event by a delta of its figures (corrections, feedback; internal)';
-REVOKE ALL ON FUNCTION analytics.rollups_add(text, date, timestamptz, text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, numeric, bigint, bigint, text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION analytics.rollups_add(text, date, timestamptz, text, text, text, bigint, bigint, bigint, bigint, bigint, numeric, numeric, bigint, bigint, text, text) FROM PUBLIC;

@@ -1016,6 +1016,61 @@ CREATE POLICY chat_events_read ON analytics.chat_events FOR SELECT
          OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
          OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids('{owner,admin}')), '{}')));
 
+-- ==== issue 14: organization rollups ====
+/*
+ * Per organization and its local day: latency and time-to-first-token
+ * sketches, feedback and lengths of the events with org_id, kept by the
+ * fold (rollup_org_daily).  The events already folded are added here from
+ * the raw log (under the fold lock), so verify_rollups stays empty.
+ */
+SELECT 1 FROM analytics.fold_state FOR UPDATE;
+CREATE TABLE analytics.rollup_org_daily (
+  org_id         text NOT NULL,
+  usage_date     date NOT NULL,
+  latency        analytics.latency_sketch,
+  ttft           analytics.latency_sketch,
+  feedback_sum   bigint NOT NULL DEFAULT 0,
+  feedback_count bigint NOT NULL DEFAULT 0,
+  query_length_sum      bigint NOT NULL DEFAULT 0,
+  query_length_count    bigint NOT NULL DEFAULT 0,
+  response_length_sum   bigint NOT NULL DEFAULT 0,
+  response_length_count bigint NOT NULL DEFAULT 0,
+  PRIMARY KEY (org_id, usage_date)
+);
+COMMENT ON TABLE analytics.rollup_org_daily IS
+  'Folded per-organization, per-local-day latency sketches, feedback totals and query and response lengths of the events with its org_id (its counts, tokens and cost: org_usage_counters)';
+DO $$
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_catalog.pg_settings
+              WHERE name = 'default_toast_compression' AND 'lz4' = ANY (enumvals)) THEN
+    ALTER TABLE analytics.rollup_org_daily
+      ALTER COLUMN latency SET COMPRESSION lz4, ALTER COLUMN ttft SET COMPRESSION lz4;
+  END IF;
+END
+$$;
+ALTER TABLE analytics.rollup_org_daily ENABLE ROW LEVEL SECURITY;
+CREATE POLICY rollup_org_daily_read ON analytics.rollup_org_daily FOR SELECT
+  USING ((SELECT analytics.sees_all_rows())
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.admin_org_ids()), '{}'))
+         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE((SELECT analytics.identity_org_ids()), '{}')));
+SELECT pg_catalog.pg_extension_config_dump('analytics.rollup_org_daily', '');
+INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
+  ('*', 'TABLE', 'analytics.rollup_org_daily', 'SELECT')
+  ON CONFLICT DO NOTHING;
+REVOKE ALL ON TABLE analytics.rollup_org_daily FROM PUBLIC;
+INSERT INTO analytics.rollup_org_daily (org_id, usage_date, latency, ttft, feedback_sum, feedback_count,
+    query_length_sum, query_length_count, response_length_sum, response_length_count)
+  SELECT e.org_id, e.usage_date, analytics.latency_sketch_agg(e.response_time_ms),
+         analytics.latency_sketch_agg(e.time_to_first_token_ms), COALESCE(sum(e.feedback_rating), 0),
+         count(e.feedback_rating), COALESCE(sum(e.user_query_length), 0), count(e.user_query_length),
+         COALESCE(sum(e.ai_response_length), 0), count(e.ai_response_length)
+    FROM analytics.chat_events e
+   WHERE e.status IN ('completed', 'failed') AND e.org_id IS NOT NULL
+     AND e.recorded_xid < (SELECT f.watermark FROM analytics.fold_state f)
+   GROUP BY e.org_id, e.usage_date;
+
+\ir ../functions/org_dashboard.sql
+
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and
 -- organization-scoped admins lose what they may no longer change).
