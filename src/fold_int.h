@@ -125,7 +125,7 @@ typedef struct LengthAgg
 				response_count;
 } LengthAgg;
 
-/* rollup_user_monthly (and the latency part of rollup_user_daily) */
+/* The latency part of rollup_user_daily, rollup_user_monthly and rollup_org_daily */
 typedef struct LatencyAgg
 {
 	UaSketchState *latency;
@@ -247,7 +247,7 @@ typedef struct SetAgg
  */
 typedef struct MonthAgg
 {
-	LatencyAgg	latency;		/* first: write_latency reads it */
+	LatencyAgg	latency;		/* the latency columns (put_latency) */
 	int64		requests,
 				failed,
 				tokens_total,
