@@ -1,13 +1,19 @@
 -- Adds :n events straight into chat_events (bypassing the write path, to
--- reach 10^7 rows in minutes), same distribution as load.sql, then rebuilds
--- the counters and rollups of the affected days.
+-- reach 10^7 rows in minutes), same distribution as load.sql (over the
+-- previous and the current month, or since :since when set), with a session
+-- per user and hour, then rebuilds the counters and rollups of the affected
+-- days.
 SELECT setseed(:seed) \gset
+\if :{?since}
+SELECT (:'since')::timestamptz AS t0 \gset
+\else
 SELECT date_trunc('month', now() - interval '1 month') AS t0 \gset
+\endif
 INSERT INTO analytics.chat_events (occurred_at, usage_date, user_id, model, provider, status,
     input_tokens, cached_input_tokens, output_tokens, cost, cost_source, response_time_ms,
-    cache_hit, document_id, conversation_id, category, recorded_xid)
+    cache_hit, document_id, conversation_id, session_id, category, recorded_xid)
 SELECT ts, (ts AT TIME ZONE 'UTC')::date, u, 'gpt-4o', 'openai', 'completed', it, ct, ot,
-       round((it * 2.5 + ct * 1.25 + ot * 10) / 1000000, 10), 'computed', rt, ct > 0, d, c, cat,
+       round((it * 2.5 + ct * 1.25 + ot * 10) / 1000000, 10), 'computed', rt, ct > 0, d, c, u || '_' || to_char(ts, 'MMDDHH24'), cat,
        pg_current_xact_id()::text::bigint
   FROM (SELECT :'t0'::timestamptz + random() * (now() - :'t0'::timestamptz) AS ts,
                'user_' || floor(exp(random() * ln(10000)))::int AS u,

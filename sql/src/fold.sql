@@ -371,6 +371,10 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
 
 \ir functions/text_set_union.sql
 
+\ir functions/text_set_count.sql
+
+\ir functions/text_set_size.sql
+
 \ir functions/conversations_union.sql
 
 -- The one rollup delta of a folded event (feedback, corrections).

@@ -2,7 +2,7 @@
 -- The fold only folds committed transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(44);
+SELECT plan(50);
 
 -- A randomized workload: users in several time zones, late events, failures,
 -- rollbacks, documents, conversations, categories; folds in between.
@@ -109,6 +109,20 @@ SELECT throws_ok($$SELECT analytics.rebuild_rollups('2026-02-01', '2026-01-01')$
 SELECT is(analytics.text_set_union('{a,c,e}', '{b,c,d,f}'), '{a,b,c,d,e,f}'::text[], 'text_set_union merges two sorted sets');
 SELECT is(analytics.text_set_union('{B,a}', '{A,b}'), '{A,B,a,b}'::text[], 'in bytewise order');
 SELECT is(analytics.text_set_union(NULL, '{NULL,x,x}'), '{x}'::text[], 'NULL arrays and elements count as empty');
+-- Distinct counts over many sets (C): a hash set of the strings, any order.
+SELECT is((SELECT analytics.text_set_count(a) FROM (VALUES ('{a,b,c}'::text[]), ('{c,d}'), ('{d,a,e}')) v(a)), 5::bigint,
+          'text_set_count: the size of the union of a group''s arrays');
+SELECT is((SELECT analytics.text_set_count(a) FROM (VALUES (NULL::text[]), ('{NULL,x,x}'), ('{}')) v(a)), 1::bigint,
+          'NULL arrays, NULL elements and repeats count once or not at all');
+SELECT is((SELECT analytics.text_set_count(a) FROM (VALUES (NULL::text[])) v(a) WHERE false), 0::bigint,
+          'no rows: 0');
+SELECT is((SELECT analytics.text_set_count(a) FROM (VALUES ('{ab,Ab,"ab "}'::text[]), ('{aB,ab}')) v(a)), 4::bigint,
+          'strings are compared bytewise');
+CREATE TEMP TABLE big_set AS SELECT array_agg('item-' || i ORDER BY i) AS a FROM generate_series(1, 200000) i;
+SELECT is((SELECT analytics.text_set_size(a) FROM big_set), 200000,
+          'text_set_size: a stored set''s size from its header');
+SELECT is(ARRAY[analytics.text_set_size('{}'), analytics.text_set_size('{x,NULL}')], '{0,2}'::int[],
+          'text_set_size of an empty array and of one with a NULL');
 
 -- The fold in C (fold.c) with sets large enough to be compacted while the
 -- batch is read (more than 64 items, repeats interleaved across users and

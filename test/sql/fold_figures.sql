@@ -6,7 +6,7 @@
 -- transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(45);
+SELECT plan(49);
 
 SELECT ok(analytics.subscribe('tokyo', 'pro', '2020-01-01', 'Asia/Tokyo') > 0, 'a Tokyo user');
 CREATE FUNCTION pg_temp.workload(n integer) RETURNS void LANGUAGE plpgsql AS $$
@@ -134,6 +134,43 @@ SELECT set_eq($$SELECT document_id, cost_7d, avg_response_time_ms, last_accessed
            round(avg(response_time_ms))::int AS l, max(occurred_at) AS a
       FROM raw WHERE document_id IS NOT NULL GROUP BY 1$$,
   'mv_document_popularity: cost_7d, average latency, last_accessed_at');
+
+SELECT set_eq($$SELECT document_id, users_7d, users_30d, users_all_time FROM analytics.mv_document_popularity$$,
+  $$SELECT document_id,
+           count(DISTINCT user_id) FILTER (WHERE (occurred_at AT TIME ZONE 'UTC')::date > (now() AT TIME ZONE 'UTC')::date - 7) AS u7,
+           count(DISTINCT user_id) FILTER (WHERE (occurred_at AT TIME ZONE 'UTC')::date > (now() AT TIME ZONE 'UTC')::date - 30) AS u30,
+           count(DISTINCT user_id) AS u
+      FROM raw WHERE document_id IS NOT NULL GROUP BY 1$$,
+  'mv_document_popularity: distinct users over the last 7 and 30 UTC days and all time');
+
+-- Distinct conversations and documents over periods: whole months (the
+-- month sets), days on either side of a month boundary (the day sets), both.
+SELECT set_eq($$SELECT user_id, month, conversation_count, document_count FROM analytics.user_monthly_usage$$,
+  $$SELECT user_id, date_trunc('month', usage_date)::date, count(DISTINCT conversation_id) AS c, count(DISTINCT document_id) AS d
+      FROM raw GROUP BY 1, 2$$,
+  'user_monthly_usage: distinct conversations and documents per user-month');
+SELECT set_eq($$SELECT u.user_id, d.conversation_count, d.document_count
+                  FROM (SELECT DISTINCT user_id FROM raw) u,
+                       analytics.user_period_distinct(u.user_id, (date_trunc('month', now()) - interval '3 days')::date,
+                                                      (date_trunc('month', now()) + interval '1 day')::date) d$$,
+  $$SELECT u.user_id, count(DISTINCT r.conversation_id) AS c, count(DISTINCT r.document_id) AS d
+      FROM (SELECT DISTINCT user_id FROM raw) u
+      LEFT JOIN raw r ON r.user_id = u.user_id
+                     AND r.usage_date BETWEEN (date_trunc('month', now()) - interval '3 days')::date
+                                          AND (date_trunc('month', now()) + interval '1 day')::date
+     GROUP BY 1$$,
+  'user_period_distinct: days on both sides of a month boundary');
+SELECT set_eq($$SELECT u.user_id, d.conversation_count, d.document_count
+                  FROM (SELECT DISTINCT user_id FROM raw) u,
+                       analytics.user_period_distinct(u.user_id, (date_trunc('month', now()) - interval '1 month' - interval '5 days')::date,
+                                                      (now() + interval '1 day')::date) d$$,
+  $$SELECT u.user_id, count(DISTINCT r.conversation_id) AS c, count(DISTINCT r.document_id) AS d
+      FROM (SELECT DISTINCT user_id FROM raw) u
+      LEFT JOIN raw r ON r.user_id = u.user_id
+                     AND r.usage_date BETWEEN (date_trunc('month', now()) - interval '1 month' - interval '5 days')::date
+                                          AND (now() + interval '1 day')::date
+     GROUP BY 1$$,
+  'user_period_distinct: days of one month, a whole month and days of the next');
 
 -- 5. Distinct sessions per user-day.
 SELECT set_eq($$SELECT user_id, date, session_count FROM analytics.user_daily_usage$$,

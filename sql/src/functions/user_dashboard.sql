@@ -49,14 +49,15 @@ BEGIN
     INTO tail
     FROM analytics.unfolded_events(uid, q.month_start, 'infinity') e;
   -- Distinct sessions today and this month.
-  SELECT count(DISTINCT x.item) FILTER (WHERE x.today) AS today, count(DISTINCT x.item) AS month
+  SELECT analytics.text_set_count(x.items) FILTER (WHERE x.today) AS today,
+         analytics.text_set_count(x.items) AS month
     INTO ses
-    FROM (SELECT i.item, d.usage_date = today AS today FROM analytics.rollup_distinct d, unnest(d.items) AS i(item)
+    FROM (SELECT d.items, d.usage_date = today AS today FROM analytics.rollup_distinct d
            WHERE d.scope = 'user_session' AND d.scope_id = uid AND d.usage_date >= q.month_start
           UNION ALL
-          SELECT i.item, true FROM unnest(tail.sessions_today) AS i(item)
+          SELECT tail.sessions_today, true
           UNION ALL
-          SELECT i.item, false FROM unnest(tail.sessions) AS i(item)) x;
+          SELECT tail.sessions, false) x;
   -- Requests by category, query_intent and request_type this month.
   SELECT COALESCE(jsonb_object_agg(l.label, l.n) FILTER (WHERE l.kind = 'category'), '{}') AS by_category,
          COALESCE(jsonb_object_agg(l.label, l.n) FILTER (WHERE l.kind = 'query_intent'), '{}') AS by_intent,

@@ -3,11 +3,11 @@ CREATE OR REPLACE FUNCTION analytics.user_period_sessions(p_user_id text, d_from
   RETURNS bigint
   LANGUAGE sql STABLE
   BEGIN ATOMIC
-    SELECT count(DISTINCT i.item) FROM (
-      SELECT x.item FROM analytics.rollup_distinct d, unnest(d.items) AS x(item)
+    SELECT analytics.text_set_count(s.items) FROM (
+      SELECT d.items FROM analytics.rollup_distinct d
        WHERE d.scope = 'user_session' AND d.scope_id = p_user_id AND d.usage_date BETWEEN d_from AND d_to
       UNION ALL
-      SELECT t.session_id FROM analytics.unfolded_events(p_user_id, d_from, d_to) t) i;
+      SELECT array_agg(t.session_id) FROM analytics.unfolded_events(p_user_id, d_from, d_to) t) s;
   END;
 COMMENT ON FUNCTION analytics.user_period_sessions(text, date, date) IS
   'A user''s distinct sessions (session_id) over local days: rollups plus the unfolded tail';

@@ -848,6 +848,11 @@ UPDATE analytics.rollup_documents r SET last_used = m.last_used
 
 \ir ../functions/refold_range.sql
 
+-- Distinct counts over many sets without unnesting them (issue 17).
+\ir ../functions/text_set_count.sql
+
+\ir ../functions/text_set_size.sql
+
 \ir ../functions/user_period_sessions.sql
 
 -- A user-day's conversations are read from rollup_conversations (this also

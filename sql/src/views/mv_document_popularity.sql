@@ -1,15 +1,19 @@
 CREATE MATERIALIZED VIEW analytics.mv_document_popularity AS
-WITH today AS (SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::date AS d)
+WITH today AS (SELECT (pg_catalog.now() AT TIME ZONE 'UTC')::date AS d),
+     users AS (SELECT x.scope_id AS document_id,
+                      analytics.text_set_count(x.items) FILTER (WHERE x.usage_date > t.d - 7) AS users_7d,
+                      analytics.text_set_count(x.items) FILTER (WHERE x.usage_date > t.d - 30) AS users_30d,
+                      analytics.text_set_count(x.items) AS users_all_time
+                 FROM analytics.rollup_distinct x, today t
+                WHERE x.scope = 'document_user'
+                GROUP BY x.scope_id)
 SELECT d.document_id,
        COALESCE(sum(d.requests) FILTER (WHERE d.usage_date > t.d - 7), 0)::bigint AS requests_7d,
        COALESCE(sum(d.requests) FILTER (WHERE d.usage_date > t.d - 30), 0)::bigint AS requests_30d,
        sum(d.requests)::bigint AS requests_all_time,
-       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
-         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id AND x.usage_date > t.d - 7) AS users_7d,
-       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
-         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id AND x.usage_date > t.d - 30) AS users_30d,
-       (SELECT count(DISTINCT i.item) FROM analytics.rollup_distinct x, unnest(x.items) AS i(item)
-         WHERE x.scope = 'document_user' AND x.scope_id = d.document_id) AS users_all_time,
+       COALESCE(u.users_7d, 0) AS users_7d,
+       COALESCE(u.users_30d, 0) AS users_30d,
+       COALESCE(u.users_all_time, 0) AS users_all_time,
        COALESCE(sum(d.cost) FILTER (WHERE d.usage_date > t.d - 30), 0) AS cost_30d,
        sum(d.cost) AS cost_all_time,
        round(sum(d.feedback_sum)::numeric / NULLIF(sum(d.feedback_count), 0), 2) AS avg_feedback_rating,
@@ -18,8 +22,10 @@ SELECT d.document_id,
        round(sum(analytics.sketch_sum(d.latency))::numeric
              / NULLIF(sum(analytics.sketch_count(d.latency)), 0))::integer AS avg_response_time_ms,
        max(d.last_used) AS last_accessed_at
-  FROM analytics.rollup_documents d, today t
- GROUP BY d.document_id, t.d
+  FROM analytics.rollup_documents d
+  CROSS JOIN today t
+  LEFT JOIN users u ON u.document_id = d.document_id
+ GROUP BY d.document_id, t.d, u.users_7d, u.users_30d, u.users_all_time
 WITH NO DATA;
 CREATE UNIQUE INDEX mv_document_popularity_key ON analytics.mv_document_popularity (document_id);
 COMMENT ON MATERIALIZED VIEW analytics.mv_document_popularity IS
