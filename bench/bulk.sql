@@ -1,13 +1,12 @@
 -- Adds :n events straight into chat_events (bypassing the write path, to
 -- reach 10^7 rows in minutes), same distribution as load.sql (over the
--- previous and the current month, or since :since when set), with a session
--- per user and hour, then rebuilds the counters and rollups of the affected
--- days.
+-- last 60 days, or since :since when set), with a session per user and
+-- hour, then rebuilds the counters and rollups of the affected days.
 SELECT setseed(:seed) \gset
 \if :{?since}
 SELECT (:'since')::timestamptz AS t0 \gset
 \else
-SELECT date_trunc('month', now() - interval '1 month') AS t0 \gset
+SELECT now() - interval '60 days' AS t0 \gset
 \endif
 INSERT INTO analytics.chat_events (occurred_at, usage_date, user_id, model, provider, status,
     input_tokens, cached_input_tokens, output_tokens, cost, cost_source, response_time_ms,
