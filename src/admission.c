@@ -46,6 +46,7 @@
 #include "utils/numeric.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "citus.h"
 #include "counters.h"
 #include "event_insert.h"
 #include "guc.h"
@@ -401,6 +402,30 @@ ua_start_request(PG_FUNCTION_ARGS)
 	 * error (ua_org_admit_check).
 	 */
 	in_org = !PG_ARGISNULL(S_ORG_ID) && ua_orgs_enabled();
+
+	/*
+	 * On a distributed install the admission lock is an advisory lock of
+	 * the node that holds the user's shard, where Citus runs a delegated
+	 * call: elsewhere it would not exclude the admissions running there.
+	 * An organization's members live on many nodes: no single node's lock
+	 * serializes its pooled admissions, so it is refused, not inexact.
+	 */
+	if (ua_citus())
+	{
+		if (in_org)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("admission of an organization's request is not supported on a distributed install"),
+					 errdetail("The members of an organization are stored on several nodes; no lock serializes their pooled admissions."),
+					 errhint("Record the organization's events with record_chat_event, or admit the member without org_id.")));
+		if (!ua_citus_user_is_local(user_id))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("start_request must run on the node that holds user \"%s\"",
+							TextDatumGetCString(user_id)),
+					 errdetail("On a distributed install admission is serialized on the worker that holds the user's shard."),
+					 errhint("Call start_request outside a transaction block: Citus then delegates it to that worker.")));
+	}
 	if (in_org)
 	{
 		org_id = PG_GETARG_DATUM(S_ORG_ID);

@@ -2,13 +2,11 @@
 --
 -- Run by tools/citus-test.sh on the coordinator, after CREATE EXTENSION
 -- usage_analytics there (and pg_cron, pgtap); autocommit, psql with
--- ON_ERROR_STOP=0, the cluster is thrown away afterwards.  Checks 1-3
--- (the cluster, the propagated install, pg_cron on the coordinator) pass
--- today.  Checks 4-10, between todo_start and
--- todo_end, state what issue 16 must deliver; on the 1.1 code they fail
--- (printed "not ok N - ... # TODO issue 16"), as measured in
--- ../shared/notes/citus.md.  Issue 16 is done when they pass: then remove
--- the todo_start/todo_end lines.
+-- ON_ERROR_STOP=0, the cluster is thrown away afterwards.  Checks 1-3: the
+-- cluster, the propagated install, pg_cron on the coordinator.  Checks
+-- 4-9: analytics.distribute() and the write path on the distributed
+-- install.  Check 10 is still TODO (see README, "Scaling out with Citus").
+-- The next files run on the cluster this one distributed.
 \set QUIET 1
 \pset format unaligned
 \pset tuples_only true
@@ -48,34 +46,12 @@ SELECT cmp_ok(pg_temp.try($$SELECT count(*)::text FROM analytics.schedule_jobs()
               'schedule_jobs() schedules the jobs with pg_cron on the coordinator');
 SELECT count(cron.unschedule(jobid)) = 0 AS none_left FROM cron.job \gset
 
--- 4-10: what issue 16 must turn green.
-SELECT todo_start('issue 16');
-
+-- 4-10: one call distributes the extension, and the write path lands in
+-- the shards (issue 16).
 SELECT has_function('analytics', 'distribute', ARRAY[]::name[],
                     'analytics.distribute() exists');
-
--- One call distributes the extension.  Until it exists, the hand-edited
--- route of notes/citus.md, for chat_events only (policy without
--- sub-selects, unsafe triggers on), so that the write path is exercised on
--- a distributed log; what it printed is shown as a diagnostic.
-SELECT to_regprocedure('analytics.distribute()') IS NOT NULL AS has_distribute \gset
-\if :has_distribute
 SELECT is(pg_temp.try($$SELECT analytics.distribute()::text$$) !~ '^ERROR', true,
           'analytics.distribute() distributes the installed extension');
-\else
-SELECT fail('analytics.distribute() distributes the installed extension');
-SELECT diag('chat_events as is: ',
-            pg_temp.try($$SELECT create_distributed_table('analytics.chat_events', 'user_id')::text$$));
-SET citus.enable_unsafe_triggers = on;
-ALTER POLICY chat_events_read ON analytics.chat_events
-  USING (user_id OPERATOR(pg_catalog.=) analytics.current_user_id()
-         OR analytics.sees_all_rows()
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE(analytics.admin_org_ids(), '{}')));
-SELECT diag('chat_events by hand (policy without sub-selects, unsafe triggers): ',
-            COALESCE(NULLIF(pg_temp.try($$SELECT create_distributed_table('analytics.chat_events', 'user_id')::text$$), ''),
-                     'distributed'));
-RESET citus.enable_unsafe_triggers;
-\endif
 
 SELECT ok((SELECT count(*) = 2 AND count(DISTINCT colocationid) = 1
                   AND count(DISTINCT column_to_column_name(logicalrelid, partkey)) = 1
@@ -102,6 +78,9 @@ SELECT is(pg_temp.try($$SELECT COALESCE(sum(requests), 0)::text FROM analytics.u
                          WHERE user_id = 'citus_u1'$$),
           pg_temp.try($$SELECT count(*)::text FROM analytics.chat_events WHERE user_id = 'citus_u1'$$),
           'the counters equal the raw log');
+-- Not delivered yet: user_dashboard's SQL-language helpers take
+-- parameters over distributed tables, which Citus cannot plan.
+SELECT todo_start('issue 16: SQL-language read helpers over distributed tables');
 SELECT is(pg_temp.try($$SELECT (analytics.user_dashboard('citus_u1') IS NOT NULL)::text$$), 'true',
           'user_dashboard answers on the cluster');
 
