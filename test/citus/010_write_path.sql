@@ -12,7 +12,7 @@
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 
-SELECT plan(11);
+SELECT plan(12);
 
 SELECT is(analytics.distribute(), 0, 'a second analytics.distribute() converts nothing');
 
@@ -90,8 +90,11 @@ SELECT throws_ok($$SELECT * FROM analytics.start_request('d5', 'gpt-4o-mini', 10
 \setenv UA_SCRATCH :scratch
 \! for w in "$UA_W1" "$UA_W2"; do (for i in $(seq 40); do echo "SELECT allowed FROM analytics.start_request('racer', 'gpt-4o-mini', 10);"; done | "$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$w" -d "$UA_DB" >"$UA_SCRATCH/race.$w" 2>&1) & done; wait
 -- (\gset first: a query on one user's rows alone is pushed whole to its shard.)
-SELECT count(*) AS racer_events FROM analytics.chat_events WHERE user_id = 'racer' \gset
-SELECT is(:racer_events, 50, 'racing admissions from both workers admit exactly the limit (50 of 80)');
+SELECT count(*) FILTER (WHERE status = 'pending') AS racer_admitted,
+       count(*) FILTER (WHERE status = 'rejected') AS racer_rejected
+  FROM analytics.chat_events WHERE user_id = 'racer' \gset
+SELECT is(:racer_admitted, 50, 'racing admissions from both workers admit exactly the limit (50 of 80)');
+SELECT is(:racer_rejected, 30, 'and log the 30 others as rejected');
 \! cat "$UA_SCRATCH/race.$UA_W1" "$UA_SCRATCH/race.$UA_W2" | sort | uniq -c | sed 's/^/# race: /'
 
 SELECT * FROM finish();

@@ -2,7 +2,8 @@
  * analytics.distribute(): on a Citus coordinator, turn the installed
  * extension (empty or with data) into a distributed one (SPEC §7, issue 16;
  * README "Scaling out with Citus").  Idempotent: tables that are Citus
- * tables already are left as they are, and a second call converts nothing.
+ * tables already are left as they are, and a second call converts nothing
+ * (call it again after adding a worker: it gives the new node its id range).
  *
  *   - user-keyed tables, by user_id, in chat_events' colocation group:
  *     recording an event, admitting a request and reading one user's
@@ -10,9 +11,14 @@
  *   - organization-keyed tables, by org_id, in api_requests' group;
  *   - catalogs, plans, organizations and their members, subscriptions, API
  *     keys (key_prefix is unique across organizations), alert rules, the
- *     fold state and the system and document rollups: reference tables.
+ *     system and document rollups: reference tables.
  *   - access_list and role_bindings stay local to each node (their trigger
- *     grants privileges on the node itself).
+ *     grants privileges on the node itself), and so does fold_state: the
+ *     fold does not run on a cluster yet (transaction ids are per node),
+ *     so the rollups are emptied and every node's watermark set to 0:
+ *     every read computes from the raw log.
+ *   - the SQL-language read functions become PL/pgSQL (Citus cannot plan a
+ *     SQL function's statement with parameters over its tables).
  *
  * What Citus refuses is changed first: triggers on the converted tables
  * are dropped (the append-only guards: privileges alone keep the logs
@@ -38,7 +44,7 @@ DECLARE
     'rollup_widget_daily', 'rollup_org_daily'];
   reference CONSTANT text[] := ARRAY['plans', 'model_prices', 'model_aliases',
     'provider_limits', 'provider_counters', 'organizations', 'org_members', 'api_keys',
-    'subscriptions', 'alert_rules', 'fold_state', 'rollup_system_models',
+    'subscriptions', 'alert_rules', 'rollup_system_models',
     'rollup_system_labels', 'rollup_documents', 'rollup_document_sections',
     'rollup_distinct'];
   delegated CONSTANT text[] := ARRAY[
@@ -54,6 +60,8 @@ DECLARE
   converted integer := 0;
   workers integer;
   seqs text[];
+  ddl text;
+  failed text;
 BEGIN
   IF NOT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
     RAISE EXCEPTION 'Citus is not installed in this database'
@@ -78,109 +86,170 @@ BEGIN
       USING ERRCODE = '42883';
   END IF;
 
-  -- Nothing to do: a second call.
-  IF NOT EXISTS (SELECT 1 FROM unnest(all_tables) u(x)
-                  WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition p
-                                     WHERE p.logicalrelid = format('analytics.%I', u.x)::regclass)) THEN
-    RETURN 0;
-  END IF;
+  -- A second call converts nothing, but gives workers added since their
+  -- id ranges.
+  IF EXISTS (SELECT 1 FROM unnest(all_tables) u(x)
+              WHERE NOT EXISTS (SELECT 1 FROM pg_dist_partition p
+                                 WHERE p.logicalrelid = format('analytics.%I', u.x)::regclass)) THEN
+    PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    PERFORM set_config('client_min_messages', 'warning', true);
 
-  PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
-  PERFORM set_config('client_min_messages', 'warning', true);
-
-  -- Foreign keys between converted tables: dropped now, added back below.
-  FOR r IN
-    SELECT c.conname, c.conrelid::regclass AS tab, pg_get_constraintdef(c.oid) AS def
-      FROM pg_constraint c
-     WHERE c.contype = 'f'
-       AND c.connamespace = 'analytics'::regnamespace
-       AND (c.conrelid::regclass::text IN (SELECT 'analytics.' || x FROM unnest(all_tables) x)
-            OR c.confrelid::regclass::text IN (SELECT 'analytics.' || x FROM unnest(all_tables) x))
-       AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = c.conrelid)
-  LOOP
-    fks := fks || format('ALTER TABLE %s ADD CONSTRAINT %I %s', r.tab, r.conname, r.def);
-    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tab, r.conname);
-    -- The workers' own installs hold the same key, which Citus adds back there.
-    PERFORM run_command_on_workers(format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I',
-                                          r.tab, r.conname));
-  END LOOP;
-
-  FOREACH t IN ARRAY all_tables LOOP
-    CONTINUE WHEN EXISTS (SELECT 1 FROM pg_dist_partition p
-                           WHERE p.logicalrelid = format('analytics.%I', t)::regclass);
-    -- Triggers (Citus refuses them without citus.enable_unsafe_triggers).
-    FOR r IN SELECT g.tgname, g.tgrelid::regclass AS rel
-               FROM pg_trigger g
-              WHERE (g.tgrelid = format('analytics.%I', t)::regclass
-                     OR g.tgrelid IN (SELECT p.relid FROM pg_partition_tree(format('analytics.%I', t)::regclass) p))
-                AND NOT g.tgisinternal AND g.tgparentid = 0 LOOP
-      EXECUTE format('DROP TRIGGER %I ON %s', r.tgname, r.rel);
+    -- Citus cannot plan a SQL-language function's statement with parameters
+    -- over its tables: the read functions become PL/pgSQL, same signature
+    -- and body (column names win over parameter names, as in SQL).
+    FOR r IN
+      SELECT p.oid::regprocedure AS fn, p.proretset, pg_get_functiondef(p.oid) AS def,
+             CASE WHEN p.prosrc = '' THEN regexp_replace(pg_get_function_sqlbody(p.oid),
+                                          '^\s*BEGIN ATOMIC\s*(.*?);?\s*END\s*$', '\1', 's')
+                  ELSE regexp_replace(p.prosrc, ';?\s*$', '') END AS body
+        FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+       WHERE l.lanname = 'sql' AND p.pronamespace = 'analytics'::regnamespace
+         AND p.prokind = 'f' AND p.pronargs > 0 AND p.prorettype <> 'void'::regtype
+    LOOP
+      CONTINUE WHEN r.body !~* '^\s*(SELECT|WITH|\()' OR r.body ~ ';'
+        OR NOT EXISTS (SELECT 1 FROM unnest(all_tables) x
+                        WHERE r.body ~ ('analytics\.' || x || '\M')
+                       UNION ALL
+                       SELECT 1 FROM pg_class v
+                        WHERE v.relnamespace = 'analytics'::regnamespace AND v.relkind IN ('v', 'm')
+                          AND r.body ~ ('analytics\.' || v.relname || '\M'));
+      ddl := regexp_replace(
+                substring(r.def from '^(.*?)\n(BEGIN ATOMIC|AS \$function\$)'),
+                '\n LANGUAGE sql\n', E'\n LANGUAGE plpgsql\n')
+        || E'\nAS $ua_body$\n#variable_conflict use_column\nBEGIN\n'
+        || CASE WHEN r.proretset THEN 'RETURN QUERY ' || r.body ELSE 'RETURN (' || r.body || ')' END
+        || E';\nEND\n$ua_body$';
+      -- Citus does not propagate an extension's functions: the workers too
+      -- (queries pushed to the shards call them there), first, before this
+      -- transaction locks the objects there.
+      SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+        FROM run_command_on_workers('SET LOCAL citus.enable_ddl_propagation TO off; ' || ddl) w WHERE NOT w.success;
+      IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+      END IF;
+      EXECUTE ddl;
     END LOOP;
-    -- Policies without sub-selects (Citus refuses them in policies).
-    FOR r IN SELECT polname, pg_get_expr(polqual, polrelid) AS qual
-               FROM pg_policy WHERE polrelid = format('analytics.%I', t)::regclass
-                AND polqual IS NOT NULL LOOP
-      IF r.qual ~ '\(\s*SELECT ' THEN
-        EXECUTE format('ALTER POLICY %I ON analytics.%I USING (%s)', r.polname, t,
-                       regexp_replace(r.qual,
-                         '\(\s*SELECT (analytics\.\w+\([^()]*\)) AS \w+\)', '\1', 'g'));
+
+    -- Foreign keys between converted tables: dropped now, added back below.
+    FOR r IN
+      SELECT c.conname, c.conrelid::regclass AS tab, pg_get_constraintdef(c.oid) AS def
+        FROM pg_constraint c
+       WHERE c.contype = 'f'
+         AND c.connamespace = 'analytics'::regnamespace
+         AND (c.conrelid::regclass::text IN (SELECT 'analytics.' || x FROM unnest(all_tables) x)
+              OR c.confrelid::regclass::text IN (SELECT 'analytics.' || x FROM unnest(all_tables) x))
+         AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = c.conrelid)
+    LOOP
+      fks := fks || format('ALTER TABLE %s ADD CONSTRAINT %I %s', r.tab, r.conname, r.def);
+      EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tab, r.conname);
+      -- The workers' own installs hold the same key, which Citus adds back there.
+      SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+        FROM run_command_on_workers(format('ALTER TABLE %s DROP CONSTRAINT IF EXISTS %I',
+                                            r.tab, r.conname)) w WHERE NOT w.success;
+      IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
       END IF;
     END LOOP;
-  END LOOP;
 
-  -- A distributed table's keys must hold its distribution column.
-  IF EXISTS (SELECT 1 FROM pg_constraint
-              WHERE conrelid = 'analytics.event_corrections'::regclass AND contype = 'p'
-                AND conname = 'event_corrections_pkey'
-                AND array_length(conkey, 1) = 1) THEN
-    ALTER TABLE analytics.event_corrections DROP CONSTRAINT event_corrections_pkey;
-    ALTER TABLE analytics.event_corrections ADD CONSTRAINT event_corrections_pkey
-      PRIMARY KEY (user_id, correction_id);
+    FOREACH t IN ARRAY all_tables LOOP
+      CONTINUE WHEN EXISTS (SELECT 1 FROM pg_dist_partition p
+                             WHERE p.logicalrelid = format('analytics.%I', t)::regclass);
+      -- Triggers (Citus refuses them without citus.enable_unsafe_triggers).
+      FOR r IN SELECT g.tgname, g.tgrelid::regclass AS rel
+                 FROM pg_trigger g
+                WHERE (g.tgrelid = format('analytics.%I', t)::regclass
+                       OR g.tgrelid IN (SELECT p.relid FROM pg_partition_tree(format('analytics.%I', t)::regclass) p))
+                  AND NOT g.tgisinternal AND g.tgparentid = 0 LOOP
+        EXECUTE format('DROP TRIGGER %I ON %s', r.tgname, r.rel);
+      END LOOP;
+      -- Policies without sub-selects (Citus refuses them in policies).
+      FOR r IN SELECT polname, pg_get_expr(polqual, polrelid) AS qual
+                 FROM pg_policy WHERE polrelid = format('analytics.%I', t)::regclass
+                  AND polqual IS NOT NULL LOOP
+        IF r.qual ~ '\(\s*SELECT ' THEN
+          EXECUTE format('ALTER POLICY %I ON analytics.%I USING (%s)', r.polname, t,
+                         regexp_replace(r.qual,
+                           '\(\s*SELECT (analytics\.\w+\([^()]*\)) AS \w+\)', '\1', 'g'));
+        END IF;
+      END LOOP;
+    END LOOP;
+
+    -- A distributed table's keys must hold its distribution column.
+    IF EXISTS (SELECT 1 FROM pg_constraint
+                WHERE conrelid = 'analytics.event_corrections'::regclass AND contype = 'p'
+                  AND conname = 'event_corrections_pkey'
+                  AND array_length(conkey, 1) = 1) THEN
+      ALTER TABLE analytics.event_corrections DROP CONSTRAINT event_corrections_pkey;
+      ALTER TABLE analytics.event_corrections ADD CONSTRAINT event_corrections_pkey
+        PRIMARY KEY (user_id, correction_id);
+    END IF;
+
+    FOREACH t IN ARRAY reference LOOP
+      CONTINUE WHEN EXISTS (SELECT 1 FROM pg_dist_partition p
+                             WHERE p.logicalrelid = format('analytics.%I', t)::regclass);
+      PERFORM create_reference_table(format('analytics.%I', t));
+      converted := converted + 1;
+    END LOOP;
+    FOREACH t IN ARRAY by_user LOOP
+      CONTINUE WHEN EXISTS (SELECT 1 FROM pg_dist_partition p
+                             WHERE p.logicalrelid = format('analytics.%I', t)::regclass);
+      PERFORM create_distributed_table(format('analytics.%I', t), 'user_id',
+                colocate_with => CASE WHEN t = 'chat_events' THEN 'default'
+                                      ELSE 'analytics.chat_events' END);
+      converted := converted + 1;
+    END LOOP;
+    FOREACH t IN ARRAY by_org LOOP
+      CONTINUE WHEN EXISTS (SELECT 1 FROM pg_dist_partition p
+                             WHERE p.logicalrelid = format('analytics.%I', t)::regclass);
+      PERFORM create_distributed_table(format('analytics.%I', t), 'org_id',
+                colocate_with => CASE WHEN t = 'api_requests' THEN 'none'
+                                      ELSE 'analytics.api_requests' END);
+      converted := converted + 1;
+    END LOOP;
+    FOREACH t IN ARRAY fks LOOP
+      EXECUTE t;
+    END LOOP;
+
+    -- The fold does not run on a cluster yet (transaction ids are per
+    -- node): the rollups are emptied and the watermark of every node is 0,
+    -- so every read computes from the raw log.  fold_state stays local.
+    FOREACH t IN ARRAY all_tables LOOP
+      CONTINUE WHEN t !~ '^rollup_';
+      EXECUTE format('TRUNCATE analytics.%I', t);
+    END LOOP;
+    UPDATE analytics.fold_state SET watermark = 0, events_folded = 0, folded_at = NULL;
+    SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+      FROM run_command_on_workers(
+      'UPDATE analytics.fold_state SET watermark = 0, events_folded = 0, folded_at = NULL') w WHERE NOT w.success;
+    IF failed IS NOT NULL THEN
+      RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+    END IF;
+
+    -- The rows stay in the coordinator's shell tables after the copy: gone.
+    FOREACH t IN ARRAY all_tables LOOP
+      PERFORM truncate_local_data_after_distributing_table(format('analytics.%I', t));
+    END LOOP;
+
   END IF;
-
-  FOREACH t IN ARRAY reference LOOP
-    CONTINUE WHEN EXISTS (SELECT 1 FROM pg_dist_partition p
-                           WHERE p.logicalrelid = format('analytics.%I', t)::regclass);
-    PERFORM create_reference_table(format('analytics.%I', t));
-    converted := converted + 1;
-  END LOOP;
-  FOREACH t IN ARRAY by_user LOOP
-    CONTINUE WHEN EXISTS (SELECT 1 FROM pg_dist_partition p
-                           WHERE p.logicalrelid = format('analytics.%I', t)::regclass);
-    PERFORM create_distributed_table(format('analytics.%I', t), 'user_id',
-              colocate_with => CASE WHEN t = 'chat_events' THEN 'default'
-                                    ELSE 'analytics.chat_events' END);
-    converted := converted + 1;
-  END LOOP;
-  FOREACH t IN ARRAY by_org LOOP
-    CONTINUE WHEN EXISTS (SELECT 1 FROM pg_dist_partition p
-                           WHERE p.logicalrelid = format('analytics.%I', t)::regclass);
-    PERFORM create_distributed_table(format('analytics.%I', t), 'org_id',
-              colocate_with => CASE WHEN t = 'api_requests' THEN 'none'
-                                    ELSE 'analytics.api_requests' END);
-    converted := converted + 1;
-  END LOOP;
-  FOREACH t IN ARRAY fks LOOP
-    EXECUTE t;
-  END LOOP;
-
-  -- The rows stay in the coordinator's shell tables after the copy: gone.
-  FOREACH t IN ARRAY all_tables LOOP
-    PERFORM truncate_local_data_after_distributing_table(format('analytics.%I', t));
-  END LOOP;
 
   -- Every node draws ids from its own range: node group << 48.
   SELECT array_agg(format('analytics.%I', c.relname)) INTO seqs
     FROM pg_class c WHERE c.relkind = 'S' AND c.relnamespace = 'analytics'::regnamespace;
-  PERFORM run_command_on_workers(format(
-    $c$SELECT pg_catalog.setval(s, ((SELECT groupid FROM pg_catalog.pg_dist_local_group)::int8 << 48) + 1, false)
+  SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+    FROM run_command_on_workers(format(
+    $c$SELECT pg_catalog.count(pg_catalog.setval(s, ((SELECT groupid FROM pg_catalog.pg_dist_local_group)::int8 << 48) + 1, false))
          FROM pg_catalog.unnest(%L::text[]) s
         WHERE pg_catalog.nextval(s) < (SELECT groupid FROM pg_catalog.pg_dist_local_group)::int8 << 48$c$,
-    seqs));
+    seqs)) w WHERE NOT w.success;
+  IF failed IS NOT NULL THEN
+    RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+  END IF;
 
-  FOREACH t IN ARRAY delegated LOOP
-    PERFORM create_distributed_function(t::regprocedure, 'user_id', colocate_with => 'analytics.chat_events');
-  END LOOP;
+  IF converted > 0 THEN
+    FOREACH t IN ARRAY delegated LOOP
+      PERFORM create_distributed_function(t::regprocedure, 'user_id', colocate_with => 'analytics.chat_events');
+    END LOOP;
+  END IF;
   RETURN converted;
 END
 $$;
