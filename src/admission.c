@@ -244,6 +244,23 @@ static UaPlan lock_event = {
 	.nargs = 1, .argtypes = {INT8OID}
 };
 
+/*
+ * On a distributed install, by the user too: Citus routes a lookup by the
+ * distribution column (locally, in a call delegated to the user's worker)
+ * and refuses FOR UPDATE over every shard.
+ */
+static UaPlan event_state_of_user = {
+	.sql = "SELECT status, error_code FROM analytics.chat_events WHERE id = $1 AND user_id = $2",
+	.nargs = 2, .argtypes = {INT8OID, TEXTOID}
+};
+
+static UaPlan lock_event_of_user = {
+	.sql = "SELECT user_id, occurred_at, usage_date, status, model, provider, "
+	"  COALESCE(reserved_tokens, 0)::int8, COALESCE(reserved_cost, 0), cost, org_id "
+	"FROM analytics.chat_events WHERE id = $1 AND user_id = $2 FOR UPDATE",
+	.nargs = 2, .argtypes = {INT8OID, TEXTOID}
+};
+
 /* The settling UPDATE; with the 1.1 SQL it also stores priced_model ($24). */
 #define UA_SETTLE_SET \
 	"UPDATE analytics.chat_events SET status = $4, input_tokens = $5, " \
@@ -371,7 +388,14 @@ ua_start_request(PG_FUNCTION_ARGS)
 			char	   *limit;
 			MemoryContext old;
 
-			ua_run(&event_state, &event_id, NULL, false, 1);
+			if (ua_citus())
+			{
+				Datum		a[2] = {event_id, user_id};
+
+				ua_run(&event_state_of_user, a, NULL, false, 1);
+			}
+			else
+				ua_run(&event_state, &event_id, NULL, false, 1);
 			status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 			limit = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 			old = MemoryContextSwitchTo(cxt);
@@ -630,7 +654,14 @@ ua_complete_request(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("complete_request needs event_id, or user_id and request_id")));
 
-	ua_run(&lock_event, &event_id, NULL, false, -1);
+	if (ua_citus() && !PG_ARGISNULL(C_USER_ID))
+	{
+		Datum		a[2] = {event_id, PG_GETARG_DATUM(C_USER_ID)};
+
+		ua_run(&lock_event_of_user, a, NULL, false, -1);
+	}
+	else
+		ua_run(&lock_event, &event_id, NULL, false, -1);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

@@ -2,7 +2,8 @@
 -- the cluster 000_smoke distributed: counters equal the raw log after
 -- delegated calls (top-level, Citus runs them on the worker that holds the
 -- user), coordinator-side calls (inside a transaction block) and
--- multi-subject transactions; ids unique across nodes; racing admissions
+-- multi-subject transactions and a request settled by complete_request;
+-- ids unique across nodes; racing admissions
 -- of one user from both workers admit exactly the plan's limit; what is
 -- refused is refused with its SQLSTATE.
 \set QUIET 1
@@ -12,7 +13,7 @@
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 
-SELECT plan(12);
+SELECT plan(14);
 
 SELECT is(analytics.distribute(), 0, 'a second analytics.distribute() converts nothing');
 
@@ -24,6 +25,10 @@ SELECT analytics.record_chat_event(user_id => 'd3', model => 'gpt-4o-mini', inpu
 SELECT analytics.record_chat_event(user_id => 'd3', model => 'gpt-4o-mini', input_tokens => 300, output_tokens => 30,
                                    request_id => 'dup-1') > 0 AS ok \gset
 SELECT event_id > 0 AS ok FROM analytics.start_request('d4', 'gpt-4o-mini', 50) \gset
+-- Settled on the coordinator, found by user and id.
+SELECT event_id AS d6_id FROM analytics.start_request('d6', 'gpt-4o-mini', 50) \gset
+SELECT status_out AS d6_status FROM analytics.complete_request(:d6_id, 'completed', 40, output_tokens => 5,
+                                                               user_id => 'd6') \gset
 
 -- Coordinator-side: inside a transaction block nothing is delegated.
 BEGIN;
@@ -45,8 +50,8 @@ SELECT count(analytics.record_chat_event(user_id => 'm' || i, model => 'gpt-4o-m
 ROLLBACK;
 
 SELECT is((SELECT count(*)::int FROM analytics.chat_events
-            WHERE user_id IN ('d1', 'd2', 'd3', 'd4', 'c1') OR user_id LIKE 'm_'),
-          14, 'every recorded event is in the log once (idempotency key honoured, rollback kept out)');
+            WHERE user_id IN ('d1', 'd2', 'd3', 'd4', 'd6', 'c1') OR user_id LIKE 'm_'),
+          15, 'every recorded event is in the log once (idempotency key honoured, rollback kept out)');
 SELECT is((SELECT count(*)::int FROM (
              SELECT user_id, count(*) FILTER (WHERE status <> 'pending') AS n,
                     count(*) FILTER (WHERE status = 'pending') AS p,
@@ -70,6 +75,8 @@ SELECT is((SELECT allowed FROM analytics.check_quota('d1', 0)), true,
 SELECT is((SELECT used::int FROM analytics.check_quota('c1', 0)), 2,
           'check_quota sees what the coordinator-side transaction recorded');
 
+SELECT is(:'d6_status'::text, 'completed', 'complete_request with user_id settles the request on the cluster');
+
 -- Refused, clearly.
 BEGIN;
 SELECT throws_ok($$SELECT * FROM analytics.start_request('d4', 'gpt-4o-mini', 10)$$, '0A000',
@@ -79,6 +86,9 @@ ROLLBACK;
 SELECT throws_ok($$SELECT * FROM analytics.start_request('d5', 'gpt-4o-mini', 10, org_id => 'o1')$$, '0A000',
                  'admission of an organization''s request is not supported on a distributed install',
                  'admission in an organization is refused on a distributed install');
+
+SELECT throws_like(format('SELECT * FROM analytics.complete_request(%s, %L, 1)', :d6_id, 'completed'),
+                   '%FOR UPDATE%', 'complete_request without user_id is refused (a lookup by id alone)');
 
 -- Racing admissions of one user from both workers: 40 each, one at a
 -- time per connection, each delegated to the worker holding the user.  The
