@@ -3,8 +3,9 @@
 -- Run by tools/citus-test.sh on the coordinator, after CREATE EXTENSION
 -- usage_analytics there (and pg_cron, pgtap); autocommit, psql with
 -- ON_ERROR_STOP=0, the cluster is thrown away afterwards.  Checks 1-3: the
--- cluster, the propagated install, pg_cron on the coordinator.  Checks
--- 4-10: analytics.distribute(), the write path and a dashboard on the
+-- cluster, the propagated install, pg_cron on the coordinator.  Then a
+-- populated install (50 events, folded) is distributed: analytics.
+-- distribute(), the data kept, the write path and a dashboard on the
 -- distributed install.
 -- The next files run on the cluster this one distributed.
 \set QUIET 1
@@ -30,7 +31,7 @@ END
 $$;
 SET client_min_messages = warning;
 
-SELECT plan(10);
+SELECT plan(13);
 
 -- 1-3: the cluster as the script built it (pass today).
 SELECT is((SELECT count(*)::int FROM pg_dist_node
@@ -48,6 +49,12 @@ SELECT count(cron.unschedule(jobid)) = 0 AS none_left FROM cron.job \gset
 
 -- 4-10: one call distributes the extension, and the write path lands in
 -- the shards (issue 16).
+-- A populated install: 50 events of 7 users, folded, before distribute().
+SELECT count(analytics.record_chat_event(user_id => 'pre' || (i % 7), model => 'gpt-4o-mini',
+                                         input_tokens => i, output_tokens => 1, session_id => 's' || i))
+  FROM generate_series(1, 50) i \gset
+SELECT analytics.fold() AS folded \gset
+
 SELECT has_function('analytics', 'distribute', ARRAY[]::name[],
                     'analytics.distribute() exists');
 SELECT is(pg_temp.try($$SELECT analytics.distribute()::text$$) !~ '^ERROR', true,
@@ -64,6 +71,13 @@ SELECT is((SELECT count(*)::int FROM pg_dist_partition
             WHERE logicalrelid IN ('analytics.plans'::regclass, 'analytics.model_prices'::regclass)
               AND partmethod = 'n' AND repmodel = 't'),
           2, 'plans and model_prices are reference tables');
+
+SELECT is((SELECT array[count(*), sum(input_tokens)]::bigint[] FROM analytics.chat_events WHERE user_id LIKE 'pre%'),
+          '{50,1275}'::bigint[], 'the events recorded before distribute() are all in the distributed log');
+SELECT is((SELECT array[sum(requests), sum(input_tokens)]::bigint[] FROM analytics.usage_counters WHERE user_id LIKE 'pre%'),
+          '{50,1275}'::bigint[], 'and so are their counters');
+SELECT is(pg_temp.try($$SELECT analytics.user_period_sessions('pre1', '-infinity', 'infinity')::text$$), '8',
+          'a read over the folded events answers from the raw log after distribute() (rollups emptied)');
 
 -- The write path: the event must be in a shard, not in the coordinator's
 -- shell table (where the direct heap insert put it before issue 16).

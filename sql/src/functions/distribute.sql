@@ -7,7 +7,10 @@
  *
  *   - user-keyed tables, by user_id, in chat_events' colocation group:
  *     recording an event, admitting a request and reading one user's
- *     dashboard touch one shard group;
+ *     dashboard touch one shard group.  org_usage_counters too: a user's
+ *     quota subtracts the member's rows of every organization (by
+ *     org_id they were spread over every shard); an organization's
+ *     pooled rows (user_id '') share one shard;
  *   - organization-keyed tables, by org_id, in api_requests' group;
  *   - catalogs, plans, organizations and their members, subscriptions, API
  *     keys (key_prefix is unique across organizations), alert rules, the
@@ -38,8 +41,8 @@ DECLARE
   by_user CONSTANT text[] := ARRAY['chat_events', 'request_keys', 'usage_counters',
     'notifications', 'event_corrections', 'rollup_user_daily', 'rollup_user_monthly',
     'rollup_user_models', 'rollup_user_labels', 'rollup_user_categories',
-    'rollup_conversations'];
-  by_org CONSTANT text[] := ARRAY['api_requests', 'org_usage_counters', 'api_key_counters',
+    'rollup_conversations', 'org_usage_counters'];
+  by_org CONSTANT text[] := ARRAY['api_requests', 'api_key_counters',
     'api_key_rate_limited', 'api_request_keys', 'widgets', 'rollup_api_daily',
     'rollup_widget_daily', 'rollup_org_daily'];
   reference CONSTANT text[] := ARRAY['plans', 'model_prices', 'model_aliases',
