@@ -35,7 +35,8 @@ OBJS = \
 	src/uninstall.o \
 	src/xact_keys.o \
 	src/rules.o \
-	src/api_keys.o
+	src/api_keys.o \
+	src/citus.o
 
 # SQL: released scripts are frozen in sql/; the scripts of the version in
 # development are assembled from sql/src/ (install.sql for a fresh install,

@@ -46,6 +46,7 @@
 #include "utils/numeric.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
+#include "citus.h"
 #include "counters.h"
 #include "event_insert.h"
 #include "guc.h"
@@ -243,6 +244,23 @@ static UaPlan lock_event = {
 	.nargs = 1, .argtypes = {INT8OID}
 };
 
+/*
+ * On a distributed install, by the user too: Citus routes a lookup by the
+ * distribution column (locally, in a call delegated to the user's worker)
+ * and refuses FOR UPDATE over every shard.
+ */
+static UaPlan event_state_of_user = {
+	.sql = "SELECT status, error_code FROM analytics.chat_events WHERE id = $1 AND user_id = $2",
+	.nargs = 2, .argtypes = {INT8OID, TEXTOID}
+};
+
+static UaPlan lock_event_of_user = {
+	.sql = "SELECT user_id, occurred_at, usage_date, status, model, provider, "
+	"  COALESCE(reserved_tokens, 0)::int8, COALESCE(reserved_cost, 0), cost, org_id "
+	"FROM analytics.chat_events WHERE id = $1 AND user_id = $2 FOR UPDATE",
+	.nargs = 2, .argtypes = {INT8OID, TEXTOID}
+};
+
 /* The settling UPDATE; with the 1.1 SQL it also stores priced_model ($24). */
 #define UA_SETTLE_SET \
 	"UPDATE analytics.chat_events SET status = $4, input_tokens = $5, " \
@@ -370,7 +388,14 @@ ua_start_request(PG_FUNCTION_ARGS)
 			char	   *limit;
 			MemoryContext old;
 
-			ua_run(&event_state, &event_id, NULL, false, 1);
+			if (ua_citus())
+			{
+				Datum		a[2] = {event_id, user_id};
+
+				ua_run(&event_state_of_user, a, NULL, false, 1);
+			}
+			else
+				ua_run(&event_state, &event_id, NULL, false, 1);
 			status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 			limit = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 			old = MemoryContextSwitchTo(cxt);
@@ -401,6 +426,30 @@ ua_start_request(PG_FUNCTION_ARGS)
 	 * error (ua_org_admit_check).
 	 */
 	in_org = !PG_ARGISNULL(S_ORG_ID) && ua_orgs_enabled();
+
+	/*
+	 * On a distributed install the admission lock is an advisory lock of
+	 * the node that holds the user's shard, where Citus runs a delegated
+	 * call: elsewhere it would not exclude the admissions running there.
+	 * An organization's members live on many nodes: no single node's lock
+	 * serializes its pooled admissions, so it is refused, not inexact.
+	 */
+	if (ua_citus())
+	{
+		if (in_org)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("admission of an organization's request is not supported on a distributed install"),
+					 errdetail("The members of an organization are stored on several nodes; no lock serializes their pooled admissions."),
+					 errhint("Record the organization's events with record_chat_event, or admit the member without org_id.")));
+		if (!ua_citus_user_is_local(user_id))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("start_request must run on the node that holds user \"%s\"",
+							TextDatumGetCString(user_id)),
+					 errdetail("On a distributed install admission is serialized on the worker that holds the user's shard."),
+					 errhint("Call start_request outside a transaction block: Citus then delegates it to that worker.")));
+	}
 	if (in_org)
 	{
 		org_id = PG_GETARG_DATUM(S_ORG_ID);
@@ -605,7 +654,14 @@ ua_complete_request(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NOT_NULL_VIOLATION),
 				 errmsg("complete_request needs event_id, or user_id and request_id")));
 
-	ua_run(&lock_event, &event_id, NULL, false, -1);
+	if (ua_citus() && !PG_ARGISNULL(C_USER_ID))
+	{
+		Datum		a[2] = {event_id, PG_GETARG_DATUM(C_USER_ID)};
+
+		ua_run(&lock_event_of_user, a, NULL, false, -1);
+	}
+	else
+		ua_run(&lock_event, &event_id, NULL, false, -1);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

@@ -26,7 +26,9 @@
  *	  partition, generated columns (stored, or virtual on 18) -- sends the
  *	  event through a plain SPI INSERT, which the executor handles in full.
  *	  CHECK constraints that are NOT ENFORCED (18) are not evaluated, as in
- *	  the executor.
+ *	  the executor.  On a distributed install (citus.c) the table is a
+ *	  Citus shell and every row goes through the SPI INSERT, which Citus
+ *	  routes to the shard.
  *
  *-------------------------------------------------------------------------
  */
@@ -51,6 +53,7 @@
 #include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "citus.h"
 #include "compat.h"
 #include "event_insert.h"
 #include "spi_plans.h"
@@ -522,7 +525,7 @@ log_insert(LogDesc *log, const Datum *values, const bool *nulls, const bool *def
 		rebuild(log, rel);
 		table_close(rel, NoLock);
 	}
-	if (!cache->direct || check_enable_rls(root, InvalidOid, true) == RLS_ENABLED ||
+	if (!cache->direct || ua_citus() || check_enable_rls(root, InvalidOid, true) == RLS_ENABLED ||
 		pg_class_aclcheck(root, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
 		return insert_through_spi(log, values, nulls, defaults);
 

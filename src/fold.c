@@ -29,6 +29,7 @@
 #include "parser/parse_type.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "citus.h"
 #include "fold_int.h"
 #include "guc.h"
 #include "notify.h"
@@ -80,6 +81,19 @@ ua_fold_range(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("fold_range needs both transaction id bounds")));
+
+	/*
+	 * Transaction ids are per node and the log's shards live on the
+	 * workers: one xid watermark cannot tell which events are folded.
+	 * Until the fold runs per shard, a distributed install keeps the
+	 * rollups empty and every read computes from the raw log (distribute).
+	 */
+	if (ua_citus())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("the fold does not run on a distributed install"),
+				 errdetail("Transaction ids are per node; the rollups stay empty and reads compute from the raw log."),
+				 errhint("Unschedule the fold job on a Citus cluster.")));
 	for (i = 0; i < 4; i++)
 	{
 		args[i] = PG_GETARG_DATUM(i);

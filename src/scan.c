@@ -12,6 +12,11 @@
  *	  relcache invalidation of the table.  Text keys compare in the
  *	  collation of the index scanned.
  *
+ *	  On a distributed install (citus.c) the tables here are Citus shells:
+ *	  the scan is then one SELECT of the same keys, ordered by the index's
+ *	  columns, which Citus routes to the shard or the reference table's
+ *	  local placement; its rows are copied and handed out the same way.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
@@ -20,11 +25,16 @@
 #include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/datum.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "citus.h"
 #include "scan.h"
 
 Snapshot
@@ -145,16 +155,97 @@ ua_scan_key(UaScan *s, const char *column, StrategyNumber strategy, RegProcedure
 	ScanKeyEntryInitialize(&s->keys[s->nkeys++], 0, attno, strategy, InvalidOid, collation, proc, value);
 }
 
+/* The distributed install's scan: one SELECT through SPI, rows copied. */
+static void
+spi_scan_begin(UaScan *s, Snapshot snap)
+{
+	static const char *const ops[] = {"", "<", "<=", "=", ">=", ">"};
+	TupleDesc	desc = RelationGetDescr(s->heap);
+	StringInfoData sql;
+	Oid			argtypes[lengthof(s->keys)];
+	Datum		values[lengthof(s->keys)];
+	SPIPlanPtr	plan;
+	MemoryContext old;
+	int			i;
+	int			n = 0;
+	int			nsort;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql, "SELECT ");
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (i > 0)
+			appendStringInfoString(&sql, ", ");
+		if (att->attisdropped)
+			appendStringInfoString(&sql, "NULL::pg_catalog.int4");
+		else
+			appendStringInfoString(&sql, quote_identifier(NameStr(att->attname)));
+	}
+	appendStringInfo(&sql, " FROM analytics.%s", quote_identifier(RelationGetRelationName(s->heap)));
+	for (i = 0; i < s->nkeys; i++)
+	{
+		ScanKey		k = &s->keys[i];
+		Oid		   *types;
+		int			nargs;
+
+		(void) get_func_signature(k->sk_func.fn_oid, &types, &nargs);
+		if (nargs != 2 || k->sk_strategy < 1 || k->sk_strategy > 5)
+			elog(ERROR, "usage_analytics: unexpected scan key on %s", RelationGetRelationName(s->heap));
+		argtypes[n] = types[1];
+		values[n] = k->sk_argument;
+		n++;
+		appendStringInfo(&sql, " %s %s %s $%d", i == 0 ? "WHERE" : "AND",
+						 quote_identifier(NameStr(TupleDescAttr(desc, k->sk_attno - 1)->attname)),
+						 ops[k->sk_strategy], n);
+	}
+	for (i = 0, nsort = 0; i < IndexRelationGetNumberOfKeyAttributes(s->index); i++)
+	{
+		AttrNumber	a = s->index->rd_index->indkey.values[i];
+
+		if (a > 0)
+			appendStringInfo(&sql, "%s %s", nsort++ == 0 ? " ORDER BY" : ",",
+							 quote_identifier(NameStr(TupleDescAttr(desc, a - 1)->attname)));
+	}
+
+	s->cxt = AllocSetContextCreate(CurrentMemoryContext, "usage_analytics scan", ALLOCSET_SMALL_SIZES);
+	SPI_connect();
+	plan = SPI_prepare(sql.data, n, argtypes);
+	if (plan == NULL)
+		elog(ERROR, "usage_analytics: SPI_prepare failed for \"%s\": %s", sql.data,
+			 SPI_result_code_string(SPI_result));
+	if (SPI_execute_snapshot(plan, values, NULL, snap, InvalidSnapshot, true, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "usage_analytics: scan of %s failed", RelationGetRelationName(s->heap));
+	old = MemoryContextSwitchTo(s->cxt);
+	s->desc = CreateTupleDescCopy(SPI_tuptable->tupdesc);
+	s->nrows = SPI_processed;
+	s->rows = palloc(Max(s->nrows, 1) * sizeof(HeapTuple));
+	for (i = 0; i < (int) s->nrows; i++)
+		s->rows[i] = heap_copytuple(SPI_tuptable->vals[i]);
+	MemoryContextSwitchTo(old);
+	SPI_finish();
+	pfree(sql.data);
+	s->next = 0;
+}
+
 void
 ua_scan_begin(UaScan *s, Snapshot snap)
 {
-	s->scan = systable_beginscan(s->heap, RelationGetRelid(s->index), true, snap, s->nkeys, s->keys);
+	s->spi = ua_citus();
+	if (s->spi)
+		spi_scan_begin(s, snap);
+	else
+		s->scan = systable_beginscan(s->heap, RelationGetRelid(s->index), true, snap, s->nkeys, s->keys);
 }
 
 void
 ua_scan_close(UaScan *s)
 {
-	systable_endscan(s->scan);
+	if (s->spi)
+		MemoryContextDelete(s->cxt);
+	else
+		systable_endscan(s->scan);
 	index_close(s->index, AccessShareLock);
 	table_close(s->heap, AccessShareLock);
 }
@@ -163,8 +254,16 @@ ua_scan_close(UaScan *s)
 bool
 ua_scan_next(UaScan *s)
 {
-	HeapTuple	tup = systable_getnext(s->scan);
+	HeapTuple	tup;
 
+	if (s->spi)
+	{
+		if (s->next >= s->nrows)
+			return false;
+		heap_deform_tuple(s->rows[s->next++], s->desc, s->values, s->nulls);
+		return true;
+	}
+	tup = systable_getnext(s->scan);
 	if (!HeapTupleIsValid(tup))
 		return false;
 	heap_deform_tuple(tup, RelationGetDescr(s->heap), s->values, s->nulls);

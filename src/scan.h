@@ -34,6 +34,13 @@ typedef struct UaScan
 	struct UaColumnCache *columns;	/* NULL: none free, look up every time */
 	Datum	   *values;			/* the current row, deformed */
 	bool	   *nulls;
+	/* On a distributed install: the rows a statement returned, copied. */
+	bool		spi;
+	MemoryContext cxt;
+	TupleDesc	desc;
+	HeapTuple  *rows;
+	uint64		nrows;
+	uint64		next;
 } UaScan;
 
 /* Set up the relcache callback of the column cache; from _PG_init. */

@@ -32,6 +32,7 @@
  *	    uninstall.c      the DROP EXTENSION event trigger
  *	    xact_keys.c      keys a transaction took, dropped on ROLLBACK TO
  *	                     SAVEPOINT (admission locks, notifications)
+ *	    citus.c          is the install distributed (Citus)?
  *	    compat.h         every PG_VERSION_NUM conditional
  *
  *-------------------------------------------------------------------------
@@ -39,6 +40,7 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "citus.h"
 #include "event_insert.h"
 #include "guc.h"
 #include "scan.h"
@@ -53,4 +55,5 @@ _PG_init(void)
 	ua_define_gucs();
 	ua_event_insert_init();
 	ua_scan_init();
+	ua_citus_init();
 }

@@ -6,7 +6,7 @@
 # runs every test/citus/*.sql against that one cluster, in name order.
 # Citus is not packaged by Debian, so this is not part of `make test`: build
 # Citus from a snapshot outside the repository (README, "Citus (scale-out,
-# in progress)") and point this script at it.
+# with Citus") and point this script at it.
 #
 #   CITUS_PG_CONFIG=/path/to/pg_config tools/citus-test.sh [test/citus/x.sql ...]
 #
@@ -136,6 +136,7 @@ for t in "${TESTS[@]}"; do
   # psql reads the file on stdin: the postgres OS user need not see the worktree.
   "${AS_PG[@]}" "$BINDIR/psql" -X -v ON_ERROR_STOP=0 -h 127.0.0.1 -p "$coord" -d "$DB" \
     -v coordinator_port="$coord" -v worker1_port="$(port_of 1)" -v worker2_port="$(port_of 2)" \
+    -v bindir="$BINDIR" -v scratch="$scratch" \
     <"$t" >"$out" 2>&1 || true
   cat "$out"
   p=$(grep -cE '^ok [0-9]+' "$out" || true)

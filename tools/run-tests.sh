@@ -134,5 +134,12 @@ for major in $PG_VERSIONS; do
   total_passed=$((total_passed + passed))
   total_failed=$((total_failed + failed))
 done
+# The Citus cluster suite needs Citus, which Debian does not package: it is
+# run by tools/citus-test.sh (README, "Scaling out with Citus"), never here.
+if [ -f "$("$PG_CONFIG" --sharedir)/extension/citus.control" ]; then
+  echo "Citus suite not run here: CITUS_PG_CONFIG=$PG_CONFIG tools/citus-test.sh runs it"
+else
+  echo "Citus suite skipped: Citus is not installed (tools/citus-test.sh runs it on a Citus installation)"
+fi
 echo "$total_passed passed, $total_failed failed"
 [ "$total_failed" -eq 0 ]

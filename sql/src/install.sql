@@ -35,7 +35,7 @@
  *    retention.sql    apply_retention, clear_payloads
  *    reads.sql        views, the read API, materialized views
  *    jobs.sql         pg_cron jobs, job status and failures, fold lag,
- *                     the uninstall event trigger
+ *                     distribute() (Citus), the uninstall event trigger
  *    functions/NAME.sql  the current body of analytics.NAME, with its
  *                     comment, its REVOKE from PUBLIC and its access_list
  *                     rows; included by the subsystem file above

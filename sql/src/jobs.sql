@@ -31,6 +31,12 @@
 \ir views/job_failures.sql
 
 /*
+ * Scale-out: one call, on a Citus coordinator, distributes the extension
+ * (README "Scaling out with Citus").
+ */
+\ir functions/distribute.sql
+
+/*
  * Uninstalling leaves nothing behind.  DROP EXTENSION usage_analytics
  * fires this event trigger first (uninstall.c), which removes what lives
  * outside the extension's objects: the pg_cron jobs and the SET ON

@@ -2,13 +2,12 @@
 --
 -- Run by tools/citus-test.sh on the coordinator, after CREATE EXTENSION
 -- usage_analytics there (and pg_cron, pgtap); autocommit, psql with
--- ON_ERROR_STOP=0, the cluster is thrown away afterwards.  Checks 1-3
--- (the cluster, the propagated install, pg_cron on the coordinator) pass
--- today.  Checks 4-10, between todo_start and
--- todo_end, state what issue 16 must deliver; on the 1.1 code they fail
--- (printed "not ok N - ... # TODO issue 16"), as measured in
--- ../shared/notes/citus.md.  Issue 16 is done when they pass: then remove
--- the todo_start/todo_end lines.
+-- ON_ERROR_STOP=0, the cluster is thrown away afterwards.  Checks 1-3: the
+-- cluster, the propagated install, pg_cron on the coordinator.  Then a
+-- populated install (50 events, folded) is distributed: analytics.
+-- distribute(), the data kept, the write path and a dashboard on the
+-- distributed install.
+-- The next files run on the cluster this one distributed.
 \set QUIET 1
 \pset format unaligned
 \pset tuples_only true
@@ -32,7 +31,7 @@ END
 $$;
 SET client_min_messages = warning;
 
-SELECT plan(10);
+SELECT plan(13);
 
 -- 1-3: the cluster as the script built it (pass today).
 SELECT is((SELECT count(*)::int FROM pg_dist_node
@@ -48,34 +47,18 @@ SELECT cmp_ok(pg_temp.try($$SELECT count(*)::text FROM analytics.schedule_jobs()
               'schedule_jobs() schedules the jobs with pg_cron on the coordinator');
 SELECT count(cron.unschedule(jobid)) = 0 AS none_left FROM cron.job \gset
 
--- 4-10: what issue 16 must turn green.
-SELECT todo_start('issue 16');
+-- 4-10: one call distributes the extension, and the write path lands in
+-- the shards (issue 16).
+-- A populated install: 50 events of 7 users, folded, before distribute().
+SELECT count(analytics.record_chat_event(user_id => 'pre' || (i % 7), model => 'gpt-4o-mini',
+                                         input_tokens => i, output_tokens => 1, session_id => 's' || i))
+  FROM generate_series(1, 50) i \gset
+SELECT analytics.fold() AS folded \gset
 
 SELECT has_function('analytics', 'distribute', ARRAY[]::name[],
                     'analytics.distribute() exists');
-
--- One call distributes the extension.  Until it exists, the hand-edited
--- route of notes/citus.md, for chat_events only (policy without
--- sub-selects, unsafe triggers on), so that the write path is exercised on
--- a distributed log; what it printed is shown as a diagnostic.
-SELECT to_regprocedure('analytics.distribute()') IS NOT NULL AS has_distribute \gset
-\if :has_distribute
 SELECT is(pg_temp.try($$SELECT analytics.distribute()::text$$) !~ '^ERROR', true,
           'analytics.distribute() distributes the installed extension');
-\else
-SELECT fail('analytics.distribute() distributes the installed extension');
-SELECT diag('chat_events as is: ',
-            pg_temp.try($$SELECT create_distributed_table('analytics.chat_events', 'user_id')::text$$));
-SET citus.enable_unsafe_triggers = on;
-ALTER POLICY chat_events_read ON analytics.chat_events
-  USING (user_id OPERATOR(pg_catalog.=) analytics.current_user_id()
-         OR analytics.sees_all_rows()
-         OR org_id OPERATOR(pg_catalog.=) ANY (COALESCE(analytics.admin_org_ids(), '{}')));
-SELECT diag('chat_events by hand (policy without sub-selects, unsafe triggers): ',
-            COALESCE(NULLIF(pg_temp.try($$SELECT create_distributed_table('analytics.chat_events', 'user_id')::text$$), ''),
-                     'distributed'));
-RESET citus.enable_unsafe_triggers;
-\endif
 
 SELECT ok((SELECT count(*) = 2 AND count(DISTINCT colocationid) = 1
                   AND count(DISTINCT column_to_column_name(logicalrelid, partkey)) = 1
@@ -89,8 +72,15 @@ SELECT is((SELECT count(*)::int FROM pg_dist_partition
               AND partmethod = 'n' AND repmodel = 't'),
           2, 'plans and model_prices are reference tables');
 
+SELECT is((SELECT array[count(*), sum(input_tokens)]::bigint[] FROM analytics.chat_events WHERE user_id LIKE 'pre%'),
+          '{50,1275}'::bigint[], 'the events recorded before distribute() are all in the distributed log');
+SELECT is((SELECT array[sum(requests), sum(input_tokens)]::bigint[] FROM analytics.usage_counters WHERE user_id LIKE 'pre%'),
+          '{50,1275}'::bigint[], 'and so are their counters');
+SELECT is(pg_temp.try($$SELECT analytics.user_period_sessions('pre1', '-infinity', 'infinity')::text$$), '8',
+          'a read over the folded events answers from the raw log after distribute() (rollups emptied)');
+
 -- The write path: the event must be in a shard, not in the coordinator's
--- shell table (where the direct heap insert puts it today).
+-- shell table (where the direct heap insert put it before issue 16).
 SELECT diag('record_chat_event: ',
             pg_temp.try($$SELECT analytics.record_chat_event(user_id => 'citus_u1', model => 'gpt-4o-mini',
                             input_tokens => 100, output_tokens => 10, request_id => 'smoke-1')::text$$));
@@ -104,7 +94,5 @@ SELECT is(pg_temp.try($$SELECT COALESCE(sum(requests), 0)::text FROM analytics.u
           'the counters equal the raw log');
 SELECT is(pg_temp.try($$SELECT (analytics.user_dashboard('citus_u1') IS NOT NULL)::text$$), 'true',
           'user_dashboard answers on the cluster');
-
-SELECT todo_end();
 
 SELECT * FROM finish();

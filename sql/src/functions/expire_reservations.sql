@@ -5,6 +5,8 @@ CREATE OR REPLACE FUNCTION analytics.expire_reservations() RETURNS bigint
   AS $$
 DECLARE
   n bigint;
+  -- Taken once: Citus refuses a volatile function in a distributed UPDATE.
+  at timestamptz := clock_timestamp();
 BEGIN
   -- Pending requests older than usage_analytics.reservation_ttl: mark them
   -- expired and release their reservations.  A concurrent complete_request
@@ -12,7 +14,7 @@ BEGIN
   WITH gone AS (
     UPDATE analytics.chat_events e SET status = 'expired', settled_at = now()
      WHERE e.status = 'pending'
-       AND e.occurred_at < clock_timestamp() - analytics.setting('reservation_ttl')::interval
+       AND e.occurred_at < at - analytics.setting('reservation_ttl')::interval
     RETURNING e.user_id, e.org_id, e.usage_date, COALESCE(e.reserved_tokens, 0) AS t, COALESCE(e.reserved_cost, 0) AS c),
   released AS (
     SELECT g.user_id, g.org_id, g.usage_date, count(*) AS k, sum(g.t) AS t, sum(g.c) AS c
@@ -28,13 +30,13 @@ BEGIN
                                                pending_tokens => -r.t, pending_cost => -r.c) END AS o) AS x;
   -- Provider rate-limit windows that ended more than a day ago.
   DELETE FROM analytics.provider_counters c
-   WHERE c.period_start < clock_timestamp() - interval '2 days';
+   WHERE c.period_start < at - interval '2 days';
   -- API-key rate-limit hours that ended more than a day ago; refusals
   -- older than 31 days.
   DELETE FROM analytics.api_key_counters c
-   WHERE c.hour_start < clock_timestamp() - interval '25 hours';
+   WHERE c.hour_start < at - interval '25 hours';
   DELETE FROM analytics.api_key_rate_limited r
-   WHERE r.period_start < clock_timestamp() - interval '31 days';
+   WHERE r.period_start < at - interval '31 days';
   RETURN n;
 END
 $$;

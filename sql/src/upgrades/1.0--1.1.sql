@@ -1076,6 +1076,9 @@ INSERT INTO analytics.rollup_org_daily (org_id, usage_date, latency, ttft, feedb
 
 \ir ../functions/org_dashboard.sql
 
+-- ==== issue 16: scale-out on Citus ====
+\ir ../functions/distribute.sql
+
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and
 -- organization-scoped admins lose what they may no longer change).

@@ -1,0 +1,55 @@
+-- Reads and jobs on the distributed install (issue 16), on the cluster
+-- 000_smoke distributed: the read functions answer from the shards (the
+-- SQL-language ones became PL/pgSQL in distribute()); those Citus still
+-- cannot run fail loudly, never with an empty answer; the fold refuses
+-- (transaction ids are per node) and the rollups stay empty;
+-- expire_reservations releases a reservation held on a worker.
+\set QUIET 1
+\pset format unaligned
+\pset tuples_only true
+\pset pager off
+SET client_min_messages = warning;
+SET TimeZone = 'UTC';
+
+SELECT plan(12);
+
+SELECT analytics.record_chat_event(user_id => 'r1', model => 'gpt-4o-mini', input_tokens => 100, output_tokens => 10,
+                                   session_id => 's1', conversation_id => 'c1') > 0 AS ok \gset
+SELECT analytics.record_chat_event(user_id => 'r1', model => 'gpt-4o-mini', input_tokens => 200, output_tokens => 20,
+                                   session_id => 's2', conversation_id => 'c1') > 0 AS ok \gset
+
+SELECT is((analytics.user_dashboard('r1') IS NOT NULL), true, 'user_dashboard answers');
+SELECT is((SELECT count(*)::int FROM analytics.get_user_request_history('r1')), 2,
+          'get_user_request_history lists the user''s two events');
+SELECT ok((SELECT count(*) FROM analytics.user_recent_activity(10)) > 0, 'user_recent_activity answers');
+SELECT is((SELECT count(*)::int FROM analytics.unfolded_events('r1', '-infinity', 'infinity')), 2,
+          'unfolded_events (PL/pgSQL on the cluster) returns the user''s events');
+SELECT is(analytics.user_period_sessions('r1', '-infinity', 'infinity'), 2::bigint,
+          'user_period_sessions counts the two sessions');
+SELECT is((SELECT count(*)::int FROM analytics.verify_rollups()), 0, 'verify_rollups is empty');
+
+-- Not delivered: a query over a distributed table that calls a function
+-- reading another one is pushed to the shards and refused by Citus.  Loud,
+-- not empty.
+SELECT throws_like($$SELECT count(*) FROM analytics.get_user_token_breakdown('r1')$$,
+                   '%distributed%', 'get_user_token_breakdown fails loudly (not an empty answer)');
+
+-- The fold does not run on a cluster (transaction ids are per node).
+SELECT throws_ok($$SELECT analytics.fold()$$, '0A000', 'the fold does not run on a distributed install',
+                 'the fold refuses on a distributed install');
+SELECT is((SELECT watermark FROM analytics.fold_state), 0::bigint,
+          'the watermark is 0: every read computes from the raw log');
+
+-- expire_reservations: a pending request older than the TTL is expired
+-- and its reservation released.
+SELECT event_id AS pending_id FROM analytics.start_request('x1', 'gpt-4o-mini', 100) \gset
+SELECT pg_sleep(1.2) \gset
+SET usage_analytics.reservation_ttl = '1s';
+SELECT ok(analytics.expire_reservations() >= 1, 'expire_reservations runs on the cluster');
+RESET usage_analytics.reservation_ttl;
+SELECT status AS x1_status FROM analytics.chat_events WHERE user_id = 'x1' \gset
+SELECT is(:'x1_status'::text, 'expired', 'the pending request is expired');
+SELECT sum(pending_requests)::int AS x1_pending FROM analytics.usage_counters WHERE user_id = 'x1' \gset
+SELECT is(:x1_pending, 0, 'and its reservation released from the counters');
+
+SELECT * FROM finish();
