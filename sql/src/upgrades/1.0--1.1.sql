@@ -1071,6 +1071,18 @@ INSERT INTO analytics.rollup_org_daily (org_id, usage_date, latency, ttft, feedb
 
 \ir ../functions/org_dashboard.sql
 
+-- ==== issue 15: invoice export, billing outbox, reports, billing warnings, credits ====
+/*
+ * billing_ops.sql (none of it existed in 1.0): invoice_json, the billing
+ * outbox (table, the deferred trigger on invoices, claim and acknowledge),
+ * the revenue reports, evaluate_billing_warnings (its job is in
+ * job_definitions, included above), grant_credits and credit_balance.
+ */
+\ir ../billing_ops.sql
+-- Granted to nobody: no PUBLIC rights, as after a fresh install's REVOKE.
+REVOKE ALL ON analytics.billing_outbox FROM PUBLIC;
+REVOKE ALL ON SEQUENCE analytics.billing_outbox_outbox_id_seq FROM PUBLIC;
+
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and
 -- organization-scoped admins lose what they may no longer change).
