@@ -66,14 +66,12 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, un
 
 \ir functions/billing_outbox_enqueue.sql
 -- At the commit of the transaction that takes an invoice out of draft
--- (deferred: the invoice and its lines are final by then).
+-- (deferred: the invoice and its lines are final by then).  Only on
+-- UPDATE: invoices are made as drafts, and a restore (which inserts
+-- finalized invoices and the outbox rows already written) writes nothing.
 CREATE CONSTRAINT TRIGGER billing_outbox_on_finalize AFTER UPDATE OF status ON analytics.invoices
   DEFERRABLE INITIALLY DEFERRED
   FOR EACH ROW WHEN (OLD.status = 'draft' AND NEW.status <> 'draft')
-  EXECUTE FUNCTION analytics.billing_outbox_enqueue();
-CREATE CONSTRAINT TRIGGER billing_outbox_on_insert AFTER INSERT ON analytics.invoices
-  DEFERRABLE INITIALLY DEFERRED
-  FOR EACH ROW WHEN (NEW.status <> 'draft')
   EXECUTE FUNCTION analytics.billing_outbox_enqueue();
 
 \ir functions/claim_billing_outbox.sql

@@ -7,13 +7,14 @@
  * are Unix epoch seconds, periods half-open [start, end).  status is the
  * provider's word (draft, open, paid, void; open = finalized), metadata
  * carries the extension's ids as strings.  Each line: description,
- * quantity (billed units: blocks of a usage, tier or adjustment line, 1
- * for a base fee or a credit), unit_amount_decimal (the price of one, in
- * minor units, as a decimal string, as the provider takes fractions of a
- * minor unit), unit_amount (the same as an integer when it is whole, else
- * null), amount, period and metadata (kind, meter, the measured quantity,
- * included and overage units, proration).  Row-level security decides: an
- * invoice the caller may not read is unknown (42704).
+ * quantity (the blocks of a line whose amount is blocks x block price,
+ * else 1: a base fee, a credit, a tier with a flat fee),
+ * unit_amount_decimal (the price of one, in minor units, as a decimal
+ * string: providers take fractions of a minor unit), unit_amount (the
+ * same as an integer when it is whole, else null), amount, period and
+ * metadata (kind, meter, the measured quantity, included and overage
+ * units, proration).  Row-level security decides: an invoice the caller
+ * may not read is unknown (42704).
  */
 CREATE OR REPLACE FUNCTION analytics.invoice_json(invoice_id bigint) RETURNS jsonb
   LANGUAGE plpgsql STABLE
@@ -61,12 +62,13 @@ BEGIN
     INTO lines
     FROM analytics.invoice_lines l
    CROSS JOIN LATERAL (
-     -- Billed units and the price of one: blocks when the line prices
-     -- blocks, else one unit costing the whole amount.
-     SELECT CASE WHEN l.kind IN ('usage', 'tier', 'adjustment') AND l.blocks IS NOT NULL AND l.unit_price IS NOT NULL
-                 THEN l.blocks ELSE 1 END AS quantity,
-            CASE WHEN l.kind IN ('usage', 'tier', 'adjustment') AND l.blocks IS NOT NULL AND l.unit_price IS NOT NULL
-                 THEN l.unit_price ELSE l.amount END AS unit) q
+     -- Billed units and the price of one: the blocks and the block price
+     -- when the line's amount is exactly their product (rounded to the
+     -- minor unit), else one unit costing the whole amount (a base fee, a
+     -- credit, a tier with a flat fee).
+     SELECT CASE WHEN p.exact THEN l.blocks ELSE 1 END AS quantity,
+            CASE WHEN p.exact THEN l.unit_price ELSE l.amount END AS unit
+       FROM (SELECT COALESCE(round(l.blocks * l.unit_price, digits) = l.amount, false) AS exact) p) q
    WHERE l.invoice_id = inv.invoice_id;
   RETURN jsonb_build_object(
     'object', 'invoice',
