@@ -32,6 +32,9 @@
  *                     views (api_daily_usage, api_daily_summary,
  *                     widget_daily_usage), api_endpoint_latency
  *    corrections.sql  feedback; event_corrections, correct_event, void_event
+ *    billing.sql      currencies, meters, plan charges and tiers, credit
+ *                     grants, invoices and their lines, invoice numbers,
+ *                     credit consumption; invoice generation
  *    retention.sql    apply_retention, clear_payloads
  *    reads.sql        views, the read API, materialized views
  *    jobs.sql         pg_cron jobs, job status and failures, fold lag,
@@ -64,6 +67,7 @@
 \ir fold.sql
 \ir api_requests.sql
 \ir corrections.sql
+\ir billing.sql
 \ir retention.sql
 \ir reads.sql
 \ir jobs.sql
