@@ -43,8 +43,8 @@ BEGIN
                'plan_id', inv.plan_id,
                'org_id', inv.org_id,
                'user_id', inv.user_id,
-               'period_start_local', inv.period_start::text,
-               'period_end_local', inv.period_end::text,
+               'period_start_local', to_char(inv.period_start, 'YYYY-MM-DD'),
+               'period_end_local', to_char(inv.period_end, 'YYYY-MM-DD'),
                'time_zone', inv.time_zone))),
            1
       FROM (SELECT DISTINCT ON (l.meter_id) l.meter_id, l.quantity

@@ -96,9 +96,9 @@ BEGIN
       'plan_id', inv.plan_id,
       'org_id', inv.org_id,
       'user_id', inv.user_id,
-      'period_start_local', inv.period_start::text,
-      'period_end_local', inv.period_end::text,
-      'due_date_local', inv.due_date::text,
+      'period_start_local', to_char(inv.period_start, 'YYYY-MM-DD'),
+      'period_end_local', to_char(inv.period_end, 'YYYY-MM-DD'),
+      'due_date_local', to_char(inv.due_date, 'YYYY-MM-DD'),
       'time_zone', inv.time_zone,
       'credits_applied', (inv.credits_applied * scale)::bigint::text)));
 END
