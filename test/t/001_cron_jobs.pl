@@ -75,7 +75,7 @@ ok($node->poll_query_until('postgres',
 	'the alerts job wrote the system-wide alert');
 
 ok($node->poll_query_until('postgres',
-		q(SELECT count(*) = 3 FROM analytics.notifications WHERE org_id = 'acme' AND limit_name LIKE 'billing_%'))),
+		q(SELECT count(*) = 3 FROM analytics.notifications WHERE org_id = 'acme' AND limit_name LIKE 'billing_%')),
 	"the billing warnings job wrote the organization's three warnings");
 
 ok($node->poll_query_until('postgres',
