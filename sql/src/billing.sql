@@ -376,3 +376,52 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
   ('*', 'TABLE', 'analytics.credit_consumptions', 'SELECT')
   ON CONFLICT DO NOTHING;
 
+/* ------------------------------------------------------------------------
+ * Immutability: past draft, an invoice changes only finalized -> paid or
+ * void, and its lines never.
+ * ------------------------------------------------------------------------ */
+
+\ir functions/guard_invoice.sql
+CREATE TRIGGER invoices_immutable BEFORE UPDATE OR DELETE ON analytics.invoices
+  FOR EACH ROW EXECUTE FUNCTION analytics.guard_invoice();
+CREATE TRIGGER invoice_lines_immutable BEFORE INSERT OR UPDATE OR DELETE ON analytics.invoice_lines
+  FOR EACH ROW EXECUTE FUNCTION analytics.guard_invoice();
+
+/* ------------------------------------------------------------------------
+ * Billing periods and meter quantities (from the counters and rollups)
+ * ------------------------------------------------------------------------ */
+
+\ir functions/subscription_periods.sql
+
+\ir functions/billing_period.sql
+
+\ir functions/subject_usage.sql
+
+\ir functions/plan_pricing.sql
+
+\ir functions/meter_quantity.sql
+
+\ir functions/plan_meter_quantities.sql
+
+\ir functions/price_usage.sql
+
+/* ------------------------------------------------------------------------
+ * Invoices: generation, finalization, payment, voiding, verification;
+ * cancellation of subscriptions
+ * ------------------------------------------------------------------------ */
+
+\ir functions/invoice_period.sql
+
+\ir functions/generate_invoices.sql
+
+\ir functions/finalize_invoice.sql
+
+\ir functions/mark_invoice_paid.sql
+
+\ir functions/void_invoice.sql
+
+\ir functions/cancel_subscription.sql
+
+\ir functions/subject_usage_of_log.sql
+
+\ir functions/verify_invoices.sql
