@@ -5,7 +5,7 @@ SELECT plan(14);
 -- Billing warnings: included units of a meter at 80 % and 100 % and
 -- overage started, once per subject, meter, billing period and threshold,
 -- written by evaluate_billing_warnings() (a job), not by the write path.
--- The NOTIFY and two evaluations at once: test/specs/billing_warnings.spec;
+-- The NOTIFY and two evaluations at once: test/specs/billing_warning_race.spec;
 -- run by pg_cron in a fresh session: test/t/001_cron_jobs.pl.
 
 CREATE ROLE ua_bw_user;
