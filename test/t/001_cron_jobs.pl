@@ -52,6 +52,10 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.rollup_system_mo
 $node->safe_psql('postgres',
 	q(INSERT INTO analytics.alert_rules (name, metric, threshold) VALUES ('system tokens', 'tokens_per_month', 1)));
 
+ok($node->poll_query_until('postgres',
+		'SELECT COALESCE(sum(requests), 0) = 25 FROM analytics.rollup_system_models'),
+	'the fold job fired and folded the events');
+
 # An organization past the requests its plan includes: the billing
 # warnings job writes its 80 %, 100 % and overage rows, once each.
 $node->safe_psql('postgres', q(
@@ -61,10 +65,6 @@ $node->safe_psql('postgres', q(
 	SELECT analytics.subscribe(NULL, 'ten', now() - interval '1 day', org_id => 'acme');
 	SELECT count(analytics.record_chat_event('m', 'gpt-4o', input_tokens => 1, org_id => 'acme'))
 	  FROM generate_series(1, 11);));
-
-ok($node->poll_query_until('postgres',
-		'SELECT COALESCE(sum(requests), 0) = 25 FROM analytics.rollup_system_models'),
-	'the fold job fired and folded the events');
 ok($node->poll_query_until('postgres',
 		q(SELECT last_status = 'succeeded' FROM analytics.jobs WHERE job_name = 'usage_analytics_fold')),
 	'analytics.jobs shows the last run');
