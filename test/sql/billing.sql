@@ -13,7 +13,7 @@
 \set autocommit on
 \i test/setup.psql
 SET DateStyle = 'ISO, YMD';
-SELECT plan(91);
+SELECT plan(92);
 
 SELECT analytics.ensure_partitions(0) \gset
 CREATE ROLE ua_bill_user;
@@ -387,6 +387,11 @@ SELECT is(pg_temp.as_role('ua_bill_user', $$SELECT count(*) || ' ' || count(*) F
   'an organization''s owner reads its invoices, no other');
 SELECT is(pg_temp.as_role('ua_bill_user', $$SELECT count(*)::text FROM analytics.invoice_lines WHERE org_id IS DISTINCT FROM 'nordlys'$$), '0',
   'and only its invoices'' lines');
+SELECT analytics.add_member('nordlys', 'adam', 'admin') \gset
+SET usage_analytics.user_id = 'adam';
+SELECT is(pg_temp.as_role('ua_bill_user', $$SELECT count(*) || ' ' || count(*) FILTER (WHERE org_id = 'nordlys') FROM analytics.invoices$$),
+  (SELECT count(*) || ' ' || count(*) FROM analytics.invoices WHERE org_id = 'nordlys'),
+  'an organization''s admin too');
 SET usage_analytics.user_id = 'ola';
 SELECT is(pg_temp.as_role('ua_bill_user', $$SELECT count(*) || '/' || (SELECT count(*) FROM analytics.invoice_lines) FROM analytics.invoices$$), '0/0',
   'a plain member reads none');

@@ -16,6 +16,10 @@ BEGIN
     RAISE EXCEPTION 'as_of must not be in the future' USING ERRCODE = '22008',
       HINT = 'A period is invoiced once it has ended.';
   END IF;
+  -- One generation at a time (a second waits here, then finds the first's
+  -- invoices): a subject's invoices, adjustments and credits are decided
+  -- by one transaction.  One lock for the whole run, not one per subject.
+  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended('usage_analytics.generate_invoices', 0));
   -- The API rollups hold every request committed before this point.
   PERFORM analytics.fold();
 
@@ -25,10 +29,11 @@ BEGIN
    WHERE x.status <> 'cancelled' AND x.cancelled_at IS NOT NULL AND x.ends_at <= generate_invoices.as_of;
 
   FOR s IN
-    SELECT x.subscription_id,
-           (SELECT max(i.period_end) FROM analytics.invoices i WHERE i.subscription_id = x.subscription_id) AS last_end
+    SELECT x.subscription_id, li.last_end
       FROM analytics.subscriptions x
       JOIN analytics.plans p ON p.plan_id = x.plan_id
+      LEFT JOIN (SELECT i.subscription_id, max(i.period_end) AS last_end
+                   FROM analytics.invoices i GROUP BY i.subscription_id) li ON li.subscription_id = x.subscription_id
      WHERE x.starts_at < generate_invoices.as_of
        AND (p.price_per_month > 0 OR p.price_per_year > 0 OR p.included_units IS NOT NULL
             OR p.overage_unit_price IS NOT NULL

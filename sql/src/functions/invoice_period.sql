@@ -7,6 +7,10 @@ CREATE OR REPLACE FUNCTION analytics.invoice_period(subscription_id bigint, peri
   RETURNS bigint
   LANGUAGE plpgsql VOLATILE
   SET search_path = pg_catalog, pg_temp
+  -- Every read here is by key; the plans are cached while one run makes
+  -- thousands of invoices and lines (a plan made for the empty tables of a
+  -- first run would scan them at every subject).
+  SET enable_seqscan = off
   AS $$
 DECLARE
   s analytics.subscriptions;
@@ -44,11 +48,8 @@ BEGIN
   SELECT cu.minor_unit INTO v_minor FROM analytics.currencies cu WHERE cu.currency = p.currency;
   v_end_at := invoice_period.period_end::timestamp AT TIME ZONE v_tz;
 
-  -- One subject at a time: its invoices, adjustments and credits are
-  -- decided by one transaction (two sessions generating at once: the
-  -- second sees the first's invoice and makes none).
-  PERFORM pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(
-    'usage_analytics.billing:' || COALESCE('org:' || s.org_id, 'user:' || s.user_id), 0));
+  -- generate_invoices holds the invoicing lock: no other transaction makes
+  -- invoices meanwhile (the unique key is the backstop).
   INSERT INTO analytics.invoices AS i (org_id, user_id, subscription_id, plan_id, currency, time_zone,
       period_start, period_end, period_start_at, period_end_at, tax_rate, due_date, as_of)
   VALUES (s.org_id, s.user_id, s.subscription_id, s.plan_id, p.currency, v_tz,
@@ -117,7 +118,8 @@ BEGIN
   -- Adjustments: an earlier invoice of the subject whose metered quantity
   -- has changed since (late events, corrections) is corrected here, priced
   -- as that invoice priced it.  Voided invoices are neither corrected nor
-  -- correcting.
+  -- correcting; invoices in another currency (an earlier plan's) are not
+  -- corrected here.
   FOR l IN
     SELECT pl.invoice_id, pl.meter_id, pl.pricing, pl.period_start, pl.period_end, pi.invoice_number,
            m.name, m.quantity AS what, m.markup,
@@ -128,8 +130,10 @@ BEGIN
       FROM analytics.invoices pi
       JOIN analytics.invoice_lines pl ON pl.invoice_id = pi.invoice_id AND pl.kind = 'usage'
       JOIN analytics.meters m ON m.meter_id = pl.meter_id
-     WHERE pi.invoice_id <> v_id AND pi.status <> 'void'
-       AND ((s.org_id IS NOT NULL AND pi.org_id = s.org_id) OR (s.user_id IS NOT NULL AND pi.user_id = s.user_id))
+     WHERE pi.invoice_id IN (SELECT x.invoice_id FROM analytics.invoices x WHERE x.org_id = s.org_id
+                             UNION ALL
+                             SELECT x.invoice_id FROM analytics.invoices x WHERE x.user_id = s.user_id)
+       AND pi.invoice_id <> v_id AND pi.status <> 'void' AND pi.currency = p.currency
        AND pi.period_start < invoice_period.period_start
      ORDER BY pi.period_start, pi.invoice_id, pl.meter_id
   LOOP
@@ -164,7 +168,9 @@ BEGIN
     FOR g IN
       SELECT cg.grant_id, cg.amount, cg.applies_to, cg.name
         FROM analytics.credit_grants cg
-       WHERE ((s.org_id IS NOT NULL AND cg.org_id = s.org_id) OR (s.user_id IS NOT NULL AND cg.user_id = s.user_id))
+       WHERE cg.grant_id IN (SELECT x.grant_id FROM analytics.credit_grants x WHERE x.org_id = s.org_id
+                             UNION ALL
+                             SELECT x.grant_id FROM analytics.credit_grants x WHERE x.user_id = s.user_id)
          AND cg.currency = p.currency AND cg.voided_at IS NULL
          AND cg.effective_at < v_end_at AND (cg.expires_at IS NULL OR cg.expires_at >= v_end_at)
        ORDER BY cg.priority, cg.expires_at NULLS LAST, cg.grant_id

@@ -2,9 +2,11 @@
 -- Internal.
 CREATE OR REPLACE FUNCTION analytics.plan_pricing(plan_id text)
   RETURNS TABLE (meter_id text, pricing jsonb)
-  LANGUAGE sql STABLE
+  LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
+BEGIN
+  RETURN QUERY
     SELECT c.meter_id,
            pg_catalog.jsonb_build_object(
              'included_units', c.included_units, 'block_size', c.block_size,
@@ -27,8 +29,9 @@ CREATE OR REPLACE FUNCTION analytics.plan_pricing(plan_id text)
        AND (p.included_units IS NOT NULL OR p.overage_unit_price IS NOT NULL)
        AND NOT EXISTS (SELECT 1 FROM analytics.plan_charges c
                         WHERE c.plan_id = p.plan_id AND c.meter_id = 'requests')
-    ORDER BY 1
-  $$;
+    ORDER BY 1;
+END
+$$;
 COMMENT ON FUNCTION analytics.plan_pricing(text) IS
   'The usage charges of a plan per meter as jsonb (included_units, block_size, block_price, block_rounding, tiers): its plan_charges and plan_charge_tiers, and plans.included_units / overage_unit_price as a charge on requests when it has no plan_charges row for requests (internal)';
 REVOKE ALL ON FUNCTION analytics.plan_pricing(text) FROM PUBLIC;

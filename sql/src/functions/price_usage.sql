@@ -3,9 +3,11 @@
 CREATE OR REPLACE FUNCTION analytics.price_usage(quantity numeric, pricing jsonb, minor_unit integer)
   RETURNS TABLE (kind text, tier_from numeric, tier_to numeric, overage numeric, blocks numeric,
                  unit_price numeric, flat_fee numeric, amount numeric)
-  LANGUAGE sql IMMUTABLE
+  LANGUAGE plpgsql IMMUTABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
+BEGIN
+  RETURN QUERY
     WITH c AS (
       SELECT (pricing->>'included_units')::numeric AS included,
              (pricing->>'block_size')::numeric AS size,
@@ -33,8 +35,9 @@ CREATE OR REPLACE FUNCTION analytics.price_usage(quantity numeric, pricing jsonb
       FROM u, LATERAL (SELECT CASE u.rounding WHEN 'up' THEN pg_catalog.ceil(u.units / u.size)
                                                WHEN 'down' THEN pg_catalog.floor(u.units / u.size)
                                                ELSE u.units / u.size END AS blocks) b
-     ORDER BY u.lo NULLS FIRST
-  $$;
+     ORDER BY u.lo NULLS FIRST;
+END
+$$;
 COMMENT ON FUNCTION analytics.price_usage(numeric, jsonb, integer) IS
   'Prices a quantity under a pricing: one usage line (the overage beyond included_units in blocks of block_size, rounded up, down or exact, times block_price) or one line per graduated tier reached (its overage units, blocks, block price, flat fee); each amount rounded half-up to minor_unit digits (internal)';
 REVOKE ALL ON FUNCTION analytics.price_usage(numeric, jsonb, integer) FROM PUBLIC;

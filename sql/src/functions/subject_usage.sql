@@ -2,9 +2,11 @@
 -- counters and the API rollups: the quantities meters read.  Internal.
 CREATE OR REPLACE FUNCTION analytics.subject_usage(org_id text, user_id text, from_date date, to_date date)
   RETURNS jsonb
-  LANGUAGE sql STABLE
+  LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
+BEGIN
+  RETURN (
     -- An organization: its pooled counters (user_id ''), its members'
     -- rows for distinct members, its API rollups over the UTC days of the
     -- same dates.
@@ -79,7 +81,9 @@ CREATE OR REPLACE FUNCTION analytics.subject_usage(org_id text, user_id text, fr
                        AND m.usage_date >= subject_usage.from_date AND m.usage_date < subject_usage.to_date) c
              GROUP BY c.usage_date) d
     HAVING subject_usage.org_id IS NULL
-  $$;
+  );
+END
+$$;
 COMMENT ON FUNCTION analytics.subject_usage(text, text, date, date) IS
   'The quantities meters read for an organization (org_id) or a user (user_id, org_id NULL) over local days [from_date, to_date): from org_usage_counters (pooled; members for active_members) and rollup_api_daily / rollup_widget_daily (UTC days of the same dates, as of the last fold), or from usage_counters less the user''s member rows (internal)';
 REVOKE ALL ON FUNCTION analytics.subject_usage(text, text, date, date) FROM PUBLIC;

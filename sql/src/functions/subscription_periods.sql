@@ -4,9 +4,11 @@ CREATE OR REPLACE FUNCTION analytics.subscription_periods(subscription_id bigint
   RETURNS TABLE (period_start date, period_end date, cycle_start date, cycle_end date,
                  proration numeric, period_start_at timestamptz, period_end_at timestamptz,
                  closes_at timestamptz, time_zone text)
-  LANGUAGE sql STABLE
+  LANGUAGE plpgsql STABLE
   SET search_path = pg_catalog, pg_temp
   AS $$
+BEGIN
+  RETURN QUERY
     WITH s AS (
       SELECT CASE WHEN sub.org_id IS NOT NULL THEN o.time_zone ELSE sub.time_zone END AS tz,
              sub.starts_at, sub.ends_at, sub.trial_ends_at, sub.billing_anchor,
@@ -49,8 +51,9 @@ CREATE OR REPLACE FUNCTION analytics.subscription_periods(subscription_id bigint
      WHERE GREATEST(k.cs, k.span_start) < LEAST(k.ce, k.span_end)
        AND GREATEST(k.cs, k.span_start) >= k.lo
        AND GREATEST(k.cs, k.span_start) < k.hi
-     ORDER BY 1
-  $$;
+     ORDER BY 1;
+END
+$$;
 COMMENT ON FUNCTION analytics.subscription_periods(bigint, date, timestamptz) IS
   'Billing periods of a subscription starting on or after from_date and before until (local days of the subject''s time zone): the billed days [period_start, period_end), the whole anniversary period [cycle_start, cycle_end), the billed share, and closes_at, when both its local and its UTC days are over (internal)';
 REVOKE ALL ON FUNCTION analytics.subscription_periods(bigint, date, timestamptz) FROM PUBLIC;
