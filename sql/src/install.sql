@@ -32,6 +32,12 @@
  *                     views (api_daily_usage, api_daily_summary,
  *                     widget_daily_usage), api_endpoint_latency
  *    corrections.sql  feedback; event_corrections, correct_event, void_event
+ *    billing.sql      currencies, meters, plan charges and tiers, credit
+ *                     grants, invoices and their lines, invoice numbers,
+ *                     credit consumption; invoice generation
+ *    billing_ops.sql  invoice_json (export), the billing outbox (claim,
+ *                     acknowledge, NOTIFY), revenue reports, billing
+ *                     warnings, grant_credits and credit_balance
  *    retention.sql    apply_retention, clear_payloads
  *    reads.sql        views, the read API, materialized views
  *    jobs.sql         pg_cron jobs, job status and failures, fold lag,
@@ -64,6 +70,8 @@
 \ir fold.sql
 \ir api_requests.sql
 \ir corrections.sql
+\ir billing.sql
+\ir billing_ops.sql
 \ir retention.sql
 \ir reads.sql
 \ir jobs.sql

@@ -10,13 +10,16 @@ SELECT tables_are('analytics', ARRAY['chat_events', 'chat_events_default',
   'alert_rules', 'provider_limits', 'provider_counters',
   'rollup_user_labels', 'rollup_system_labels', 'rollup_conversations', 'rollup_document_sections',
   'organizations', 'org_members', 'org_usage_counters', 'rollup_org_daily', 'api_keys', 'api_key_counters', 'api_key_rate_limited',
-  'widgets', 'api_requests', 'api_requests_default', 'api_request_keys', 'rollup_api_daily', 'rollup_widget_daily'],
+  'widgets', 'api_requests', 'api_requests_default', 'api_request_keys', 'rollup_api_daily', 'rollup_widget_daily',
+  'currencies', 'meters', 'plan_charges', 'plan_charge_tiers', 'credit_grants', 'invoices', 'invoice_lines',
+  'invoice_number_counters', 'credit_consumptions', 'billing_outbox'],
   'the raw log, its default partition and the data tables: no monthly partition is an extension member');
 SELECT views_are('analytics', ARRAY['user_daily_usage', 'user_monthly_usage', 'v_user_current_month',
   'document_usage', 'system_daily_metrics', 'user_monthly_summary', 'user_request_analytics',
   'v_user_recent_activity', 'jobs', 'fold_lag', 'job_failures', 'user_monthly_model_usage',
   'model_monthly_usage', 'users_by_plan', 'conversation_usage', 'api_daily_usage', 'api_daily_summary',
-  'widget_daily_usage', 'org_daily_usage', 'org_monthly_usage']);
+  'widget_daily_usage', 'org_daily_usage', 'org_monthly_usage', 'billing_mrr', 'revenue_by_plan_month',
+  'overdue_invoices', 'customer_lifetime_value']);
 SELECT materialized_views_are('analytics', ARRAY['mv_user_monthly_summary', 'mv_document_popularity']);
 SELECT is_empty($$
   SELECT c.relname FROM pg_class c

@@ -53,7 +53,7 @@ SELECT is((SELECT count(*) FROM analytics.v_user_recent_activity WHERE user_id =
 -- Jobs without pg_cron.
 SELECT throws_ok($$SELECT * FROM analytics.schedule_jobs()$$, '55000', 'pg_cron is not installed in this database', 'schedule_jobs needs pg_cron');
 SELECT throws_ok($$SELECT analytics.unschedule_jobs()$$, '55000', NULL, 'unschedule_jobs needs pg_cron');
-SELECT is((SELECT count(*) FROM analytics.jobs WHERE NOT scheduled), 6::bigint, 'analytics.jobs lists the jobs, unscheduled');
+SELECT is((SELECT count(*) FROM analytics.jobs WHERE NOT scheduled), 7::bigint, 'analytics.jobs lists the jobs, unscheduled');
 
 SELECT * FROM finish();
 ROLLBACK;

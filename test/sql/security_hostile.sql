@@ -189,7 +189,20 @@ INSERT INTO battery (who, q, expect) VALUES
   ('ua_sec_user', $$SELECT analytics.identity_org_ids()$$, 'ok'),
   ('ua_sec_user', $$SELECT * FROM analytics.check_quota('alice', 0, NULL, org_id => 'secorg')$$, 'ok'),
   ('ua_sec_admin', $$SELECT analytics.evaluate_alerts()$$, 'ok'),
-  ('ua_sec_admin', $$SELECT * FROM analytics.verify_rollups()$$, 'ok');
+  ('ua_sec_admin', $$SELECT * FROM analytics.verify_rollups()$$, 'ok'),
+  -- Billing export, outbox, reports, warnings, credits (1.1).
+  ('ua_sec_app', $$SELECT analytics.grant_credits('secorg', 5, expires_at => '2100-01-01', priority => 3)$$, 'ok'),
+  ('ua_sec_admin', $$SELECT analytics.evaluate_billing_warnings()$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.invoice_json(999999)$$, '42704'),
+  ('ua_sec_app', $$SELECT * FROM analytics.claim_billing_outbox(10, '1 minute', 'h')$$, 'ok'),
+  ('ua_sec_app', $$SELECT analytics.ack_billing_outbox('{1}')$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.billing_mrr$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.mrr()$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.revenue_by_plan_month$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.overdue_invoices$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.customer_lifetime_value$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.top_subjects_by_cost('2020-01-01', '2100-01-01')$$, 'ok'),
+  ('ua_sec_user', $$SELECT * FROM analytics.credit_balance('secorg')$$, 'ok');
 -- One transaction each, like an application's calls.
 SET usage_analytics.user_id = 'alice';
 SELECT format('UPDATE battery SET got = pg_temp.run_hostile(who, q) WHERE n = %s', n) FROM battery ORDER BY n \gexec
@@ -206,7 +219,7 @@ $$;
 
 SELECT is_empty($$SELECT n, who, q, expect, got FROM battery WHERE got IS DISTINCT FROM expect$$,
   'every function, view and job runs without calling a hostile object, and answers as expected');
-SELECT is((SELECT count(*) FROM battery), 105::bigint, 'the battery covers 105 calls');
+SELECT is((SELECT count(*) FROM battery), 117::bigint, 'the battery covers 117 calls');
 SELECT is_empty('SELECT * FROM analytics.verify_rollups()', 'and the rollups still equal the raw log');
 
 SELECT * FROM finish();

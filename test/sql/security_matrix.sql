@@ -65,6 +65,20 @@ SELECT count(analytics.record_api_request(o, '/v1/x', 'GET', 200, 5, widget_id =
   FROM (VALUES ('acme', 'wa', 'bob'), ('other', 'wo', 'alice'), ('other', NULL, 'carol')) v(o, w, u) \gset
 SELECT analytics.fold() \gset
 SELECT analytics.record_api_request('acme', '/v1/y', 'POST', 500, 7) AS tail \gset
+-- Billing: a draft invoice (one line) of alice, bob and acme, a credit
+-- grant of alice, acme and other, consumed by alice's and acme's invoices.
+INSERT INTO analytics.credit_grants (org_id, user_id, amount, currency)
+  VALUES (NULL, 'alice', 5, 'USD'), ('acme', NULL, 5, 'USD'), ('other', NULL, 5, 'USD');
+INSERT INTO analytics.invoices (org_id, user_id, subscription_id, plan_id, currency, time_zone, period_start,
+    period_end, period_start_at, period_end_at, due_date, as_of)
+  SELECT s.org_id, s.user_id, s.subscription_id, s.plan_id, 'USD', 'UTC', '2026-01-01', '2026-02-01',
+         '2026-01-01', '2026-02-01', '2026-02-15', now()
+    FROM analytics.subscriptions s WHERE s.user_id IN ('alice', 'bob') OR s.org_id = 'acme';
+INSERT INTO analytics.invoice_lines (invoice_id, line_no, org_id, user_id, kind, description, amount)
+  SELECT i.invoice_id, 1, i.org_id, i.user_id, 'base', 'm', 1 FROM analytics.invoices i;
+INSERT INTO analytics.credit_consumptions (grant_id, invoice_id, org_id, user_id, amount)
+  SELECT g.grant_id, i.invoice_id, i.org_id, i.user_id, 1
+    FROM analytics.invoices i JOIN analytics.credit_grants g ON g.org_id = i.org_id OR g.user_id = i.user_id;
 SELECT analytics.evaluate_alerts() AS alerts \gset
 SELECT analytics.refresh_all_views() \gset
 SET usage_analytics.user_id = 'alice';
@@ -170,8 +184,9 @@ SELECT is_empty($$SELECT * FROM matrix WHERE (ins = 'ok' OR upd = 'ok' OR del = 
                      AND NOT (role = 'ua_m_admin' OR role = 'ua_m_orgadmin') $$,
   'nobody but admins writes any relation directly');
 SELECT is_empty($$SELECT * FROM matrix WHERE (ins = 'ok' OR upd = 'ok' OR del = 'ok')
-                     AND relation NOT IN ('plans', 'model_prices', 'model_aliases', 'alert_rules', 'provider_limits')$$,
-  'admins write plans, prices, model aliases, alert rules and provider limits only');
+                     AND relation NOT IN ('plans', 'model_prices', 'model_aliases', 'alert_rules', 'provider_limits',
+                                          'currencies', 'meters', 'plan_charges', 'plan_charge_tiers')$$,
+  'admins write plans, prices, model aliases, alert rules, provider limits, currencies, meters and plan charges only');
 
 SELECT * FROM finish();
 DROP EXTENSION usage_analytics;

@@ -18,7 +18,7 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_cron; CREATE EXTENSION usage_analytics;');
 
 is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.schedule_jobs()'),
-	'6', 'schedule_jobs creates the six jobs');
+	'7', 'schedule_jobs creates the seven jobs');
 is($node->safe_psql('postgres',
 		q{SELECT to_regclass('analytics.chat_events_' || to_char(now() AT TIME ZONE 'UTC', 'YYYYMM')) IS NOT NULL}),
 	't', 'and this month\'s partition at once');
@@ -26,7 +26,7 @@ $node->safe_psql('postgres',
 	q(SELECT analytics.schedule_jobs('{"usage_analytics_refresh_views": "*/5 * * * *"}')));
 is($node->safe_psql('postgres',
 		q(SELECT string_agg(jobname || ' ' || schedule, ', ' ORDER BY jobname) FROM cron.job)),
-	'usage_analytics_alerts * * * * *, usage_analytics_expire * * * * *, usage_analytics_fold * * * * *, usage_analytics_partitions 17 3 * * *, usage_analytics_refresh_views */5 * * * *, usage_analytics_retention 37 3 * * *',
+	'usage_analytics_alerts * * * * *, usage_analytics_billing_warnings */5 * * * *, usage_analytics_expire * * * * *, usage_analytics_fold * * * * *, usage_analytics_partitions 17 3 * * *, usage_analytics_refresh_views */5 * * * *, usage_analytics_retention 37 3 * * *',
 	'scheduling again is idempotent and applies a new schedule');
 
 my ($rc, $out, $err) = $node->psql('postgres',
@@ -41,7 +41,8 @@ like($err, qr/schedules must be a JSON object/, 'schedules must be an object');
 # current_setting() failed on every run.
 $node->safe_psql('postgres',
 	q(SELECT analytics.schedule_jobs('{"usage_analytics_refresh_views": "* * * * *",
-	    "usage_analytics_partitions": "* * * * *", "usage_analytics_retention": "* * * * *"}')));
+	    "usage_analytics_partitions": "* * * * *", "usage_analytics_retention": "* * * * *",
+	    "usage_analytics_billing_warnings": "* * * * *"}')));
 $node->safe_psql('postgres',
 	q(SELECT count(analytics.record_chat_event('u' || (i % 3), 'gpt-4o', input_tokens => 1, response_time_ms => 100 + i))
 	    FROM generate_series(1, 25) i));
@@ -54,6 +55,16 @@ $node->safe_psql('postgres',
 ok($node->poll_query_until('postgres',
 		'SELECT COALESCE(sum(requests), 0) = 25 FROM analytics.rollup_system_models'),
 	'the fold job fired and folded the events');
+
+# An organization past the requests its plan includes: the billing
+# warnings job writes its 80 %, 100 % and overage rows, once each.
+$node->safe_psql('postgres', q(
+	SELECT analytics.create_organization('acme', 'Acme');
+	INSERT INTO analytics.plans (plan_id, name, price_per_month, included_units, overage_unit_price)
+	VALUES ('ten', 'Ten', 10, 10, 1);
+	SELECT analytics.subscribe(NULL, 'ten', now() - interval '1 day', org_id => 'acme');
+	SELECT count(analytics.record_chat_event('m', 'gpt-4o', input_tokens => 1, org_id => 'acme'))
+	  FROM generate_series(1, 11);));
 ok($node->poll_query_until('postgres',
 		q(SELECT last_status = 'succeeded' FROM analytics.jobs WHERE job_name = 'usage_analytics_fold')),
 	'analytics.jobs shows the last run');
@@ -62,6 +73,10 @@ is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.verify_rollups()
 ok($node->poll_query_until('postgres',
 		q(SELECT count(*) = 1 FROM analytics.notifications WHERE rule_id IS NOT NULL AND user_id = '')),
 	'the alerts job wrote the system-wide alert');
+
+ok($node->poll_query_until('postgres',
+		q(SELECT count(*) = 3 FROM analytics.notifications WHERE org_id = 'acme' AND limit_name LIKE 'billing_%')),
+	"the billing warnings job wrote the organization's three warnings");
 
 ok($node->poll_query_until('postgres',
 		q(SELECT bool_and(last_status IS NOT NULL AND last_status NOT IN ('starting', 'running')) FROM analytics.jobs)),
@@ -77,7 +92,12 @@ is($node->safe_psql('postgres',
 		   WHERE j.jobname LIKE 'usage_analytics%' AND r.status = 'failed')),
 	'0', 'pg_cron recorded no failure');
 
-is($node->safe_psql('postgres', 'SELECT analytics.unschedule_jobs()'), '6', 'unschedule_jobs removes them');
+is($node->safe_psql('postgres',
+		q(SELECT string_agg(limit_name || ' ' || threshold, ', ' ORDER BY limit_name, threshold)
+		    FROM analytics.notifications WHERE org_id = 'acme')),
+	'billing_overage:requests 1, billing_warning:requests 0.8, billing_warning:requests 1',
+	'once each, however many runs');
+is($node->safe_psql('postgres', 'SELECT analytics.unschedule_jobs()'), '7', 'unschedule_jobs removes them');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM analytics.jobs WHERE scheduled'), '0',
 	'no job left');
 
@@ -89,7 +109,7 @@ $node->safe_psql('postgres', q(
 	SELECT analytics.grant_app_backend('app_gone');
 	SELECT count(*) FROM analytics.schedule_jobs();));
 is($node->safe_psql('postgres', q(SELECT count(*) FROM cron.job WHERE jobname LIKE 'usage_analytics%')),
-	'6', 'jobs scheduled again');
+	'7', 'jobs scheduled again');
 $node->safe_psql('postgres', 'DROP EXTENSION usage_analytics');
 is($node->safe_psql('postgres', q(SELECT count(*) FROM cron.job WHERE jobname LIKE 'usage_analytics%')),
 	'0', 'DROP EXTENSION removed the jobs');

@@ -53,6 +53,16 @@ $src->safe_psql('postgres', q{
 	SELECT analytics.ensure_partitions(1);
 	SELECT analytics.fold();
 	SELECT analytics.record_feedback(e.id, 1 + (e.id % 5)::int) FROM analytics.chat_events e WHERE e.id % 5 = 0;
+	-- Billing: invoices of the 'small' subscribers (draft, finalized with
+	-- their lines, paid, void), a credit grant consumed.
+	UPDATE analytics.plans SET price_per_month = 5 WHERE plan_id = 'small';
+	INSERT INTO analytics.plan_charges (plan_id, meter_id, included_units, block_size, block_price)
+	VALUES ('small', 'tokens', 1000, 1000, 0.5);
+	INSERT INTO analytics.credit_grants (user_id, amount, currency, effective_at) VALUES ('u3', 20, 'USD', '2000-01-01');
+	SELECT analytics.generate_invoices();
+	SELECT analytics.finalize_invoice(invoice_id) FROM analytics.invoices WHERE invoice_id % 2 = 0 ORDER BY invoice_id;
+	SELECT analytics.mark_invoice_paid(min(invoice_id)) FROM analytics.invoices WHERE status = 'finalized';
+	SELECT analytics.void_invoice(max(invoice_id)) FROM analytics.invoices WHERE status = 'finalized';
 });
 $src->safe_psql('postgres', q{
 	SELECT analytics.record_chat_event('u' || (i % 12 + 1), 'gpt-4o', input_tokens => i, output_tokens => 3,
@@ -73,7 +83,8 @@ $src->safe_psql('postgres', q{
 my @tables = qw(usage_counters request_keys subscriptions plans model_prices model_aliases notifications
   event_corrections rollup_user_daily rollup_user_monthly rollup_user_models
   rollup_user_categories rollup_documents rollup_system_models rollup_distinct
-  organizations widgets api_request_keys rollup_api_daily rollup_widget_daily);
+  organizations widgets api_request_keys rollup_api_daily rollup_widget_daily
+  plan_charges credit_grants invoices invoice_lines invoice_number_counters credit_consumptions);
 my $fingerprint = q{
 	SELECT string_agg(t || ' ' || n || ' ' || h, E'\n' ORDER BY t) FROM (
 	  SELECT 'chat_events' t, count(*) n, md5(string_agg(x::text, ',' ORDER BY x.id)) h
@@ -98,6 +109,8 @@ my $before = $src->safe_psql('postgres', $fingerprint);
 like($before, qr/^chat_events 832 /m, 'the workload recorded 832 events');
 like($before, qr/^partitions [3-9] /m, 'the log has monthly partitions besides the default one');
 like($before, qr/^event_corrections 2 /m, 'and two corrections');
+like($before, qr/^invoice_lines [1-9][0-9]* /m, 'and invoices with their lines');
+like($before, qr/^credit_consumptions [1-9][0-9]* /m, 'and credits consumed');
 
 my $dump = $PostgreSQL::Test::Utils::tmp_check . '/usage.dump';
 $src->command_ok(['pg_dump', '-Fc', '-f', $dump, '-d', $src->connstr('postgres')], 'pg_dump');

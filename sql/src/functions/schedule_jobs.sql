@@ -30,5 +30,5 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION analytics.schedule_jobs(jsonb) IS
-  'Creates or updates the named pg_cron jobs (fold, view refresh, partitions, reservation expiry, retention, alert rules) in this database and creates the monthly partitions now; schedules overrides defaults by job name';
+  'Creates or updates the named pg_cron jobs (fold, view refresh, partitions, reservation expiry, retention, alert rules, billing warnings) in this database and creates the monthly partitions now; schedules overrides defaults by job name';
 REVOKE ALL ON FUNCTION analytics.schedule_jobs(jsonb) FROM PUBLIC;

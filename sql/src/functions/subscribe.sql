@@ -9,6 +9,8 @@ DECLARE
   v_id bigint;
   v_zone text := subscribe.time_zone;
   v_org_zone text;
+  v_trial_days integer;
+  v_trial_end timestamptz;
 BEGIN
   IF subscribe.org_id IS NOT NULL AND subscribe.user_id IS NOT NULL THEN
     RAISE EXCEPTION 'a subscription binds a user or an organization, not both' USING ERRCODE = '22023',
@@ -63,14 +65,23 @@ BEGIN
      WHERE s.user_id = subscribe.user_id
        AND (s.ends_at IS NULL OR s.ends_at > subscribe.starts_at);
   END IF;
-  INSERT INTO analytics.subscriptions (user_id, org_id, plan_id, starts_at, ends_at, time_zone)
-  VALUES (subscribe.user_id, subscribe.org_id, subscribe.plan_id, subscribe.starts_at, subscribe.ends_at, v_zone)
+  -- A subject's first subscription to a plan with trial days starts with
+  -- the trial (README "Billing").
+  SELECT p.trial_days INTO v_trial_days FROM analytics.plans p WHERE p.plan_id = subscribe.plan_id;
+  IF v_trial_days > 0
+     AND NOT EXISTS (SELECT 1 FROM analytics.subscriptions s
+                      WHERE (s.user_id = subscribe.user_id OR s.org_id = subscribe.org_id)) THEN
+    v_trial_end := subscribe.starts_at + pg_catalog.make_interval(days => v_trial_days);
+  END IF;
+  INSERT INTO analytics.subscriptions (user_id, org_id, plan_id, starts_at, ends_at, time_zone, trial_ends_at, status)
+  VALUES (subscribe.user_id, subscribe.org_id, subscribe.plan_id, subscribe.starts_at, subscribe.ends_at, v_zone,
+          v_trial_end, CASE WHEN v_trial_end IS NULL THEN 'active' ELSE 'trialing' END)
   RETURNING subscription_id INTO v_id;
   RETURN v_id;
 END
 $$;
 COMMENT ON FUNCTION analytics.subscribe(text, text, timestamptz, text, timestamptz, text) IS
-  'Starts a subscription of a user (or, with org_id and user_id NULL, of an organization, in its time zone) to a plan at starts_at in a time zone (default UTC), ending the current one, until ends_at (NULL: no end; a trial ends); returns its id';
+  'Starts a subscription of a user (or, with org_id and user_id NULL, of an organization, in its time zone) to a plan at starts_at in a time zone (default UTC), ending the current one, until ends_at (NULL: no end; a trial ends); the subject''s first subscription to a plan with trial_days gets that trial (trial_ends_at, status trialing); returns its id';
 REVOKE ALL ON FUNCTION analytics.subscribe(text, text, timestamptz, text, timestamptz, text) FROM PUBLIC;
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege, unscoped_only) VALUES
   ('admin', 'FUNCTION', 'analytics.subscribe(text, text, timestamptz, text, timestamptz, text)', 'EXECUTE', true),

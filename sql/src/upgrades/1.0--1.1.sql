@@ -1079,6 +1079,75 @@ INSERT INTO analytics.rollup_org_daily (org_id, usage_date, latency, ttft, feedb
 -- ==== issue 16: scale-out on Citus ====
 \ir ../functions/distribute.sql
 
+-- ==== issue 15: usage-based billing ====
+/*
+ * Plans get a currency, a yearly price, trial days and payment terms;
+ * subscriptions a billing status, cancel_at_period_end, a billing anchor
+ * and a trial end.  billing.sql makes the currencies, meters, plan charges,
+ * credit grants, invoices and their lines, invoice numbers and credit
+ * consumption (none existed in 1.0), and the billing functions.
+ */
+ALTER TABLE analytics.plans
+  ADD COLUMN currency text NOT NULL DEFAULT 'USD',
+  ADD COLUMN price_per_year numeric CHECK (price_per_year >= 0 AND price_per_year < 'Infinity'),
+  ADD COLUMN trial_days integer NOT NULL DEFAULT 0 CHECK (trial_days BETWEEN 0 AND 730),
+  ADD COLUMN payment_terms_days integer NOT NULL DEFAULT 14 CHECK (payment_terms_days BETWEEN 0 AND 365);
+COMMENT ON COLUMN analytics.plans.price_per_month IS
+  'Base fee of a monthly billing period (billing_cycle monthly), in currency';
+COMMENT ON COLUMN analytics.plans.billing_cycle IS
+  'Length of a billing period: monthly or yearly, anchored on the subscription''s billing anchor (README "Billing")';
+COMMENT ON COLUMN analytics.plans.included_units IS
+  'Shorthand for a charge on the meter requests (block size 1): units included per billing period; used when the plan has no plan_charges row for requests';
+COMMENT ON COLUMN analytics.plans.overage_unit_price IS
+  'Shorthand for a charge on the meter requests (block size 1): price of each request beyond included_units; used when the plan has no plan_charges row for requests';
+COMMENT ON COLUMN analytics.plans.currency IS
+  'ISO 4217 code (analytics.currencies) of every price of the plan and of its invoices';
+COMMENT ON COLUMN analytics.plans.price_per_year IS
+  'Base fee of a yearly billing period (billing_cycle yearly); NULL: 12 * price_per_month';
+COMMENT ON COLUMN analytics.plans.trial_days IS
+  'Days of trial a new subscription gets (its trial_ends_at, status trialing): no base fee and no usage billed before the trial ends';
+COMMENT ON COLUMN analytics.plans.payment_terms_days IS
+  'An invoice is due this many days after the end of its period';
+
+ALTER TABLE analytics.subscriptions
+  ADD COLUMN status text NOT NULL DEFAULT 'active'
+    CHECK (status IN ('trialing', 'active', 'past_due', 'cancelled', 'unpaid')),
+  ADD COLUMN cancel_at_period_end boolean NOT NULL DEFAULT false,
+  ADD COLUMN cancelled_at timestamptz,
+  ADD COLUMN billing_anchor timestamptz,
+  ADD COLUMN trial_ends_at timestamptz,
+  ADD CONSTRAINT subscriptions_trial_check CHECK (trial_ends_at IS NULL OR trial_ends_at > starts_at);
+COMMENT ON COLUMN analytics.subscriptions.status IS
+  'Billing status: trialing, active, past_due (a finalized invoice is overdue), cancelled, unpaid (set by the operator); admission does not read it';
+COMMENT ON COLUMN analytics.subscriptions.cancel_at_period_end IS
+  'The subscription ends at the end of its current billing period (ends_at is set to it)';
+COMMENT ON COLUMN analytics.subscriptions.cancelled_at IS
+  'When the cancellation was asked for';
+COMMENT ON COLUMN analytics.subscriptions.billing_anchor IS
+  'Billing periods start on this instant''s local day and its monthly or yearly anniversaries; NULL: trial_ends_at, else starts_at';
+COMMENT ON COLUMN analytics.subscriptions.trial_ends_at IS
+  'End of the trial (from plans.trial_days at subscription); nothing is billed for the local days before it';
+
+\ir ../billing.sql
+-- Granted to nobody: no PUBLIC rights, as after a fresh install's REVOKE.
+REVOKE ALL ON analytics.currencies, analytics.meters, analytics.plan_charges, analytics.plan_charge_tiers,
+  analytics.credit_grants, analytics.invoices, analytics.invoice_lines, analytics.invoice_number_counters,
+  analytics.credit_consumptions FROM PUBLIC;
+REVOKE ALL ON SEQUENCE analytics.credit_grants_grant_id_seq, analytics.invoices_invoice_id_seq,
+  analytics.credit_consumptions_consumption_id_seq FROM PUBLIC;
+
+-- ==== issue 15: invoice export, billing outbox, reports, billing warnings, credits ====
+/*
+ * billing_ops.sql (none of it existed in 1.0): invoice_json, the billing
+ * outbox (table, the deferred trigger on invoices, claim and acknowledge),
+ * the revenue reports, evaluate_billing_warnings (its job is in
+ * job_definitions, included above), grant_credits and credit_balance.
+ */
+\ir ../billing_ops.sql
+-- Granted to nobody: no PUBLIC rights, as after a fresh install's REVOKE.
+REVOKE ALL ON analytics.billing_outbox FROM PUBLIC;
+REVOKE ALL ON SEQUENCE analytics.billing_outbox_outbox_id_seq FROM PUBLIC;
+
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and
 -- organization-scoped admins lose what they may no longer change).
