@@ -524,11 +524,10 @@ typedef struct PriceEntry
 	UaPrice		price;
 } PriceEntry;
 
-/* A counter row's sum. */
+/* A counter row's sum (org_id 0: usage_counters). */
 typedef struct CounterEntry
 {
 	char		key[KEYLEN];
-	bool		in_org;
 	Datum		org_id;
 	Datum		user_id;
 	Datum		usage_date;
@@ -599,13 +598,69 @@ delta_add(UaCounterDelta *sum, const UaCounterDelta *d)
 	sum->response_time_count += d->response_time_count;
 }
 
+/* Add d to the row (org_id, user_id, usage_date) of hash h. */
+static void
+counter_add(HTAB *h, Datum org_id, Datum user_id, Datum usage_date, const UaCounterDelta *d)
+{
+	char		key[KEYLEN];
+	char		date[16];
+	CounterEntry *ce;
+	bool		found;
+
+	snprintf(date, sizeof(date), "%d", (int) DatumGetDateADT(usage_date));
+	make_key(key, org_id == (Datum) 0 ? "" : TextDatumGetCString(org_id), TextDatumGetCString(user_id),
+			 date, 0);
+	ce = hash_search(h, key, HASH_ENTER, &found);
+	if (!found)
+	{
+		ce->org_id = org_id;
+		ce->user_id = user_id;
+		ce->usage_date = usage_date;
+		ce->d = *d;
+	}
+	else
+		delta_add(&ce->d, d);
+}
+
+/* Write the rows of h: one statement. */
+static void
+counters_apply(HTAB *h, bool org)
+{
+	long		n = hash_get_num_entries(h);
+	Datum	   *orgs;
+	Datum	   *users;
+	Datum	   *dates;
+	UaCounterDelta *d;
+	HASH_SEQ_STATUS seq;
+	CounterEntry *ce;
+	long		i = 0;
+
+	if (n == 0)
+		return;
+	orgs = palloc(n * sizeof(Datum));
+	users = palloc(n * sizeof(Datum));
+	dates = palloc(n * sizeof(Datum));
+	d = palloc(n * sizeof(UaCounterDelta));
+	hash_seq_init(&seq, h);
+	while ((ce = hash_seq_search(&seq)) != NULL)
+	{
+		orgs[i] = ce->org_id;
+		users[i] = ce->user_id;
+		dates[i] = ce->usage_date;
+		d[i] = ce->d;
+		i++;
+	}
+	ua_counters_add_many((int) n, org ? orgs : NULL, users, dates, d);
+}
+
 /* Record the chunk ev[0..n) (converted and checked); ids into ev[].id. */
 static void
 record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 {
 	HTAB	   *subjects = new_hash("usage_analytics batch subjects", sizeof(SubjectEntry), cxt);
 	HTAB	   *prices = new_hash("usage_analytics batch prices", sizeof(PriceEntry), cxt);
-	HTAB	   *counters = new_hash("usage_analytics batch counters", sizeof(CounterEntry), cxt);
+	HTAB	   *ucount = new_hash("usage_analytics batch counters", sizeof(CounterEntry), cxt);
+	HTAB	   *ocount = new_hash("usage_analytics batch org counters", sizeof(CounterEntry), cxt);
 	HTAB	   *notify = new_hash("usage_analytics batch notify", sizeof(NotifyEntry), cxt);
 	UaEventRow *rows = palloc(n * sizeof(UaEventRow));
 	int		   *row_of = palloc(n * sizeof(int));
@@ -625,7 +680,6 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 		FunctionCallInfo fc = ev[i].fc;
 		SubjectEntry *se;
 		PriceEntry *pe;
-		CounterEntry *ce;
 		UaRecordCost cost;
 		UaCounterDelta d;
 		CostArg		ca;
@@ -676,24 +730,13 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 		row_of[i] = nrows++;
 
 		ua_record_delta(&ev[i].a, &cost, &d);
+		/* The user's day; with org_id also the organization's pooled and member rows. */
+		counter_add(ucount, (Datum) 0, fc->args[A_USER_ID].value, se->usage_date, &d);
+		if (in_org)
 		{
-			char		date[16];
-
-			snprintf(date, sizeof(date), "%d", (int) DatumGetDateADT(se->usage_date));
-			make_key(key, in_org ? arg_cstring(fc, A_ORG_ID) : "", arg_cstring(fc, A_USER_ID), date,
-					 in_org);
+			counter_add(ocount, fc->args[A_ORG_ID].value, fc->args[A_USER_ID].value, se->usage_date, &d);
+			counter_add(ocount, fc->args[A_ORG_ID].value, CStringGetTextDatum(""), se->usage_date, &d);
 		}
-		ce = hash_search(counters, key, HASH_ENTER, &found);
-		if (!found)
-		{
-			ce->in_org = in_org;
-			ce->org_id = in_org ? fc->args[A_ORG_ID].value : (Datum) 0;
-			ce->user_id = fc->args[A_USER_ID].value;
-			ce->usage_date = se->usage_date;
-			ce->d = d;
-		}
-		else
-			delta_add(&ce->d, &d);
 
 		/* Only an organization's plan notifies (not an unknown org_id's). */
 		if (ua_notify_enabled && (!in_org || se->org.found))
@@ -723,19 +766,9 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 		if (ev[i].first >= 0)
 			ev[i].id = ev[ev[i].first].id;
 
-	/* One upsert per counter row. */
-	hash_seq_init(&seq, counters);
-	{
-		CounterEntry *ce;
-
-		while ((ce = hash_seq_search(&seq)) != NULL)
-		{
-			if (ce->in_org)
-				ua_counters_add_org(ce->org_id, ce->user_id, ce->usage_date, &ce->d);
-			else
-				ua_counters_add(ce->user_id, ce->usage_date, &ce->d);
-		}
-	}
+	/* Counter rows: one statement per table. */
+	counters_apply(ucount, false);
+	counters_apply(ocount, true);
 
 	/* Thresholds: once per subject, in key order, with the chunk counted. */
 	if (hash_get_num_entries(notify) > 0)

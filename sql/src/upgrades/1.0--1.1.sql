@@ -1071,6 +1071,14 @@ INSERT INTO analytics.rollup_org_daily (org_id, usage_date, latency, ttft, feedb
 
 \ir ../functions/org_dashboard.sql
 
+-- ==== issue 17: the batch path and history loads ====
+-- record_chat_events (C now) is included above with its latest body.
+\ir ../functions/ensure_event_partitions.sql
+
+\ir ../functions/import_chunk.sql
+
+\ir ../functions/import_chat_events.sql
+
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and
 -- organization-scoped admins lose what they may no longer change).
