@@ -42,6 +42,7 @@
 #include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/hsearch.h"
 #include "utils/inet.h"
 #include "utils/jsonb.h"
@@ -542,6 +543,7 @@ typedef struct NotifyEntry
 	Datum		id;				/* user or organization */
 	Datum		user_id;		/* in_org: a member who recorded */
 	UaOrg		org;
+	DateADT		latest;			/* the latest day its events were counted on */
 } NotifyEntry;
 
 static int
@@ -751,7 +753,10 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 				ne->id = fc->args[in_org ? A_ORG_ID : A_USER_ID].value;
 				ne->user_id = fc->args[A_USER_ID].value;
 				ne->org = se->org;
+				ne->latest = DatumGetDateADT(se->usage_date);
 			}
+			else
+				ne->latest = Max(ne->latest, DatumGetDateADT(se->usage_date));
 		}
 	}
 	ua_end_read(true);
@@ -789,17 +794,34 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 			UaSnapshot	usage;
 			UaQuota		quota;
 
+			UaSubject	subject;
+			DateADT		today;
+			int			y,
+						m,
+						d;
+
 			ne = order[j];
 			snap = ua_begin_read(true);
 			if (ne->in_org)
-			{
-				UaSubject	subject;
-
 				ua_org_subject_at(ne->id, &ne->org, now, snap, &subject);
-				ua_org_usage_snapshot(ne->id, ne->user_id, now, &subject, NULL, snap, &usage);
-			}
 			else
-				ua_usage_snapshot(ne->id, now, NULL, snap, &usage);
+				ua_subject_at(ne->id, now, snap, &subject);
+
+			/*
+			 * Usage counted before the current local month (a history load)
+			 * is in no period a threshold watches: nothing to evaluate.
+			 */
+			today = ua_local_date(subject.time_zone, now);
+			j2date(today + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+			if (ne->latest < date2j(y, m, 1) - POSTGRES_EPOCH_JDATE)
+			{
+				ua_end_read(true);
+				continue;
+			}
+			if (ne->in_org)
+				ua_org_usage_snapshot(ne->id, ne->user_id, now, &subject, NULL, snap, &usage);
+			else
+				ua_usage_snapshot(ne->id, now, &subject, snap, &usage);
 			ua_quota_from_snapshot(&usage, 0, zero, NULL, CurrentMemoryContext, &quota);
 			ua_end_read(true);
 			if (ne->in_org)

@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(41);
+SELECT plan(43);
 
 -- record_chat_events (issue 17): every element is checked before anything is
 -- written; an error keeps its SQLSTATE and names the element and the key.
@@ -153,6 +153,13 @@ SELECT is((SELECT sum(requests) FROM analytics.usage_counters WHERE user_id = 'n
 SELECT count(*) FROM analytics.record_chat_events('[{"user_id": "nb", "model": "gpt-4o"}, {"user_id": "nb", "model": "gpt-4o"}]') \gset
 SELECT is((SELECT count(*) FROM analytics.notifications WHERE user_id = 'nb'), 6::bigint,
   'a later batch writes none of them again');
+SELECT ok(analytics.subscribe('np', 'five', '2020-01-01') > 0, 'a third user on five a day');
+SELECT count(*) FROM analytics.record_chat_events((
+  SELECT jsonb_agg(jsonb_build_object('user_id', 'np', 'model', 'gpt-4o', 'input_tokens', 150,
+                                      'occurred_at', date_trunc('month', now()) - interval '10 days'))
+    FROM generate_series(1, 7))) \gset
+SELECT is((SELECT count(*) FROM analytics.notifications WHERE user_id = 'np'), 0::bigint,
+  'usage of a past month reaches no threshold of the current periods');
 
 -- Organizations: the organization's day, pooled and member counters,
 -- its thresholds; the same as one call per event.

@@ -18,9 +18,9 @@ BEGIN
     RAISE EXCEPTION 'source must name a table' USING ERRCODE = '22023';
   END IF;
   IF batch_size IS NULL OR batch_size < 1
-     OR batch_size > current_setting('usage_analytics.max_batch_events')::integer THEN
+     OR batch_size > analytics.setting('max_batch_events')::integer THEN
     RAISE EXCEPTION 'batch_size must be between 1 and usage_analytics.max_batch_events (%)',
-      current_setting('usage_analytics.max_batch_events') USING ERRCODE = '22023';
+      analytics.setting('max_batch_events') USING ERRCODE = '22023';
   END IF;
   -- The months of the history get their partitions first (else its events
   -- would wait in the default partition).
