@@ -544,6 +544,8 @@ typedef struct NotifyEntry
 	Datum		user_id;		/* in_org: a member who recorded */
 	UaOrg		org;
 	DateADT		latest;			/* the latest day its events were counted on */
+	bool		have_now;		/* subject: the subject now, read already */
+	UaSubject	subject;
 } NotifyEntry;
 
 static int
@@ -754,9 +756,16 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 				ne->user_id = fc->args[A_USER_ID].value;
 				ne->org = se->org;
 				ne->latest = DatumGetDateADT(se->usage_date);
+				ne->have_now = false;
 			}
 			else
 				ne->latest = Max(ne->latest, DatumGetDateADT(se->usage_date));
+			/* An event of now (the usual case): its subject is the one now. */
+			if (!ne->have_now && ev[i].a.occurred_at == GetCurrentTransactionStartTimestamp())
+			{
+				ne->have_now = true;
+				ne->subject = se->subject;
+			}
 		}
 	}
 	ua_end_read(true);
@@ -802,7 +811,9 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 
 			ne = order[j];
 			snap = ua_begin_read(true);
-			if (ne->in_org)
+			if (ne->have_now)
+				subject = ne->subject;
+			else if (ne->in_org)
 				ua_org_subject_at(ne->id, &ne->org, now, snap, &subject);
 			else
 				ua_subject_at(ne->id, now, snap, &subject);
@@ -854,12 +865,11 @@ ua_record_chat_events(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("set-valued function called in context that cannot accept a set")));
 
-	if (PG_ARGISNULL(0) || !JB_ROOT_IS_ARRAY(PG_GETARG_JSONB_P(0)) ||
-		JB_ROOT_IS_SCALAR(PG_GETARG_JSONB_P(0)))
+	jb = PG_ARGISNULL(0) ? NULL : PG_GETARG_JSONB_P(0);
+	if (jb == NULL || !JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("events must be a JSON array of objects")));
-	jb = PG_GETARG_JSONB_P(0);
 	n = JB_ROOT_COUNT(jb);
 	if (n > ua_max_batch_events)
 		ereport(ERROR,
@@ -895,8 +905,11 @@ ua_record_chat_events(PG_FUNCTION_ARGS)
 			MemoryContextReset(chunk_cxt);
 	}
 
-	/* 2. Chunk by chunk, in order. */
-	SPI_connect();
+	/*
+	 * 2. Chunk by chunk, in order.  An SPI connection per chunk: what the
+	 * chunk allocates after a statement (SPI returns to its procedure
+	 * context) and its result tables go at SPI_finish.
+	 */
 	orgs = ua_orgs_enabled();
 	for (from = 0; from < n; from += CHUNK)
 	{
@@ -910,7 +923,9 @@ ua_record_chat_events(PG_FUNCTION_ARGS)
 			ev = palloc((to - from) * sizeof(BatchEvent));
 			parse_range(jb, from, to, ev);
 		}
+		SPI_connect();
 		record_chunk(ev, to - from, orgs, chunk_cxt);
+		SPI_finish();
 		MemoryContextSwitchTo(old);
 		for (i = 0; i < to - from; i++)
 		{
@@ -921,7 +936,6 @@ ua_record_chat_events(PG_FUNCTION_ARGS)
 		}
 		MemoryContextReset(chunk_cxt);
 	}
-	SPI_finish();
 	MemoryContextDelete(chunk_cxt);
 	return (Datum) 0;
 }
