@@ -168,12 +168,11 @@ SELECT ok(analytics.create_organization('acme', 'Acme', time_zone => 'America/Ne
   'two organizations in New York');
 SELECT ok(analytics.subscribe(NULL, 'five', org_id => 'acme') > 0 AND analytics.subscribe(NULL, 'five', org_id => 'acme2') > 0,
   'both on five a day');
-SELECT count(analytics.record_chat_event(u, 'gpt-4o', input_tokens => 100 + i, org_id => 'acme2',
-               occurred_at => now() - (i % 2) * interval '20 hours'))
+SELECT count(analytics.record_chat_event(u, 'gpt-4o', input_tokens => 100 + i, org_id => 'acme2'))
   FROM (SELECT i, (ARRAY['o1', 'm1', 'stranger'])[1 + i % 3] AS u FROM generate_series(1, 8) i) v \gset
 SELECT count(*) FROM analytics.record_chat_events((
-  SELECT jsonb_agg(jsonb_build_object('user_id', u, 'model', 'gpt-4o', 'input_tokens', 100 + i, 'org_id', 'acme',
-                                      'occurred_at', now() - (i % 2) * interval '20 hours') ORDER BY i)
+  SELECT jsonb_agg(jsonb_build_object('user_id', u, 'model', 'gpt-4o', 'input_tokens', 100 + i, 'org_id', 'acme')
+                   ORDER BY i)
     FROM (SELECT i, (ARRAY['o1', 'm1', 'stranger'])[1 + i % 3] AS u FROM generate_series(1, 8) i) v)) \gset
 SELECT results_eq($$SELECT user_id, usage_date, sum(requests), sum(input_tokens) FROM analytics.org_usage_counters
                      WHERE org_id = 'acme' GROUP BY 1, 2 ORDER BY 1, 2$$,
