@@ -15,6 +15,7 @@ OBJS = \
 	src/identity.o \
 	src/validate.o \
 	src/record.o \
+	src/record_batch.o \
 	src/request_keys.o \
 	src/quota.o \
 	src/append_only.o \

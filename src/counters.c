@@ -19,6 +19,8 @@
 #include "compat.h"
 #include "utils/numeric.h"
 #include "utils/builtins.h"
+#include "utils/array.h"
+#include "utils/date.h"
 #include "counters.h"
 #include "spi_plans.h"
 
@@ -143,6 +145,108 @@ ua_counters_add_org(Datum org_id, Datum user_id, Datum usage_date, const UaCount
 	fill_values(v, user_id, usage_date, d);
 	v[19] = org_id;
 	ua_run(&add_org_delta, v, NULL, false, 2);
+}
+
+/*
+ * Many counter rows in one statement (the batch): arrays of the keys and of
+ * each delta column, unnested; keys must be distinct (each row is updated
+ * once).  $1 the slot, $2 user ids, $3 days, $4-$15 the deltas; the
+ * organization's rows $16 the org ids.
+ */
+#define UA_BATCH_DELTAS \
+	"x.r, x.f, x.i, x.ci, x.cw, x.o, x.rs, x.ch, x.c, x.cs, x.ts, x.tc, 0, 0, 0, 0 "
+
+static UaPlan add_many = {
+	.sql = UA_COUNTERS_INSERT
+	"SELECT x.u, x.d, $1, " UA_BATCH_DELTAS
+	"FROM ROWS FROM (pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::date[]), "
+	"pg_catalog.unnest($4::int8[]), pg_catalog.unnest($5::int8[]), pg_catalog.unnest($6::int8[]), "
+	"pg_catalog.unnest($7::int8[]), pg_catalog.unnest($8::int8[]), pg_catalog.unnest($9::int8[]), "
+	"pg_catalog.unnest($10::int8[]), pg_catalog.unnest($11::int8[]), pg_catalog.unnest($12::numeric[]), "
+	"pg_catalog.unnest($13::numeric[]), pg_catalog.unnest($14::int8[]), pg_catalog.unnest($15::int8[])) "
+	"AS x(u, d, r, f, i, ci, cw, o, rs, ch, c, cs, ts, tc) "
+	UA_COUNTERS_ON_CONFLICT,
+	.nargs = 15, .argtypes = {INT2OID, TEXTARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+		INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+	NUMERICARRAYOID, NUMERICARRAYOID, INT8ARRAYOID, INT8ARRAYOID}
+};
+
+static UaPlan add_org_many = {
+	.sql = "INSERT INTO analytics.org_usage_counters AS c (org_id, user_id, usage_date, slot, requests, "
+	"  failed, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens, "
+	"  reasoning_tokens, cache_hits, cost, cache_savings, response_time_sum, response_time_count, "
+	"  pending_requests, pending_tokens, pending_cost, rejected) "
+	"SELECT x.g, x.u, x.d, $1, " UA_BATCH_DELTAS
+	"FROM ROWS FROM (pg_catalog.unnest($16::text[]), pg_catalog.unnest($2::text[]), "
+	"pg_catalog.unnest($3::date[]), "
+	"pg_catalog.unnest($4::int8[]), pg_catalog.unnest($5::int8[]), pg_catalog.unnest($6::int8[]), "
+	"pg_catalog.unnest($7::int8[]), pg_catalog.unnest($8::int8[]), pg_catalog.unnest($9::int8[]), "
+	"pg_catalog.unnest($10::int8[]), pg_catalog.unnest($11::int8[]), pg_catalog.unnest($12::numeric[]), "
+	"pg_catalog.unnest($13::numeric[]), pg_catalog.unnest($14::int8[]), pg_catalog.unnest($15::int8[])) "
+	"AS x(g, u, d, r, f, i, ci, cw, o, rs, ch, c, cs, ts, tc) "
+	"ON CONFLICT (org_id, user_id, usage_date, slot) DO UPDATE SET " UA_COUNTERS_SET,
+	.nargs = 16, .argtypes = {INT2OID, TEXTARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+		INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+	NUMERICARRAYOID, NUMERICARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID}
+};
+
+static Datum
+int8_array(int n, const UaCounterDelta *d, size_t offset)
+{
+	Datum	   *v = palloc(n * sizeof(Datum));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		v[i] = Int64GetDatum(*(const int64 *) ((const char *) &d[i] + offset));
+	return PointerGetDatum(construct_array(v, n, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+static Datum
+numeric_array(int n, const UaCounterDelta *d, size_t offset)
+{
+	Datum	   *v = palloc(n * sizeof(Datum));
+	int			i;
+
+	for (i = 0; i < n; i++)
+		v[i] = or_zero(*(const Datum *) ((const char *) &d[i] + offset));
+	return PointerGetDatum(construct_array(v, n, NUMERICOID, -1, false, TYPALIGN_INT));
+}
+
+void
+ua_counters_add_many(int n, const Datum *org_ids, const Datum *user_ids, const Datum *dates,
+					 const UaCounterDelta *d)
+{
+	Datum		v[16];
+	int			i;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (d[i].pending_requests != 0 || d[i].pending_tokens != 0 || d[i].pending_cost != (Datum) 0 ||
+			d[i].rejected != 0)
+			elog(ERROR, "usage_analytics: ua_counters_add_many adds finished requests only");
+	v[0] = Int16GetDatum(UA_BACKEND_SLOT);
+	v[1] = PointerGetDatum(construct_array((Datum *) user_ids, n, TEXTOID, -1, false, TYPALIGN_INT));
+	v[2] = PointerGetDatum(construct_array((Datum *) dates, n, DATEOID, sizeof(DateADT), true, TYPALIGN_INT));
+	v[3] = int8_array(n, d, offsetof(UaCounterDelta, requests));
+	v[4] = int8_array(n, d, offsetof(UaCounterDelta, failed));
+	v[5] = int8_array(n, d, offsetof(UaCounterDelta, input_tokens));
+	v[6] = int8_array(n, d, offsetof(UaCounterDelta, cached_input_tokens));
+	v[7] = int8_array(n, d, offsetof(UaCounterDelta, cache_write_tokens));
+	v[8] = int8_array(n, d, offsetof(UaCounterDelta, output_tokens));
+	v[9] = int8_array(n, d, offsetof(UaCounterDelta, reasoning_tokens));
+	v[10] = int8_array(n, d, offsetof(UaCounterDelta, cache_hits));
+	v[11] = numeric_array(n, d, offsetof(UaCounterDelta, cost));
+	v[12] = numeric_array(n, d, offsetof(UaCounterDelta, cache_savings));
+	v[13] = int8_array(n, d, offsetof(UaCounterDelta, response_time_sum));
+	v[14] = int8_array(n, d, offsetof(UaCounterDelta, response_time_count));
+	if (org_ids != NULL)
+	{
+		v[15] = PointerGetDatum(construct_array((Datum *) org_ids, n, TEXTOID, -1, false, TYPALIGN_INT));
+		ua_run(&add_org_many, v, NULL, false, n);
+	}
+	else
+		ua_run(&add_many, v, NULL, false, n);
 }
 
 /*

@@ -39,4 +39,13 @@ extern void ua_counters_add(Datum user_id, Datum usage_date, const UaCounterDelt
 extern void ua_counters_add_org(Datum org_id, Datum user_id, Datum usage_date,
 								const UaCounterDelta *delta);
 
+/*
+ * n rows in one statement (the batch): org_ids NULL for usage_counters
+ * (user_ids, dates), else org_usage_counters (org_ids, user_ids -- '' for
+ * the pooled row --, dates).  Keys distinct; finished requests only (no
+ * pending or rejected deltas).  SPI connected.
+ */
+extern void ua_counters_add_many(int n, const Datum *org_ids, const Datum *user_ids,
+								 const Datum *dates, const UaCounterDelta *d);
+
 #endif							/* UA_COUNTERS_H */

@@ -630,6 +630,233 @@ log_insert(LogDesc *log, const Datum *values, const bool *nulls, const bool *def
 	return id;
 }
 
+/*
+ * The rows a batch buffers for one partition before table_multi_insert
+ * (copyfrom.c buffers up to 1000 as well).
+ */
+#define BATCH_BUFFER 1000
+
+typedef struct BatchBuffer
+{
+	ResultRelInfo *leaf;		/* NULL: empty */
+	TupleTableSlot *slots[BATCH_BUFFER];
+	int			nslots;			/* created, for leaf's descriptor */
+	int			n;				/* filled */
+} BatchBuffer;
+
+/* Write the buffered rows: one table_multi_insert, then their index entries. */
+static void
+batch_flush(BatchBuffer *buf, EState *estate, CommandId cid)
+{
+	int			i;
+
+	if (buf->n == 0)
+		return;
+	table_multi_insert(buf->leaf->ri_RelationDesc, buf->slots, buf->n, cid, 0, NULL);
+	for (i = 0; i < buf->n; i++)
+	{
+		if (buf->leaf->ri_NumIndices > 0)
+			UA_INSERT_INDEX_TUPLES(buf->leaf, buf->slots[i], estate);
+		ExecClearTuple(buf->slots[i]);
+		ResetPerTupleExprContext(estate);
+	}
+	buf->n = 0;
+}
+
+/* Empty the buffer and forget its partition's slots. */
+static void
+batch_drop(BatchBuffer *buf, EState *estate, CommandId cid)
+{
+	int			i;
+
+	batch_flush(buf, estate, cid);
+	for (i = 0; i < buf->nslots; i++)
+		ExecDropSingleTupleTableSlot(buf->slots[i]);
+	buf->nslots = 0;
+	buf->leaf = NULL;
+}
+
+/*
+ * Insert n events the way COPY does: routed row by row, constraints
+ * checked, buffered per partition and written with table_multi_insert
+ * and their index entries.  ids[i] gets the id of rows[i].  A row the
+ * direct path cannot take (see log_insert) goes through the plain INSERT,
+ * in its place.  SPI connected, owner's rights.
+ */
+void
+ua_event_insert_batch(const UaEventRow *rows, int n, int64 *ids)
+{
+	LogDesc    *log = &event_log;
+	LogCache   *cache = &log->cache;
+	Oid			root;
+	EState	   *estate;
+	RangeTblEntry *rte;
+	ResultRelInfo *rri;
+	ModifyTableState *mtstate;
+	PartitionTupleRouting *proute;
+	TupleTableSlot *slot;
+	ExprContext *econtext;
+	Relation	rel;
+	Bitmapset  *inserted_cols = NULL;
+	BatchBuffer *buf;
+	List	   *leaves = NIL;
+	ListCell   *lc;
+	CommandId	cid;
+	int			r;
+	int			i;
+
+	if (n == 0)
+		return;
+	root = RangeVarGetRelid(makeRangeVar("analytics", (char *) log->relname, -1), RowExclusiveLock, false);
+	if (!cache->valid || cache->stale || cache->root != root)
+	{
+		rel = table_open(root, NoLock);
+		rebuild(log, rel);
+		table_close(rel, NoLock);
+	}
+	if (!cache->direct || check_enable_rls(root, InvalidOid, true) == RLS_ENABLED ||
+		pg_class_aclcheck(root, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+	{
+		for (r = 0; r < n; r++)
+			ids[r] = insert_through_spi(log, rows[r].values, rows[r].nulls, rows[r].defaults);
+		return;
+	}
+
+	/* The root relation as the executor would set it up for COPY. */
+	estate = CreateExecutorState();
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = root;
+	rte->relkind = RELKIND_PARTITIONED_TABLE;
+	rte->rellockmode = RowExclusiveLock;
+	/* The columns any row sets. */
+	for (i = 0; i < log->ncolumns; i++)
+		for (r = 0; r < n; r++)
+			if (!rows[r].defaults[i])
+			{
+				inserted_cols = bms_add_member(inserted_cols,
+											   cache->attno[i] - FirstLowInvalidHeapAttributeNumber);
+				break;
+			}
+	UA_INIT_RANGE_TABLE(estate, list_make1(rte), ua_insert_perminfos(rte, inserted_cols));
+	rri = makeNode(ResultRelInfo);
+	ExecInitResultRelation(estate, rri, 1);
+	rel = rri->ri_RelationDesc;
+	UA_CHECK_VALID_INSERT(rri);
+	mtstate = makeNode(ModifyTableState);
+	mtstate->ps.plan = NULL;
+	mtstate->ps.state = estate;
+	mtstate->operation = CMD_INSERT;
+	mtstate->mt_nrels = 1;
+	mtstate->resultRelInfo = rri;
+	mtstate->rootResultRelInfo = rri;
+	proute = ExecSetupPartitionTupleRouting(estate, rel);
+	econtext = GetPerTupleExprContext(estate);
+	slot = table_slot_create(rel, &estate->es_tupleTable);
+	buf = palloc0(sizeof(BatchBuffer));
+	cid = GetCurrentCommandId(true);
+
+	for (r = 0; r < n; r++)
+	{
+		const UaEventRow *row = &rows[r];
+		ResultRelInfo *leaf;
+		LeafChecks *checks;
+		TupleTableSlot *leaf_slot;
+		TupleConversionMap *map;
+		bool		id_null;
+
+		/* The row: its values, and the defaults of the other columns. */
+		ExecClearTuple(slot);
+		memset(slot->tts_isnull, true, cache->natts * sizeof(bool));
+		for (i = 0; i < cache->natts; i++)
+		{
+			int			col = cache->column_of[i];
+
+			if (col >= 0 && !row->defaults[col])
+			{
+				slot->tts_values[i] = row->values[col];
+				slot->tts_isnull[i] = row->nulls[col];
+			}
+			else if (cache->defaults[i] != NULL)
+				slot->tts_values[i] = ExecEvalExprSwitchContext(cache->defaults[i], econtext,
+																&slot->tts_isnull[i]);
+		}
+		id_null = slot->tts_isnull[cache->attno[log->id_column] - 1];
+		ids[r] = id_null ? 0 : DatumGetInt64(slot->tts_values[cache->attno[log->id_column] - 1]);
+		ExecStoreVirtualTuple(slot);
+		slot->tts_tableOid = root;
+
+		/* The partition; locking it may deliver invalidations. */
+		leaf = ExecFindPartition(mtstate, rri, proute, slot, estate);
+		if (cache->stale)
+		{
+			batch_drop(buf, estate, cid);
+			foreach(lc, leaves)
+				UA_CHECK_EXPRS((ResultRelInfo *) lfirst(lc)) = NULL;
+			rebuild(log, rel);
+		}
+		checks = cache->direct ? leaf_checks(log, leaf->ri_RelationDesc) : NULL;
+		if (checks == NULL || !leaf_is_direct(leaf, checks))
+		{
+			Datum		v[MAX_LOG_COLUMNS];
+			bool		nn[MAX_LOG_COLUMNS];
+			bool		d[MAX_LOG_COLUMNS];
+
+			/* In its place: what is buffered first. */
+			batch_flush(buf, estate, cid);
+			memcpy(v, row->values, log->ncolumns * sizeof(Datum));
+			memcpy(nn, row->nulls, log->ncolumns * sizeof(bool));
+			memcpy(d, row->defaults, log->ncolumns * sizeof(bool));
+			if (!id_null)
+			{
+				v[log->id_column] = Int64GetDatum(ids[r]);
+				nn[log->id_column] = false;
+				d[log->id_column] = false;
+			}
+			ids[r] = insert_through_spi(log, v, nn, d);
+			cid = GetCurrentCommandId(true);
+			ResetPerTupleExprContext(estate);
+			continue;
+		}
+		if (buf->leaf != leaf)
+		{
+			batch_drop(buf, estate, cid);
+			buf->leaf = leaf;
+		}
+		if (!list_member_ptr(leaves, leaf))
+			leaves = lappend(leaves, leaf);
+		if (buf->n == buf->nslots)
+			buf->slots[buf->nslots++] = table_slot_create(leaf->ri_RelationDesc, NULL);
+		leaf_slot = slot;
+		map = UA_ROOT_TO_CHILD_MAP(leaf, estate);
+		if (map != NULL)
+			leaf_slot = execute_attr_map_slot(map->attrMap, slot, leaf->ri_PartitionTupleSlot);
+		ExecCopySlot(buf->slots[buf->n], leaf_slot);
+		leaf_slot = buf->slots[buf->n];
+		leaf_slot->tts_tableOid = RelationGetRelid(leaf->ri_RelationDesc);
+		if (leaf->ri_RelationDesc->rd_att->constr)
+		{
+			UA_CHECK_EXPRS(leaf) = checks->exprs;
+			ExecConstraints(leaf, leaf_slot, estate);
+		}
+		buf->n++;
+		ResetPerTupleExprContext(estate);
+		if (buf->n == BATCH_BUFFER)
+			batch_flush(buf, estate, cid);
+	}
+	batch_drop(buf, estate, cid);
+	/* Not ours to free: the cache owns them. */
+	foreach(lc, leaves)
+		UA_CHECK_EXPRS((ResultRelInfo *) lfirst(lc)) = NULL;
+
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	ExecCleanupTupleRouting(mtstate, proute);
+	ExecCloseResultRelations(estate);
+	ExecCloseRangeTableRelations(estate);
+	FreeExecutorState(estate);
+	CommandCounterIncrement();
+}
+
 int64
 ua_event_insert(const UaEventRow *row)
 {

@@ -75,6 +75,13 @@ extern void ua_event_row_set(UaEventRow *row, UaEventColumn col, Datum value);
 extern int64 ua_event_insert(const UaEventRow *row);
 
 /*
+ * Insert n events the way COPY does (buffered per partition,
+ * table_multi_insert); ids[i] gets the id of rows[i].  SPI connected,
+ * owner's rights.
+ */
+extern void ua_event_insert_batch(const UaEventRow *rows, int n, int64 *ids);
+
+/*
  * The columns of analytics.api_requests that record_api_request sets
  * (api_request.c); every other column gets its default.
  */

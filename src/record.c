@@ -39,6 +39,7 @@
 #include "guc.h"
 #include "notify.h"
 #include "quota.h"
+#include "record.h"
 #include "scan.h"
 #include "request_keys.h"
 #include "spi_plans.h"
@@ -46,19 +47,6 @@
 #include "validate.h"
 
 PG_FUNCTION_INFO_V1(ua_record_chat_event);
-
-/* Argument positions of analytics.record_chat_event(). */
-enum
-{
-	A_USER_ID, A_MODEL, A_PROVIDER, A_INPUT, A_CACHED, A_WRITE, A_OUTPUT,
-	A_REASONING, A_COST, A_RESPONSE_MS, A_TTFT_MS, A_STATUS, A_ERROR_CODE,
-	A_ERROR_MESSAGE, A_REQUEST_ID, A_OCCURRED_AT, A_ORG_ID, A_CONVERSATION_ID,
-	A_MESSAGE_ID, A_DOCUMENT_ID, A_SESSION_ID, A_REQUEST_TYPE, A_CATEGORY,
-	A_QUERY_INTENT, A_CACHE_HIT, A_SECTIONS, A_STEPS, A_METADATA,
-	/* 1.1 */
-	A_MODEL_VERSION, A_QUERY_LENGTH, A_RESPONSE_LENGTH, A_COMPLEXITY, A_IP_ADDRESS,
-	A_USER_AGENT
-};
 
 /* Text arguments and their limits. */
 static const UaTextArg text_args[] =
@@ -101,20 +89,10 @@ static const UaEventArg optional_event_args[] =
 	{EV_IP_ADDRESS, A_IP_ADDRESS}, {EV_USER_AGENT, A_USER_AGENT}
 };
 
-/* The validated token ledger of one request, its cost and latencies. */
-typedef struct Ledger
-{
-	UaLedgerArgs t;				/* tokens and cost */
-	int64		response_ms;	/* rounded; -1 when NULL */
-	int64		ttft_ms;
-	int64		query_length;	/* characters; -1 when NULL */
-	int64		response_length;
-} Ledger;
-
 static const int ledger_args[UA_LEDGER_NARGS] = {A_INPUT, A_CACHED, A_WRITE, A_OUTPUT, A_REASONING, A_COST};
 
-static void
-check_arguments(FunctionCallInfo fcinfo, Ledger *ledger)
+void
+ua_record_check(FunctionCallInfo fcinfo, UaRecordArgs *ledger)
 {
 	ua_check_text_args(fcinfo, text_args, lengthof(text_args));
 
@@ -170,40 +148,154 @@ check_arguments(FunctionCallInfo fcinfo, Ledger *ledger)
 	}
 
 	ua_check_metadata(fcinfo, A_METADATA);
+
+	ledger->occurred_at = PG_ARGISNULL(A_OCCURRED_AT) ? GetCurrentTransactionStartTimestamp()
+		: PG_GETARG_TIMESTAMPTZ(A_OCCURRED_AT);
+	ledger->failed = !PG_ARGISNULL(A_STATUS) &&
+		strcmp(text_to_cstring(PG_GETARG_TEXT_PP(A_STATUS)), "failed") == 0;
+	ledger->cache_hit = PG_ARGISNULL(A_CACHE_HIT) ? ledger->t.cached > 0 : PG_GETARG_BOOL(A_CACHE_HIT);
+}
+
+void
+ua_record_cost(FunctionCallInfo fcinfo, const UaRecordArgs *ledger, const UaPrice *prices,
+			   int found, UaRecordCost *c)
+{
+	int			i;
+
+	c->provider = found > 0 ? prices[0].provider : (Datum) 0;
+	c->provider_null = found == 0;
+	c->parts_null = true;
+	c->savings = (Datum) 0;
+	c->priced_model = (Datum) 0;
+	if (ledger->t.cost_null)
+	{
+		if (found == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("unknown model \"%s\"", text_to_cstring(PG_GETARG_TEXT_PP(A_MODEL))),
+					 PG_ARGISNULL(A_PROVIDER) ? 0 :
+					 errdetail("No price for provider \"%s\" in force at that time.",
+							   text_to_cstring(PG_GETARG_TEXT_PP(A_PROVIDER))),
+					 errhint("Add its prices to analytics.model_prices, or pass cost.")));
+		if (found > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("model \"%s\" is priced under more than one provider",
+							text_to_cstring(PG_GETARG_TEXT_PP(A_MODEL))),
+					 errhint("Pass provider.")));
+		c->cost_part[0] = prices[0].cost_input;
+		c->cost_part[1] = prices[0].cost_cached_input;
+		c->cost_part[2] = prices[0].cost_cache_write;
+		c->cost_part[3] = prices[0].cost_output;
+		c->cost = DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
+		for (i = 0; i < 4; i++)
+			c->cost = DirectFunctionCall2(numeric_add, c->cost, c->cost_part[i]);
+		c->savings = prices[0].cache_savings;
+		c->parts_null = false;
+		c->priced_model = prices[0].renamed ? prices[0].model : (Datum) 0;
+	}
+	else
+	{
+		c->cost = ledger->t.cost;
+		/* Fill in the provider only when the price book is unambiguous. */
+		if (!PG_ARGISNULL(A_PROVIDER) || found != 1)
+		{
+			c->provider = PG_ARGISNULL(A_PROVIDER) ? (Datum) 0 : PG_GETARG_DATUM(A_PROVIDER);
+			c->provider_null = PG_ARGISNULL(A_PROVIDER);
+		}
+	}
+}
+
+void
+ua_record_row(FunctionCallInfo fcinfo, const UaRecordArgs *ledger, const UaRecordCost *c,
+			  Datum usage_date, Datum event_id, UaEventRow *row)
+{
+	int			i;
+
+	ua_event_row_init(row);
+	if (event_id != (Datum) 0)
+		ua_event_row_set(row, EV_ID, event_id);
+	ua_event_row_set(row, EV_OCCURRED_AT, TimestampTzGetDatum(ledger->occurred_at));
+	ua_event_row_set(row, EV_USAGE_DATE, usage_date);
+	ua_event_row_args(row, fcinfo, event_args, lengthof(event_args));
+	ua_event_row_optional_args(row, fcinfo, optional_event_args, lengthof(optional_event_args));
+	if (ledger->query_length >= 0)
+		ua_event_row_set(row, EV_USER_QUERY_LENGTH, Int32GetDatum((int32) ledger->query_length));
+	if (ledger->response_length >= 0)
+		ua_event_row_set(row, EV_AI_RESPONSE_LENGTH, Int32GetDatum((int32) ledger->response_length));
+	ua_event_row_set(row, EV_PROVIDER, c->provider);
+	row->nulls[EV_PROVIDER] = c->provider_null;
+	ua_event_row_set(row, EV_STATUS, CStringGetTextDatum(ledger->failed ? "failed" : "completed"));
+	ua_event_row_set(row, EV_INPUT_TOKENS, Int32GetDatum((int32) ledger->t.input));
+	ua_event_row_set(row, EV_CACHED_INPUT_TOKENS, Int32GetDatum((int32) ledger->t.cached));
+	ua_event_row_set(row, EV_CACHE_WRITE_TOKENS, Int32GetDatum((int32) ledger->t.write));
+	ua_event_row_set(row, EV_OUTPUT_TOKENS, Int32GetDatum((int32) ledger->t.output));
+	ua_event_row_set(row, EV_REASONING_TOKENS, Int32GetDatum((int32) ledger->t.reasoning));
+	ua_event_row_set(row, EV_COST, c->cost);
+	for (i = 0; i < 4; i++)
+	{
+		ua_event_row_set(row, EV_COST_INPUT + i, c->parts_null ? (Datum) 0 : c->cost_part[i]);
+		row->nulls[EV_COST_INPUT + i] = c->parts_null;
+	}
+	ua_event_row_set(row, EV_CACHE_SAVINGS, c->savings);
+	row->nulls[EV_CACHE_SAVINGS] = c->parts_null;
+	ua_event_row_set(row, EV_COST_SOURCE, CStringGetTextDatum(c->parts_null ? "provided" : "computed"));
+	if (c->priced_model != (Datum) 0)
+		ua_event_row_set(row, EV_PRICED_MODEL, c->priced_model);
+	if (ledger->response_ms >= 0)
+		ua_event_row_set(row, EV_RESPONSE_TIME_MS, Int32GetDatum((int32) ledger->response_ms));
+	if (ledger->ttft_ms >= 0)
+		ua_event_row_set(row, EV_TIME_TO_FIRST_TOKEN_MS, Int32GetDatum((int32) ledger->ttft_ms));
+	ua_event_row_set(row, EV_CACHE_HIT, BoolGetDatum(ledger->cache_hit));
+	if (!PG_ARGISNULL(A_STEPS))
+		ua_event_row_set(row, EV_INTERMEDIATE_STEPS, Int32GetDatum((int32) PG_GETARG_INT64(A_STEPS)));
+	/* An event already past payload retention never stores its free text. */
+	if (ua_payload_retention_days > 0 &&
+		ledger->occurred_at < GetCurrentTransactionStartTimestamp() - (TimestampTz) ua_payload_retention_days * USECS_PER_DAY)
+	{
+		row->nulls[EV_ERROR_MESSAGE] = true;
+		row->nulls[EV_METADATA] = true;
+		row->nulls[EV_IP_ADDRESS] = true;
+		row->nulls[EV_USER_AGENT] = true;
+	}
+	/* The fold's watermark: every event carries its top transaction id. */
+	ua_event_row_set(row, EV_RECORDED_XID,
+					 Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId())));
+}
+
+void
+ua_record_delta(const UaRecordArgs *ledger, const UaRecordCost *c, UaCounterDelta *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->requests = 1;
+	d->failed = ledger->failed ? 1 : 0;
+	d->input_tokens = ledger->t.input;
+	d->cached_input_tokens = ledger->t.cached;
+	d->cache_write_tokens = ledger->t.write;
+	d->output_tokens = ledger->t.output;
+	d->reasoning_tokens = ledger->t.reasoning;
+	d->cache_hits = ledger->cache_hit ? 1 : 0;
+	d->cost = c->cost;
+	d->cache_savings = c->parts_null ? (Datum) 0 : c->savings;
+	d->response_time_sum = ledger->response_ms >= 0 ? ledger->response_ms : 0;
+	d->response_time_count = ledger->response_ms >= 0 ? 1 : 0;
 }
 
 Datum
 ua_record_chat_event(PG_FUNCTION_ARGS)
 {
-	Ledger		ledger;
-	TimestampTz occurred_at;
+	UaRecordArgs ledger;
+	UaRecordCost cost;
 	UaEventRow	row;
 	Datum		event_id = (Datum) 0;
-	bool		have_id = false;
-	bool		provided;
-	bool		cache_hit;
-	bool		failed;
 	Datum		usage_date;
-	Datum		provider;
-	bool		provider_null;
-	Datum		cost;
-	Datum		cost_part[4];
-	bool		parts_null = true;
-	Datum		savings = (Datum) 0;
-	Datum		priced_model = (Datum) 0;	/* the price-book model, if renamed */
 	UaQuota		quota;
 	bool		in_org = false;
 	UaOrg		org = {0};
-	int			i;
+	TimestampTz occurred_at;
 
-	check_arguments(fcinfo, &ledger);
-	provided = !ledger.t.cost_null;
-
-	occurred_at = PG_ARGISNULL(A_OCCURRED_AT) ? GetCurrentTransactionStartTimestamp()
-		: PG_GETARG_TIMESTAMPTZ(A_OCCURRED_AT);
-	failed = !PG_ARGISNULL(A_STATUS) &&
-		strcmp(text_to_cstring(PG_GETARG_TEXT_PP(A_STATUS)), "failed") == 0;
-	cache_hit = PG_ARGISNULL(A_CACHE_HIT) ? ledger.t.cached > 0 : PG_GETARG_BOOL(A_CACHE_HIT);
+	ua_record_check(fcinfo, &ledger);
+	occurred_at = ledger.occurred_at;
 
 	SPI_connect();
 
@@ -216,7 +308,6 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 			SPI_finish();
 			PG_RETURN_DATUM(event_id);
 		}
-		have_id = true;
 	}
 
 	/* Day bucket and price, read with a snapshot that sees this
@@ -247,52 +338,13 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 								 PG_ARGISNULL(A_PROVIDER) ? (Datum) 0 : PG_GETARG_DATUM(A_PROVIDER),
 								 occurred_at, ledger.t.input, ledger.t.cached, ledger.t.write, ledger.t.output,
 								 snap, prices);
-		provider = found > 0 ? prices[0].provider : (Datum) 0;
-		provider_null = found == 0;
-
-		if (!provided)
-		{
-			if (found == 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_UNDEFINED_OBJECT),
-						 errmsg("unknown model \"%s\"", text_to_cstring(PG_GETARG_TEXT_PP(A_MODEL))),
-						 PG_ARGISNULL(A_PROVIDER) ? 0 :
-						 errdetail("No price for provider \"%s\" in force at that time.",
-								   text_to_cstring(PG_GETARG_TEXT_PP(A_PROVIDER))),
-						 errhint("Add its prices to analytics.model_prices, or pass cost.")));
-			if (found > 1)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("model \"%s\" is priced under more than one provider",
-								text_to_cstring(PG_GETARG_TEXT_PP(A_MODEL))),
-						 errhint("Pass provider.")));
-			cost_part[0] = prices[0].cost_input;
-			cost_part[1] = prices[0].cost_cached_input;
-			cost_part[2] = prices[0].cost_cache_write;
-			cost_part[3] = prices[0].cost_output;
-			cost = DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
-			for (i = 0; i < 4; i++)
-				cost = DirectFunctionCall2(numeric_add, cost, cost_part[i]);
-			savings = prices[0].cache_savings;
-			parts_null = false;
-			priced_model = prices[0].renamed ? prices[0].model : (Datum) 0;
-		}
-		else
-		{
-			cost = ledger.t.cost;
-			/* Fill in the provider only when the price book is unambiguous. */
-			if (!PG_ARGISNULL(A_PROVIDER) || found != 1)
-			{
-				provider = PG_GETARG_DATUM(A_PROVIDER);
-				provider_null = PG_ARGISNULL(A_PROVIDER);
-			}
-		}
+		ua_record_cost(fcinfo, &ledger, prices, found, &cost);
 
 		/* The quota as it will be once this event is counted. */
 		if (ua_notify_enabled && in_org)
 		{
 			UaUsageAdd	add = {usage_date, 1,
-				ledger.t.input + ledger.t.cached + ledger.t.write + ledger.t.output, cost};
+				ledger.t.input + ledger.t.cached + ledger.t.write + ledger.t.output, cost.cost};
 			UaSnapshot	usage;
 			TimestampTz now = GetCurrentTransactionStartTimestamp();
 
@@ -310,7 +362,7 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 		else if (ua_notify_enabled)
 		{
 			UaUsageAdd	add = {usage_date, 1,
-				ledger.t.input + ledger.t.cached + ledger.t.write + ledger.t.output, cost};
+				ledger.t.input + ledger.t.cached + ledger.t.write + ledger.t.output, cost.cost};
 			UaSnapshot	usage;
 			TimestampTz now = GetCurrentTransactionStartTimestamp();
 
@@ -325,70 +377,14 @@ ua_record_chat_event(PG_FUNCTION_ARGS)
 	}
 
 	/* The event. */
-	ua_event_row_init(&row);
-	if (have_id)
-		ua_event_row_set(&row, EV_ID, event_id);
-	ua_event_row_set(&row, EV_OCCURRED_AT, TimestampTzGetDatum(occurred_at));
-	ua_event_row_set(&row, EV_USAGE_DATE, usage_date);
-	ua_event_row_args(&row, fcinfo, event_args, lengthof(event_args));
-	ua_event_row_optional_args(&row, fcinfo, optional_event_args, lengthof(optional_event_args));
-	if (ledger.query_length >= 0)
-		ua_event_row_set(&row, EV_USER_QUERY_LENGTH, Int32GetDatum((int32) ledger.query_length));
-	if (ledger.response_length >= 0)
-		ua_event_row_set(&row, EV_AI_RESPONSE_LENGTH, Int32GetDatum((int32) ledger.response_length));
-	ua_event_row_set(&row, EV_PROVIDER, provider);
-	row.nulls[EV_PROVIDER] = provider_null;
-	ua_event_row_set(&row, EV_STATUS, CStringGetTextDatum(failed ? "failed" : "completed"));
-	ua_event_row_set(&row, EV_INPUT_TOKENS, Int32GetDatum((int32) ledger.t.input));
-	ua_event_row_set(&row, EV_CACHED_INPUT_TOKENS, Int32GetDatum((int32) ledger.t.cached));
-	ua_event_row_set(&row, EV_CACHE_WRITE_TOKENS, Int32GetDatum((int32) ledger.t.write));
-	ua_event_row_set(&row, EV_OUTPUT_TOKENS, Int32GetDatum((int32) ledger.t.output));
-	ua_event_row_set(&row, EV_REASONING_TOKENS, Int32GetDatum((int32) ledger.t.reasoning));
-	ua_event_row_set(&row, EV_COST, cost);
-	for (i = 0; i < 4; i++)
-	{
-		ua_event_row_set(&row, EV_COST_INPUT + i, parts_null ? (Datum) 0 : cost_part[i]);
-		row.nulls[EV_COST_INPUT + i] = parts_null;
-	}
-	ua_event_row_set(&row, EV_CACHE_SAVINGS, savings);
-	row.nulls[EV_CACHE_SAVINGS] = parts_null;
-	ua_event_row_set(&row, EV_COST_SOURCE, CStringGetTextDatum(provided ? "provided" : "computed"));
-	if (priced_model != (Datum) 0)
-		ua_event_row_set(&row, EV_PRICED_MODEL, priced_model);
-	if (ledger.response_ms >= 0)
-		ua_event_row_set(&row, EV_RESPONSE_TIME_MS, Int32GetDatum((int32) ledger.response_ms));
-	if (ledger.ttft_ms >= 0)
-		ua_event_row_set(&row, EV_TIME_TO_FIRST_TOKEN_MS, Int32GetDatum((int32) ledger.ttft_ms));
-	ua_event_row_set(&row, EV_CACHE_HIT, BoolGetDatum(cache_hit));
-	if (!PG_ARGISNULL(A_STEPS))
-		ua_event_row_set(&row, EV_INTERMEDIATE_STEPS, Int32GetDatum((int32) PG_GETARG_INT64(A_STEPS)));
-	/* An event already past payload retention never stores its free text. */
-	if (ua_payload_retention_days > 0 &&
-		occurred_at < GetCurrentTransactionStartTimestamp() - (TimestampTz) ua_payload_retention_days * USECS_PER_DAY)
-	{
-		row.nulls[EV_ERROR_MESSAGE] = true;
-		row.nulls[EV_METADATA] = true;
-		row.nulls[EV_IP_ADDRESS] = true;
-		row.nulls[EV_USER_AGENT] = true;
-	}
-	/* The fold's watermark: every event carries its top transaction id. */
-	ua_event_row_set(&row, EV_RECORDED_XID,
-					 Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId())));
-
+	ua_record_row(fcinfo, &ledger, &cost, usage_date, event_id, &row);
 	event_id = Int64GetDatum(ua_event_insert(&row));
 
 	/* Its counter, last: this backend's slot (counters.c). */
 	{
-		UaCounterDelta d = {
-			.requests = 1, .failed = failed ? 1 : 0,
-			.input_tokens = ledger.t.input, .cached_input_tokens = ledger.t.cached,
-			.cache_write_tokens = ledger.t.write, .output_tokens = ledger.t.output,
-			.reasoning_tokens = ledger.t.reasoning, .cache_hits = cache_hit ? 1 : 0,
-			.cost = cost, .cache_savings = parts_null ? (Datum) 0 : savings,
-			.response_time_sum = ledger.response_ms >= 0 ? ledger.response_ms : 0,
-			.response_time_count = ledger.response_ms >= 0 ? 1 : 0
-		};
+		UaCounterDelta d;
 
+		ua_record_delta(&ledger, &cost, &d);
 		if (in_org)
 			ua_counters_add_org(PG_GETARG_DATUM(A_ORG_ID), PG_GETARG_DATUM(A_USER_ID), usage_date, &d);
 		else

@@ -122,6 +122,23 @@ tokens_at_rate(int64 tokens, Datum rate)
 	return DirectFunctionCall2(numeric_round, amount, Int32GetDatum(10));
 }
 
+void
+ua_price_apply(const UaPrice *in, int64 input, int64 cached, int64 write, int64 output,
+			   UaPrice *out)
+{
+	Datum		saving;
+
+	if (out != in)
+		*out = *in;
+	out->cost_input = tokens_at_rate(input, in->rates[0]);
+	out->cost_cached_input = tokens_at_rate(cached, in->rates[1]);
+	out->cost_cache_write = tokens_at_rate(write, in->rates[2]);
+	out->cost_output = tokens_at_rate(output, in->rates[3]);
+	saving = DirectFunctionCall2(numeric_sub, in->rates[0], in->rates[1]);
+	saving = DirectFunctionCall2(numeric_larger, saving, num(0));
+	out->cache_savings = tokens_at_rate(cached, saving);
+}
+
 /* The price-book rows of exactly this name (and provider, if not 0). */
 static int
 price_lookup(Datum model, Datum provider, TimestampTz at, int64 input, int64 cached,
@@ -143,23 +160,20 @@ price_lookup(Datum model, Datum provider, TimestampTz at, int64 input, int64 cac
 		Datum		prov = ua_scan_column_copy(&s, "provider", &isnull);
 		Datum		in_rate;
 		Datum		cached_rate;
-		Datum		saving;
 
 		if (found > 0 && DatumGetBool(DirectFunctionCall2Coll(texteq, DEFAULT_COLLATION_OID,
 															  prov, out[found - 1].provider)))
 			continue;
-		in_rate = ua_scan_column(&s, "input_per_mtok", &isnull);
-		cached_rate = ua_scan_column(&s, "cached_input_per_mtok", &isnull);
+		in_rate = ua_scan_column_copy(&s, "input_per_mtok", &isnull);
+		cached_rate = ua_scan_column_copy(&s, "cached_input_per_mtok", &isnull);
 		out[found].provider = prov;
 		out[found].model = model;
 		out[found].renamed = false;
-		out[found].cost_input = tokens_at_rate(input, in_rate);
-		out[found].cost_cached_input = tokens_at_rate(cached, cached_rate);
-		out[found].cost_cache_write = tokens_at_rate(write, ua_scan_column(&s, "cache_write_per_mtok", &isnull));
-		out[found].cost_output = tokens_at_rate(output, ua_scan_column(&s, "output_per_mtok", &isnull));
-		saving = DirectFunctionCall2(numeric_sub, in_rate, cached_rate);
-		saving = DirectFunctionCall2(numeric_larger, saving, num(0));
-		out[found].cache_savings = tokens_at_rate(cached, saving);
+		out[found].rates[0] = in_rate;
+		out[found].rates[1] = cached_rate;
+		out[found].rates[2] = ua_scan_column_copy(&s, "cache_write_per_mtok", &isnull);
+		out[found].rates[3] = ua_scan_column_copy(&s, "output_per_mtok", &isnull);
+		ua_price_apply(&out[found], input, cached, write, output, &out[found]);
 		found++;
 	}
 	ua_scan_close(&s);

@@ -31,6 +31,7 @@ typedef struct UaPrice
 	Datum		cost_cache_write;
 	Datum		cost_output;
 	Datum		cache_savings;
+	Datum		rates[4];		/* numeric per million: input, cached, write, output */
 } UaPrice;
 
 /*
@@ -84,6 +85,13 @@ extern DateADT ua_local_date(Datum time_zone, TimestampTz at);
 extern int	ua_price_request(Datum model, Datum provider, TimestampTz at, int64 input,
 							 int64 cached, int64 write, int64 output, Snapshot snap,
 							 UaPrice *out);
+
+/*
+ * The same price for other token counts: the costs of in, from its rates,
+ * into out (the batch looks a price up once and applies it per event).
+ */
+extern void ua_price_apply(const UaPrice *in, int64 input, int64 cached, int64 write,
+						   int64 output, UaPrice *out);
 
 /*
  * subject: the user's subject at `at` if the caller has read it already,

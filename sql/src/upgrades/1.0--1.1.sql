@@ -1147,6 +1147,13 @@ REVOKE ALL ON SEQUENCE analytics.credit_grants_grant_id_seq, analytics.invoices_
 -- Granted to nobody: no PUBLIC rights, as after a fresh install's REVOKE.
 REVOKE ALL ON analytics.billing_outbox FROM PUBLIC;
 REVOKE ALL ON SEQUENCE analytics.billing_outbox_outbox_id_seq FROM PUBLIC;
+-- ==== issue 17: the batch path and history loads ====
+-- record_chat_events (C now) is included above with its latest body.
+\ir ../functions/ensure_event_partitions.sql
+
+\ir ../functions/import_chunk.sql
+
+\ir ../functions/import_chat_events.sql
 
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and

@@ -1,0 +1,941 @@
+/*-------------------------------------------------------------------------
+ *
+ * record_batch.c
+ *	  analytics.record_chat_events(events jsonb): a batch of finished
+ *	  requests, with the work done once per batch rather than per event.
+ *
+ *	  1. Every element is converted and checked first (record.c's checks):
+ *	     an error names the element (1-based) and the key, keeps its
+ *	     SQLSTATE, and nothing is written.
+ *	  2. Then, per chunk of CHUNK elements (the batch itself when smaller),
+ *	     in element order:
+ *	     - the idempotency keys of the chunk are claimed in one statement,
+ *	       in key order (two batches claiming the same keys wait for each
+ *	       other in one order: no deadlock); a repeat inside the batch
+ *	       gets the first element's id, a key claimed before (by an earlier
+ *	       batch or call) that event's id, and neither is recorded again;
+ *	     - subjects (user or organization, with plan, time zone and day)
+ *	       and prices are read once per distinct (subject, time) and
+ *	       (model, provider, time); a price is applied to each event's
+ *	       tokens from its rates;
+ *	     - the events go in the way COPY does (event_insert.c:
+ *	       ua_event_insert_batch, buffered per partition);
+ *	     - each counter row (subject, local day) gets one upsert with the
+ *	       sum of the chunk's events;
+ *	     - thresholds are evaluated once per subject, in subject order,
+ *	       with the chunk counted (notify.c writes each row once).
+ *	  3. The ids are returned in element order.
+ *
+ *	  record_chat_event never refuses usage that happened, and neither
+ *	  does the batch: every element is recorded, and thresholds reached
+ *	  are notified.  Memory is bounded by the chunk (plus the jsonb
+ *	  argument itself and the result's tuplestore).
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/hsearch.h"
+#include "utils/inet.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/timestamp.h"
+#include "utils/tuplestore.h"
+#include "counters.h"
+#include "event_insert.h"
+#include "guc.h"
+#include "notify.h"
+#include "quota.h"
+#include "record.h"
+#include "scan.h"
+#include "spi_plans.h"
+#include "subject.h"
+
+PG_FUNCTION_INFO_V1(ua_record_chat_events);
+
+/* Elements handled together: one key claim, one insert, one upsert per counter. */
+#define CHUNK 5000
+
+/* Hash keys: length-prefixed strings, at most this long. */
+#define KEYLEN 720
+
+typedef enum KeyKind
+{
+	K_TEXT, K_INT8, K_FLOAT8, K_AMOUNT, K_BOOL, K_TIMESTAMPTZ, K_TEXTARRAY, K_JSONB, K_INET
+} KeyKind;
+
+/* The keys of an element: record_chat_event's argument names, in order. */
+static const struct
+{
+	const char *name;
+	KeyKind		kind;
+}			batch_keys[UA_RECORD_NARGS] =
+{
+	{"user_id", K_TEXT}, {"model", K_TEXT}, {"provider", K_TEXT},
+	{"input_tokens", K_INT8}, {"cached_input_tokens", K_INT8},
+	{"cache_write_tokens", K_INT8}, {"output_tokens", K_INT8},
+	{"reasoning_tokens", K_INT8}, {"cost", K_AMOUNT}, {"response_time_ms", K_FLOAT8},
+	{"time_to_first_token_ms", K_FLOAT8}, {"status", K_TEXT}, {"error_code", K_TEXT},
+	{"error_message", K_TEXT}, {"request_id", K_TEXT}, {"occurred_at", K_TIMESTAMPTZ},
+	{"org_id", K_TEXT}, {"conversation_id", K_TEXT}, {"message_id", K_TEXT},
+	{"document_id", K_TEXT}, {"session_id", K_TEXT}, {"request_type", K_TEXT},
+	{"category", K_TEXT}, {"query_intent", K_TEXT}, {"cache_hit", K_BOOL},
+	{"sections_referenced", K_TEXTARRAY}, {"intermediate_steps", K_INT8},
+	{"metadata", K_JSONB}, {"model_version", K_TEXT}, {"user_query_length", K_INT8},
+	{"ai_response_length", K_INT8}, {"complexity", K_TEXT}, {"ip_address", K_INET},
+	{"user_agent", K_TEXT}
+};
+
+/* One element: its arguments as record_chat_event would get them. */
+typedef struct BatchEvent
+{
+	FunctionCallInfo fc;
+	UaRecordArgs a;
+	int			index;			/* 1-based, in the batch */
+	int			first;			/* -1, or the chunk position of the same key's first element */
+	bool		skip;			/* recorded before: return id */
+	int64		id;
+} BatchEvent;
+
+/*
+ * The call record_chat_event's checks see: its argument types (a latency
+ * is double precision), as get_fn_expr_argtype reads them.
+ */
+static FmgrInfo *batch_flinfo;
+
+static FmgrInfo *
+make_flinfo(void)
+{
+	FmgrInfo   *fl = palloc0(sizeof(FmgrInfo));
+	FuncExpr   *fe = makeNode(FuncExpr);
+	int			i;
+
+	for (i = 0; i < UA_RECORD_NARGS; i++)
+	{
+		static const Oid types[] = {
+			[K_TEXT] = TEXTOID, [K_INT8] = INT8OID, [K_FLOAT8] = FLOAT8OID,
+			[K_AMOUNT] = NUMERICOID, [K_BOOL] = BOOLOID, [K_TIMESTAMPTZ] = TIMESTAMPTZOID,
+			[K_TEXTARRAY] = TEXTARRAYOID, [K_JSONB] = JSONBOID, [K_INET] = INETOID
+		};
+
+		fe->args = lappend(fe->args, makeNullConst(types[batch_keys[i].kind], -1, InvalidOid));
+	}
+	fe->funcresulttype = INT8OID;
+	fl->fn_oid = InvalidOid;
+	fl->fn_nargs = UA_RECORD_NARGS;
+	fl->fn_expr = (Node *) fe;
+	fl->fn_mcxt = CurrentMemoryContext;
+	return fl;
+}
+
+/* What an error is about, for the message (see with_element). */
+static int	err_index;
+static const char *err_key;
+static bool err_whole;			/* the message names them already */
+
+/*
+ * Run fn(arg) naming the element (and key, if set) in any error it raises,
+ * with the error's SQLSTATE.  Nothing is caught for good: the error goes on.
+ */
+static void
+with_element(int index, void (*fn) (void *), void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	err_index = index;
+	err_key = NULL;
+	err_whole = false;
+	PG_TRY();
+	{
+		fn(arg);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *ed;
+
+		MemoryContextSwitchTo(cxt);
+		ed = CopyErrorData();
+		FlushErrorState();
+		if (err_whole)
+			;
+		else if (err_key != NULL)
+			ed->message = psprintf("event %d key \"%s\": %s", err_index, err_key, ed->message);
+		else
+			ed->message = psprintf("event %d: %s", err_index, ed->message);
+		ReThrowError(ed);
+	}
+	PG_END_TRY();
+	err_key = NULL;
+}
+
+static void
+bad_key(const char *expected)
+{
+	err_whole = true;
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("event %d key \"%s\" must be %s", err_index, err_key, expected)));
+}
+
+/* A JSON scalar as text, as ->> gives it. */
+static char *
+scalar_text(JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvString:
+			return pnstrdup(v->val.string.val, v->val.string.len);
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+		case jbvBool:
+			return pstrdup(v->val.boolean ? "true" : "false");
+		default:
+			return NULL;
+	}
+}
+
+static int
+key_number(const char *name, int len)
+{
+	int			i;
+
+	for (i = 0; i < UA_RECORD_NARGS; i++)
+		if ((int) strlen(batch_keys[i].name) == len && memcmp(batch_keys[i].name, name, len) == 0)
+			return i;
+	return -1;
+}
+
+/* The value of key k as its argument (the cast the PL/pgSQL batch made). */
+static void
+convert_value(FunctionCallInfo fc, int k, JsonbValue *v)
+{
+	char	   *s;
+	Datum		d;
+
+	fc->args[k].isnull = false;
+	if (v->type == jbvNull)
+	{
+		fc->args[k].isnull = true;
+		fc->args[k].value = (Datum) 0;
+		return;
+	}
+	switch (batch_keys[k].kind)
+	{
+		case K_JSONB:
+			d = JsonbPGetDatum(JsonbValueToJsonb(v));
+			break;
+		case K_TEXTARRAY:
+			{
+				JsonbIterator *it;
+				JsonbValue	e;
+				JsonbIteratorToken tok;
+				ArrayBuildState *st = initArrayResult(TEXTOID, CurrentMemoryContext, false);
+
+				if (v->type != jbvBinary || !JsonContainerIsArray(v->val.binary.data))
+					bad_key("an array of strings");
+				it = JsonbIteratorInit(v->val.binary.data);
+				while ((tok = JsonbIteratorNext(&it, &e, true)) != WJB_DONE)
+				{
+					if (tok != WJB_ELEM)
+						continue;
+					if (e.type == jbvNull)
+						accumArrayResult(st, (Datum) 0, true, TEXTOID, CurrentMemoryContext);
+					else if ((s = scalar_text(&e)) != NULL)
+						accumArrayResult(st, CStringGetTextDatum(s), false, TEXTOID, CurrentMemoryContext);
+					else
+						bad_key("an array of strings");
+				}
+				d = makeArrayResult(st, CurrentMemoryContext);
+			}
+			break;
+		default:
+			s = scalar_text(v);
+			if (s == NULL)
+				bad_key(batch_keys[k].kind == K_TEXT ? "a string" : "a JSON scalar");
+			switch (batch_keys[k].kind)
+			{
+				case K_TEXT:
+					d = CStringGetTextDatum(s);
+					break;
+				case K_INT8:
+					d = DirectFunctionCall1(int8in, CStringGetDatum(s));
+					break;
+				case K_FLOAT8:
+					d = DirectFunctionCall1(float8in, CStringGetDatum(s));
+					break;
+				case K_AMOUNT:
+					d = DirectFunctionCall3(numeric_in, CStringGetDatum(s),
+											ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+					break;
+				case K_BOOL:
+					d = DirectFunctionCall1(boolin, CStringGetDatum(s));
+					break;
+				case K_TIMESTAMPTZ:
+					d = DirectFunctionCall3(timestamptz_in, CStringGetDatum(s),
+											ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+					break;
+				case K_INET:
+					d = DirectFunctionCall1(inet_in, CStringGetDatum(s));
+					break;
+				default:
+					elog(ERROR, "unexpected key kind");
+			}
+	}
+	fc->args[k].value = d;
+}
+
+typedef struct ParseArg
+{
+	JsonbValue *elem;
+	BatchEvent *ev;
+} ParseArg;
+
+/* Convert and check one element (run under with_element). */
+static void
+parse_element(void *arg)
+{
+	ParseArg   *pa = arg;
+	BatchEvent *ev = pa->ev;
+	JsonbIterator *it;
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			k = -1;
+	int			i;
+
+	ev->fc = palloc0(SizeForFunctionCallInfo(UA_RECORD_NARGS));
+	InitFunctionCallInfoData(*ev->fc, batch_flinfo, UA_RECORD_NARGS, InvalidOid, NULL, NULL);
+	for (i = 0; i < UA_RECORD_NARGS; i++)
+	{
+		ev->fc->args[i].value = (Datum) 0;
+		ev->fc->args[i].isnull = true;
+	}
+	err_whole = true;
+	if (pa->elem->type != jbvBinary || !JsonContainerIsObject(pa->elem->val.binary.data))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("event %d is not a JSON object", ev->index)));
+	err_whole = false;
+	it = JsonbIteratorInit(pa->elem->val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+		{
+			k = key_number(v.val.string.val, v.val.string.len);
+			if (k < 0)
+			{
+				err_whole = true;
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("event %d has unknown key \"%s\"", ev->index,
+								pnstrdup(v.val.string.val, v.val.string.len)),
+						 errhint("Keys are the argument names of analytics.record_chat_event.")));
+			}
+		}
+		else if (tok == WJB_VALUE)
+		{
+			err_whole = false;
+			err_key = batch_keys[k].name;
+			convert_value(ev->fc, k, &v);
+			err_key = NULL;
+		}
+	}
+	err_whole = false;
+	ua_record_check(ev->fc, &ev->a);
+}
+
+/* Elements [from, to) of the batch, converted and checked, into ev. */
+static void
+parse_range(Jsonb *jb, int from, int to, BatchEvent *ev)
+{
+	int			i;
+
+	for (i = from; i < to; i++)
+	{
+		ParseArg	pa;
+
+		pa.elem = getIthJsonbValueFromContainer(&jb->root, i);
+		pa.ev = &ev[i - from];
+		ev[i - from].index = i + 1;
+		ev[i - from].first = -1;
+		ev[i - from].skip = false;
+		ev[i - from].id = 0;
+		with_element(i + 1, parse_element, &pa);
+	}
+}
+
+/* A hash key from up to three strings and a number, unambiguous. */
+static void
+make_key(char *key, const char *a, const char *b, const char *c, int64 n)
+{
+	snprintf(key, KEYLEN, "%d:%s|%d:%s|%d:%s|" INT64_FORMAT,
+			 (int) strlen(a), a, (int) strlen(b), b, (int) strlen(c), c, n);
+}
+
+static const char *
+arg_cstring(FunctionCallInfo fc, int k)
+{
+	return fc->args[k].isnull ? "" : TextDatumGetCString(fc->args[k].value);
+}
+
+static HTAB *
+new_hash(const char *name, Size entrysize, MemoryContext cxt)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = KEYLEN;
+	ctl.entrysize = entrysize;
+	ctl.hcxt = cxt;
+	return hash_create(name, 256, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+}
+
+/*
+ * Idempotency keys: claim the chunk's keys in one statement, in key order;
+ * those already held (before this batch, or by an earlier chunk) are read
+ * with a fresh snapshot after the claim waited for their holders.
+ */
+static UaPlan claim_keys = {
+	.sql = "INSERT INTO analytics.request_keys AS k (user_id, request_id, event_id, occurred_at) "
+	"SELECT x.u, x.r, pg_catalog.nextval('analytics.chat_events_id_seq'), x.o "
+	"FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), "
+	"pg_catalog.unnest($3::timestamptz[])) AS x(u, r, o) "
+	"ORDER BY x.u, x.r "
+	"ON CONFLICT (user_id, request_id) DO NOTHING RETURNING k.user_id, k.request_id, k.event_id",
+	.nargs = 3, .argtypes = {TEXTARRAYOID, TEXTARRAYOID, TIMESTAMPTZARRAYOID}
+};
+
+static UaPlan find_keys = {
+	.sql = "SELECT k.user_id, k.request_id, k.event_id "
+	"FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS x(u, r) "
+	"JOIN analytics.request_keys k ON k.user_id = x.u AND k.request_id = x.r",
+	.nargs = 2, .argtypes = {TEXTARRAYOID, TEXTARRAYOID}
+};
+
+typedef struct KeyEntry
+{
+	char		key[KEYLEN];
+	int			pos;			/* chunk position of the first element with it */
+	bool		done;
+} KeyEntry;
+
+static void
+claim_chunk_keys(BatchEvent *ev, int n, MemoryContext cxt)
+{
+	HTAB	   *keys = new_hash("usage_analytics batch keys", sizeof(KeyEntry), cxt);
+	Datum	   *u = palloc(n * sizeof(Datum));
+	Datum	   *r = palloc(n * sizeof(Datum));
+	Datum	   *o = palloc(n * sizeof(Datum));
+	int			m = 0;
+	int			pass;
+	int			i;
+	char		key[KEYLEN];
+
+	for (i = 0; i < n; i++)
+	{
+		KeyEntry   *e;
+		bool		found;
+
+		if (ev[i].fc->args[A_REQUEST_ID].isnull)
+			continue;
+		make_key(key, arg_cstring(ev[i].fc, A_USER_ID), arg_cstring(ev[i].fc, A_REQUEST_ID), "", 0);
+		e = hash_search(keys, key, HASH_ENTER, &found);
+		if (found)
+		{
+			ev[i].first = e->pos;
+			continue;
+		}
+		e->pos = i;
+		e->done = false;
+		u[m] = ev[i].fc->args[A_USER_ID].value;
+		r[m] = ev[i].fc->args[A_REQUEST_ID].value;
+		o[m] = TimestampTzGetDatum(ev[i].a.occurred_at);
+		m++;
+	}
+	if (m == 0)
+		return;
+
+	/* Pass 0: the claim (new keys); pass 1: the keys held already. */
+	for (pass = 0; pass < 2; pass++)
+	{
+		Datum		args[3];
+		uint64		j;
+
+		args[0] = PointerGetDatum(construct_array(u, m, TEXTOID, -1, false, TYPALIGN_INT));
+		args[1] = PointerGetDatum(construct_array(r, m, TEXTOID, -1, false, TYPALIGN_INT));
+		args[2] = PointerGetDatum(construct_array(o, m, TIMESTAMPTZOID, sizeof(TimestampTz),
+												  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+		ua_run(pass == 0 ? &claim_keys : &find_keys, args, NULL, false, -1);
+		for (j = 0; j < SPI_processed; j++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[j];
+			TupleDesc	desc = SPI_tuptable->tupdesc;
+			bool		isnull;
+			KeyEntry   *e;
+
+			make_key(key, TextDatumGetCString(SPI_getbinval(tup, desc, 1, &isnull)),
+					 TextDatumGetCString(SPI_getbinval(tup, desc, 2, &isnull)), "", 0);
+			e = hash_search(keys, key, HASH_FIND, NULL);
+			if (e == NULL || e->done)
+				continue;
+			e->done = true;
+			ev[e->pos].id = DatumGetInt64(SPI_getbinval(tup, desc, 3, &isnull));
+			ev[e->pos].skip = pass == 1;
+		}
+		/* What is left for pass 1: keys not claimed. */
+		m = 0;
+		for (i = 0; i < n; i++)
+		{
+			if (ev[i].fc->args[A_REQUEST_ID].isnull || ev[i].first >= 0 || ev[i].id != 0)
+				continue;
+			if (pass == 1)
+				elog(ERROR, "usage_analytics: idempotency key vanished");
+			u[m] = ev[i].fc->args[A_USER_ID].value;
+			r[m] = ev[i].fc->args[A_REQUEST_ID].value;
+			o[m] = TimestampTzGetDatum(ev[i].a.occurred_at);
+			m++;
+		}
+		if (m == 0)
+			break;
+	}
+}
+
+/* A subject at a time: what the single path reads per event. */
+typedef struct SubjectEntry
+{
+	char		key[KEYLEN];
+	bool		in_org;
+	UaOrg		org;
+	UaSubject	subject;
+	Datum		usage_date;
+} SubjectEntry;
+
+/* A price at a time. */
+typedef struct PriceEntry
+{
+	char		key[KEYLEN];
+	int			found;
+	UaPrice		price;
+} PriceEntry;
+
+/* A counter row's sum (org_id 0: usage_counters). */
+typedef struct CounterEntry
+{
+	char		key[KEYLEN];
+	Datum		org_id;
+	Datum		user_id;
+	Datum		usage_date;
+	UaCounterDelta d;
+} CounterEntry;
+
+/* A subject whose thresholds the chunk may have moved. */
+typedef struct NotifyEntry
+{
+	char		key[KEYLEN];
+	bool		in_org;
+	Datum		id;				/* user or organization */
+	Datum		user_id;		/* in_org: a member who recorded */
+	UaOrg		org;
+	DateADT		latest;			/* the latest day its events were counted on */
+	bool		have_now;		/* subject: the subject now, read already */
+	UaSubject	subject;
+} NotifyEntry;
+
+static int
+notify_cmp(const void *a, const void *b)
+{
+	return strcmp((*(NotifyEntry *const *) a)->key, (*(NotifyEntry *const *) b)->key);
+}
+
+typedef struct CostArg
+{
+	BatchEvent *ev;
+	const UaPrice *price;
+	int			found;
+	UaRecordCost *cost;
+} CostArg;
+
+static void
+cost_element(void *arg)
+{
+	CostArg    *ca = arg;
+	UaPrice		p[1];
+
+	memset(p, 0, sizeof(p));
+	if (ca->found > 0)
+		ua_price_apply(ca->price, ca->ev->a.t.input, ca->ev->a.t.cached, ca->ev->a.t.write,
+					   ca->ev->a.t.output, &p[0]);
+	ua_record_cost(ca->ev->fc, &ca->ev->a, p, ca->found, ca->cost);
+}
+
+static Datum
+sum_amounts(Datum a, Datum b)
+{
+	if (a == (Datum) 0)
+		return b;
+	if (b == (Datum) 0)
+		return a;
+	return DirectFunctionCall2(numeric_add, a, b);
+}
+
+static void
+delta_add(UaCounterDelta *sum, const UaCounterDelta *d)
+{
+	sum->requests += d->requests;
+	sum->failed += d->failed;
+	sum->input_tokens += d->input_tokens;
+	sum->cached_input_tokens += d->cached_input_tokens;
+	sum->cache_write_tokens += d->cache_write_tokens;
+	sum->output_tokens += d->output_tokens;
+	sum->reasoning_tokens += d->reasoning_tokens;
+	sum->cache_hits += d->cache_hits;
+	sum->cost = sum_amounts(sum->cost, d->cost);
+	sum->cache_savings = sum_amounts(sum->cache_savings, d->cache_savings);
+	sum->response_time_sum += d->response_time_sum;
+	sum->response_time_count += d->response_time_count;
+}
+
+/* Add d to the row (org_id, user_id, usage_date) of hash h. */
+static void
+counter_add(HTAB *h, Datum org_id, Datum user_id, Datum usage_date, const UaCounterDelta *d)
+{
+	char		key[KEYLEN];
+	char		date[16];
+	CounterEntry *ce;
+	bool		found;
+
+	snprintf(date, sizeof(date), "%d", (int) DatumGetDateADT(usage_date));
+	make_key(key, org_id == (Datum) 0 ? "" : TextDatumGetCString(org_id), TextDatumGetCString(user_id),
+			 date, 0);
+	ce = hash_search(h, key, HASH_ENTER, &found);
+	if (!found)
+	{
+		ce->org_id = org_id;
+		ce->user_id = user_id;
+		ce->usage_date = usage_date;
+		ce->d = *d;
+	}
+	else
+		delta_add(&ce->d, d);
+}
+
+/* Write the rows of h: one statement. */
+static void
+counters_apply(HTAB *h, bool org)
+{
+	long		n = hash_get_num_entries(h);
+	Datum	   *orgs;
+	Datum	   *users;
+	Datum	   *dates;
+	UaCounterDelta *d;
+	HASH_SEQ_STATUS seq;
+	CounterEntry *ce;
+	long		i = 0;
+
+	if (n == 0)
+		return;
+	orgs = palloc(n * sizeof(Datum));
+	users = palloc(n * sizeof(Datum));
+	dates = palloc(n * sizeof(Datum));
+	d = palloc(n * sizeof(UaCounterDelta));
+	hash_seq_init(&seq, h);
+	while ((ce = hash_seq_search(&seq)) != NULL)
+	{
+		orgs[i] = ce->org_id;
+		users[i] = ce->user_id;
+		dates[i] = ce->usage_date;
+		d[i] = ce->d;
+		i++;
+	}
+	ua_counters_add_many((int) n, org ? orgs : NULL, users, dates, d);
+}
+
+/* Record the chunk ev[0..n) (converted and checked); ids into ev[].id. */
+static void
+record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
+{
+	HTAB	   *subjects = new_hash("usage_analytics batch subjects", sizeof(SubjectEntry), cxt);
+	HTAB	   *prices = new_hash("usage_analytics batch prices", sizeof(PriceEntry), cxt);
+	HTAB	   *ucount = new_hash("usage_analytics batch counters", sizeof(CounterEntry), cxt);
+	HTAB	   *ocount = new_hash("usage_analytics batch org counters", sizeof(CounterEntry), cxt);
+	HTAB	   *notify = new_hash("usage_analytics batch notify", sizeof(NotifyEntry), cxt);
+	UaEventRow *rows = palloc(n * sizeof(UaEventRow));
+	int		   *row_of = palloc(n * sizeof(int));
+	int64	   *ids;
+	int			nrows = 0;
+	char		key[KEYLEN];
+	Snapshot	snap;
+	HASH_SEQ_STATUS seq;
+	int			i;
+
+	claim_chunk_keys(ev, n, cxt);
+
+	/* Subjects, days and prices; the rows and their counter sums. */
+	snap = ua_begin_read(true);
+	for (i = 0; i < n; i++)
+	{
+		FunctionCallInfo fc = ev[i].fc;
+		SubjectEntry *se;
+		PriceEntry *pe;
+		UaRecordCost cost;
+		UaCounterDelta d;
+		CostArg		ca;
+		bool		in_org;
+		bool		found;
+
+		row_of[i] = -1;
+		if (ev[i].skip || ev[i].first >= 0)
+			continue;
+		in_org = orgs && !fc->args[A_ORG_ID].isnull;
+		make_key(key, in_org ? "o" : "u", arg_cstring(fc, in_org ? A_ORG_ID : A_USER_ID), "",
+				 (int64) ev[i].a.occurred_at);
+		se = hash_search(subjects, key, HASH_ENTER, &found);
+		if (!found)
+		{
+			se->in_org = in_org;
+			if (in_org)
+			{
+				ua_org_lookup(fc->args[A_ORG_ID].value, snap, &se->org);
+				ua_org_subject_at(fc->args[A_ORG_ID].value, &se->org, ev[i].a.occurred_at, snap,
+								  &se->subject);
+			}
+			else
+				ua_subject_at(fc->args[A_USER_ID].value, ev[i].a.occurred_at, snap, &se->subject);
+			se->usage_date = DateADTGetDatum(ua_local_date(se->subject.time_zone, ev[i].a.occurred_at));
+		}
+
+		make_key(key, arg_cstring(fc, A_MODEL), fc->args[A_PROVIDER].isnull ? "\x01" :
+				 arg_cstring(fc, A_PROVIDER), "", (int64) ev[i].a.occurred_at);
+		pe = hash_search(prices, key, HASH_ENTER, &found);
+		if (!found)
+		{
+			UaPrice		p[2];
+
+			memset(p, 0, sizeof(p));
+			pe->found = ua_price_request(fc->args[A_MODEL].value,
+										 fc->args[A_PROVIDER].isnull ? (Datum) 0 : fc->args[A_PROVIDER].value,
+										 ev[i].a.occurred_at, 0, 0, 0, 0, snap, p);
+			pe->price = p[0];
+		}
+		ca.ev = &ev[i];
+		ca.price = &pe->price;
+		ca.found = pe->found;
+		ca.cost = &cost;
+		with_element(ev[i].index, cost_element, &ca);
+
+		ua_record_row(fc, &ev[i].a, &cost, se->usage_date, Int64GetDatum(ev[i].id), &rows[nrows]);
+		row_of[i] = nrows++;
+
+		ua_record_delta(&ev[i].a, &cost, &d);
+		/* The user's day; with org_id also the organization's pooled and member rows. */
+		counter_add(ucount, (Datum) 0, fc->args[A_USER_ID].value, se->usage_date, &d);
+		if (in_org)
+		{
+			counter_add(ocount, fc->args[A_ORG_ID].value, fc->args[A_USER_ID].value, se->usage_date, &d);
+			counter_add(ocount, fc->args[A_ORG_ID].value, CStringGetTextDatum(""), se->usage_date, &d);
+		}
+
+		/* Only an organization's plan notifies (not an unknown org_id's). */
+		if (ua_notify_enabled && (!in_org || se->org.found))
+		{
+			NotifyEntry *ne;
+
+			make_key(key, in_org ? "o" : "u", arg_cstring(fc, in_org ? A_ORG_ID : A_USER_ID), "", 0);
+			ne = hash_search(notify, key, HASH_ENTER, &found);
+			if (!found)
+			{
+				ne->in_org = in_org;
+				ne->id = fc->args[in_org ? A_ORG_ID : A_USER_ID].value;
+				ne->user_id = fc->args[A_USER_ID].value;
+				ne->org = se->org;
+				ne->latest = DatumGetDateADT(se->usage_date);
+				ne->have_now = false;
+			}
+			else
+				ne->latest = Max(ne->latest, DatumGetDateADT(se->usage_date));
+			/* An event of now (the usual case): its subject is the one now. */
+			if (!ne->have_now && ev[i].a.occurred_at == GetCurrentTransactionStartTimestamp())
+			{
+				ne->have_now = true;
+				ne->subject = se->subject;
+			}
+		}
+	}
+	ua_end_read(true);
+
+	/* The events, as COPY inserts them. */
+	ids = palloc(Max(nrows, 1) * sizeof(int64));
+	ua_event_insert_batch(rows, nrows, ids);
+	for (i = 0; i < n; i++)
+		if (row_of[i] >= 0)
+			ev[i].id = ids[row_of[i]];
+	for (i = 0; i < n; i++)
+		if (ev[i].first >= 0)
+			ev[i].id = ev[ev[i].first].id;
+
+	/* Counter rows: one statement per table. */
+	counters_apply(ucount, false);
+	counters_apply(ocount, true);
+
+	/* Thresholds: once per subject, in key order, with the chunk counted. */
+	if (hash_get_num_entries(notify) > 0)
+	{
+		long		nn = hash_get_num_entries(notify);
+		NotifyEntry **order = palloc(nn * sizeof(NotifyEntry *));
+		NotifyEntry *ne;
+		TimestampTz now = GetCurrentTransactionStartTimestamp();
+		Datum		zero = DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
+		long		j = 0;
+
+		hash_seq_init(&seq, notify);
+		while ((ne = hash_seq_search(&seq)) != NULL)
+			order[j++] = ne;
+		qsort(order, nn, sizeof(NotifyEntry *), notify_cmp);
+		for (j = 0; j < nn; j++)
+		{
+			UaSnapshot	usage;
+			UaQuota		quota;
+
+			UaSubject	subject;
+			DateADT		today;
+			int			y,
+						m,
+						d;
+
+			ne = order[j];
+			snap = ua_begin_read(true);
+			if (ne->have_now)
+				subject = ne->subject;
+			else if (ne->in_org)
+				ua_org_subject_at(ne->id, &ne->org, now, snap, &subject);
+			else
+				ua_subject_at(ne->id, now, snap, &subject);
+
+			/*
+			 * Usage counted before the current local month (a history load)
+			 * is in no period a threshold watches: nothing to evaluate.
+			 */
+			today = ua_local_date(subject.time_zone, now);
+			j2date(today + POSTGRES_EPOCH_JDATE, &y, &m, &d);
+			if (ne->latest < date2j(y, m, 1) - POSTGRES_EPOCH_JDATE)
+			{
+				ua_end_read(true);
+				continue;
+			}
+			if (ne->in_org)
+				ua_org_usage_snapshot(ne->id, ne->user_id, now, &subject, NULL, snap, &usage);
+			else
+				ua_usage_snapshot(ne->id, now, &subject, snap, &usage);
+			ua_quota_from_snapshot(&usage, 0, zero, NULL, CurrentMemoryContext, &quota);
+			ua_end_read(true);
+			if (ne->in_org)
+				ua_notify_org_thresholds(ne->id, &quota);
+			else
+				ua_notify_thresholds(ne->id, &quota);
+		}
+	}
+}
+
+Datum
+ua_record_chat_events(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Jsonb	   *jb;
+	int			n;
+	int			from;
+	bool		keep;
+	bool		orgs;
+	Tuplestorestate *store;
+	TupleDesc	desc;
+	MemoryContext per_query;
+	MemoryContext old;
+	MemoryContext chunk_cxt;
+	BatchEvent *ev = NULL;
+
+	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
+		(rsinfo->allowedModes & SFRM_Materialize) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("set-valued function called in context that cannot accept a set")));
+
+	jb = PG_ARGISNULL(0) ? NULL : PG_GETARG_JSONB_P(0);
+	if (jb == NULL || !JB_ROOT_IS_ARRAY(jb) || JB_ROOT_IS_SCALAR(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("events must be a JSON array of objects")));
+	n = JB_ROOT_COUNT(jb);
+	if (n > ua_max_batch_events)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("a batch holds at most %d events, this one has %d", ua_max_batch_events, n),
+				 errhint("Split it into several calls, or raise usage_analytics.max_batch_events.")));
+
+	per_query = rsinfo->econtext->ecxt_per_query_memory;
+	old = MemoryContextSwitchTo(per_query);
+	store = tuplestore_begin_heap(true, false, work_mem);
+	desc = CreateTemplateTupleDesc(1);
+	TupleDescInitEntry(desc, (AttrNumber) 1, "record_chat_events", INT8OID, -1, 0);
+	rsinfo->returnMode = SFRM_Materialize;
+	rsinfo->setResult = store;
+	rsinfo->setDesc = desc;
+	MemoryContextSwitchTo(old);
+
+	batch_flinfo = make_flinfo();
+
+	/* 1. Every element checked before anything is written. */
+	chunk_cxt = AllocSetContextCreate(CurrentMemoryContext, "usage_analytics batch",
+									  ALLOCSET_DEFAULT_SIZES);
+	keep = n <= CHUNK;
+	for (from = 0; from < n; from += CHUNK)
+	{
+		int			to = Min(n, from + CHUNK);
+
+		old = MemoryContextSwitchTo(chunk_cxt);
+		ev = palloc((to - from) * sizeof(BatchEvent));
+		parse_range(jb, from, to, ev);
+		MemoryContextSwitchTo(old);
+		if (!keep)
+			MemoryContextReset(chunk_cxt);
+	}
+
+	/*
+	 * 2. Chunk by chunk, in order.  An SPI connection per chunk: what the
+	 * chunk allocates after a statement (SPI returns to its procedure
+	 * context) and its result tables go at SPI_finish.
+	 */
+	orgs = ua_orgs_enabled();
+	for (from = 0; from < n; from += CHUNK)
+	{
+		int			to = Min(n, from + CHUNK);
+		int			i;
+
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(chunk_cxt);
+		if (!keep)
+		{
+			ev = palloc((to - from) * sizeof(BatchEvent));
+			parse_range(jb, from, to, ev);
+		}
+		SPI_connect();
+		record_chunk(ev, to - from, orgs, chunk_cxt);
+		SPI_finish();
+		MemoryContextSwitchTo(old);
+		for (i = 0; i < to - from; i++)
+		{
+			Datum		v = Int64GetDatum(ev[i].id);
+			bool		isnull = false;
+
+			tuplestore_putvalues(store, desc, &v, &isnull);
+		}
+		MemoryContextReset(chunk_cxt);
+	}
+	MemoryContextDelete(chunk_cxt);
+	return (Datum) 0;
+}
