@@ -173,16 +173,5 @@ SELECT pg_catalog.pg_extension_config_dump('analytics.request_keys', '');
 
 \ir functions/import_chat_events.sql
 
-\ir functions/raise_bad_key.sql
-
-/*
- * record_chat_events is bounded: a batch of more than
- * usage_analytics.max_batch_events elements is refused before anything is
- * written (it was unbounded: 200,001 events ran for over ten minutes).
- * Since issue 17 the C batch checks the same itself (54000, same message);
- * check_batch_size and raise_bad_key are no longer called.
- */
-\ir functions/check_batch_size.sql
-
 -- The ledger check of the write path, for SQL callers (corrections).
 \ir functions/check_ledger.sql

@@ -271,14 +271,6 @@ DROP FUNCTION analytics.user_dashboard(text);
  */
 
 /*
- * record_chat_events is bounded: a batch of more than
- * usage_analytics.max_batch_events elements is refused before anything is
- * written (it was unbounded: 200,001 events ran for over ten minutes).
- * record_chat_events calls it (its latest body is in the clients section
- * below).
- */
-\ir ../functions/check_batch_size.sql
-/*
  * For operators: how far the fold lags, and the jobs' recent failures.
  */
 \ir ../functions/fold_lag_status.sql
@@ -1149,6 +1141,9 @@ REVOKE ALL ON analytics.billing_outbox FROM PUBLIC;
 REVOKE ALL ON SEQUENCE analytics.billing_outbox_outbox_id_seq FROM PUBLIC;
 -- ==== issue 17: the batch path and history loads ====
 -- record_chat_events (C now) is included above with its latest body.
+-- The PL/pgSQL batch's helper is gone with it (the C batch names the
+-- element and key of a bad value itself).
+DROP FUNCTION analytics.raise_bad_key(integer, text, text);
 \ir ../functions/ensure_event_partitions.sql
 
 \ir ../functions/import_chunk.sql
