@@ -496,67 +496,91 @@ insert_through_spi(LogDesc *log, const Datum *values, const bool *nulls, const b
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }
 
-static int64
-log_insert(LogDesc *log, const Datum *values, const bool *nulls, const bool *defaults)
+/*
+ * Resolve the log's root, refresh the cache, and say whether rows may go in
+ * directly (heap and index access as COPY does) or must go through
+ * insert_through_spi: not on a distributed (Citus) install, under RLS, or
+ * without the INSERT privilege.
+ */
+static bool
+log_open(LogDesc *log, Oid *root)
 {
 	LogCache   *cache = &log->cache;
-	Oid			root;
-	EState	   *estate;
-	RangeTblEntry *rte;
-	ResultRelInfo *rri;
-	ResultRelInfo *leaf;
-	ModifyTableState *mtstate;
-	PartitionTupleRouting *proute;
-	TupleTableSlot *slot;
-	TupleConversionMap *map;
-	ExprContext *econtext;
-	LeafChecks *checks;
 	Relation	rel;
-	Bitmapset  *inserted_cols = NULL;
-	int64		id;
-	bool		id_null;
-	bool		direct;
-	int			i;
 
-	root = RangeVarGetRelid(makeRangeVar("analytics", (char *) log->relname, -1), RowExclusiveLock, false);
-	if (!cache->valid || cache->stale || cache->root != root)
+	*root = RangeVarGetRelid(makeRangeVar("analytics", (char *) log->relname, -1), RowExclusiveLock, false);
+	if (!cache->valid || cache->stale || cache->root != *root)
 	{
-		rel = table_open(root, NoLock);
+		rel = table_open(*root, NoLock);
 		rebuild(log, rel);
 		table_close(rel, NoLock);
 	}
-	if (!cache->direct || ua_citus() || check_enable_rls(root, InvalidOid, true) == RLS_ENABLED ||
-		pg_class_aclcheck(root, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
-		return insert_through_spi(log, values, nulls, defaults);
+	return cache->direct && !ua_citus() && check_enable_rls(*root, InvalidOid, true) != RLS_ENABLED &&
+		pg_class_aclcheck(*root, GetUserId(), ACL_INSERT) == ACLCHECK_OK;
+}
 
-	/* The root relation as the executor would set it up for COPY. */
-	estate = CreateExecutorState();
-	rte = makeNode(RangeTblEntry);
+/* The executor state of an insert into the log's root, as COPY sets it up. */
+typedef struct LogExec
+{
+	EState	   *estate;
+	ResultRelInfo *rri;
+	ModifyTableState *mtstate;
+	PartitionTupleRouting *proute;
+	ExprContext *econtext;
+	TupleTableSlot *slot;		/* a row of the root */
+	Relation	rel;			/* the root */
+} LogExec;
+
+static void
+log_exec_begin(LogExec *x, Oid root, Bitmapset *inserted_cols)
+{
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+
+	x->estate = CreateExecutorState();
 	rte->rtekind = RTE_RELATION;
 	rte->relid = root;
 	rte->relkind = RELKIND_PARTITIONED_TABLE;
 	rte->rellockmode = RowExclusiveLock;
-	for (i = 0; i < log->ncolumns; i++)
-		if (!defaults[i])
-			inserted_cols = bms_add_member(inserted_cols,
-										   cache->attno[i] - FirstLowInvalidHeapAttributeNumber);
-	UA_INIT_RANGE_TABLE(estate, list_make1(rte), ua_insert_perminfos(rte, inserted_cols));
-	rri = makeNode(ResultRelInfo);
-	ExecInitResultRelation(estate, rri, 1);
-	rel = rri->ri_RelationDesc;
-	UA_CHECK_VALID_INSERT(rri);
-	mtstate = makeNode(ModifyTableState);
-	mtstate->ps.plan = NULL;
-	mtstate->ps.state = estate;
-	mtstate->operation = CMD_INSERT;
-	mtstate->mt_nrels = 1;
-	mtstate->resultRelInfo = rri;
-	mtstate->rootResultRelInfo = rri;
-	proute = ExecSetupPartitionTupleRouting(estate, rel);
-	econtext = GetPerTupleExprContext(estate);
+	UA_INIT_RANGE_TABLE(x->estate, list_make1(rte), ua_insert_perminfos(rte, inserted_cols));
+	x->rri = makeNode(ResultRelInfo);
+	ExecInitResultRelation(x->estate, x->rri, 1);
+	x->rel = x->rri->ri_RelationDesc;
+	UA_CHECK_VALID_INSERT(x->rri);
+	x->mtstate = makeNode(ModifyTableState);
+	x->mtstate->ps.plan = NULL;
+	x->mtstate->ps.state = x->estate;
+	x->mtstate->operation = CMD_INSERT;
+	x->mtstate->mt_nrels = 1;
+	x->mtstate->resultRelInfo = x->rri;
+	x->mtstate->rootResultRelInfo = x->rri;
+	x->proute = ExecSetupPartitionTupleRouting(x->estate, x->rel);
+	x->econtext = GetPerTupleExprContext(x->estate);
+	x->slot = table_slot_create(x->rel, &x->estate->es_tupleTable);
+}
 
-	/* The row: our values, and the defaults of the other columns. */
-	slot = table_slot_create(rel, &estate->es_tupleTable);
+static void
+log_exec_end(LogExec *x)
+{
+	ExecResetTupleTable(x->estate->es_tupleTable, false);
+	ExecCleanupTupleRouting(x->mtstate, x->proute);
+	ExecCloseResultRelations(x->estate);
+	ExecCloseRangeTableRelations(x->estate);
+	FreeExecutorState(x->estate);
+}
+
+/*
+ * Fill x->slot with a row of the root: our values, and the defaults of the
+ * other columns.  Returns the id (drawn from the sequence when defaulted);
+ * *id_null when it is NULL.
+ */
+static int64
+log_fill_slot(LogDesc *log, LogExec *x, Oid root, const Datum *values, const bool *nulls,
+			  const bool *defaults, bool *id_null)
+{
+	LogCache   *cache = &log->cache;
+	TupleTableSlot *slot = x->slot;
+	int			i;
+
 	ExecClearTuple(slot);
 	memset(slot->tts_isnull, true, cache->natts * sizeof(bool));
 	for (i = 0; i < cache->natts; i++)
@@ -569,63 +593,96 @@ log_insert(LogDesc *log, const Datum *values, const bool *nulls, const bool *def
 			slot->tts_isnull[i] = nulls[col];
 		}
 		else if (cache->defaults[i] != NULL)
-			slot->tts_values[i] = ExecEvalExprSwitchContext(cache->defaults[i], econtext,
+			slot->tts_values[i] = ExecEvalExprSwitchContext(cache->defaults[i], x->econtext,
 															&slot->tts_isnull[i]);
 	}
-	id_null = slot->tts_isnull[cache->attno[log->id_column] - 1];
-	id = id_null ? 0 : DatumGetInt64(slot->tts_values[cache->attno[log->id_column] - 1]);
+	*id_null = slot->tts_isnull[cache->attno[log->id_column] - 1];
 	ExecStoreVirtualTuple(slot);
 	slot->tts_tableOid = root;
+	return *id_null ? 0 : DatumGetInt64(slot->tts_values[cache->attno[log->id_column] - 1]);
+}
+
+/* A row the direct path could not take, through SPI, keeping its drawn id. */
+static int64
+insert_through_spi_keeping_id(LogDesc *log, const Datum *values, const bool *nulls,
+							  const bool *defaults, bool id_null, int64 id)
+{
+	Datum		v[MAX_LOG_COLUMNS];
+	bool		n[MAX_LOG_COLUMNS];
+	bool		d[MAX_LOG_COLUMNS];
+
+	memcpy(v, values, log->ncolumns * sizeof(Datum));
+	memcpy(n, nulls, log->ncolumns * sizeof(bool));
+	memcpy(d, defaults, log->ncolumns * sizeof(bool));
+	if (!id_null)
+	{
+		v[log->id_column] = Int64GetDatum(id);
+		n[log->id_column] = false;
+		d[log->id_column] = false;
+	}
+	return insert_through_spi(log, v, n, d);
+}
+
+/*
+ * Insert one row: directly when log_open allows and the partition's
+ * checks are ours to run, else through insert_through_spi.  SPI connected,
+ * owner's rights.
+ */
+static int64
+log_insert(LogDesc *log, const Datum *values, const bool *nulls, const bool *defaults)
+{
+	LogCache   *cache = &log->cache;
+	Oid			root;
+	LogExec		x;
+	ResultRelInfo *leaf;
+	TupleTableSlot *slot;
+	TupleConversionMap *map;
+	LeafChecks *checks;
+	Bitmapset  *inserted_cols = NULL;
+	int64		id;
+	bool		id_null;
+	bool		direct;
+	int			i;
+
+	if (!log_open(log, &root))
+		return insert_through_spi(log, values, nulls, defaults);
+
+	for (i = 0; i < log->ncolumns; i++)
+		if (!defaults[i])
+			inserted_cols = bms_add_member(inserted_cols,
+										   cache->attno[i] - FirstLowInvalidHeapAttributeNumber);
+	log_exec_begin(&x, root, inserted_cols);
+	id = log_fill_slot(log, &x, root, values, nulls, defaults, &id_null);
+	slot = x.slot;
 
 	/* The partition; locking it may deliver invalidations. */
-	leaf = ExecFindPartition(mtstate, rri, proute, slot, estate);
+	leaf = ExecFindPartition(x.mtstate, x.rri, x.proute, slot, x.estate);
 	if (cache->stale)
-		rebuild(log, rel);
+		rebuild(log, x.rel);
 	checks = cache->direct ? leaf_checks(log, leaf->ri_RelationDesc) : NULL;
 	direct = checks != NULL && leaf_is_direct(leaf, checks);
 
 	if (direct)
 	{
-		map = UA_ROOT_TO_CHILD_MAP(leaf, estate);
+		map = UA_ROOT_TO_CHILD_MAP(leaf, x.estate);
 		if (map != NULL)
 			slot = execute_attr_map_slot(map->attrMap, slot, leaf->ri_PartitionTupleSlot);
 		slot->tts_tableOid = RelationGetRelid(leaf->ri_RelationDesc);
 		if (leaf->ri_RelationDesc->rd_att->constr)
 		{
 			UA_CHECK_EXPRS(leaf) = checks->exprs;
-			ExecConstraints(leaf, slot, estate);
+			ExecConstraints(leaf, slot, x.estate);
 		}
 		table_tuple_insert(leaf->ri_RelationDesc, slot, GetCurrentCommandId(true), 0, NULL);
 		if (leaf->ri_NumIndices > 0)
-			UA_INSERT_INDEX_TUPLES(leaf, slot, estate);
+			UA_INSERT_INDEX_TUPLES(leaf, slot, x.estate);
 		/* Not ours to free: the cache owns them. */
 		UA_CHECK_EXPRS(leaf) = NULL;
 	}
-
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	ExecCleanupTupleRouting(mtstate, proute);
-	ExecCloseResultRelations(estate);
-	ExecCloseRangeTableRelations(estate);
-	FreeExecutorState(estate);
+	log_exec_end(&x);
 
 	if (!direct)
-	{
-		Datum		v[MAX_LOG_COLUMNS];
-		bool		n[MAX_LOG_COLUMNS];
-		bool		d[MAX_LOG_COLUMNS];
-
-		memcpy(v, values, log->ncolumns * sizeof(Datum));
-		memcpy(n, nulls, log->ncolumns * sizeof(bool));
-		memcpy(d, defaults, log->ncolumns * sizeof(bool));
-		/* The id already drawn from the sequence is kept. */
-		if (!id_null)
-		{
-			v[log->id_column] = Int64GetDatum(id);
-			n[log->id_column] = false;
-			d[log->id_column] = false;
-		}
-		return insert_through_spi(log, v, n, d);
-	}
+		return insert_through_spi_keeping_id(log, values, nulls, defaults, id_null, id);
 	CommandCounterIncrement();
 	return id;
 }
@@ -689,14 +746,7 @@ ua_event_insert_batch(const UaEventRow *rows, int n, int64 *ids)
 	LogDesc    *log = &event_log;
 	LogCache   *cache = &log->cache;
 	Oid			root;
-	EState	   *estate;
-	RangeTblEntry *rte;
-	ResultRelInfo *rri;
-	ModifyTableState *mtstate;
-	PartitionTupleRouting *proute;
-	TupleTableSlot *slot;
-	ExprContext *econtext;
-	Relation	rel;
+	LogExec		x;
 	Bitmapset  *inserted_cols = NULL;
 	BatchBuffer *buf;
 	List	   *leaves = NIL;
@@ -707,28 +757,13 @@ ua_event_insert_batch(const UaEventRow *rows, int n, int64 *ids)
 
 	if (n == 0)
 		return;
-	root = RangeVarGetRelid(makeRangeVar("analytics", (char *) log->relname, -1), RowExclusiveLock, false);
-	if (!cache->valid || cache->stale || cache->root != root)
-	{
-		rel = table_open(root, NoLock);
-		rebuild(log, rel);
-		table_close(rel, NoLock);
-	}
-	if (!cache->direct || check_enable_rls(root, InvalidOid, true) == RLS_ENABLED ||
-		pg_class_aclcheck(root, GetUserId(), ACL_INSERT) != ACLCHECK_OK)
+	if (!log_open(log, &root))
 	{
 		for (r = 0; r < n; r++)
 			ids[r] = insert_through_spi(log, rows[r].values, rows[r].nulls, rows[r].defaults);
 		return;
 	}
 
-	/* The root relation as the executor would set it up for COPY. */
-	estate = CreateExecutorState();
-	rte = makeNode(RangeTblEntry);
-	rte->rtekind = RTE_RELATION;
-	rte->relid = root;
-	rte->relkind = RELKIND_PARTITIONED_TABLE;
-	rte->rellockmode = RowExclusiveLock;
 	/* The columns any row sets. */
 	for (i = 0; i < log->ncolumns; i++)
 		for (r = 0; r < n; r++)
@@ -738,21 +773,7 @@ ua_event_insert_batch(const UaEventRow *rows, int n, int64 *ids)
 											   cache->attno[i] - FirstLowInvalidHeapAttributeNumber);
 				break;
 			}
-	UA_INIT_RANGE_TABLE(estate, list_make1(rte), ua_insert_perminfos(rte, inserted_cols));
-	rri = makeNode(ResultRelInfo);
-	ExecInitResultRelation(estate, rri, 1);
-	rel = rri->ri_RelationDesc;
-	UA_CHECK_VALID_INSERT(rri);
-	mtstate = makeNode(ModifyTableState);
-	mtstate->ps.plan = NULL;
-	mtstate->ps.state = estate;
-	mtstate->operation = CMD_INSERT;
-	mtstate->mt_nrels = 1;
-	mtstate->resultRelInfo = rri;
-	mtstate->rootResultRelInfo = rri;
-	proute = ExecSetupPartitionTupleRouting(estate, rel);
-	econtext = GetPerTupleExprContext(estate);
-	slot = table_slot_create(rel, &estate->es_tupleTable);
+	log_exec_begin(&x, root, inserted_cols);
 	buf = palloc0(sizeof(BatchBuffer));
 	cid = GetCurrentCommandId(true);
 
@@ -765,95 +786,59 @@ ua_event_insert_batch(const UaEventRow *rows, int n, int64 *ids)
 		TupleConversionMap *map;
 		bool		id_null;
 
-		/* The row: its values, and the defaults of the other columns. */
-		ExecClearTuple(slot);
-		memset(slot->tts_isnull, true, cache->natts * sizeof(bool));
-		for (i = 0; i < cache->natts; i++)
-		{
-			int			col = cache->column_of[i];
-
-			if (col >= 0 && !row->defaults[col])
-			{
-				slot->tts_values[i] = row->values[col];
-				slot->tts_isnull[i] = row->nulls[col];
-			}
-			else if (cache->defaults[i] != NULL)
-				slot->tts_values[i] = ExecEvalExprSwitchContext(cache->defaults[i], econtext,
-																&slot->tts_isnull[i]);
-		}
-		id_null = slot->tts_isnull[cache->attno[log->id_column] - 1];
-		ids[r] = id_null ? 0 : DatumGetInt64(slot->tts_values[cache->attno[log->id_column] - 1]);
-		ExecStoreVirtualTuple(slot);
-		slot->tts_tableOid = root;
+		ids[r] = log_fill_slot(log, &x, root, row->values, row->nulls, row->defaults, &id_null);
 
 		/* The partition; locking it may deliver invalidations. */
-		leaf = ExecFindPartition(mtstate, rri, proute, slot, estate);
+		leaf = ExecFindPartition(x.mtstate, x.rri, x.proute, x.slot, x.estate);
 		if (cache->stale)
 		{
-			batch_drop(buf, estate, cid);
+			batch_drop(buf, x.estate, cid);
 			foreach(lc, leaves)
 				UA_CHECK_EXPRS((ResultRelInfo *) lfirst(lc)) = NULL;
-			rebuild(log, rel);
+			rebuild(log, x.rel);
 		}
 		checks = cache->direct ? leaf_checks(log, leaf->ri_RelationDesc) : NULL;
 		if (checks == NULL || !leaf_is_direct(leaf, checks))
 		{
-			Datum		v[MAX_LOG_COLUMNS];
-			bool		nn[MAX_LOG_COLUMNS];
-			bool		d[MAX_LOG_COLUMNS];
-
 			/* In its place: what is buffered first. */
-			batch_flush(buf, estate, cid);
-			memcpy(v, row->values, log->ncolumns * sizeof(Datum));
-			memcpy(nn, row->nulls, log->ncolumns * sizeof(bool));
-			memcpy(d, row->defaults, log->ncolumns * sizeof(bool));
-			if (!id_null)
-			{
-				v[log->id_column] = Int64GetDatum(ids[r]);
-				nn[log->id_column] = false;
-				d[log->id_column] = false;
-			}
-			ids[r] = insert_through_spi(log, v, nn, d);
+			batch_flush(buf, x.estate, cid);
+			ids[r] = insert_through_spi_keeping_id(log, row->values, row->nulls, row->defaults,
+												   id_null, ids[r]);
 			cid = GetCurrentCommandId(true);
-			ResetPerTupleExprContext(estate);
+			ResetPerTupleExprContext(x.estate);
 			continue;
 		}
 		if (buf->leaf != leaf)
 		{
-			batch_drop(buf, estate, cid);
+			batch_drop(buf, x.estate, cid);
 			buf->leaf = leaf;
 		}
 		if (!list_member_ptr(leaves, leaf))
 			leaves = lappend(leaves, leaf);
 		if (buf->n == buf->nslots)
 			buf->slots[buf->nslots++] = table_slot_create(leaf->ri_RelationDesc, NULL);
-		leaf_slot = slot;
-		map = UA_ROOT_TO_CHILD_MAP(leaf, estate);
+		leaf_slot = x.slot;
+		map = UA_ROOT_TO_CHILD_MAP(leaf, x.estate);
 		if (map != NULL)
-			leaf_slot = execute_attr_map_slot(map->attrMap, slot, leaf->ri_PartitionTupleSlot);
+			leaf_slot = execute_attr_map_slot(map->attrMap, x.slot, leaf->ri_PartitionTupleSlot);
 		ExecCopySlot(buf->slots[buf->n], leaf_slot);
 		leaf_slot = buf->slots[buf->n];
 		leaf_slot->tts_tableOid = RelationGetRelid(leaf->ri_RelationDesc);
 		if (leaf->ri_RelationDesc->rd_att->constr)
 		{
 			UA_CHECK_EXPRS(leaf) = checks->exprs;
-			ExecConstraints(leaf, leaf_slot, estate);
+			ExecConstraints(leaf, leaf_slot, x.estate);
 		}
 		buf->n++;
-		ResetPerTupleExprContext(estate);
+		ResetPerTupleExprContext(x.estate);
 		if (buf->n == BATCH_BUFFER)
-			batch_flush(buf, estate, cid);
+			batch_flush(buf, x.estate, cid);
 	}
-	batch_drop(buf, estate, cid);
+	batch_drop(buf, x.estate, cid);
 	/* Not ours to free: the cache owns them. */
 	foreach(lc, leaves)
 		UA_CHECK_EXPRS((ResultRelInfo *) lfirst(lc)) = NULL;
-
-	ExecResetTupleTable(estate->es_tupleTable, false);
-	ExecCleanupTupleRouting(mtstate, proute);
-	ExecCloseResultRelations(estate);
-	ExecCloseRangeTableRelations(estate);
-	FreeExecutorState(estate);
+	log_exec_end(&x);
 	CommandCounterIncrement();
 }
 

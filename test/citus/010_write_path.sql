@@ -49,9 +49,16 @@ SELECT count(analytics.record_chat_event(user_id => 'm' || i, model => 'gpt-4o-m
   FROM generate_series(1, 8) i \gset
 ROLLBACK;
 
+-- A batch (not delegated: its users live on different workers).
+SELECT count(*) AS batch_ids FROM analytics.record_chat_events(
+  '[{"user_id": "b1", "model": "gpt-4o-mini", "input_tokens": 5, "output_tokens": 1},
+    {"user_id": "b2", "model": "gpt-4o-mini", "input_tokens": 6, "output_tokens": 1, "request_id": "b2-a"},
+    {"user_id": "b2", "model": "gpt-4o-mini", "input_tokens": 6, "output_tokens": 1, "request_id": "b2-a"},
+    {"user_id": "b3", "model": "gpt-4o-mini", "input_tokens": 7, "output_tokens": 1}]') \gset
+
 SELECT is((SELECT count(*)::int FROM analytics.chat_events
-            WHERE user_id IN ('d1', 'd2', 'd3', 'd4', 'd6', 'c1') OR user_id LIKE 'm_'),
-          15, 'every recorded event is in the log once (idempotency key honoured, rollback kept out)');
+            WHERE user_id IN ('d1', 'd2', 'd3', 'd4', 'd6', 'c1', 'b1', 'b2', 'b3') OR user_id LIKE 'm_'),
+          18, 'every recorded event is in the log once (idempotency key honoured, rollback kept out; the batch too)');
 SELECT is((SELECT count(*)::int FROM (
              SELECT user_id, count(*) FILTER (WHERE status <> 'pending') AS n,
                     count(*) FILTER (WHERE status = 'pending') AS p,

@@ -15,6 +15,13 @@
  *   - catalogs, plans, organizations and their members, subscriptions, API
  *     keys (key_prefix is unique across organizations), alert rules, the
  *     system and document rollups: reference tables.
+ *   - the billing catalogs (currencies, meters, plan charges and tiers):
+ *     reference tables.  Invoices, their lines, numbers, credits and the
+ *     billing outbox stay plain tables on the coordinator (their triggers
+ *     keep finalized invoices immutable and fill the outbox); their keys to
+ *     tables that become Citus tables are dropped (Citus would convert
+ *     them, which the extension's views forbid).  Billing on a cluster is
+ *     not tested yet.
  *   - access_list and role_bindings stay local to each node (their trigger
  *     grants privileges on the node itself), and so does fold_state: the
  *     fold does not run on a cluster yet (transaction ids are per node),
@@ -49,7 +56,7 @@ DECLARE
     'provider_limits', 'provider_counters', 'organizations', 'org_members', 'api_keys',
     'subscriptions', 'alert_rules', 'rollup_system_models',
     'rollup_system_labels', 'rollup_documents', 'rollup_document_sections',
-    'rollup_distinct'];
+    'rollup_distinct', 'currencies', 'meters', 'plan_charges', 'plan_charge_tiers'];
   delegated CONSTANT text[] := ARRAY[
     'analytics.record_chat_event(text,text,text,bigint,bigint,bigint,bigint,bigint,analytics.amount,double precision,double precision,text,text,text,text,timestamp with time zone,text,text,text,text,text,text,text,text,boolean,text[],bigint,jsonb,text,bigint,bigint,text,inet,text)',
     'analytics.start_request(text,text,bigint,text,text,analytics.amount,text,text,text,text,text,text,text,text,jsonb,text,bigint,text,inet,text)',
@@ -136,9 +143,11 @@ BEGIN
       EXECUTE ddl;
     END LOOP;
 
-    -- Foreign keys between converted tables: dropped now, added back below.
+    -- Foreign keys between converted tables: dropped now, added back below;
+    -- those of a table that stays local (billing) to a converted one: dropped.
     FOR r IN
-      SELECT c.conname, c.conrelid::regclass AS tab, pg_get_constraintdef(c.oid) AS def
+      SELECT c.conname, c.conrelid::regclass AS tab, pg_get_constraintdef(c.oid) AS def,
+             c.conrelid::regclass::text IN (SELECT 'analytics.' || x FROM unnest(all_tables) x) AS converted
         FROM pg_constraint c
        WHERE c.contype = 'f'
          AND c.connamespace = 'analytics'::regnamespace
@@ -146,7 +155,9 @@ BEGIN
               OR c.confrelid::regclass::text IN (SELECT 'analytics.' || x FROM unnest(all_tables) x))
          AND NOT EXISTS (SELECT 1 FROM pg_dist_partition p WHERE p.logicalrelid = c.conrelid)
     LOOP
-      fks := fks || format('ALTER TABLE %s ADD CONSTRAINT %I %s', r.tab, r.conname, r.def);
+      IF r.converted THEN
+        fks := fks || format('ALTER TABLE %s ADD CONSTRAINT %I %s', r.tab, r.conname, r.def);
+      END IF;
       EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', r.tab, r.conname);
       -- The workers' own installs hold the same key, which Citus adds back there.
       SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
