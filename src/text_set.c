@@ -170,8 +170,7 @@ typedef struct SetEntry
 typedef struct SetCount
 {
 	MemoryContext cxt;
-	strset_hash *seen;
-	int64		count;
+	strset_hash *seen;			/* its members: the count */
 } SetCount;
 
 PG_FUNCTION_INFO_V1(ua_text_set_count_add);
@@ -192,7 +191,6 @@ ua_text_set_count_add(PG_FUNCTION_ARGS)
 		state = MemoryContextAlloc(aggcxt, sizeof(SetCount));
 		state->cxt = aggcxt;
 		state->seen = strset_create(aggcxt, 256, NULL);
-		state->count = 0;
 	}
 	else
 		state = (SetCount *) PG_GETARG_POINTER(0);
@@ -219,7 +217,6 @@ ua_text_set_count_add(PG_FUNCTION_ARGS)
 
 			memcpy(copy, key.str, key.len);
 			e->key.str = copy;
-			state->count++;
 		}
 	}
 	array_free_iterator(it);
@@ -233,7 +230,7 @@ ua_text_set_count_final(PG_FUNCTION_ARGS)
 {
 	if (PG_ARGISNULL(0))
 		PG_RETURN_INT64(0);
-	PG_RETURN_INT64(((SetCount *) PG_GETARG_POINTER(0))->count);
+	PG_RETURN_INT64(((SetCount *) PG_GETARG_POINTER(0))->seen->members);
 }
 
 /*
