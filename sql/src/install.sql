@@ -39,7 +39,7 @@
  *                     acknowledge, NOTIFY), revenue reports, billing
  *                     warnings, grant_credits and credit_balance
  *    retention.sql    apply_retention, clear_payloads
- *    reads.sql        views, the read API, materialized views
+ *    reads.sql        views, the read API, the summaries (summaries.sql)
  *    jobs.sql         pg_cron jobs, job status and failures, fold lag,
  *                     distribute() (Citus), the uninstall event trigger
  *    functions/NAME.sql  the current body of analytics.NAME, with its
@@ -85,4 +85,3 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA analytics FROM PUBLIC;
 -- would be a member of the extension, and CREATE EXTENSION at restore time
 -- would make other months than the dump holds.  Events wait in the default
 -- partition until ensure_partitions() runs (schedule_jobs() runs it at once).
-SELECT analytics.refresh_all_views();

@@ -83,19 +83,10 @@ COMMENT ON TYPE analytics.request_history_row IS 'A row of a user''s request his
 \ir functions/conversation_averages.sql
 
 /* ------------------------------------------------------------------------
- * Materialized views: built from rollups, refreshed concurrently, never
- * readable by end users (served through identity-filtered views).
+ * Summaries (the seed's materialized views): tables refreshed row by row
+ * from the rollups, never readable by end users (served through
+ * identity-filtered views).
  * ------------------------------------------------------------------------ */
 
-\ir views/mv_user_monthly_summary.sql
-
-/*
- * mv_document_popularity: windows are UTC days (document rollups are UTC
- * days), not the refreshing session's current_date; empty windows are 0.
- */
-\ir views/mv_document_popularity.sql
-
-\ir functions/refresh_all_views.sql
-
-\ir views/user_monthly_summary.sql
+\ir summaries.sql
 

@@ -155,6 +155,15 @@ sub restore
 			       (SELECT count(*) FROM analytics.verify_rollups())
 			  FROM analytics.api_requests}),
 		'355 355 0', "$name: API requests fold once after the restore, a retried request id not at all");
+	# The summaries are not dumped: the first refresh builds them again.
+	$node->safe_psql($db, 'SELECT analytics.refresh_all_views()');
+	is($node->safe_psql($db, q{
+			SELECT (SELECT count(*) FROM analytics.mv_user_monthly_summary) > 0,
+			       (SELECT count(*) FROM ((TABLE analytics.mv_user_monthly_summary EXCEPT TABLE analytics.user_monthly_summary_source)
+			                   UNION ALL (TABLE analytics.user_monthly_summary_source EXCEPT TABLE analytics.mv_user_monthly_summary)) x),
+			       (SELECT count(*) FROM ((TABLE analytics.mv_document_popularity EXCEPT TABLE analytics.document_popularity_source)
+			                   UNION ALL (TABLE analytics.document_popularity_source EXCEPT TABLE analytics.mv_document_popularity)) x)}),
+		't|0|0', "$name: the refreshed summaries equal their sources");
 }
 
 # Same cluster, another database: transaction ids keep their meaning.

@@ -20,6 +20,7 @@ BEGIN
   DELETE FROM analytics.rollup_document_sections r WHERE r.usage_date BETWEEN from_date AND to_date;
   DELETE FROM analytics.rollup_api_daily r WHERE r.usage_date BETWEEN from_date AND to_date;
   DELETE FROM analytics.rollup_widget_daily r WHERE r.usage_date BETWEEN from_date AND to_date;
+  INSERT INTO analytics.summary_changes DEFAULT VALUES;   -- the next refresh rebuilds every summary row
   PERFORM analytics.fold_api_requests(0, hi, from_date, to_date);
   RETURN analytics.fold_range(0, hi, from_date, to_date);
 END

@@ -85,6 +85,10 @@ BEGIN
              feedback_count = r.feedback_count + rollups_add.feedback_count
        WHERE r.document_id = rollups_add.document_id AND r.usage_date = utc_day;
     END IF;
+    -- The summaries read these rollups: the next refresh rewrites their rows.
+    INSERT INTO analytics.summary_changes (user_id, month, document_id)
+    VALUES (rollups_add.user_id, date_trunc('month', rollups_add.usage_date::timestamp)::date,
+            rollups_add.document_id);
   END IF;
 END
 $$;

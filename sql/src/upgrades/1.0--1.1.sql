@@ -870,14 +870,13 @@ UPDATE analytics.rollup_documents r SET last_used = m.last_used
 
 \ir ../functions/conversation_averages.sql
 
--- The materialized views gain the seed's columns (filled by the refresh
--- below); user_monthly_summary is made again over the new one.
+-- The materialized views become the summary tables refresh_all_views()
+-- keeps row by row, with the seed's columns (filled by the refresh below);
+-- user_monthly_summary is made again over the new one.
 DROP VIEW analytics.user_monthly_summary;
 DROP MATERIALIZED VIEW analytics.mv_user_monthly_summary;
 DROP MATERIALIZED VIEW analytics.mv_document_popularity;
-\ir ../views/mv_user_monthly_summary.sql
-\ir ../views/mv_document_popularity.sql
-\ir ../views/user_monthly_summary.sql
+\ir ../summaries.sql
 
 -- ==== issue 14: organizations and members ====
 \ir ../organizations.sql
