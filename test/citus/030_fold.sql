@@ -6,8 +6,9 @@
 -- nothing, events recorded between folds, by concurrent writers on the
 -- coordinator and on a worker, and after citus_move_shard_placement are
 -- folded once; reads give the same answers before and after a fold; the
--- fold is one pg_cron job on the coordinator (a worker refuses);
--- generate_invoices folds first and invoices on the cluster.
+-- fold is one pg_cron job on the coordinator (a worker refuses); API
+-- requests are folded the same way; generate_invoices folds first and
+-- invoices on the cluster.
 \set QUIET 1
 \pset format unaligned
 \pset tuples_only true
@@ -15,7 +16,7 @@
 SET client_min_messages = warning;
 SET TimeZone = 'UTC';
 
-SELECT plan(31);
+SELECT plan(35);
 
 -- What a read says before the fold (the events are the unfolded tail) ...
 SELECT analytics.record_chat_event(user_id => 'f1', model => 'gpt-4o-mini', input_tokens => 100, output_tokens => 10,
@@ -138,6 +139,24 @@ SELECT is((SELECT count(*)::int FROM analytics.schedule_jobs() j WHERE j.job_nam
 SELECT is((SELECT command FROM cron.job WHERE jobname = 'usage_analytics_fold'), 'SELECT analytics.fold()',
           'one job, SELECT analytics.fold(), on the coordinator');
 SELECT analytics.unschedule_jobs() >= 1 AS ok \gset
+
+-- API requests (distributed by org_id) are claimed and folded the same way:
+-- the API meters of invoices read their rollups.
+INSERT INTO analytics.organizations (org_id, name, slug) VALUES ('apiorg', 'API org', 'apiorg');
+SELECT analytics.record_api_request('apiorg', '/v1/x', 'GET', 200, billable_units => 2) > 0 AS ok \gset
+SELECT analytics.record_api_request('apiorg', '/v1/x', 'GET', 500, billable_units => 1) > 0 AS ok \gset
+BEGIN;
+SELECT analytics.record_api_request('apiorg', '/v1/y', 'POST', 201, billable_units => 4) > 0 AS ok \gset
+COMMIT;
+SELECT analytics.fold() >= 0 AS ok \gset
+SELECT is((SELECT count(*) FROM analytics.api_requests WHERE recorded_xid >= 0), 0::bigint,
+          'every API request is marked folded');
+SELECT sum(requests) AS api_requests, sum(billable_units) AS api_units
+  FROM analytics.rollup_api_daily WHERE org_id = 'apiorg' \gset
+SELECT is(:'api_requests'::numeric || '/' || :'api_units'::numeric, '3/7',
+          'rollup_api_daily holds the organization''s 3 requests and 7 billable units once');
+SELECT is(analytics.fold(), 0::bigint, 'a fold after it folds nothing');
+SELECT is((SELECT count(*)::int FROM analytics.verify_rollups()), 0, 'verify_rollups (API rollups included) is empty');
 
 -- Invoicing folds first, then invoices from the counters and rollups (the
 -- invoices stay on the coordinator): a flat and a metered subscription.

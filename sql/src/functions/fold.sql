@@ -7,6 +7,7 @@ DECLARE
   h bigint;
   n bigint;
   repair boolean;
+  api bigint;
 BEGIN
   -- One fold at a time: a concurrent fold waits here, then starts from the
   -- watermark this one leaves.
@@ -35,6 +36,12 @@ BEGIN
       GET DIAGNOSTICS n = ROW_COUNT;
       IF n > 0 THEN
         n := analytics.fold_range(h, h + 1, NULL, NULL);
+      END IF;
+      -- The API requests the same way (their meters read the rollups).
+      UPDATE analytics.api_requests r SET recorded_xid = h WHERE r.recorded_xid >= 0;
+      GET DIAGNOSTICS api = ROW_COUNT;
+      IF api > 0 THEN
+        PERFORM analytics.fold_api_requests(h, h + 1, NULL, NULL);
       END IF;
       UPDATE analytics.fold_state SET folded_at = now(), events_folded = events_folded + n;
       RETURN n;
