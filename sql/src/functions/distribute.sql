@@ -24,9 +24,10 @@
  *     not tested yet.
  *   - access_list and role_bindings stay local to each node (their trigger
  *     grants privileges on the node itself), and so does fold_state: the
- *     fold does not run on a cluster yet (transaction ids are per node),
- *     so the rollups are emptied and every node's watermark set to 0:
- *     every read computes from the raw log.
+ *     rollups are emptied and every node's watermark set to 0 for good.
+ *     Transaction ids are per node, so on a cluster fold() marks the events
+ *     it folds with a negative recorded_xid instead (fold.sql): the events
+ *     already in the log are unfolded tail until the next fold.
  *   - the SQL-language read functions become PL/pgSQL (Citus cannot plan a
  *     SQL function's statement with parameters over its tables).
  *
@@ -227,9 +228,10 @@ BEGIN
       EXECUTE t;
     END LOOP;
 
-    -- The fold does not run on a cluster yet (transaction ids are per
-    -- node): the rollups are emptied and the watermark of every node is 0,
-    -- so every read computes from the raw log.  fold_state stays local.
+    -- Transaction ids are per node: the rollups are emptied and the
+    -- watermark of every node is 0 for good; fold() marks folded events
+    -- with a negative recorded_xid, so the next fold folds every event in
+    -- the log once.  fold_state stays local.
     FOREACH t IN ARRAY all_tables LOOP
       CONTINUE WHEN t !~ '^rollup_';
       EXECUTE format('TRUNCATE analytics.%I', t);

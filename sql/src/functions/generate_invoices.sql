@@ -8,6 +8,7 @@ DECLARE
   v_from date;
   s record;
   per record;
+  due bigint[];
 BEGIN
   IF generate_invoices.as_of IS NULL OR NOT pg_catalog.isfinite(generate_invoices.as_of) THEN
     RAISE EXCEPTION 'as_of must be a finite timestamp' USING ERRCODE = '22008';
@@ -53,11 +54,16 @@ BEGIN
   END LOOP;
 
   -- A finalized invoice past its due date makes its subscription past_due.
-  UPDATE analytics.subscriptions x SET status = 'past_due'
-   WHERE x.status = 'active'
-     AND EXISTS (SELECT 1 FROM analytics.invoices i
-                  WHERE i.subscription_id = x.subscription_id AND i.status = 'finalized'
-                    AND i.due_date < (generate_invoices.as_of AT TIME ZONE i.time_zone)::date);
+  -- The ids first: on a Citus cluster subscriptions is a reference table
+  -- and invoices a local one, which one modification cannot join.
+  SELECT array_agg(DISTINCT i.subscription_id) INTO due
+    FROM analytics.invoices i
+   WHERE i.status = 'finalized'
+     AND i.due_date < (generate_invoices.as_of AT TIME ZONE i.time_zone)::date;
+  IF due IS NOT NULL THEN
+    UPDATE analytics.subscriptions x SET status = 'past_due'
+     WHERE x.status = 'active' AND x.subscription_id = ANY (due);
+  END IF;
   RETURN n;
 END
 $$;

@@ -22,7 +22,9 @@ BEGIN
   DELETE FROM analytics.rollup_widget_daily r WHERE r.usage_date BETWEEN from_date AND to_date;
   INSERT INTO analytics.summary_changes DEFAULT VALUES;   -- the next refresh rebuilds every summary row
   PERFORM analytics.fold_api_requests(0, hi, from_date, to_date);
-  RETURN analytics.fold_range(0, hi, from_date, to_date);
+  -- From the lowest recorded_xid: on a Citus cluster folded events are
+  -- marked by a negative one (fold()); on a single node none is below 0.
+  RETURN analytics.fold_range(-9223372036854775808, hi, from_date, to_date);
 END
 $$;
 COMMENT ON FUNCTION analytics.refold_range(date, date, bigint) IS
