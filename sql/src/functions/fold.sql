@@ -22,30 +22,27 @@ BEGIN
   -- visible yet and stay for the next fold; feedback and settling
   -- serialize on the row), then folds exactly those.  The mark moves with
   -- the row, so a shard move or rebalance changes nothing.
-  IF to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL THEN
-    IF EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition p
-                WHERE p.logicalrelid = 'analytics.chat_events'::regclass) THEN
-      -- The coordinator's transaction ids name the folds: one node's only.
-      IF (SELECT l.groupid FROM pg_catalog.pg_dist_local_group l) <> 0 THEN
-        RAISE EXCEPTION 'on a Citus cluster analytics.fold() runs on the coordinator'
-          USING ERRCODE = '55000';
-      END IF;
-      h := -(pg_current_xact_id()::text::bigint);
-      UPDATE analytics.chat_events e SET recorded_xid = h
-       WHERE e.recorded_xid >= 0 AND e.status IN ('completed', 'failed');
-      GET DIAGNOSTICS n = ROW_COUNT;
-      IF n > 0 THEN
-        n := analytics.fold_range(h, h + 1, NULL, NULL);
-      END IF;
-      -- The API requests the same way (their meters read the rollups).
-      UPDATE analytics.api_requests r SET recorded_xid = h WHERE r.recorded_xid >= 0;
-      GET DIAGNOSTICS api = ROW_COUNT;
-      IF api > 0 THEN
-        PERFORM analytics.fold_api_requests(h, h + 1, NULL, NULL);
-      END IF;
-      UPDATE analytics.fold_state SET folded_at = now(), events_folded = events_folded + n;
-      RETURN n;
+  IF analytics.distributed() THEN
+    -- The coordinator's transaction ids name the folds: one node's only.
+    IF (SELECT l.groupid FROM pg_catalog.pg_dist_local_group l) <> 0 THEN
+      RAISE EXCEPTION 'on a Citus cluster analytics.fold() runs on the coordinator'
+        USING ERRCODE = '55000';
     END IF;
+    h := -(pg_current_xact_id()::text::bigint);
+    UPDATE analytics.chat_events e SET recorded_xid = h
+     WHERE e.recorded_xid >= 0 AND e.status IN ('completed', 'failed');
+    GET DIAGNOSTICS n = ROW_COUNT;
+    IF n > 0 THEN
+      n := analytics.fold_range(h, h + 1, NULL, NULL);
+    END IF;
+    -- The API requests the same way (their meters read the rollups).
+    UPDATE analytics.api_requests r SET recorded_xid = h WHERE r.recorded_xid >= 0;
+    GET DIAGNOSTICS api = ROW_COUNT;
+    IF api > 0 THEN
+      PERFORM analytics.fold_api_requests(h, h + 1, NULL, NULL);
+    END IF;
+    UPDATE analytics.fold_state SET folded_at = now(), events_folded = events_folded + n;
+    RETURN n;
   END IF;
   IF repair THEN
     RETURN analytics.repair_after_restore();

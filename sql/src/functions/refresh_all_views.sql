@@ -6,7 +6,8 @@
 -- left the 7- or 30-day window since the last refresh's UTC day.  Every
 -- row is rebuilt on the first refresh, after a rebuild or restore repair
 -- of the rollups, or when more events were folded since than the
--- summaries have rows (then a full pass is cheaper than the keys).
+-- summaries have rows (then a full pass is cheaper than the keys), and
+-- always on a Citus cluster.
 -- Refreshes take turns (row lock on summary_refresh); readers see the
 -- old rows until it commits.
 CREATE OR REPLACE FUNCTION analytics.refresh_all_views() RETURNS void
@@ -32,7 +33,10 @@ BEGIN
          array_agg(t.document_id) FILTER (WHERE t.document_id IS NOT NULL)
     INTO rebuild, users, months, docs
     FROM taken t;
-  rebuild := rebuild OR st.refreshed_at IS NULL OR w < st.watermark OR folded < st.events_folded
+  -- On a Citus cluster the fold marks events by sign, not by a watermark
+  -- (fold()): every refresh rebuilds every row there.
+  rebuild := rebuild OR st.refreshed_at IS NULL OR analytics.distributed()
+             OR w < st.watermark OR folded < st.events_folded
              OR today - st.utc_day > 30
              OR folded - st.events_folded > (SELECT sum(greatest(c.reltuples, 0)) + 1000
                                                FROM pg_class c

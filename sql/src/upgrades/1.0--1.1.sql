@@ -284,6 +284,7 @@ DROP FUNCTION analytics.user_dashboard(text);
 -- together without any of them seeing it (src/fold.c, src/notify.c).
 COMMENT ON TABLE analytics.notifications IS
   'Outbox of usage thresholds reached: one row per user, limit, period and threshold, exactly once, written in the transaction that reached it (or, when concurrent transactions reached it together, by the next fold()) and announced with NOTIFY usage_analytics';
+\ir ../functions/distributed.sql
 \ir ../functions/fold.sql
 
 -- ==== issue 11: model names as sent, price catalog import, usage mappers ====
