@@ -62,6 +62,15 @@ DECLARE
     'analytics.start_request(text,text,bigint,text,text,analytics.amount,text,text,text,text,text,text,text,text,jsonb,text,bigint,text,inet,text)',
     'analytics.check_quota(text,bigint)',
     'analytics.check_quota(text,bigint,text,text,text)'];
+  -- The per-user read helpers that views and other reads call inside a
+  -- query over the shards: on a worker, inside that query, each runs its own
+  -- statements on the same user's colocated shards (local execution), which
+  -- Citus allows only with citus.allow_nested_distributed_execution.  Set on
+  -- these functions alone (and on the SQL-language reads made PL/pgSQL below).
+  nested CONSTANT text[] := ARRAY[
+    'analytics.user_month_limit(text,date)',
+    'analytics.check_quota(text,bigint)',
+    'analytics.check_quota(text,bigint,text,text,text)'];
   -- Not complete_request: its user_id defaults to NULL, and Citus 13.2.2
   -- crashes delegating a call whose distribution argument is NULL
   -- (function_call_delegation.c hashes the NULL).  It runs on the
@@ -129,6 +138,7 @@ BEGIN
       ddl := regexp_replace(
                 substring(r.def from '^(.*?)\n(BEGIN ATOMIC|AS \$function\$)'),
                 '\n LANGUAGE sql\n', E'\n LANGUAGE plpgsql\n')
+        || E'\n SET citus.allow_nested_distributed_execution TO ''on'''
         || E'\nAS $ua_body$\n#variable_conflict use_column\nBEGIN\n'
         || CASE WHEN r.proretset THEN 'RETURN QUERY ' || r.body ELSE 'RETURN (' || r.body || ')' END
         || E';\nEND\n$ua_body$';
@@ -142,6 +152,50 @@ BEGIN
       END IF;
       EXECUTE ddl;
     END LOOP;
+
+    FOREACH t IN ARRAY nested LOOP
+      ddl := format('ALTER FUNCTION %s SET citus.allow_nested_distributed_execution TO on',
+                    t::regprocedure);
+      SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+        FROM run_command_on_workers('SET LOCAL citus.enable_ddl_propagation TO off; ' || ddl) w WHERE NOT w.success;
+      IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+      END IF;
+      EXECUTE ddl;
+    END LOOP;
+
+    -- user_request_analytics: its per-user subqueries call a function over
+    -- the shards, which Citus cannot push down to them (only immutable
+    -- functions as table expressions in a multi-shard query).  On a cluster
+    -- the per-user totals are computed on the shards first (a materialized
+    -- CTE: intermediate result), then the most used model and provider of
+    -- each user by one router call each, on the coordinator.  Same columns.
+    ddl := $v$CREATE OR REPLACE VIEW analytics.user_request_analytics WITH (security_invoker = true) AS
+WITH c AS MATERIALIZED (
+  SELECT c.user_id,
+         sum(c.requests)::bigint AS total_requests,
+         sum(c.requests - c.failed)::bigint AS successful_requests,
+         sum(c.failed)::bigint AS failed_requests,
+         sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS total_tokens,
+         sum(c.cost) AS total_cost,
+         round(sum(c.response_time_sum)::numeric / NULLIF(sum(c.response_time_count), 0))::integer AS avg_response_time,
+         (SELECT max(e.occurred_at) FROM analytics.chat_events e WHERE e.user_id = c.user_id) AS last_request_time
+    FROM analytics.usage_counters c
+   GROUP BY c.user_id)
+SELECT c.user_id, c.total_requests, c.successful_requests, c.failed_requests, c.total_tokens,
+       c.total_cost, c.avg_response_time,
+       (SELECT m.model FROM analytics.user_model_usage(c.user_id, '-infinity', 'infinity') m
+         GROUP BY m.model ORDER BY sum(m.requests) DESC, m.model LIMIT 1) AS most_used_model,
+       (SELECT NULLIF(m.provider, '') FROM analytics.user_model_usage(c.user_id, '-infinity', 'infinity') m
+         GROUP BY m.provider ORDER BY sum(m.requests) DESC, m.provider LIMIT 1) AS most_used_provider,
+       c.last_request_time
+  FROM c$v$;
+    SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+      FROM run_command_on_workers('SET LOCAL citus.enable_ddl_propagation TO off; ' || ddl) w WHERE NOT w.success;
+    IF failed IS NOT NULL THEN
+      RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+    END IF;
+    EXECUTE ddl;
 
     -- Foreign keys between converted tables: dropped now, added back below;
     -- those of a table that stays local (billing) to a converted one: dropped.
