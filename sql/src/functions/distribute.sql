@@ -38,7 +38,10 @@
  * The sequences of every node draw from a range of their own (node group
  * in the high 16 bits, as Citus does for its own): ids are cluster-unique.
  * The per-user write functions are delegated to the worker that holds the
- * user (create_distributed_function).
+ * user (create_distributed_function).  Every node gets the same identity
+ * key (analytics.identity_keys: act_as signs the identity the workers'
+ * policies read) and the same role bindings; a second call syncs a new
+ * worker.
  */
 CREATE OR REPLACE FUNCTION analytics.distribute() RETURNS integer
   LANGUAGE plpgsql
@@ -107,6 +110,32 @@ BEGIN
       (SELECT string_agg(f, ', ') FROM unnest(delegated) f WHERE to_regprocedure(f) IS NULL)
       USING ERRCODE = '42883';
   END IF;
+
+  -- Every node: the same identity key (act_as signs the identity Citus sends
+  -- to the workers with it) and the same role bindings (with their
+  -- privileges: the policies and functions run there too).  Before the
+  -- tables are converted: those separate connections would wait on this
+  -- transaction's locks on the workers.
+  IF NOT EXISTS (SELECT 1 FROM analytics.identity_keys) THEN
+    INSERT INTO analytics.identity_keys (key)
+    VALUES (decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'));
+  END IF;
+  SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+    FROM run_command_on_workers(format(
+      'INSERT INTO analytics.identity_keys (key) VALUES (%L::bytea) ON CONFLICT (singleton) DO UPDATE SET key = EXCLUDED.key',
+      (SELECT k.key FROM analytics.identity_keys k))) w WHERE NOT w.success;
+  IF failed IS NOT NULL THEN
+    RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+  END IF;
+  FOR r IN SELECT b.role_name, b.kind, b.org_id FROM analytics.role_bindings b LOOP
+    SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+      FROM run_command_on_workers(format(
+             'SET LOCAL citus.enable_ddl_propagation TO off; SELECT analytics.apply_access(%L, %L, %L, true)',
+             r.role_name, r.kind, r.org_id)) w WHERE NOT w.success;
+    IF failed IS NOT NULL THEN
+      RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+    END IF;
+  END LOOP;
 
   -- A second call converts nothing, but gives workers added since their
   -- id ranges.
