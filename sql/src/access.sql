@@ -72,6 +72,7 @@ CREATE TABLE analytics.identity_keys (
 COMMENT ON TABLE analytics.identity_keys IS
   'The key of the HMAC that signs the identity act_as sends to Citus workers (usage_analytics.identity_token); written by analytics.distribute() on every node';
 ALTER TABLE analytics.identity_keys ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON TABLE analytics.identity_keys FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('analytics.identity_keys', '');
 
 \ir functions/role_kinds.sql
