@@ -261,6 +261,15 @@ static UaPlan lock_event_of_user = {
 	.nargs = 2, .argtypes = {INT8OID, TEXTOID}
 };
 
+/*
+ * On a distributed install, without user_id: the event's user first (a
+ * lookup over every shard, no lock), then the row by user and id.
+ */
+static UaPlan user_of_event = {
+	.sql = "SELECT user_id FROM analytics.chat_events WHERE id = $1",
+	.nargs = 1, .argtypes = {INT8OID}
+};
+
 /* The settling UPDATE; with the 1.1 SQL it also stores priced_model ($24). */
 #define UA_SETTLE_SET \
 	"UPDATE analytics.chat_events SET status = $4, input_tokens = $5, " \
@@ -659,6 +668,18 @@ ua_complete_request(PG_FUNCTION_ARGS)
 		Datum		a[2] = {event_id, PG_GETARG_DATUM(C_USER_ID)};
 
 		ua_run(&lock_event_of_user, a, NULL, false, -1);
+	}
+	else if (ua_citus())
+	{
+		Datum		a[2] = {event_id, (Datum) 0};
+		bool		user_null;
+
+		ua_run(&user_of_event, &event_id, NULL, false, -1);
+		if (SPI_processed == 1)
+		{
+			a[1] = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &user_null);
+			ua_run(&lock_event_of_user, a, NULL, false, -1);
+		}
 	}
 	else
 		ua_run(&lock_event, &event_id, NULL, false, -1);

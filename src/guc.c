@@ -28,6 +28,7 @@
 PG_FUNCTION_INFO_V1(ua_setting);
 
 char	   *ua_user_id_setting = NULL;
+char	   *ua_identity_token = NULL;
 bool		ua_trust_jwt_claims = false;
 char	   *ua_jwt_claim = NULL;
 char	   *ua_default_plan = NULL;
@@ -62,6 +63,17 @@ ua_define_gucs(void)
 							   PGC_SUSET,
 							   0,
 							   check_user_id, NULL, NULL);
+
+	DefineCustomStringVariable("usage_analytics.identity_token",
+							   "The end user a Citus worker's query acts for, signed by act_as.",
+							   "Set by analytics.act_as on a distributed install (SET LOCAL, which Citus "
+							   "sends to the workers); analytics.current_user_id() takes it only when its "
+							   "signature (the cluster's key, the current role, the user id) verifies.",
+							   &ua_identity_token,
+							   "",
+							   PGC_USERSET,
+							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
+							   NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("usage_analytics.trust_jwt_claims",
 							 "Take the end user from request.jwt.claims (PostgREST, Supabase).",

@@ -10,6 +10,7 @@
 #define UA_GUC_H
 
 extern char *ua_user_id_setting;
+extern char *ua_identity_token;
 extern bool ua_trust_jwt_claims;
 extern char *ua_jwt_claim;
 extern char *ua_default_plan;

@@ -12,16 +12,35 @@
  *	  drivers and connection pools: it sets usage_analytics.user_id and the
  *	  role for the current transaction only, from values (bind parameters).
  *
+ *	  On a Citus cluster the policies run on the workers, in connections
+ *	  Citus opens as the current role, where usage_analytics.user_id is not
+ *	  set (and an end-user role may not set it).  There act_as also sets
+ *	  usage_analytics.identity_token (SET LOCAL, which Citus sends to the
+ *	  workers with citus.propagate_set_commands = 'local'): the user id and
+ *	  HMAC-SHA256(cluster key, role, user id).  The key is in
+ *	  analytics.identity_keys on every node (analytics.distribute() writes
+ *	  it), readable by the extension's owner only; a token whose signature
+ *	  does not verify for the current role is ignored.
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_type.h"
+#include "common/hmac.h"
+#include "common/sha2.h"
+#include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+#include "citus.h"
 #include "guc.h"
 #include "identity.h"
 #include "spi_plans.h"
@@ -56,6 +75,128 @@ claim_from_json(const char *raw)
 	return pnstrdup(val->val.string.val, val->val.string.len);
 }
 
+/* The cluster's identity key, read once per backend (TopMemoryContext). */
+static uint8 *cluster_key = NULL;
+static size_t cluster_key_len = 0;
+
+/* The last token that verified, for which role, and its user id. */
+static char *verified_token = NULL;
+static Oid	verified_role = InvalidOid;
+static char *verified_user = NULL;
+
+#define UA_MAC_HEX_LEN (2 * PG_SHA256_DIGEST_LENGTH)
+
+/* Read analytics.identity_keys as the owner of the schema; false: no key. */
+static bool
+load_cluster_key(void)
+{
+	Oid			nsp;
+	Oid			owner;
+	Oid			saved_user;
+	int			saved_context;
+	HeapTuple	tup;
+
+	if (cluster_key != NULL)
+		return true;
+	nsp = get_namespace_oid("analytics", true);
+	if (!OidIsValid(nsp))
+		return false;
+	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&saved_user, &saved_context);
+	SetUserIdAndSecContext(owner, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+	SPI_connect();
+	if (SPI_execute("SELECT k.key FROM analytics.identity_keys k", true, 1) == SPI_OK_SELECT &&
+		SPI_processed == 1)
+	{
+		bool		isnull;
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+		{
+			bytea	   *b = DatumGetByteaPP(d);
+			size_t		len = VARSIZE_ANY_EXHDR(b);
+
+			if (len >= 16)
+			{
+				cluster_key = MemoryContextAlloc(TopMemoryContext, len);
+				memcpy(cluster_key, VARDATA_ANY(b), len);
+				cluster_key_len = len;
+			}
+		}
+	}
+	SPI_finish();
+	SetUserIdAndSecContext(saved_user, saved_context);
+	return cluster_key != NULL;
+}
+
+/* Hex HMAC-SHA256(key, role NUL user_id), or NULL when there is no key. */
+static char *
+identity_mac(const char *role, const char *user_id, size_t user_len)
+{
+	pg_hmac_ctx *ctx;
+	uint8		mac[PG_SHA256_DIGEST_LENGTH];
+	char	   *hex;
+
+	if (!load_cluster_key())
+		return NULL;
+	ctx = pg_hmac_create(PG_SHA256);
+	if (ctx == NULL ||
+		pg_hmac_init(ctx, cluster_key, cluster_key_len) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) role, strlen(role) + 1) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) user_id, user_len) < 0 ||
+		pg_hmac_final(ctx, mac, sizeof(mac)) < 0)
+		elog(ERROR, "usage_analytics: could not compute the identity signature");
+	pg_hmac_free(ctx);
+	hex = palloc(UA_MAC_HEX_LEN + 1);
+	hex_encode((const char *) mac, sizeof(mac), hex);
+	hex[UA_MAC_HEX_LEN] = '\0';
+	return hex;
+}
+
+/* The user id of a token that verifies for the current role, else NULL. */
+static char *
+token_identity(const char *token)
+{
+	size_t		len = strlen(token);
+	size_t		user_len;
+	Oid			role = GetUserId();
+	char	   *role_name;
+	char	   *mac;
+	int			diff = 0;
+
+	if (verified_token != NULL && verified_role == role && strcmp(verified_token, token) == 0)
+		return pstrdup(verified_user);
+	if (len <= UA_MAC_HEX_LEN + 1 || token[len - UA_MAC_HEX_LEN - 1] != '/')
+		return NULL;
+	user_len = len - UA_MAC_HEX_LEN - 1;
+	role_name = GetUserNameFromId(role, true);
+	if (role_name == NULL)
+		return NULL;
+	mac = identity_mac(role_name, token, user_len);
+	if (mac == NULL)
+		return NULL;
+	for (int i = 0; i < UA_MAC_HEX_LEN; i++)
+		diff |= mac[i] ^ token[user_len + 1 + i];
+	if (diff != 0)
+		return NULL;
+
+	if (verified_token)
+		pfree(verified_token);
+	if (verified_user)
+		pfree(verified_user);
+	verified_token = MemoryContextStrdup(TopMemoryContext, token);
+	verified_user = MemoryContextAlloc(TopMemoryContext, user_len + 1);
+	memcpy(verified_user, token, user_len);
+	verified_user[user_len] = '\0';
+	verified_role = role;
+	return pstrdup(verified_user);
+}
+
 /* The end user's id, or NULL; palloc'd in the current context. */
 char *
 ua_identity(void)
@@ -64,6 +205,13 @@ ua_identity(void)
 
 	if (ua_user_id_setting && ua_user_id_setting[0] != '\0')
 		return pstrdup(ua_user_id_setting);
+	if (ua_identity_token && ua_identity_token[0] != '\0')
+	{
+		char	   *id = token_identity(ua_identity_token);
+
+		if (id != NULL)
+			return id;
+	}
 	if (!ua_trust_jwt_claims)
 		return NULL;
 
@@ -141,5 +289,31 @@ ua_act_as(PG_FUNCTION_ARGS)
 							 GUC_ACTION_LOCAL, true, 0, false);
 	(void) set_config_option("role", role, PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_LOCAL, true, 0, false);
+
+	/*
+	 * On a Citus cluster, the signed identity for the workers: a SET LOCAL
+	 * statement, which Citus's utility hook records and sends at the start
+	 * of every remote transaction of this one.
+	 */
+	if (ua_citus())
+	{
+		char	   *mac = identity_mac(role, user_id, strlen(user_id));
+		StringInfoData cmd;
+
+		if (mac == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the cluster has no identity key"),
+					 errhint("Run analytics.distribute() on the coordinator.")));
+		(void) set_config_option("citus.propagate_set_commands", "local", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+		initStringInfo(&cmd);
+		appendStringInfo(&cmd, "SET LOCAL usage_analytics.identity_token TO %s",
+						 quote_literal_cstr(psprintf("%s/%s", user_id, mac)));
+		SPI_connect();
+		if (SPI_execute(cmd.data, false, 0) != SPI_OK_UTILITY)
+			elog(ERROR, "usage_analytics: could not set the identity token");
+		SPI_finish();
+	}
 	PG_RETURN_VOID();
 }

@@ -60,6 +60,21 @@ COMMENT ON TABLE analytics.role_bindings IS
 ALTER TABLE analytics.role_bindings ENABLE ROW LEVEL SECURITY;
 SELECT pg_catalog.pg_extension_config_dump('analytics.role_bindings', '');
 
+-- The key that signs the identity act_as sends to the workers of a Citus
+-- cluster (README "Scaling out with Citus"): one row, the same on every
+-- node, written by analytics.distribute(); empty on a single node.  Read by
+-- the extension's owner only (RLS on, no policy, no privilege).
+CREATE TABLE analytics.identity_keys (
+  singleton  boolean NOT NULL DEFAULT true PRIMARY KEY CHECK (singleton),
+  key        bytea NOT NULL CHECK (pg_catalog.length(key) >= 16),
+  created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE analytics.identity_keys IS
+  'The key of the HMAC that signs the identity act_as sends to Citus workers (usage_analytics.identity_token); written by analytics.distribute() on every node';
+ALTER TABLE analytics.identity_keys ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON TABLE analytics.identity_keys FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('analytics.identity_keys', '');
+
 \ir functions/role_kinds.sql
 
 \ir functions/sees_all_rows.sql

@@ -2,7 +2,8 @@
 -- the cluster 000_smoke distributed: counters equal the raw log after
 -- delegated calls (top-level, Citus runs them on the worker that holds the
 -- user), coordinator-side calls (inside a transaction block) and
--- multi-subject transactions and a request settled by complete_request;
+-- multi-subject transactions and requests settled by complete_request
+-- (with user_id, and by event id alone);
 -- ids unique across nodes; racing admissions
 -- of one user from both workers admit exactly the plan's limit; what is
 -- refused is refused with its SQLSTATE.
@@ -94,8 +95,11 @@ SELECT throws_ok($$SELECT * FROM analytics.start_request('d5', 'gpt-4o-mini', 10
                  'admission of an organization''s request is not supported on a distributed install',
                  'admission in an organization is refused on a distributed install');
 
-SELECT throws_like(format('SELECT * FROM analytics.complete_request(%s, %L, 1)', :d6_id, 'completed'),
-                   '%FOR UPDATE%', 'complete_request without user_id is refused (a lookup by id alone)');
+-- complete_request without user_id: the event's user is looked up first
+-- (over every shard), then the row is locked by user and id.
+SELECT event_id AS d7_id FROM analytics.start_request('d7', 'gpt-4o-mini', 50) \gset
+SELECT status_out AS d7_status FROM analytics.complete_request(:d7_id, 'completed', 40, output_tokens => 5) \gset
+SELECT is(:'d7_status'::text, 'completed', 'complete_request without user_id settles the request on the cluster');
 
 -- Racing admissions of one user from both workers: 40 each, one at a
 -- time per connection, each delegated to the worker holding the user.  The

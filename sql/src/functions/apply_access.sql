@@ -3,12 +3,39 @@ CREATE OR REPLACE FUNCTION analytics.apply_access(role_name name, kind text, org
   LANGUAGE plpgsql VOLATILE
   SET search_path = pg_catalog, pg_temp
   AS $$
+DECLARE
+  on_coordinator boolean := false;
+  failed text;
 BEGIN
   IF role_name IS NULL OR NOT EXISTS (SELECT 1 FROM pg_roles r WHERE r.rolname = role_name) THEN
     RAISE EXCEPTION 'role "%" does not exist', role_name USING ERRCODE = '42704';
   END IF;
   IF kind <> 'admin' AND org_id IS NOT NULL THEN
     RAISE EXCEPTION 'only admin access can be scoped to an organization' USING ERRCODE = '22023';
+  END IF;
+  -- On a Citus coordinator: the GRANTs of distributed tables go through one
+  -- connection per node (Citus refuses them after a parallel operation in
+  -- the transaction), and every worker records the same binding with its
+  -- own privileges (its policies and functions run there; Citus does not
+  -- propagate the privileges of an extension's functions).
+  IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') THEN
+    PERFORM set_config('citus.multi_shard_modify_mode', 'sequential', true);
+    EXECUTE $q$SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_dist_partition
+                               WHERE logicalrelid = 'analytics.chat_events'::regclass)
+                      AND (SELECT groupid FROM pg_catalog.pg_dist_local_group) = 0$q$
+       INTO on_coordinator;
+  END IF;
+  -- The workers first: their own GRANTs commit before this transaction's
+  -- GRANTs of distributed tables reach them (no wait on each other).
+  IF on_coordinator THEN
+    SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+      FROM run_command_on_workers(format(
+             'SET LOCAL citus.enable_ddl_propagation TO off; SELECT analytics.apply_access(%L, %L, %L, %L)',
+             role_name, kind, org_id, do_grant)) w
+     WHERE NOT w.success;
+    IF failed IS NOT NULL THEN
+      RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+    END IF;
   END IF;
   IF do_grant THEN
     -- The binding's trigger grants.

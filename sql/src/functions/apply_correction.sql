@@ -8,6 +8,8 @@ CREATE OR REPLACE FUNCTION analytics.apply_correction(p_event bigint, p_kind tex
   AS $$
 DECLARE
   w      bigint;
+  u      text;
+  o      timestamptz;
   e      analytics.chat_events;
   n      analytics.chat_events;
   p      record;
@@ -32,7 +34,12 @@ BEGIN
 
   -- Hold the fold back while we decide whether the event is folded.
   SELECT f.watermark INTO w FROM analytics.fold_state f FOR SHARE;
-  SELECT c.* INTO e FROM analytics.chat_events c WHERE c.id = p_event FOR UPDATE;
+  -- The event's user and time first, then the row, locked, by its key: on
+  -- a Citus cluster a lookup by id alone reads every shard and cannot lock
+  -- (FOR UPDATE), a lookup by user is routed to the user's shard.
+  SELECT c.user_id, c.occurred_at INTO u, o FROM analytics.chat_events c WHERE c.id = p_event;
+  SELECT c.* INTO e FROM analytics.chat_events c
+   WHERE c.user_id = u AND c.occurred_at = o AND c.id = p_event FOR UPDATE;
   IF NOT FOUND THEN
     RAISE EXCEPTION 'event % does not exist', p_event USING ERRCODE = '42704';
   END IF;
@@ -41,7 +48,8 @@ BEGIN
       USING ERRCODE = '55000',
             HINT = CASE WHEN e.status = 'pending' THEN 'Settle it with analytics.complete_request().' END;
   END IF;
-  IF EXISTS (SELECT 1 FROM analytics.event_corrections x WHERE x.event_id = p_event AND x.kind = 'void') THEN
+  IF EXISTS (SELECT 1 FROM analytics.event_corrections x
+              WHERE x.user_id = e.user_id AND x.event_id = p_event AND x.kind = 'void') THEN
     RAISE EXCEPTION 'event % is voided', p_event USING ERRCODE = '55000';
   END IF;
 

@@ -7,14 +7,20 @@ CREATE OR REPLACE FUNCTION analytics.apply_feedback(p_event bigint, p_rating int
   AS $$
 DECLARE
   w bigint;
+  u text;
+  o timestamptz;
   e record;
 BEGIN
   -- Hold the fold back while we decide whether the event is folded.
   SELECT f.watermark INTO w FROM analytics.fold_state f FOR SHARE;
+  -- The event's user and time first, then the row, locked, by its key: on
+  -- a Citus cluster a lookup by id alone reads every shard and cannot lock
+  -- (FOR UPDATE), a lookup by user is routed to the user's shard.
+  SELECT c.user_id, c.occurred_at INTO u, o FROM analytics.chat_events c WHERE c.id = p_event;
   SELECT c.user_id, c.occurred_at, c.usage_date, c.status, c.recorded_xid, c.feedback_rating,
          c.document_id, c.provider, c.model, c.org_id
     INTO e
-    FROM analytics.chat_events c WHERE c.id = p_event
+    FROM analytics.chat_events c WHERE c.user_id = u AND c.occurred_at = o AND c.id = p_event
      FOR UPDATE;
   IF NOT FOUND OR (NOT p_sees_all AND e.user_id IS DISTINCT FROM p_identity) THEN
     RAISE EXCEPTION 'event % does not exist', p_event

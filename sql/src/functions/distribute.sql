@@ -39,7 +39,10 @@
  * The sequences of every node draw from a range of their own (node group
  * in the high 16 bits, as Citus does for its own): ids are cluster-unique.
  * The per-user write functions are delegated to the worker that holds the
- * user (create_distributed_function).
+ * user (create_distributed_function).  Every node gets the same identity
+ * key (analytics.identity_keys: act_as signs the identity the workers'
+ * policies read) and the same role bindings; a second call syncs a new
+ * worker.
  */
 CREATE OR REPLACE FUNCTION analytics.distribute() RETURNS integer
   LANGUAGE plpgsql
@@ -61,6 +64,15 @@ DECLARE
   delegated CONSTANT text[] := ARRAY[
     'analytics.record_chat_event(text,text,text,bigint,bigint,bigint,bigint,bigint,analytics.amount,double precision,double precision,text,text,text,text,timestamp with time zone,text,text,text,text,text,text,text,text,boolean,text[],bigint,jsonb,text,bigint,bigint,text,inet,text)',
     'analytics.start_request(text,text,bigint,text,text,analytics.amount,text,text,text,text,text,text,text,text,jsonb,text,bigint,text,inet,text)',
+    'analytics.check_quota(text,bigint)',
+    'analytics.check_quota(text,bigint,text,text,text)'];
+  -- The per-user read helpers that views and other reads call inside a
+  -- query over the shards: on a worker, inside that query, each runs its own
+  -- statements on the same user's colocated shards (local execution), which
+  -- Citus allows only with citus.allow_nested_distributed_execution.  Set on
+  -- these functions alone (and on the SQL-language reads made PL/pgSQL below).
+  nested CONSTANT text[] := ARRAY[
+    'analytics.user_month_limit(text,date)',
     'analytics.check_quota(text,bigint)',
     'analytics.check_quota(text,bigint,text,text,text)'];
   -- Not complete_request: its user_id defaults to NULL, and Citus 13.2.2
@@ -100,6 +112,32 @@ BEGIN
       USING ERRCODE = '42883';
   END IF;
 
+  -- Every node: the same identity key (act_as signs the identity Citus sends
+  -- to the workers with it) and the same role bindings (with their
+  -- privileges: the policies and functions run there too).  Before the
+  -- tables are converted: those separate connections would wait on this
+  -- transaction's locks on the workers.
+  IF NOT EXISTS (SELECT 1 FROM analytics.identity_keys) THEN
+    INSERT INTO analytics.identity_keys (key)
+    VALUES (decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'));
+  END IF;
+  SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+    FROM run_command_on_workers(format(
+      'INSERT INTO analytics.identity_keys (key) VALUES (%L::bytea) ON CONFLICT (singleton) DO UPDATE SET key = EXCLUDED.key',
+      (SELECT k.key FROM analytics.identity_keys k))) w WHERE NOT w.success;
+  IF failed IS NOT NULL THEN
+    RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+  END IF;
+  FOR r IN SELECT b.role_name, b.kind, b.org_id FROM analytics.role_bindings b LOOP
+    SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+      FROM run_command_on_workers(format(
+             'SET LOCAL citus.enable_ddl_propagation TO off; SELECT analytics.apply_access(%L, %L, %L, true)',
+             r.role_name, r.kind, r.org_id)) w WHERE NOT w.success;
+    IF failed IS NOT NULL THEN
+      RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+    END IF;
+  END LOOP;
+
   -- A second call converts nothing, but gives workers added since their
   -- id ranges.
   IF EXISTS (SELECT 1 FROM unnest(all_tables) u(x)
@@ -130,6 +168,7 @@ BEGIN
       ddl := regexp_replace(
                 substring(r.def from '^(.*?)\n(BEGIN ATOMIC|AS \$function\$)'),
                 '\n LANGUAGE sql\n', E'\n LANGUAGE plpgsql\n')
+        || E'\n SET citus.allow_nested_distributed_execution TO ''on'''
         || E'\nAS $ua_body$\n#variable_conflict use_column\nBEGIN\n'
         || CASE WHEN r.proretset THEN 'RETURN QUERY ' || r.body ELSE 'RETURN (' || r.body || ')' END
         || E';\nEND\n$ua_body$';
@@ -143,6 +182,50 @@ BEGIN
       END IF;
       EXECUTE ddl;
     END LOOP;
+
+    FOREACH t IN ARRAY nested LOOP
+      ddl := format('ALTER FUNCTION %s SET citus.allow_nested_distributed_execution TO on',
+                    t::regprocedure);
+      SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+        FROM run_command_on_workers('SET LOCAL citus.enable_ddl_propagation TO off; ' || ddl) w WHERE NOT w.success;
+      IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+      END IF;
+      EXECUTE ddl;
+    END LOOP;
+
+    -- user_request_analytics: its per-user subqueries call a function over
+    -- the shards, which Citus cannot push down to them (only immutable
+    -- functions as table expressions in a multi-shard query).  On a cluster
+    -- the per-user totals are computed on the shards first (a materialized
+    -- CTE: intermediate result), then the most used model and provider of
+    -- each user by one router call each, on the coordinator.  Same columns.
+    ddl := $v$CREATE OR REPLACE VIEW analytics.user_request_analytics WITH (security_invoker = true) AS
+WITH c AS MATERIALIZED (
+  SELECT c.user_id,
+         sum(c.requests)::bigint AS total_requests,
+         sum(c.requests - c.failed)::bigint AS successful_requests,
+         sum(c.failed)::bigint AS failed_requests,
+         sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS total_tokens,
+         sum(c.cost) AS total_cost,
+         round(sum(c.response_time_sum)::numeric / NULLIF(sum(c.response_time_count), 0))::integer AS avg_response_time,
+         (SELECT max(e.occurred_at) FROM analytics.chat_events e WHERE e.user_id = c.user_id) AS last_request_time
+    FROM analytics.usage_counters c
+   GROUP BY c.user_id)
+SELECT c.user_id, c.total_requests, c.successful_requests, c.failed_requests, c.total_tokens,
+       c.total_cost, c.avg_response_time,
+       (SELECT m.model FROM analytics.user_model_usage(c.user_id, '-infinity', 'infinity') m
+         GROUP BY m.model ORDER BY sum(m.requests) DESC, m.model LIMIT 1) AS most_used_model,
+       (SELECT NULLIF(m.provider, '') FROM analytics.user_model_usage(c.user_id, '-infinity', 'infinity') m
+         GROUP BY m.provider ORDER BY sum(m.requests) DESC, m.provider LIMIT 1) AS most_used_provider,
+       c.last_request_time
+  FROM c$v$;
+    SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+      FROM run_command_on_workers('SET LOCAL citus.enable_ddl_propagation TO off; ' || ddl) w WHERE NOT w.success;
+    IF failed IS NOT NULL THEN
+      RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+    END IF;
+    EXECUTE ddl;
 
     -- Foreign keys between converted tables: dropped now, added back below;
     -- those of a table that stays local (billing) to a converted one: dropped.

@@ -1150,6 +1150,20 @@ DROP FUNCTION analytics.raise_bad_key(integer, text, text);
 
 \ir ../functions/import_chat_events.sql
 
+-- ==== issue 16: reads and end-user RLS on a Citus cluster ====
+CREATE TABLE analytics.identity_keys (
+  singleton  boolean NOT NULL DEFAULT true PRIMARY KEY CHECK (singleton),
+  key        bytea NOT NULL CHECK (pg_catalog.length(key) >= 16),
+  created_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+COMMENT ON TABLE analytics.identity_keys IS
+  'The key of the HMAC that signs the identity act_as sends to Citus workers (usage_analytics.identity_token); written by analytics.distribute() on every node';
+ALTER TABLE analytics.identity_keys ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON TABLE analytics.identity_keys FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('analytics.identity_keys', '');
+
+\ir ../functions/apply_access.sql
+
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and
 -- organization-scoped admins lose what they may no longer change).
