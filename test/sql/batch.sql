@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(43);
+SELECT plan(48);
 
 -- record_chat_events (issue 17): every element is checked before anything is
 -- written; an error keeps its SQLSTATE and names the element and the key.
@@ -160,6 +160,24 @@ SELECT count(*) FROM analytics.record_chat_events((
     FROM generate_series(1, 7))) \gset
 SELECT is((SELECT count(*) FROM analytics.notifications WHERE user_id = 'np'), 0::bigint,
   'usage of a past month reaches no threshold of the current periods');
+
+-- A user whose usage is below every threshold of the plan after the chunk
+-- is not evaluated further; at exactly threshold x limit it is notified.
+INSERT INTO analytics.plans (plan_id, name, monthly_cost_limit, enforcement, warn_thresholds)
+VALUES ('tendollars', 'Ten dollars', 10, 'soft', '{0.9,0.5}');
+SELECT ok(analytics.subscribe('nc', 'tendollars') > 0, 'a user on a ten-dollar plan');
+SELECT count(*) FROM analytics.record_chat_events(
+  '[{"user_id": "nc", "model": "gpt-4o", "cost": 2}, {"user_id": "nc", "model": "gpt-4o", "cost": 2.99}]') \gset
+SELECT is((SELECT count(*) FROM analytics.notifications WHERE user_id = 'nc'), 0::bigint,
+  '4.99 of 10 dollars: below the lower threshold, nothing');
+SELECT count(*) FROM analytics.record_chat_events('[{"user_id": "nc", "model": "gpt-4o", "cost": 0.01}]') \gset
+SELECT results_eq($$SELECT limit_name, threshold, used FROM analytics.notifications WHERE user_id = 'nc'$$,
+  $$VALUES ('monthly_cost'::text, 0.5::numeric, 5.00::numeric)$$, 'exactly 5 of 10 dollars: the 50 % threshold, once');
+SELECT count(*) FROM analytics.record_chat_events('[{"user_id": "nc", "model": "gpt-4o", "cost": 3.99}]') \gset
+SELECT is((SELECT count(*) FROM analytics.notifications WHERE user_id = 'nc'), 1::bigint, '8.99: no more');
+SELECT count(*) FROM analytics.record_chat_events('[{"user_id": "nc", "model": "gpt-4o", "cost": 0.01}]') \gset
+SELECT is((SELECT count(*) FROM analytics.notifications WHERE user_id = 'nc' AND threshold = 0.9), 1::bigint,
+  '9.00: the 90 % threshold');
 
 -- Organizations: the organization's day, pooled and member counters,
 -- its thresholds; the same as one call per event.
