@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(48);
+SELECT plan(50);
 
 -- record_chat_events (issue 17): every element is checked before anything is
 -- written; an error keeps its SQLSTATE and names the element and the key.
@@ -207,6 +207,21 @@ SELECT results_eq($$SELECT user_id, limit_name, period_start, threshold FROM ana
      WHERE org_id = 'acme2' ORDER BY 1, 2, 3, 4$$, 'the organization''s notifications as one call per event');
 SELECT is((SELECT count(*) FROM analytics.notifications WHERE org_id = 'acme'), 5::bigint,
   'three thresholds of its daily requests and two of its monthly tokens, once each');
+
+-- In one call, counter rows this backend has already are updated and new
+-- ones inserted (users' and organizations').
+SELECT count(*) FROM analytics.record_chat_events(
+  '[{"user_id": "mx1", "model": "gpt-4o", "input_tokens": 10, "org_id": "acme"}]') \gset
+SELECT count(*) FROM analytics.record_chat_events(
+  '[{"user_id": "mx1", "model": "gpt-4o", "input_tokens": 20, "org_id": "acme"},
+    {"user_id": "mx2", "model": "gpt-4o", "input_tokens": 40, "org_id": "acme"},
+    {"user_id": "mx1", "model": "gpt-4o", "input_tokens": 5}]') \gset
+SELECT results_eq($$SELECT user_id, sum(requests), sum(input_tokens) FROM analytics.usage_counters
+                     WHERE user_id IN ('mx1', 'mx2') GROUP BY 1 ORDER BY 1$$,
+  $$VALUES ('mx1'::text, 3::numeric, 35::numeric), ('mx2', 1, 40)$$, 'users'' counters: updated and inserted');
+SELECT results_eq($$SELECT user_id, sum(requests), sum(input_tokens) FROM analytics.org_usage_counters
+                     WHERE org_id = 'acme' AND user_id IN ('mx1', 'mx2') GROUP BY 1 ORDER BY 1$$,
+  $$VALUES ('mx1'::text, 2::numeric, 30::numeric), ('mx2', 1, 40)$$, 'members'' counters: updated and inserted');
 
 -- Large batches go in chunks: a repeat across a chunk boundary, counters exact.
 SET LOCAL usage_analytics.max_batch_events = 20000;
