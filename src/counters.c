@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * counters.c
- *	  The one statement that changes analytics.usage_counters: add a delta
- *	  to a user's day, in the slot of this backend.
+ *	  The statements that change analytics.usage_counters: add a delta to
+ *	  a user's day, in the slot of this backend (an upsert; the batch
+ *	  first updates the rows the slot has, then upserts the rest).
  *
  *	  Each backend writes only its own slot (its backend number), so no two
  *	  running transactions update the same counter row: writers never wait

@@ -20,10 +20,14 @@
  *	       tokens from its rates;
  *	     - the events go in the way COPY does (event_insert.c:
  *	       ua_event_insert_batch, buffered per partition);
- *	     - each counter row (subject, local day) gets one upsert with the
- *	       sum of the chunk's events;
+ *	     - each counter row (subject, local day) gets the sum of the chunk's
+ *	       events: one UPDATE per table of the rows this backend's slot
+ *	       has, one upsert of the rest (counters.c);
  *	     - thresholds are evaluated once per subject, in subject order,
- *	       with the chunk counted (notify.c writes each row once).
+ *	       with the chunk counted (notify.c writes each row once); a
+ *	       user's plan part is read once per (plan, time zone), and a user
+ *	       whose used amounts are below the lowest threshold of every
+ *	       limit stops after reading its counters.
  *	  3. The ids are returned in element order.
  *
  *	  record_chat_event never refuses usage that happened, and neither
