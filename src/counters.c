@@ -220,8 +220,12 @@ numeric_array(int n, const UaCounterDelta *d, size_t offset)
  * slot), returning the positions it updated.  The upsert locks an existing
  * row before updating it (a WAL record and a lock per row); the UPDATE does
  * not, and no other transaction writes this backend's slot.  The rows it
- * did not find go through the upsert.
+ * did not find go through the upsert.  Only up to UA_UPDATE_FIRST_MAX rows:
+ * for more (a history load's chunk of new users) the planner may hash the
+ * whole counter table, and most rows are new anyway.
  */
+#define UA_UPDATE_FIRST_MAX 1000
+
 #define UA_BATCH_SET \
 	"requests = c.requests + x.r, failed = c.failed + x.f, input_tokens = c.input_tokens + x.i, " \
 	"cached_input_tokens = c.cached_input_tokens + x.ci, " \
@@ -297,7 +301,7 @@ ua_counters_add_many(int n, const Datum *org_ids, const Datum *user_ids, const D
 	many_args(n, org_ids, user_ids, dates, d, v);
 
 	/* On Citus the upsert alone (a distributed UPDATE ... FROM is another plan). */
-	if (!ua_citus())
+	if (n <= UA_UPDATE_FIRST_MAX && !ua_citus())
 	{
 		bool	   *done = palloc0(n * sizeof(bool));
 		Datum	   *orgs_left = org_ids != NULL ? palloc(n * sizeof(Datum)) : NULL;
