@@ -2,8 +2,8 @@
 # Runs the client examples (examples/python, examples/node) against a real
 # server: a throwaway cluster on a free loopback port, drivers connecting
 # over TCP with a password, as the README's recipe sets roles up; the
-# end-user reads run twice, directly and through PgBouncer in transaction
-# mode (one server connection).
+# end-user reads and the concurrent batches (python/batch_pool.py) run twice,
+# directly and through PgBouncer in transaction mode (one server connection).
 #
 #   examples/run.sh [BINDIR | PG_CONFIG]     (as root; default: PG_CONFIG, or PostgreSQL 15)
 #
@@ -18,7 +18,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
-examples=(example_python example_node)
+examples=(example_python example_python_batch example_node)
 fail_all() {
   for e in "${examples[@]}"; do echo "test $e ... FAILED"; done
   echo "    $*"
@@ -138,6 +138,7 @@ run_example() {
   fi
 }
 run_example example_python /usr/bin/python3 python/example.py
+run_example example_python_batch /usr/bin/python3 python/batch_pool.py
 if [ "$node_setup" = ok ]; then
   run_example example_node node node/example.js
 else

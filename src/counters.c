@@ -1,8 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * counters.c
- *	  The one statement that changes analytics.usage_counters: add a delta
- *	  to a user's day, in the slot of this backend.
+ *	  The statements that change analytics.usage_counters: add a delta to
+ *	  a user's day, in the slot of this backend (an upsert; the batch
+ *	  first updates the rows the slot has, then upserts the rest).
  *
  *	  Each backend writes only its own slot (its backend number), so no two
  *	  running transactions update the same counter row: writers never wait
@@ -21,6 +22,7 @@
 #include "utils/builtins.h"
 #include "utils/array.h"
 #include "utils/date.h"
+#include "citus.h"
 #include "counters.h"
 #include "spi_plans.h"
 
@@ -212,19 +214,58 @@ numeric_array(int n, const UaCounterDelta *d, size_t offset)
 	return PointerGetDatum(construct_array(v, n, NUMERICOID, -1, false, TYPALIGN_INT));
 }
 
-void
-ua_counters_add_many(int n, const Datum *org_ids, const Datum *user_ids, const Datum *dates,
-					 const UaCounterDelta *d)
-{
-	Datum		v[16];
-	int			i;
+/*
+ * The rows this backend has already: one UPDATE of them all, its keys
+ * joined to the arrays (the same arrays as above, WITH ORDINALITY; $1 the
+ * slot), returning the positions it updated.  The upsert locks an existing
+ * row before updating it (a WAL record and a lock per row); the UPDATE does
+ * not, and no other transaction writes this backend's slot.  The rows it
+ * did not find go through the upsert.  Only up to UA_UPDATE_FIRST_MAX rows:
+ * for more (a history load's chunk of new users) the planner may hash the
+ * whole counter table, and most rows are new anyway.
+ */
+#define UA_UPDATE_FIRST_MAX 1000
 
-	if (n == 0)
-		return;
-	for (i = 0; i < n; i++)
-		if (d[i].pending_requests != 0 || d[i].pending_tokens != 0 || d[i].pending_cost != (Datum) 0 ||
-			d[i].rejected != 0)
-			elog(ERROR, "usage_analytics: ua_counters_add_many adds finished requests only");
+#define UA_BATCH_SET \
+	"requests = c.requests + x.r, failed = c.failed + x.f, input_tokens = c.input_tokens + x.i, " \
+	"cached_input_tokens = c.cached_input_tokens + x.ci, " \
+	"cache_write_tokens = c.cache_write_tokens + x.cw, output_tokens = c.output_tokens + x.o, " \
+	"reasoning_tokens = c.reasoning_tokens + x.rs, cache_hits = c.cache_hits + x.ch, " \
+	"cost = c.cost + x.c, cache_savings = c.cache_savings + x.cs, " \
+	"response_time_sum = c.response_time_sum + x.ts, " \
+	"response_time_count = c.response_time_count + x.tc "
+#define UA_BATCH_UNNEST_DELTAS \
+	"pg_catalog.unnest($4::int8[]), pg_catalog.unnest($5::int8[]), pg_catalog.unnest($6::int8[]), " \
+	"pg_catalog.unnest($7::int8[]), pg_catalog.unnest($8::int8[]), pg_catalog.unnest($9::int8[]), " \
+	"pg_catalog.unnest($10::int8[]), pg_catalog.unnest($11::int8[]), pg_catalog.unnest($12::numeric[]), " \
+	"pg_catalog.unnest($13::numeric[]), pg_catalog.unnest($14::int8[]), pg_catalog.unnest($15::int8[])"
+
+static UaPlan update_many = {
+	.sql = "UPDATE analytics.usage_counters AS c SET " UA_BATCH_SET
+	"FROM ROWS FROM (pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::date[]), "
+	UA_BATCH_UNNEST_DELTAS ") WITH ORDINALITY AS x(u, d, r, f, i, ci, cw, o, rs, ch, c, cs, ts, tc, n) "
+	"WHERE c.user_id = x.u AND c.usage_date = x.d AND c.slot = $1 RETURNING x.n",
+	.nargs = 15, .argtypes = {INT2OID, TEXTARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+		INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+	NUMERICARRAYOID, NUMERICARRAYOID, INT8ARRAYOID, INT8ARRAYOID}
+};
+
+static UaPlan update_org_many = {
+	.sql = "UPDATE analytics.org_usage_counters AS c SET " UA_BATCH_SET
+	"FROM ROWS FROM (pg_catalog.unnest($16::text[]), pg_catalog.unnest($2::text[]), "
+	"pg_catalog.unnest($3::date[]), " UA_BATCH_UNNEST_DELTAS ") "
+	"WITH ORDINALITY AS x(g, u, d, r, f, i, ci, cw, o, rs, ch, c, cs, ts, tc, n) "
+	"WHERE c.org_id = x.g AND c.user_id = x.u AND c.usage_date = x.d AND c.slot = $1 RETURNING x.n",
+	.nargs = 16, .argtypes = {INT2OID, TEXTARRAYOID, DATEARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+		INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID, INT8ARRAYOID,
+	NUMERICARRAYOID, NUMERICARRAYOID, INT8ARRAYOID, INT8ARRAYOID, TEXTARRAYOID}
+};
+
+/* The statements' arguments for rows [0, n). */
+static void
+many_args(int n, const Datum *org_ids, const Datum *user_ids, const Datum *dates,
+		  const UaCounterDelta *d, Datum *v)
+{
 	v[0] = Int16GetDatum(UA_BACKEND_SLOT);
 	v[1] = PointerGetDatum(construct_array((Datum *) user_ids, n, TEXTOID, -1, false, TYPALIGN_INT));
 	v[2] = PointerGetDatum(construct_array((Datum *) dates, n, DATEOID, sizeof(DateADT), true, TYPALIGN_INT));
@@ -241,12 +282,62 @@ ua_counters_add_many(int n, const Datum *org_ids, const Datum *user_ids, const D
 	v[13] = int8_array(n, d, offsetof(UaCounterDelta, response_time_sum));
 	v[14] = int8_array(n, d, offsetof(UaCounterDelta, response_time_count));
 	if (org_ids != NULL)
-	{
 		v[15] = PointerGetDatum(construct_array((Datum *) org_ids, n, TEXTOID, -1, false, TYPALIGN_INT));
-		ua_run(&add_org_many, v, NULL, false, n);
+}
+
+void
+ua_counters_add_many(int n, const Datum *org_ids, const Datum *user_ids, const Datum *dates,
+					 const UaCounterDelta *d)
+{
+	Datum		v[16];
+	int			i;
+
+	if (n == 0)
+		return;
+	for (i = 0; i < n; i++)
+		if (d[i].pending_requests != 0 || d[i].pending_tokens != 0 || d[i].pending_cost != (Datum) 0 ||
+			d[i].rejected != 0)
+			elog(ERROR, "usage_analytics: ua_counters_add_many adds finished requests only");
+	many_args(n, org_ids, user_ids, dates, d, v);
+
+	/* On Citus the upsert alone (a distributed UPDATE ... FROM is another plan). */
+	if (n <= UA_UPDATE_FIRST_MAX && !ua_citus())
+	{
+		bool	   *done = palloc0(n * sizeof(bool));
+		Datum	   *orgs_left = org_ids != NULL ? palloc(n * sizeof(Datum)) : NULL;
+		Datum	   *users_left = palloc(n * sizeof(Datum));
+		Datum	   *dates_left = palloc(n * sizeof(Datum));
+		UaCounterDelta *d_left = palloc(n * sizeof(UaCounterDelta));
+		uint64		j;
+		int			m = 0;
+
+		ua_run(org_ids != NULL ? &update_org_many : &update_many, v, NULL, false, -1);
+		for (j = 0; j < SPI_processed; j++)
+		{
+			bool		isnull;
+			int64		pos = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[j], SPI_tuptable->tupdesc, 1,
+														  &isnull));
+
+			if (isnull || pos < 1 || pos > n || done[pos - 1])
+				elog(ERROR, "usage_analytics: counter update returned an unexpected row");
+			done[pos - 1] = true;
+		}
+		if (SPI_processed == (uint64) n)
+			return;
+		for (i = 0; i < n; i++)
+			if (!done[i])
+			{
+				if (org_ids != NULL)
+					orgs_left[m] = org_ids[i];
+				users_left[m] = user_ids[i];
+				dates_left[m] = dates[i];
+				d_left[m] = d[i];
+				m++;
+			}
+		n = m;
+		many_args(n, orgs_left, users_left, dates_left, d_left, v);
 	}
-	else
-		ua_run(&add_many, v, NULL, false, n);
+	ua_run(org_ids != NULL ? &add_org_many : &add_many, v, NULL, false, n);
 }
 
 /*

@@ -20,10 +20,14 @@
  *	       tokens from its rates;
  *	     - the events go in the way COPY does (event_insert.c:
  *	       ua_event_insert_batch, buffered per partition);
- *	     - each counter row (subject, local day) gets one upsert with the
- *	       sum of the chunk's events;
+ *	     - each counter row (subject, local day) gets the sum of the chunk's
+ *	       events: one UPDATE per table of the rows this backend's slot
+ *	       has, one upsert of the rest (counters.c);
  *	     - thresholds are evaluated once per subject, in subject order,
- *	       with the chunk counted (notify.c writes each row once).
+ *	       with the chunk counted (notify.c writes each row once); a
+ *	       user's plan part is read once per (plan, time zone), and a user
+ *	       whose used amounts are below the lowest threshold of every
+ *	       limit stops after reading its counters.
  *	  3. The ids are returned in element order.
  *
  *	  record_chat_event never refuses usage that happened, and neither
@@ -548,6 +552,105 @@ typedef struct NotifyEntry
 	UaSubject	subject;
 } NotifyEntry;
 
+/*
+ * A plan's part of the usage snapshot, per (plan, time zone) of the
+ * subjects evaluated now, and the lowest amount at which each periodic
+ * limit of the plan reaches a threshold.
+ */
+typedef struct PlanEntry
+{
+	char		key[KEYLEN];
+	UaSnapshot	plan;			/* ua_snapshot_plan's part */
+	DateADT		month_end;
+	bool		filter;			/* the levels below are known */
+	bool		has_level[UA_NPLAN_LIMITS];
+	Datum		level[UA_NPLAN_LIMITS]; /* numeric */
+} PlanEntry;
+
+static int
+numeric_cmp_datum(Datum a, Datum b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, b));
+}
+
+/* The levels of pe's plan: min over the thresholds t of t * limit. */
+static void
+plan_levels(PlanEntry *pe)
+{
+	Datum	   *th;
+	bool	   *thnull;
+	int			nth;
+	int			i,
+				t;
+
+	pe->filter = false;
+	if (!pe->plan.plan_found)
+		return;					/* the quota's evaluation reports it */
+	deconstruct_array(DatumGetArrayTypeP(pe->plan.warn_thresholds), NUMERICOID, -1, false,
+					  TYPALIGN_INT, &th, &thnull, &nth);
+	for (t = 0; t < nth; t++)
+		if (thnull[t])
+			return;
+	for (i = 0; i < UA_NPLAN_LIMITS; i++)
+	{
+		Datum		limit;
+
+		pe->has_level[i] = false;
+		if (i == UA_LIMIT_MAX_TOKENS || pe->plan.limit_null[i])
+			continue;			/* not periodic, or not in the plan */
+		limit = i == UA_LIMIT_MONTHLY_COST ? pe->plan.limits[i] :
+			DirectFunctionCall1(int8_numeric, pe->plan.limits[i]);
+		for (t = 0; t < nth; t++)
+		{
+			Datum		level = DirectFunctionCall2(numeric_mul, th[t], limit);
+
+			if (!pe->has_level[i] || numeric_cmp_datum(level, pe->level[i]) < 0)
+				pe->level[i] = level;
+			pe->has_level[i] = true;
+		}
+	}
+	pe->filter = true;
+}
+
+/*
+ * Is every periodic limit's used amount below its lowest threshold?  Then
+ * the quota evaluation would find no threshold reached and notify nothing
+ * (notify.c records a threshold when used >= threshold * limit).
+ */
+static bool
+below_thresholds(const PlanEntry *pe, const UaSnapshot *usage)
+{
+	int			i;
+
+	if (!pe->filter)
+		return false;
+	for (i = 0; i < UA_NPLAN_LIMITS; i++)
+	{
+		Datum		used;
+
+		if (!pe->has_level[i])
+			continue;
+		switch (i)
+		{
+			case UA_LIMIT_DAILY_REQUESTS:
+				used = DirectFunctionCall1(int8_numeric, Int64GetDatum(usage->day_requests));
+				break;
+			case UA_LIMIT_MONTHLY_REQUESTS:
+				used = DirectFunctionCall1(int8_numeric, Int64GetDatum(usage->month_requests));
+				break;
+			case UA_LIMIT_MONTHLY_TOKENS:
+				used = DirectFunctionCall1(int8_numeric, Int64GetDatum(usage->month_tokens));
+				break;
+			default:
+				used = usage->month_cost;
+				break;
+		}
+		if (numeric_cmp_datum(used, pe->level[i]) >= 0)
+			return false;
+	}
+	return true;
+}
+
 static int
 notify_cmp(const void *a, const void *b)
 {
@@ -784,7 +887,12 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 	counters_apply(ucount, false);
 	counters_apply(ocount, true);
 
-	/* Thresholds: once per subject, in key order, with the chunk counted. */
+	/*
+	 * Thresholds: once per subject, in key order, with the chunk counted.
+	 * A user's plan part is read once per (plan, time zone), the counter
+	 * tables are opened once, and a user whose used amounts are below every
+	 * threshold of the plan is done after the counter scan.
+	 */
 	if (hash_get_num_entries(notify) > 0)
 	{
 		long		nn = hash_get_num_entries(notify);
@@ -792,6 +900,9 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 		NotifyEntry *ne;
 		TimestampTz now = GetCurrentTransactionStartTimestamp();
 		Datum		zero = DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
+		HTAB	   *plans = new_hash("usage_analytics batch plans", sizeof(PlanEntry), cxt);
+		UaUsageScans scans;
+		bool		scans_open = false;
 		long		j = 0;
 
 		hash_seq_init(&seq, notify);
@@ -832,7 +943,32 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 			if (ne->in_org)
 				ua_org_usage_snapshot(ne->id, ne->user_id, now, &subject, NULL, snap, &usage);
 			else
-				ua_usage_snapshot(ne->id, now, &subject, snap, &usage);
+			{
+				PlanEntry  *pe;
+				bool		found;
+
+				make_key(key, TextDatumGetCString(subject.plan_id), TextDatumGetCString(subject.time_zone),
+						 "", 0);
+				pe = hash_search(plans, key, HASH_ENTER, &found);
+				if (!found)
+				{
+					memset(&pe->plan, 0, sizeof(UaSnapshot));
+					pe->month_end = ua_snapshot_plan(&subject, now, snap, &pe->plan);
+					plan_levels(pe);
+				}
+				if (!scans_open)
+				{
+					ua_usage_scans_open(&scans);
+					scans_open = true;
+				}
+				usage = pe->plan;
+				ua_usage_snapshot_used(&scans, ne->id, pe->month_end, snap, &usage);
+				if (below_thresholds(pe, &usage))
+				{
+					ua_end_read(true);
+					continue;
+				}
+			}
 			ua_quota_from_snapshot(&usage, 0, zero, NULL, CurrentMemoryContext, &quota);
 			ua_end_read(true);
 			if (ne->in_org)
@@ -840,6 +976,8 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 			else
 				ua_notify_thresholds(ne->id, &quota);
 		}
+		if (scans_open)
+			ua_usage_scans_close(&scans);
 	}
 }
 

@@ -103,6 +103,7 @@ ua_scan_open(UaScan *s, const char *table, const char *index)
 	s->heap = table_open(heap, AccessShareLock);
 	s->index = index_open(idx, AccessShareLock);
 	s->nkeys = 0;
+	s->begun = false;
 	s->columns = NULL;
 	for (i = 0; i < (int) lengthof(column_caches) && s->columns == NULL; i++)
 		if (column_caches[i].relid == heap)
@@ -237,15 +238,27 @@ ua_scan_begin(UaScan *s, Snapshot snap)
 		spi_scan_begin(s, snap);
 	else
 		s->scan = systable_beginscan(s->heap, RelationGetRelid(s->index), true, snap, s->nkeys, s->keys);
+	s->begun = true;
+}
+
+void
+ua_scan_end(UaScan *s)
+{
+	if (s->begun)
+	{
+		if (s->spi)
+			MemoryContextDelete(s->cxt);
+		else
+			systable_endscan(s->scan);
+	}
+	s->begun = false;
+	s->nkeys = 0;
 }
 
 void
 ua_scan_close(UaScan *s)
 {
-	if (s->spi)
-		MemoryContextDelete(s->cxt);
-	else
-		systable_endscan(s->scan);
+	ua_scan_end(s);
 	index_close(s->index, AccessShareLock);
 	table_close(s->heap, AccessShareLock);
 }

@@ -41,6 +41,7 @@ typedef struct UaScan
 	HeapTuple  *rows;
 	uint64		nrows;
 	uint64		next;
+	bool		begun;			/* between ua_scan_begin and ua_scan_end */
 } UaScan;
 
 /* Set up the relcache callback of the column cache; from _PG_init. */
@@ -63,6 +64,12 @@ extern bool ua_scan_next(UaScan *s);
  */
 extern Datum ua_scan_column(UaScan *s, const char *name, bool *isnull);
 extern Datum ua_scan_column_copy(UaScan *s, const char *name, bool *isnull);
+
+/*
+ * End the scan but keep the relations open: new keys and ua_scan_begin
+ * scan again (a caller reading many subjects opens the tables once).
+ */
+extern void ua_scan_end(UaScan *s);
 
 extern void ua_scan_close(UaScan *s);
 

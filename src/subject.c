@@ -382,8 +382,8 @@ static const char *const limit_columns[UA_NPLAN_LIMITS] = {
  * The local day and month of `at` in the subject's time zone, when they
  * end, and the plan's limits.  Returns the day after the month.
  */
-static DateADT
-snapshot_plan(const UaSubject *subject, TimestampTz at, Snapshot snap, UaSnapshot *out)
+DateADT
+ua_snapshot_plan(const UaSubject *subject, TimestampTz at, Snapshot snap, UaSnapshot *out)
 {
 	Interval	month = {.time = 0, .day = 0, .month = 1};
 	Datum		local;
@@ -489,51 +489,83 @@ sum_org_rows(Datum org_id, Datum member, DateADT from, DateADT to, DateADT today
 }
 
 void
-ua_usage_snapshot(Datum user_id, TimestampTz at, const UaSubject *known, Snapshot snap,
-				  UaSnapshot *out)
+ua_usage_scans_open(UaUsageScans *u)
 {
-	UaSubject	subject;
-	DateADT		month_end;
-	UaScan		s;
+	ua_scan_open(&u->counters, "usage_counters", "usage_counters_pkey");
+	u->orgs = ua_orgs_enabled();
+	if (u->orgs)
+		ua_scan_open(&u->org_rows, "org_usage_counters", "org_usage_counters_member_idx");
+}
+
+void
+ua_usage_scans_close(UaUsageScans *u)
+{
+	ua_scan_close(&u->counters);
+	if (u->orgs)
+		ua_scan_close(&u->org_rows);
+}
+
+void
+ua_usage_snapshot_used(UaUsageScans *scans, Datum user_id, DateADT month_end, Snapshot snap,
+					   UaSnapshot *out)
+{
+	UaUsageScans own;
 	UaUsed		u;
 
-	memset(out, 0, sizeof(UaSnapshot));
-	if (known)
-		subject = *known;
-	else
-		ua_subject_at(user_id, at, snap, &subject);
-	month_end = snapshot_plan(&subject, at, snap, out);
+	if (scans == NULL)
+	{
+		scans = &own;
+		ua_usage_scans_open(scans);
+	}
 
 	/* The day counters of the month, every slot. */
 	memset(&u, 0, sizeof(u));
 	u.month_cost = num(0);
-	ua_scan_open(&s, "usage_counters", "usage_counters_pkey");
-	ua_scan_key(&s, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
-	ua_scan_key(&s, "usage_date", BTGreaterEqualStrategyNumber, F_DATE_GE, DateADTGetDatum(out->month_start));
-	ua_scan_key(&s, "usage_date", BTLessStrategyNumber, F_DATE_LT, DateADTGetDatum(month_end));
-	ua_scan_begin(&s, snap);
-	sum_counters(&s, out->today, 1, &u);
-	ua_scan_close(&s);
+	ua_scan_key(&scans->counters, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
+	ua_scan_key(&scans->counters, "usage_date", BTGreaterEqualStrategyNumber, F_DATE_GE,
+				DateADTGetDatum(out->month_start));
+	ua_scan_key(&scans->counters, "usage_date", BTLessStrategyNumber, F_DATE_LT, DateADTGetDatum(month_end));
+	ua_scan_begin(&scans->counters, snap);
+	sum_counters(&scans->counters, out->today, 1, &u);
+	ua_scan_end(&scans->counters);
 
 	/*
 	 * Less the requests made in organizations (counted in the user's
 	 * counters on the same day): they count against the organizations'
 	 * plans, not the user's.
 	 */
-	if (ua_orgs_enabled())
+	if (scans->orgs)
 	{
-		ua_scan_open(&s, "org_usage_counters", "org_usage_counters_member_idx");
-		ua_scan_key(&s, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
-		ua_scan_key(&s, "usage_date", BTGreaterEqualStrategyNumber, F_DATE_GE, DateADTGetDatum(out->month_start));
-		ua_scan_key(&s, "usage_date", BTLessStrategyNumber, F_DATE_LT, DateADTGetDatum(month_end));
-		ua_scan_begin(&s, snap);
-		sum_counters(&s, out->today, -1, &u);
-		ua_scan_close(&s);
+		ua_scan_key(&scans->org_rows, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
+		ua_scan_key(&scans->org_rows, "usage_date", BTGreaterEqualStrategyNumber, F_DATE_GE,
+					DateADTGetDatum(out->month_start));
+		ua_scan_key(&scans->org_rows, "usage_date", BTLessStrategyNumber, F_DATE_LT, DateADTGetDatum(month_end));
+		ua_scan_begin(&scans->org_rows, snap);
+		sum_counters(&scans->org_rows, out->today, -1, &u);
+		ua_scan_end(&scans->org_rows);
 	}
 	out->day_requests = u.day_requests;
 	out->month_requests = u.month_requests;
 	out->month_tokens = u.month_tokens;
 	out->month_cost = u.month_cost;
+	if (scans == &own)
+		ua_usage_scans_close(scans);
+}
+
+void
+ua_usage_snapshot(Datum user_id, TimestampTz at, const UaSubject *known, Snapshot snap,
+				  UaSnapshot *out)
+{
+	UaSubject	subject;
+	DateADT		month_end;
+
+	memset(out, 0, sizeof(UaSnapshot));
+	if (known)
+		subject = *known;
+	else
+		ua_subject_at(user_id, at, snap, &subject);
+	month_end = ua_snapshot_plan(&subject, at, snap, out);
+	ua_usage_snapshot_used(NULL, user_id, month_end, snap, out);
 }
 
 /* ------------------------------------------------------------------------
@@ -631,7 +663,7 @@ ua_org_usage_snapshot(Datum org_id, Datum user_id, TimestampTz at, const UaSubje
 
 	memset(out, 0, sizeof(UaSnapshot));
 	out->is_org = true;
-	month_end = snapshot_plan(subject, at, snap, out);
+	month_end = ua_snapshot_plan(subject, at, snap, out);
 
 	memset(&u, 0, sizeof(u));
 	u.month_cost = num(0);

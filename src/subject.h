@@ -12,6 +12,7 @@
 #include "datatype/timestamp.h"
 #include "utils/date.h"
 #include "utils/snapshot.h"
+#include "scan.h"
 
 /* The plan and time zone in force for a user (analytics.subject_at). */
 typedef struct UaSubject
@@ -99,6 +100,29 @@ extern void ua_price_apply(const UaPrice *in, int64 input, int64 cached, int64 w
  */
 extern void ua_usage_snapshot(Datum user_id, TimestampTz at, const UaSubject *subject,
 							  Snapshot snap, UaSnapshot *s);
+
+/*
+ * The two halves of ua_usage_snapshot, for a caller that evaluates many
+ * users (the batch): ua_snapshot_plan fills the part that depends on the
+ * subject only -- plan, limits, thresholds, the local day and month of
+ * `at` -- into out (zeroed by the caller) and returns the day after the
+ * month; ua_usage_snapshot_used adds the user's used amounts over those
+ * periods, with the counter tables opened once (ua_usage_scans_open) or,
+ * scans NULL, for this call.
+ */
+typedef struct UaUsageScans
+{
+	UaScan		counters;
+	UaScan		org_rows;
+	bool		orgs;
+} UaUsageScans;
+
+extern DateADT ua_snapshot_plan(const UaSubject *subject, TimestampTz at, Snapshot snap,
+								UaSnapshot *out);
+extern void ua_usage_scans_open(UaUsageScans *scans);
+extern void ua_usage_scans_close(UaUsageScans *scans);
+extern void ua_usage_snapshot_used(UaUsageScans *scans, Datum user_id, DateADT month_end,
+								   Snapshot snap, UaSnapshot *out);
 
 /* An organization as the write path and admission see it. */
 typedef struct UaOrg

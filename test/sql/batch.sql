@@ -1,6 +1,6 @@
 \set ECHO none
 \i test/setup.psql
-SELECT plan(43);
+SELECT plan(50);
 
 -- record_chat_events (issue 17): every element is checked before anything is
 -- written; an error keeps its SQLSTATE and names the element and the key.
@@ -161,6 +161,24 @@ SELECT count(*) FROM analytics.record_chat_events((
 SELECT is((SELECT count(*) FROM analytics.notifications WHERE user_id = 'np'), 0::bigint,
   'usage of a past month reaches no threshold of the current periods');
 
+-- A user whose usage is below every threshold of the plan after the chunk
+-- is not evaluated further; at exactly threshold x limit it is notified.
+INSERT INTO analytics.plans (plan_id, name, monthly_cost_limit, enforcement, warn_thresholds)
+VALUES ('tendollars', 'Ten dollars', 10, 'soft', '{0.9,0.5}');
+SELECT ok(analytics.subscribe('nc', 'tendollars') > 0, 'a user on a ten-dollar plan');
+SELECT count(*) FROM analytics.record_chat_events(
+  '[{"user_id": "nc", "model": "gpt-4o", "cost": 2}, {"user_id": "nc", "model": "gpt-4o", "cost": 2.99}]') \gset
+SELECT is((SELECT count(*) FROM analytics.notifications WHERE user_id = 'nc'), 0::bigint,
+  '4.99 of 10 dollars: below the lower threshold, nothing');
+SELECT count(*) FROM analytics.record_chat_events('[{"user_id": "nc", "model": "gpt-4o", "cost": 0.01}]') \gset
+SELECT results_eq($$SELECT limit_name, threshold, used FROM analytics.notifications WHERE user_id = 'nc'$$,
+  $$VALUES ('monthly_cost'::text, 0.5::numeric, 5.00::numeric)$$, 'exactly 5 of 10 dollars: the 50 % threshold, once');
+SELECT count(*) FROM analytics.record_chat_events('[{"user_id": "nc", "model": "gpt-4o", "cost": 3.99}]') \gset
+SELECT is((SELECT count(*) FROM analytics.notifications WHERE user_id = 'nc'), 1::bigint, '8.99: no more');
+SELECT count(*) FROM analytics.record_chat_events('[{"user_id": "nc", "model": "gpt-4o", "cost": 0.01}]') \gset
+SELECT is((SELECT count(*) FROM analytics.notifications WHERE user_id = 'nc' AND threshold = 0.9), 1::bigint,
+  '9.00: the 90 % threshold');
+
 -- Organizations: the organization's day, pooled and member counters,
 -- its thresholds; the same as one call per event.
 SELECT ok(analytics.create_organization('acme', 'Acme', time_zone => 'America/New_York', owner_id => 'o1') = 'acme'
@@ -189,6 +207,21 @@ SELECT results_eq($$SELECT user_id, limit_name, period_start, threshold FROM ana
      WHERE org_id = 'acme2' ORDER BY 1, 2, 3, 4$$, 'the organization''s notifications as one call per event');
 SELECT is((SELECT count(*) FROM analytics.notifications WHERE org_id = 'acme'), 5::bigint,
   'three thresholds of its daily requests and two of its monthly tokens, once each');
+
+-- In one call, counter rows this backend has already are updated and new
+-- ones inserted (users' and organizations').
+SELECT count(*) FROM analytics.record_chat_events(
+  '[{"user_id": "mx1", "model": "gpt-4o", "input_tokens": 10, "org_id": "acme"}]') \gset
+SELECT count(*) FROM analytics.record_chat_events(
+  '[{"user_id": "mx1", "model": "gpt-4o", "input_tokens": 20, "org_id": "acme"},
+    {"user_id": "mx2", "model": "gpt-4o", "input_tokens": 40, "org_id": "acme"},
+    {"user_id": "mx1", "model": "gpt-4o", "input_tokens": 5}]') \gset
+SELECT results_eq($$SELECT user_id, sum(requests), sum(input_tokens) FROM analytics.usage_counters
+                     WHERE user_id IN ('mx1', 'mx2') GROUP BY 1 ORDER BY 1$$,
+  $$VALUES ('mx1'::text, 3::numeric, 35::numeric), ('mx2', 1, 40)$$, 'users'' counters: updated and inserted');
+SELECT results_eq($$SELECT user_id, sum(requests), sum(input_tokens) FROM analytics.org_usage_counters
+                     WHERE org_id = 'acme' AND user_id IN ('mx1', 'mx2') GROUP BY 1 ORDER BY 1$$,
+  $$VALUES ('mx1'::text, 2::numeric, 30::numeric), ('mx2', 1, 40)$$, 'members'' counters: updated and inserted');
 
 -- Large batches go in chunks: a repeat across a chunk boundary, counters exact.
 SET LOCAL usage_analytics.max_batch_events = 20000;
