@@ -1,10 +1,10 @@
 -- Every read function and view of the extension on the distributed install
--- (issue 16), on the cluster 000_smoke distributed.  The fold does not run
--- on a cluster (rollups empty), so every read must add the unfolded tail:
--- each answer equals what the raw log gives (what a single node answers
--- before a fold).  The reads "as of the last fold" (rollups only) answer
--- without an error and with the rollups' rows (none).  No SQL-language
--- function with parameters depends on a distributed table.
+-- (issue 16), on the cluster 000_smoke distributed.  The read-your-writes
+-- reads add the unfolded tail to the rollups: each answer equals what the
+-- raw log gives.  The reads "as of the last fold" (rollups only) hold every
+-- finished event after a fold, and the refreshed summaries equal their
+-- sources.  No SQL-language function with parameters depends on a
+-- distributed table.
 \set QUIET 1
 \pset format unaligned
 \pset tuples_only true
@@ -27,7 +27,7 @@ END
 $$;
 SET client_min_messages = warning;
 
-SELECT plan(49);
+SELECT plan(50);
 
 -- ra1: three finished events (two models, one failed), two sessions, two
 -- conversations, two documents, two intents; one pending and one rejected
@@ -165,13 +165,33 @@ SELECT is(pg_temp.try($$SELECT count(*)::text FROM analytics.users_by_plan$$) !~
 SELECT is(pg_temp.try($$SELECT count(*)::text FROM analytics.user_monthly_summary$$) !~ '^ERROR', true, 'user_monthly_summary answers');
 SELECT is(pg_temp.try($$SELECT count(*)::text FROM analytics.jobs$$) !~ '^ERROR', true, 'jobs answers');
 
--- 41-48: as of the last fold (rollups only; the fold does not run on a
--- cluster yet): they answer, with the rollups' rows.
-SELECT is(pg_temp.try($$SELECT count(*)::text FROM analytics.conversation_usage$$), '0', 'conversation_usage answers (as of the last fold)');
-SELECT is(pg_temp.try($$SELECT conversation_count::text FROM analytics.conversation_averages()$$), '0', 'conversation_averages answers (as of the last fold)');
-SELECT is(pg_temp.try($$SELECT count(*)::text FROM analytics.document_usage$$), '0', 'document_usage answers (as of the last fold)');
-SELECT is(pg_temp.try($$SELECT count(*)::text FROM analytics.system_daily_metrics$$), '0', 'system_daily_metrics answers (as of the last fold)');
-SELECT is(pg_temp.try($$SELECT count(*)::text FROM analytics.model_monthly_usage$$), '0', 'model_monthly_usage answers (as of the last fold)');
+-- 41-45: as of the last fold (rollups only): after a fold on the cluster
+-- (030_fold), they hold every finished event.
+SELECT analytics.fold() \gset
+CREATE TEMP TABLE finished AS
+SELECT * FROM analytics.chat_events WHERE status IN ('completed', 'failed');
+SELECT is(pg_temp.try($$SELECT count(*)::text FROM analytics.conversation_usage$$),
+          (SELECT count(DISTINCT (user_id, conversation_id))::text FROM finished WHERE conversation_id IS NOT NULL),
+          'conversation_usage: a row per user and conversation of the folded events');
+SELECT is(pg_temp.try($$SELECT conversation_count::text FROM analytics.conversation_averages('-infinity')$$),
+          (SELECT count(DISTINCT (user_id, conversation_id))::text FROM finished WHERE conversation_id IS NOT NULL),
+          'conversation_averages: every conversation');
+SELECT is(pg_temp.try($$SELECT count(*)::text FROM analytics.document_usage$$),
+          (SELECT count(DISTINCT (document_id, (occurred_at AT TIME ZONE 'UTC')::date))::text FROM finished WHERE document_id IS NOT NULL),
+          'document_usage: a row per document and UTC day');
+SELECT is(pg_temp.try($$SELECT count(*)::text FROM analytics.system_daily_metrics$$),
+          (SELECT count(DISTINCT (occurred_at AT TIME ZONE 'UTC')::date)::text FROM finished),
+          'system_daily_metrics: a row per UTC day');
+SELECT is(pg_temp.try($$SELECT sum(request_count)::text FROM analytics.model_monthly_usage$$),
+          (SELECT count(*)::text FROM finished), 'model_monthly_usage: every finished event');
+-- The summaries, refreshed on the coordinator, equal their sources.
+SELECT analytics.refresh_all_views() \gset
+SELECT is(ARRAY[(SELECT count(*) FROM ((TABLE analytics.mv_user_monthly_summary EXCEPT TABLE analytics.user_monthly_summary_source)
+                           UNION ALL (TABLE analytics.user_monthly_summary_source EXCEPT TABLE analytics.mv_user_monthly_summary)) x),
+                (SELECT count(*) FROM ((TABLE analytics.mv_document_popularity EXCEPT TABLE analytics.document_popularity_source)
+                           UNION ALL (TABLE analytics.document_popularity_source EXCEPT TABLE analytics.mv_document_popularity)) x),
+                least((SELECT count(*) FROM analytics.mv_user_monthly_summary), 1)],
+          ARRAY[0, 0, 1]::bigint[], 'refresh_all_views: the summary tables equal their sources');
 SELECT is(pg_temp.try($$SELECT count(*)::text FROM (SELECT * FROM analytics.api_daily_summary UNION ALL SELECT * FROM analytics.api_daily_summary) s$$) !~ '^ERROR', true,
           'api_daily_summary answers');
 SELECT is(pg_temp.try($$SELECT (SELECT count(*) FROM analytics.api_daily_usage) + (SELECT count(*) FROM analytics.widget_daily_usage)
@@ -180,6 +200,6 @@ SELECT is(pg_temp.try($$SELECT (SELECT count(*) FROM analytics.api_daily_usage) 
 SELECT is(pg_temp.try($$SELECT (SELECT count(*) FROM analytics.mv_user_monthly_summary) + (SELECT count(*) FROM analytics.mv_document_popularity)
                               + (SELECT count(*) FROM analytics.billing_mrr) + (SELECT count(*) FROM analytics.customer_lifetime_value)
                               + (SELECT count(*) FROM analytics.overdue_invoices) + (SELECT count(*) FROM analytics.revenue_by_plan_month)$$) !~ '^ERROR', true,
-          'the materialized views and the billing views answer');
+          'the summary tables and the billing views answer');
 
 SELECT * FROM finish();
