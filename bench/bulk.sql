@@ -24,9 +24,13 @@ SELECT ts, (ts AT TIME ZONE 'UTC')::date, u, 'gpt-4o', 'openai', 'completed', it
                'conv_' || floor(random() * 50000)::int AS c,
                (ARRAY['search', 'chat', 'summarize'])[1 + floor(random() * 3)::int] AS cat
           FROM generate_series(1, :n)) g;
--- Counters of the affected days from the raw log, then fold the new events.
+-- Counters of the affected days from the raw log, then fold the new events
+-- (unless :nofold is set: bench/backfill.sh times that fold itself).
 SELECT analytics.rebuild_rollups(:'t0'::date - 1, current_date + 1) \gset
+\if :{?nofold}
+\else
 SELECT analytics.fold() \gset
+\endif
 -- rebuild_rollups replaced every counter row of those days: vacuum them, as
 -- autovacuum would before long, so that readers do not measure the dead ones.
 VACUUM ANALYZE analytics.usage_counters;

@@ -36,19 +36,23 @@
 typedef struct Columns
 {
 	int			ncols;
+	int			nkeys;			/* the first nkeys columns: the rollup's key */
 	int			nrows;
+	int		   *order;			/* the rows in key order (upsert) */
 	Oid			types[MAX_COLUMNS];	/* element types */
 	Datum	   *values[MAX_COLUMNS];
 	bool	   *nulls[MAX_COLUMNS];
 } Columns;
 
 static void
-columns_init(Columns *cols, int nrows, int ncols, const Oid *types)
+columns_init(Columns *cols, int nrows, int ncols, int nkeys, const Oid *types)
 {
 	int			i;
 
 	cols->ncols = ncols;
+	cols->nkeys = nkeys;
 	cols->nrows = nrows;
+	cols->order = NULL;
 	for (i = 0; i < ncols; i++)
 	{
 		cols->types[i] = types[i];
@@ -79,48 +83,111 @@ put_numeric(Columns *cols, int row, int col, Datum sum)
 		: DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
 }
 
+static int	text_datum_cmp(Datum x, Datum y);
+
+/*
+ * Two rows by their key columns: text bytewise, dates in order.  Rows go
+ * to the rollup in this order: consecutive rows land on the same or the
+ * next index leaf and heap page (the rollup's own order where its key's
+ * collation is bytewise, as "C" and "C.UTF-8" are), not all over them.
+ */
+static int
+row_cmp(const void *x, const void *y, void *arg)
+{
+	const Columns *cols = arg;
+	int			a = *(const int *) x;
+	int			b = *(const int *) y;
+	int			k;
+
+	for (k = 0; k < cols->nkeys; k++)
+	{
+		Datum		va = cols->values[k][a];
+		Datum		vb = cols->values[k][b];
+		int			c;
+
+		if (cols->types[k] == DATEOID)
+			c = (DatumGetDateADT(va) > DatumGetDateADT(vb)) - (DatumGetDateADT(va) < DatumGetDateADT(vb));
+		else
+			c = text_datum_cmp(va, vb);
+		if (c != 0)
+			return c;
+	}
+	return 0;
+}
+
 /* The columns of the upsert running now: what analytics.fold_rows() returns. */
 static Columns *current_rows = NULL;
 
 /*
- * Run one upsert.  Its SQL reads the rows as "SELECT * FROM " ROWS: the
- * call of analytics.fold_rows() with a column definition list made from
- * the columns' types.
+ * Run one upsert of the rows of cols into analytics.<table>: a MERGE whose
+ * source is analytics.fold_rows() with a column definition list of the
+ * target's column names (columns, comma-separated, the first nkeys the
+ * key) and the columns' types, so that set (the merge rules) reads the
+ * stored row as r.col and the new one as e.col.  A row of no stored key is
+ * a plain insert: in a backfill into empty days, most are; ON CONFLICT
+ * paid a speculative insertion for each.  Only the fold adds rollup rows
+ * (its callers hold the fold state row lock), so no key appears between
+ * the MERGE's join and its insert; rows updated meanwhile (rollups_add)
+ * are merged in their latest version, as ON CONFLICT did.  The rows go in
+ * key order (row_cmp).
  */
-#define ROWS			"%s"
-
 static void
-upsert(const char *sql, Columns *cols)
+upsert(const char *table, const char *columns, const char *set, Columns *cols)
 {
-	StringInfoData from;
+	StringInfoData sql;
+	char	   *names[MAX_COLUMNS];
+	char	   *list = pstrdup(columns);
+	char	   *tok;
+	char	   *save = NULL;
+	int			n = 0;
 	int			i;
 	int			rc;
 	TimestampTz started;
 
 	if (cols->nrows == 0)
 		return;
-	initStringInfo(&from);
-	appendStringInfoString(&from, "analytics.fold_rows() AS u(");
-	for (i = 0; i < cols->ncols; i++)
-		appendStringInfo(&from, "%sc%d %s", i > 0 ? ", " : "", i,
-						 format_type_be_qualified(cols->types[i]));
-	appendStringInfoChar(&from, ')');
-
+	for (tok = strtok_r(list, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save))
+	{
+		if (n == MAX_COLUMNS)
+			elog(ERROR, "usage_analytics: fold upsert of %s: too many columns", table);
+		names[n++] = tok;
+	}
+	if (n != cols->ncols)
+		elog(ERROR, "usage_analytics: fold upsert of %s: %d column names for %d columns", table, n, cols->ncols);
 	started = GetCurrentTimestamp();
+	cols->order = palloc(sizeof(int) * cols->nrows);
+	for (i = 0; i < cols->nrows; i++)
+		cols->order[i] = i;
+	qsort_arg(cols->order, cols->nrows, sizeof(int), row_cmp, cols);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "MERGE INTO analytics.%s AS r USING analytics.fold_rows() AS e(", table);
+	for (i = 0; i < n; i++)
+		appendStringInfo(&sql, "%s%s %s", i > 0 ? ", " : "", names[i],
+						 format_type_be_qualified(cols->types[i]));
+	appendStringInfoString(&sql, ") ON ");
+	for (i = 0; i < cols->nkeys; i++)
+		appendStringInfo(&sql, "%sr.%s OPERATOR(pg_catalog.=) e.%s", i > 0 ? " AND " : "", names[i], names[i]);
+	appendStringInfo(&sql, " WHEN MATCHED THEN UPDATE SET %s WHEN NOT MATCHED THEN INSERT (%s) VALUES (",
+					 set, columns);
+	for (i = 0; i < n; i++)
+		appendStringInfo(&sql, "%se.%s", i > 0 ? ", " : "", names[i]);
+	appendStringInfoChar(&sql, ')');
+
 	current_rows = cols;
 	PG_TRY();
 	{
-		rc = SPI_execute(psprintf(sql, from.data), false, 0);
+		rc = SPI_execute(sql.data, false, 0);
 	}
 	PG_FINALLY();
 	{
 		current_rows = NULL;
 	}
 	PG_END_TRY();
-	if (rc != SPI_OK_INSERT)
+	if (rc != SPI_OK_MERGE)
 		elog(ERROR, "usage_analytics: fold upsert failed: %s", SPI_result_code_string(rc));
-	elog(DEBUG1, "usage_analytics fold: %d rows upserted in %.1f ms: %.60s", cols->nrows,
-		 (double) (GetCurrentTimestamp() - started) / 1000.0, sql);
+	elog(DEBUG1, "usage_analytics fold: %d rows upserted in %.1f ms: %s", cols->nrows,
+		 (double) (GetCurrentTimestamp() - started) / 1000.0, table);
 }
 
 /*
@@ -163,10 +230,12 @@ ua_fold_rows(PG_FUNCTION_ARGS)
 	MemoryContextSwitchTo(old);
 	for (row = 0; row < cols->nrows; row++)
 	{
+		int			r = cols->order[row];
+
 		for (i = 0; i < cols->ncols; i++)
 		{
-			values[i] = cols->values[i][row];
-			nulls[i] = cols->nulls[i][row];
+			values[i] = cols->values[i][r];
+			nulls[i] = cols->nulls[i][r];
 		}
 		tuplestore_putvalues(store, desc, values, nulls);
 	}
@@ -177,20 +246,20 @@ ua_fold_rows(PG_FUNCTION_ARGS)
 }
 
 #define SKETCH_MERGE(col) \
-	col " = analytics.latency_sketch_union(r." col ", EXCLUDED." col ")"
-#define ADD(col)		col " = r." col " OPERATOR(pg_catalog.+) EXCLUDED." col
+	col " = analytics.latency_sketch_union(r." col ", e." col ")"
+#define ADD(col)		col " = r." col " OPERATOR(pg_catalog.+) e." col
 
 #define LENGTH_COLUMNS	"query_length_sum, query_length_count, response_length_sum, response_length_count"
 #define LENGTH_ADD \
 	ADD("query_length_sum") ", " ADD("query_length_count") ", " ADD("response_length_sum") ", " \
 	ADD("response_length_count")
 
-#define LATENCY_UPSERT(table, id) \
-	"INSERT INTO analytics." table " AS r (" id ", usage_date, latency, ttft, feedback_sum, feedback_count, " \
-	LENGTH_COLUMNS ") " \
-	"SELECT * FROM " ROWS " " \
-	"ON CONFLICT (" id ", usage_date) DO UPDATE SET " SKETCH_MERGE("latency") ", " SKETCH_MERGE("ttft") ", " \
-	ADD("feedback_sum") ", " ADD("feedback_count") ", " LENGTH_ADD
+/* The columns of rollup_user_daily and rollup_org_daily (id: their key) and their merge */
+#define LATENCY_COLUMNS(id) \
+	id ", usage_date, latency, ttft, feedback_sum, feedback_count, " LENGTH_COLUMNS
+#define LATENCY_SET \
+	SKETCH_MERGE("latency") ", " SKETCH_MERGE("ttft") ", " ADD("feedback_sum") ", " \
+	ADD("feedback_count") ", " LENGTH_ADD
 
 /* A LengthAgg's four figures from column col on. */
 static void
@@ -205,7 +274,7 @@ put_lengths(Columns *cols, int row, int col, const LengthAgg *l)
 #define LATENCY_TYPES(sketch_type) \
 	TEXTOID, DATEOID, sketch_type, sketch_type, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID
 
-/* The ten columns of LATENCY_UPSERT of one group (a day's or a month's). */
+/* The ten LATENCY_COLUMNS of one group (a day's or a month's). */
 static void
 put_latency(Columns *cols, int row, const GroupEntry *e, const LatencyAgg *a)
 {
@@ -223,7 +292,7 @@ put_latency(Columns *cols, int row, const GroupEntry *e, const LatencyAgg *a)
  * rollup_org_daily (org_days).
  */
 static void
-write_days(Fold *f, groups_hash *h, const char *sql)
+write_days(Fold *f, groups_hash *h, const char *table, const char *columns)
 {
 	Oid			types[10] = {LATENCY_TYPES(f->sketch_type)};
 	Columns		cols;
@@ -231,11 +300,11 @@ write_days(Fold *f, groups_hash *h, const char *sql)
 	GroupEntry *e;
 	int			row = 0;
 
-	columns_init(&cols, h->members, 10, types);
+	columns_init(&cols, h->members, 10, 2, types);
 	groups_start_iterate(h, &it);
 	while ((e = groups_iterate(h, &it)) != NULL)
 		put_latency(&cols, row++, e, e->agg);
-	upsert(sql, &cols);
+	upsert(table, columns, LATENCY_SET, &cols);
 }
 
 /* rollup_user_monthly: the latency columns and the month's usage figures */
@@ -249,7 +318,7 @@ write_months(Fold *f)
 	GroupEntry *e;
 	int			row = 0;
 
-	columns_init(&cols, f->user_months->members, 19, types);
+	columns_init(&cols, f->user_months->members, 19, 2, types);
 	groups_start_iterate(f->user_months, &it);
 	while ((e = groups_iterate(f->user_months, &it)) != NULL)
 	{
@@ -267,16 +336,15 @@ write_months(Fold *f)
 		put(&cols, row, 18, TimestampTzGetDatum(a->last_used));
 		row++;
 	}
-	upsert("INSERT INTO analytics.rollup_user_monthly AS r (user_id, month, latency, ttft, "
+	upsert("rollup_user_monthly", "user_id, month, latency, ttft, "
 		   "   feedback_sum, feedback_count, " LENGTH_COLUMNS ", requests, failed, tokens_total, "
-		   "   cached_input_tokens, cache_hits, cost, cache_savings, active_day_bits, last_used) "
-		   "SELECT * FROM " ROWS " "
-		   "ON CONFLICT (user_id, month) DO UPDATE SET " SKETCH_MERGE("latency") ", "
+		   "   cached_input_tokens, cache_hits, cost, cache_savings, active_day_bits, last_used",
+		   SKETCH_MERGE("latency") ", "
 		   SKETCH_MERGE("ttft") ", " ADD("feedback_sum") ", " ADD("feedback_count") ", " LENGTH_ADD ", "
 		   ADD("requests") ", " ADD("failed") ", " ADD("tokens_total") ", " ADD("cached_input_tokens") ", "
 		   ADD("cache_hits") ", " ADD("cost") ", " ADD("cache_savings") ", "
-		   "active_day_bits = r.active_day_bits OPERATOR(pg_catalog.|) EXCLUDED.active_day_bits, "
-		   "last_used = GREATEST(r.last_used, EXCLUDED.last_used)", &cols);
+		   "active_day_bits = r.active_day_bits OPERATOR(pg_catalog.|) e.active_day_bits, "
+		   "last_used = GREATEST(r.last_used, e.last_used)", &cols);
 }
 
 static void
@@ -289,7 +357,7 @@ write_models(Fold *f)
 	GroupEntry *e;
 	int			row = 0;
 
-	columns_init(&cols, f->n_models, 15, types);
+	columns_init(&cols, f->n_models, 15, 4, types);
 	groups_start_iterate(f->user_days, &it);
 	while ((e = groups_iterate(f->user_days, &it)) != NULL)
 	{
@@ -317,15 +385,12 @@ write_models(Fold *f)
 			row++;
 		}
 	}
-	upsert("INSERT INTO analytics.rollup_user_models AS r "
-		   "  (user_id, usage_date, provider, model, requests, failed, input_tokens, cached_input_tokens, "
-		   "   cache_write_tokens, output_tokens, reasoning_tokens, cost, latency_sum, latency_count, last_used) "
-		   "SELECT * FROM " ROWS " "
-		   "ON CONFLICT (user_id, usage_date, provider, model) DO UPDATE SET "
+	upsert("rollup_user_models", "user_id, usage_date, provider, model, requests, failed, input_tokens, cached_input_tokens, "
+		   "   cache_write_tokens, output_tokens, reasoning_tokens, cost, latency_sum, latency_count, last_used",
 		   ADD("requests") ", " ADD("failed") ", " ADD("input_tokens") ", " ADD("cached_input_tokens") ", "
 		   ADD("cache_write_tokens") ", " ADD("output_tokens") ", " ADD("reasoning_tokens") ", "
 		   ADD("cost") ", " ADD("latency_sum") ", " ADD("latency_count") ", "
-		   "last_used = GREATEST(r.last_used, EXCLUDED.last_used)", &cols);
+		   "last_used = GREATEST(r.last_used, e.last_used)", &cols);
 }
 
 static void
@@ -338,7 +403,7 @@ write_documents(Fold *f, Oid sketch_type)
 	GroupEntry *e;
 	int			row = 0;
 
-	columns_init(&cols, f->documents->members, 11, types);
+	columns_init(&cols, f->documents->members, 11, 2, types);
 	groups_start_iterate(f->documents, &it);
 	while ((e = groups_iterate(f->documents, &it)) != NULL)
 	{
@@ -357,14 +422,11 @@ write_documents(Fold *f, Oid sketch_type)
 		put(&cols, row, 10, TimestampTzGetDatum(a->last_used));
 		row++;
 	}
-	upsert("INSERT INTO analytics.rollup_documents AS r "
-		   "  (document_id, usage_date, requests, failed, tokens_total, cost, cache_hits, latency, "
-		   "   feedback_sum, feedback_count, last_used) "
-		   "SELECT * FROM " ROWS " "
-		   "ON CONFLICT (document_id, usage_date) DO UPDATE SET "
+	upsert("rollup_documents", "document_id, usage_date, requests, failed, tokens_total, cost, cache_hits, latency, "
+		   "   feedback_sum, feedback_count, last_used",
 		   ADD("requests") ", " ADD("failed") ", " ADD("tokens_total") ", " ADD("cost") ", "
 		   ADD("cache_hits") ", " SKETCH_MERGE("latency") ", " ADD("feedback_sum") ", "
-		   ADD("feedback_count") ", last_used = GREATEST(r.last_used, EXCLUDED.last_used)", &cols);
+		   ADD("feedback_count") ", last_used = GREATEST(r.last_used, e.last_used)", &cols);
 }
 
 static void
@@ -377,7 +439,7 @@ write_system_models(Fold *f, Oid sketch_type)
 	GroupEntry *e;
 	int			row = 0;
 
-	columns_init(&cols, f->n_system_models, 17, types);
+	columns_init(&cols, f->n_system_models, 17, 3, types);
 	groups_start_iterate(f->system_days, &it);
 	while ((e = groups_iterate(f->system_days, &it)) != NULL)
 	{
@@ -404,11 +466,8 @@ write_system_models(Fold *f, Oid sketch_type)
 			row++;
 		}
 	}
-	upsert("INSERT INTO analytics.rollup_system_models AS r "
-		   "  (usage_date, provider, model, requests, failed, tokens_total, cached_input_tokens, "
-		   "   cache_hits, cost, cache_savings, latency, feedback_sum, feedback_count, " LENGTH_COLUMNS ") "
-		   "SELECT * FROM " ROWS " "
-		   "ON CONFLICT (usage_date, provider, model) DO UPDATE SET "
+	upsert("rollup_system_models", "usage_date, provider, model, requests, failed, tokens_total, cached_input_tokens, "
+		   "   cache_hits, cost, cache_savings, latency, feedback_sum, feedback_count, " LENGTH_COLUMNS "",
 		   ADD("requests") ", " ADD("failed") ", " ADD("tokens_total") ", " ADD("cached_input_tokens") ", "
 		   ADD("cache_hits") ", " ADD("cost") ", " ADD("cache_savings") ", " SKETCH_MERGE("latency") ", "
 		   ADD("feedback_sum") ", " ADD("feedback_count") ", " LENGTH_ADD, &cols);
@@ -423,7 +482,7 @@ write_categories(Fold *f)
 	GroupEntry *e;
 	int			row = 0;
 
-	columns_init(&cols, f->n_categories, 4, types);
+	columns_init(&cols, f->n_categories, 4, 3, types);
 	groups_start_iterate(f->user_days, &it);
 	while ((e = groups_iterate(f->user_days, &it)) != NULL)
 	{
@@ -438,9 +497,7 @@ write_categories(Fold *f)
 			row++;
 		}
 	}
-	upsert("INSERT INTO analytics.rollup_user_categories AS r (user_id, usage_date, category, requests) "
-		   "SELECT * FROM " ROWS " "
-		   "ON CONFLICT (user_id, usage_date, category) DO UPDATE SET " ADD("requests"), &cols);
+	upsert("rollup_user_categories", "user_id, usage_date, category, requests", ADD("requests"), &cols);
 }
 
 /* rollup_user_labels (user_days) or rollup_system_labels (system_days) */
@@ -454,7 +511,7 @@ write_labels(groups_hash *h, int nrows, bool per_user)
 	int			row = 0;
 	int			c = per_user ? 1 : 0;
 
-	columns_init(&cols, nrows, 4 + c, per_user ? types : types + 1);
+	columns_init(&cols, nrows, 4 + c, 3 + c, per_user ? types : types + 1);
 	groups_start_iterate(h, &it);
 	while ((e = groups_iterate(h, &it)) != NULL)
 	{
@@ -472,13 +529,9 @@ write_labels(groups_hash *h, int nrows, bool per_user)
 		}
 	}
 	if (per_user)
-		upsert("INSERT INTO analytics.rollup_user_labels AS r (user_id, usage_date, kind, label, requests) "
-			   "SELECT * FROM " ROWS " "
-			   "ON CONFLICT (user_id, usage_date, kind, label) DO UPDATE SET " ADD("requests"), &cols);
+		upsert("rollup_user_labels", "user_id, usage_date, kind, label, requests", ADD("requests"), &cols);
 	else
-		upsert("INSERT INTO analytics.rollup_system_labels AS r (usage_date, kind, label, requests) "
-			   "SELECT * FROM " ROWS " "
-			   "ON CONFLICT (usage_date, kind, label) DO UPDATE SET " ADD("requests"), &cols);
+		upsert("rollup_system_labels", "usage_date, kind, label, requests", ADD("requests"), &cols);
 }
 
 /* An array of n datums of a type. */
@@ -507,7 +560,7 @@ write_conversations(Fold *f)
 	groups_iterator it;
 	GroupEntry *e;
 
-	columns_init(&cols, f->user_days->members, 8, types);
+	columns_init(&cols, f->user_days->members, 8, 2, types);
 	cols.nrows = 0;
 	groups_start_iterate(f->user_days, &it);
 	while ((e = groups_iterate(f->user_days, &it)) != NULL)
@@ -544,15 +597,12 @@ write_conversations(Fold *f)
 		put(&cols, row, 7, make_array(a[5], c->n, TIMESTAMPTZOID));
 		cols.nrows++;
 	}
-	upsert("INSERT INTO analytics.rollup_conversations AS r "
-		   "  (user_id, usage_date, conversation_ids, requests, tokens_total, cost, first_at, last_at) "
-		   "SELECT * FROM " ROWS " "
-		   "ON CONFLICT (user_id, usage_date) DO UPDATE SET "
+	upsert("rollup_conversations", "user_id, usage_date, conversation_ids, requests, tokens_total, cost, first_at, last_at",
 		   "(conversation_ids, requests, tokens_total, cost, first_at, last_at) = "
 		   "(SELECT m.conversation_ids, m.requests, m.tokens_total, m.cost, m.first_at, m.last_at "
 		   "   FROM analytics.conversations_union(r.conversation_ids, r.requests, r.tokens_total, r.cost, "
-		   "          r.first_at, r.last_at, EXCLUDED.conversation_ids, EXCLUDED.requests, "
-		   "          EXCLUDED.tokens_total, EXCLUDED.cost, EXCLUDED.first_at, EXCLUDED.last_at) m)", &cols);
+		   "          r.first_at, r.last_at, e.conversation_ids, e.requests, "
+		   "          e.tokens_total, e.cost, e.first_at, e.last_at) m)", &cols);
 }
 
 /* One side of conversations_union: its six arrays, deconstructed. */
@@ -691,7 +741,7 @@ write_sections(Fold *f)
 	PairEntry  *e;
 	int			row = 0;
 
-	columns_init(&cols, f->sections->members, 4, types);
+	columns_init(&cols, f->sections->members, 4, 3, types);
 	pairs_start_iterate(f->sections, &it);
 	while ((e = pairs_iterate(f->sections, &it)) != NULL)
 	{
@@ -701,9 +751,7 @@ write_sections(Fold *f)
 		put(&cols, row, 3, Int64GetDatum(*(int64 *) e->agg));
 		row++;
 	}
-	upsert("INSERT INTO analytics.rollup_document_sections AS r (document_id, usage_date, section, requests) "
-		   "SELECT * FROM " ROWS " "
-		   "ON CONFLICT (document_id, usage_date, section) DO UPDATE SET " ADD("requests"), &cols);
+	upsert("rollup_document_sections", "document_id, usage_date, section, requests", ADD("requests"), &cols);
 }
 
 /*
@@ -740,7 +788,7 @@ write_distinct(Fold *f)
 	Datum		empty = CStringGetTextDatum("");
 
 	columns_init(&rows, 2 * f->user_days->members + 2 * f->user_months->members +
-				 2 * f->documents->members + 3 * f->system_days->members, 4, types);
+				 2 * f->documents->members + 3 * f->system_days->members, 4, 3, types);
 	rows.nrows = 0;
 
 	groups_start_iterate(f->user_days, &it);
@@ -776,18 +824,16 @@ write_distinct(Fold *f)
 		set_row(&rows, "system_conversation", empty, e->key.day, &a->conversations);
 		set_row(&rows, "system_document", empty, e->key.day, &a->documents);
 	}
-	upsert("INSERT INTO analytics.rollup_distinct AS r (scope, scope_id, usage_date, items) "
-		   "SELECT * FROM " ROWS " "
-		   "ON CONFLICT (scope, scope_id, usage_date) DO UPDATE SET "
-		   "items = analytics.text_set_union(r.items, EXCLUDED.items)", &rows);
+	upsert("rollup_distinct", "scope, scope_id, usage_date, items",
+		   "items = analytics.text_set_union(r.items, e.items)", &rows);
 }
 
 /* Write every rollup gathered: one upsert each. */
 void
 ua_fold_write(Fold *f)
 {
-	write_days(f, f->user_days, LATENCY_UPSERT("rollup_user_daily", "user_id"));
-	write_days(f, f->org_days, LATENCY_UPSERT("rollup_org_daily", "org_id"));
+	write_days(f, f->user_days, "rollup_user_daily", LATENCY_COLUMNS("user_id"));
+	write_days(f, f->org_days, "rollup_org_daily", LATENCY_COLUMNS("org_id"));
 	write_months(f);
 	write_models(f);
 	write_documents(f, f->sketch_type);
