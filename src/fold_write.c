@@ -28,6 +28,7 @@
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 #include "utils/tuplestore.h"
+#include "citus.h"
 #include "fold_int.h"
 
 #define MAX_COLUMNS		20
@@ -118,6 +119,39 @@ row_cmp(const void *x, const void *y, void *arg)
 /* The columns of the upsert running now: what analytics.fold_rows() returns. */
 static Columns *current_rows = NULL;
 
+/* The column definition list of fold_rows(): each name with its type. */
+static void
+append_column_definitions(StringInfo sql, char **names, int n, const Columns *cols)
+{
+	int			i;
+
+	for (i = 0; i < n; i++)
+		appendStringInfo(sql, "%s%s %s", i > 0 ? ", " : "", names[i],
+						 format_type_be_qualified(cols->types[i]));
+}
+
+/*
+ * The merge rules with the new row read as EXCLUDED.col instead of e.col
+ * (an "e." that does not end a longer name), for ON CONFLICT DO UPDATE.
+ */
+static void
+append_as_excluded(StringInfo sql, const char *set)
+{
+	const char *p;
+
+	for (p = set; *p != '\0'; p++)
+	{
+		if (p[0] == 'e' && p[1] == '.' &&
+			(p == set || !(isalnum((unsigned char) p[-1]) || p[-1] == '_')))
+		{
+			appendStringInfoString(sql, "EXCLUDED.");
+			p++;
+		}
+		else
+			appendStringInfoChar(sql, *p);
+	}
+}
+
 /*
  * Run one upsert of the rows of cols into analytics.<table>: a MERGE whose
  * source is analytics.fold_rows() with a column definition list of the
@@ -129,7 +163,8 @@ static Columns *current_rows = NULL;
  * (its callers hold the fold state row lock), so no key appears between
  * the MERGE's join and its insert; rows updated meanwhile (rollups_add)
  * are merged in their latest version, as ON CONFLICT did.  The rows go in
- * key order (row_cmp).
+ * key order (row_cmp).  On a Citus cluster, INSERT ... ON CONFLICT DO
+ * UPDATE with the same merge rules.
  */
 static void
 upsert(const char *table, const char *columns, const char *set, Columns *cols)
@@ -161,18 +196,34 @@ upsert(const char *table, const char *columns, const char *set, Columns *cols)
 	qsort_arg(cols->order, cols->nrows, sizeof(int), row_cmp, cols);
 
 	initStringInfo(&sql);
-	appendStringInfo(&sql, "MERGE INTO analytics.%s AS r USING analytics.fold_rows() AS e(", table);
-	for (i = 0; i < n; i++)
-		appendStringInfo(&sql, "%s%s %s", i > 0 ? ", " : "", names[i],
-						 format_type_be_qualified(cols->types[i]));
-	appendStringInfoString(&sql, ") ON ");
-	for (i = 0; i < cols->nkeys; i++)
-		appendStringInfo(&sql, "%sr.%s OPERATOR(pg_catalog.=) e.%s", i > 0 ? " AND " : "", names[i], names[i]);
-	appendStringInfo(&sql, " WHEN MATCHED THEN UPDATE SET %s WHEN NOT MATCHED THEN INSERT (%s) VALUES (",
-					 set, columns);
-	for (i = 0; i < n; i++)
-		appendStringInfo(&sql, "%se.%s", i > 0 ? ", " : "", names[i]);
-	appendStringInfoChar(&sql, ')');
+	if (ua_citus())
+	{
+		/*
+		 * Citus plans no MERGE from a volatile function into its tables: the
+		 * upsert, with the merge rules reading the new row as EXCLUDED.
+		 */
+		appendStringInfo(&sql, "INSERT INTO analytics.%s AS r (%s) SELECT * FROM analytics.fold_rows() AS e(",
+						 table, columns);
+		append_column_definitions(&sql, names, n, cols);
+		appendStringInfoString(&sql, ") ON CONFLICT (");
+		for (i = 0; i < cols->nkeys; i++)
+			appendStringInfo(&sql, "%s%s", i > 0 ? ", " : "", names[i]);
+		appendStringInfoString(&sql, ") DO UPDATE SET ");
+		append_as_excluded(&sql, set);
+	}
+	else
+	{
+		appendStringInfo(&sql, "MERGE INTO analytics.%s AS r USING analytics.fold_rows() AS e(", table);
+		append_column_definitions(&sql, names, n, cols);
+		appendStringInfoString(&sql, ") ON ");
+		for (i = 0; i < cols->nkeys; i++)
+			appendStringInfo(&sql, "%sr.%s OPERATOR(pg_catalog.=) e.%s", i > 0 ? " AND " : "", names[i], names[i]);
+		appendStringInfo(&sql, " WHEN MATCHED THEN UPDATE SET %s WHEN NOT MATCHED THEN INSERT (%s) VALUES (",
+						 set, columns);
+		for (i = 0; i < n; i++)
+			appendStringInfo(&sql, "%se.%s", i > 0 ? ", " : "", names[i]);
+		appendStringInfoChar(&sql, ')');
+	}
 
 	current_rows = cols;
 	PG_TRY();
@@ -184,7 +235,7 @@ upsert(const char *table, const char *columns, const char *set, Columns *cols)
 		current_rows = NULL;
 	}
 	PG_END_TRY();
-	if (rc != SPI_OK_MERGE)
+	if (rc != (ua_citus() ? SPI_OK_INSERT : SPI_OK_MERGE))
 		elog(ERROR, "usage_analytics: fold upsert failed: %s", SPI_result_code_string(rc));
 	elog(DEBUG1, "usage_analytics fold: %d rows upserted in %.1f ms: %s", cols->nrows,
 		 (double) (GetCurrentTimestamp() - started) / 1000.0, table);
