@@ -133,11 +133,13 @@ for t in "${TESTS[@]}"; do
   name=$(basename "$t" .sql)
   out=test/citus/results/$name.out
   echo "=== $name ==="
-  # psql reads the file on stdin: the postgres OS user need not see the worktree.
-  "${AS_PG[@]}" "$BINDIR/psql" -X -v ON_ERROR_STOP=0 -h 127.0.0.1 -p "$coord" -d "$DB" \
+  # psql reads the file on stdin, after the shared preamble (test/citus/
+  # setup.psql): the postgres OS user need not see the worktree.
+  cat test/citus/setup.psql "$t" |
+    "${AS_PG[@]}" "$BINDIR/psql" -X -v ON_ERROR_STOP=0 -h 127.0.0.1 -p "$coord" -d "$DB" \
     -v coordinator_port="$coord" -v worker1_port="$(port_of 1)" -v worker2_port="$(port_of 2)" \
     -v bindir="$BINDIR" -v scratch="$scratch" \
-    <"$t" >"$out" 2>&1 || true
+    >"$out" 2>&1 || true
   cat "$out"
   p=$(grep -cE '^ok [0-9]+' "$out" || true)
   f=$(grep -cE '^not ok [0-9]+' "$out" || true)

@@ -8,28 +8,6 @@
 -- distribute(), the data kept, the write path and a dashboard on the
 -- distributed install.
 -- The next files run on the cluster this one distributed.
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
-SET TimeZone = 'UTC';
-
--- A query's single value as text, or 'ERROR <sqlstate>: <message>'.  Local
--- to this session: Citus's warning that it does not propagate it is muted.
-SET client_min_messages = error;
-CREATE FUNCTION pg_temp.try(q text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-  res text;
-BEGIN
-  EXECUTE q INTO res;
-  RETURN res;
-EXCEPTION WHEN OTHERS THEN
-  RETURN 'ERROR ' || SQLSTATE || ': ' || SQLERRM;
-END
-$$;
-SET client_min_messages = warning;
 
 SELECT plan(13);
 

@@ -7,12 +7,6 @@
 -- ids unique across nodes; racing admissions
 -- of one user from both workers admit exactly the plan's limit; what is
 -- refused is refused with its SQLSTATE.
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
-SET TimeZone = 'UTC';
 
 SELECT plan(14);
 

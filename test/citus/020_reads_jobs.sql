@@ -3,12 +3,6 @@
 -- SQL-language ones became PL/pgSQL in distribute()); those Citus still
 -- cannot run fail loudly, never with an empty answer; the fold runs;
 -- expire_reservations releases a reservation held on a worker.
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
-SET TimeZone = 'UTC';
 
 SELECT plan(12);
 

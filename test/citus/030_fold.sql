@@ -9,12 +9,6 @@
 -- fold is one pg_cron job on the coordinator (a worker refuses); API
 -- requests are folded the same way; generate_invoices folds first and
 -- invoices on the cluster.
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
-SET TimeZone = 'UTC';
 
 SELECT plan(35);
 

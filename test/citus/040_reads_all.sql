@@ -5,27 +5,6 @@
 -- finished event after a fold, and the refreshed summaries equal their
 -- sources.  No SQL-language function with parameters depends on a
 -- distributed table.
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
-SET TimeZone = 'UTC';
-
--- A query's single value as text, or 'ERROR <sqlstate>: <message>'.
-SET client_min_messages = error;
-CREATE FUNCTION pg_temp.try(q text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-  res text;
-BEGIN
-  EXECUTE q INTO res;
-  RETURN res;
-EXCEPTION WHEN OTHERS THEN
-  RETURN 'ERROR ' || SQLSTATE || ': ' || SQLERRM;
-END
-$$;
-SET client_min_messages = warning;
 
 SELECT plan(50);
 

@@ -7,12 +7,6 @@
 -- dashboard, and nothing of another user; a forged token sees nothing.
 -- The checks run as the end user inside the act_as transaction (values
 -- kept with \gset), the assertions afterwards as the superuser.
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
-SET TimeZone = 'UTC';
 
 SELECT plan(16);
 

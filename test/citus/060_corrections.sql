@@ -3,12 +3,6 @@
 -- find the event's user first (a lookup over every shard), then lock and
 -- change the row by its key on the user's shard; the counters equal the raw
 -- log afterwards.  An end user rates its own event, not another's.
-\set QUIET 1
-\pset format unaligned
-\pset tuples_only true
-\pset pager off
-SET client_min_messages = warning;
-SET TimeZone = 'UTC';
 
 SELECT plan(10);
 
