@@ -5,6 +5,7 @@ CREATE OR REPLACE FUNCTION analytics.rebuild_rollups(from_date date, to_date dat
   AS $$
 DECLARE
   w bigint;
+  g record;
 BEGIN
   IF from_date IS NULL OR to_date IS NULL OR from_date > to_date THEN
     RAISE EXCEPTION 'from_date and to_date must be dates with from_date <= to_date' USING ERRCODE = '22023';
@@ -23,12 +24,10 @@ BEGIN
   LOCK TABLE analytics.usage_counters IN EXCLUSIVE MODE;
 
   DELETE FROM analytics.usage_counters c WHERE c.usage_date BETWEEN from_date AND to_date;
-  -- The counters of the log, through the one counter change.
-  PERFORM analytics.counters_add(g.user_id, g.usage_date, g.requests, g.failed, g.input_tokens,
-            g.cached_input_tokens, g.cache_write_tokens, g.output_tokens, g.reasoning_tokens,
-            g.cache_hits, g.cost, g.cache_savings, g.response_time_sum, g.response_time_count,
-            g.pending_requests, g.pending_tokens, g.pending_cost, g.rejected)
-    FROM (SELECT e.user_id, e.usage_date,
+  -- The counters of the log, through the one counter change, a call per
+  -- row of the grouped log (not inside its query: on a Citus cluster that
+  -- query runs on the shards, where the counter change cannot run).
+  FOR g IN SELECT e.user_id, e.usage_date,
                  count(*) FILTER (WHERE f.done) AS requests,
                  count(*) FILTER (WHERE e.status = 'failed') AS failed,
                  COALESCE(sum(e.input_tokens) FILTER (WHERE f.done), 0) AS input_tokens,
@@ -48,16 +47,23 @@ BEGIN
             FROM analytics.chat_events e, LATERAL (SELECT e.status IN ('completed', 'failed') AS done) f
            WHERE e.status IN ('completed', 'failed', 'pending', 'rejected')
              AND e.usage_date BETWEEN from_date AND to_date
-           GROUP BY e.user_id, e.usage_date) g;
+           GROUP BY e.user_id, e.usage_date
+  LOOP
+    PERFORM analytics.counters_add(g.user_id, g.usage_date, g.requests, g.failed, g.input_tokens,
+              g.cached_input_tokens, g.cache_write_tokens, g.output_tokens, g.reasoning_tokens,
+              g.cache_hits, g.cost, g.cache_savings, g.response_time_sum, g.response_time_count,
+              g.pending_requests, g.pending_tokens, g.pending_cost, g.rejected);
+  END LOOP;
 
   -- The organizations' counters likewise, from the requests with org_id.
   LOCK TABLE analytics.org_usage_counters IN EXCLUSIVE MODE;
   DELETE FROM analytics.org_usage_counters c WHERE c.usage_date BETWEEN from_date AND to_date;
-  PERFORM analytics.org_counters_add(g.org_id, g.user_id, g.usage_date, g.requests, g.failed, g.input_tokens,
-            g.cached_input_tokens, g.cache_write_tokens, g.output_tokens, g.reasoning_tokens,
-            g.cache_hits, g.cost, g.cache_savings, g.response_time_sum, g.response_time_count,
-            g.pending_requests, g.pending_tokens, g.pending_cost, g.rejected)
-    FROM analytics.org_counters_of_log(from_date, to_date) g;
+  FOR g IN SELECT * FROM analytics.org_counters_of_log(from_date, to_date) LOOP
+    PERFORM analytics.org_counters_add(g.org_id, g.user_id, g.usage_date, g.requests, g.failed, g.input_tokens,
+              g.cached_input_tokens, g.cache_write_tokens, g.output_tokens, g.reasoning_tokens,
+              g.cache_hits, g.cost, g.cache_savings, g.response_time_sum, g.response_time_count,
+              g.pending_requests, g.pending_tokens, g.pending_cost, g.rejected);
+  END LOOP;
 
   RETURN analytics.refold_range(from_date, to_date, w);
 END

@@ -21,9 +21,10 @@ BEGIN
   DELETE FROM analytics.rollup_api_daily r WHERE r.usage_date BETWEEN from_date AND to_date;
   DELETE FROM analytics.rollup_widget_daily r WHERE r.usage_date BETWEEN from_date AND to_date;
   INSERT INTO analytics.summary_changes DEFAULT VALUES;   -- the next refresh rebuilds every summary row
-  PERFORM analytics.fold_api_requests(0, hi, from_date, to_date);
-  -- From the lowest recorded_xid: on a Citus cluster folded events are
-  -- marked by a negative one (fold()); on a single node none is below 0.
+  -- From the lowest recorded_xid: on a Citus cluster folded events and API
+  -- requests are marked by a negative one (fold()); on a single node none
+  -- is below 0.
+  PERFORM analytics.fold_api_requests(-9223372036854775808, hi, from_date, to_date);
   RETURN analytics.fold_range(-9223372036854775808, hi, from_date, to_date);
 END
 $$;
