@@ -55,6 +55,14 @@ $node->safe_psql('postgres',
 ok($node->poll_query_until('postgres',
 		'SELECT COALESCE(sum(requests), 0) = 25 FROM analytics.rollup_system_models'),
 	'the fold job fired and folded the events');
+# The refresh job, in its own session too, follows the fold: the summary
+# tables get the folded months and equal their source views.
+ok($node->poll_query_until('postgres', q(
+		SELECT (SELECT COALESCE(sum(message_count), 0) FROM analytics.mv_user_monthly_summary) = 25
+		   AND NOT EXISTS ((TABLE analytics.mv_user_monthly_summary EXCEPT TABLE analytics.user_monthly_summary_source)
+		                   UNION ALL
+		                   (TABLE analytics.user_monthly_summary_source EXCEPT TABLE analytics.mv_user_monthly_summary)))),
+	'the refresh job fired after the fold: the monthly summaries hold the 25 events and equal their source');
 
 # An organization past the requests its plan includes: the billing
 # warnings job writes its 80 %, 100 % and overage rows, once each.
