@@ -29,6 +29,7 @@ PG_FUNCTION_INFO_V1(ua_setting);
 
 char	   *ua_user_id_setting = NULL;
 char	   *ua_identity_token = NULL;
+int			ua_identity_token_ttl = 600;
 bool		ua_trust_jwt_claims = false;
 char	   *ua_jwt_claim = NULL;
 char	   *ua_default_plan = NULL;
@@ -68,12 +69,24 @@ ua_define_gucs(void)
 							   "The end user a Citus worker's query acts for, signed by act_as.",
 							   "Set by analytics.act_as on a distributed install (SET LOCAL, which Citus "
 							   "sends to the workers); analytics.current_user_id() takes it only when its "
-							   "signature (the cluster's key, the current role, the user id) verifies.",
+							   "signature (the cluster's key, the current role, the user id, the expiry) "
+							   "verifies and its expiry has not passed.",
 							   &ua_identity_token,
 							   "",
 							   PGC_USERSET,
 							   GUC_NO_SHOW_ALL | GUC_NOT_IN_SAMPLE,
 							   NULL, NULL, NULL);
+
+	DefineCustomIntVariable("usage_analytics.identity_token_ttl",
+							"How long the signed identity act_as sends to Citus workers stays valid.",
+							"Past it the workers ignore the token (the end user sees no distributed rows); "
+							"the nodes' clocks must agree to well within it.",
+							&ua_identity_token_ttl,
+							600,
+							1, 24 * 3600,
+							PGC_SUSET,
+							GUC_UNIT_S,
+							NULL, NULL, NULL);
 
 	DefineCustomBoolVariable("usage_analytics.trust_jwt_claims",
 							 "Take the end user from request.jwt.claims (PostgREST, Supabase).",

@@ -11,6 +11,7 @@
 
 extern char *ua_user_id_setting;
 extern char *ua_identity_token;
+extern int	ua_identity_token_ttl;
 extern bool ua_trust_jwt_claims;
 extern char *ua_jwt_claim;
 extern char *ua_default_plan;

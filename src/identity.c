@@ -16,11 +16,13 @@
  *	  Citus opens as the current role, where usage_analytics.user_id is not
  *	  set (and an end-user role may not set it).  There act_as also sets
  *	  usage_analytics.identity_token (SET LOCAL, which Citus sends to the
- *	  workers with citus.propagate_set_commands = 'local'): the user id and
- *	  HMAC-SHA256(cluster key, role, user id).  The key is in
+ *	  workers with citus.propagate_set_commands = 'local'): the user id,
+ *	  an expiry (usage_analytics.identity_token_ttl after act_as) and
+ *	  HMAC-SHA256(cluster key, role, user id, expiry).  The key is in
  *	  analytics.identity_keys on every node (analytics.distribute() writes
  *	  it), readable by the extension's owner only; a token whose signature
- *	  does not verify for the current role is ignored.
+ *	  does not verify for the current role, or whose expiry has passed, is
+ *	  ignored.
  *
  *-------------------------------------------------------------------------
  */
@@ -40,6 +42,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/syscache.h"
+#include "utils/timestamp.h"
 #include "citus.h"
 #include "guc.h"
 #include "identity.h"
@@ -79,10 +82,11 @@ claim_from_json(const char *raw)
 static uint8 *cluster_key = NULL;
 static size_t cluster_key_len = 0;
 
-/* The last token that verified, for which role, and its user id. */
+/* The last token that verified, for which role, its user id and expiry. */
 static char *verified_token = NULL;
 static Oid	verified_role = InvalidOid;
 static char *verified_user = NULL;
+static pg_time_t verified_expires = 0;
 
 #define UA_MAC_HEX_LEN (2 * PG_SHA256_DIGEST_LENGTH)
 
@@ -134,12 +138,17 @@ load_cluster_key(void)
 	return cluster_key != NULL;
 }
 
-/* Hex HMAC-SHA256(key, role NUL user_id), or NULL when there is no key. */
+/*
+ * Hex HMAC-SHA256(key, role NUL user_id NUL expires), or NULL when there is
+ * no key.
+ */
 static char *
-identity_mac(const char *role, const char *user_id, size_t user_len)
+identity_mac(const char *role, const char *user_id, size_t user_len, const char *expires,
+			 size_t expires_len)
 {
 	pg_hmac_ctx *ctx;
 	uint8		mac[PG_SHA256_DIGEST_LENGTH];
+	static const uint8 nul = 0;
 	char	   *hex;
 
 	if (!load_cluster_key())
@@ -149,6 +158,8 @@ identity_mac(const char *role, const char *user_id, size_t user_len)
 		pg_hmac_init(ctx, cluster_key, cluster_key_len) < 0 ||
 		pg_hmac_update(ctx, (const uint8 *) role, strlen(role) + 1) < 0 ||
 		pg_hmac_update(ctx, (const uint8 *) user_id, user_len) < 0 ||
+		pg_hmac_update(ctx, &nul, 1) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) expires, expires_len) < 0 ||
 		pg_hmac_final(ctx, mac, sizeof(mac)) < 0)
 		elog(ERROR, "usage_analytics: could not compute the identity signature");
 	pg_hmac_free(ctx);
@@ -158,31 +169,57 @@ identity_mac(const char *role, const char *user_id, size_t user_len)
 	return hex;
 }
 
-/* The user id of a token that verifies for the current role, else NULL. */
+/* Now, in seconds since 1970 (a token's expiry is compared with it). */
+static pg_time_t
+now_seconds(void)
+{
+	return timestamptz_to_time_t(GetCurrentTimestamp());
+}
+
+/*
+ * The user id of a token ("user_id/expires/mac", expires in seconds since
+ * 1970) that verifies for the current role and has not expired, else NULL.
+ * The user id may hold '/': the token is parsed from its end.
+ */
 static char *
 token_identity(const char *token)
 {
 	size_t		len = strlen(token);
 	size_t		user_len;
+	const char *expires;
+	size_t		expires_len;
+	pg_time_t	expires_at = 0;
 	Oid			role = GetUserId();
 	char	   *role_name;
 	char	   *mac;
 	int			diff = 0;
 
 	if (verified_token != NULL && verified_role == role && strcmp(verified_token, token) == 0)
-		return pstrdup(verified_user);
+		return now_seconds() < verified_expires ? pstrdup(verified_user) : NULL;
 	if (len <= UA_MAC_HEX_LEN + 1 || token[len - UA_MAC_HEX_LEN - 1] != '/')
 		return NULL;
-	user_len = len - UA_MAC_HEX_LEN - 1;
+	/* The expiry: the digits between the last two slashes. */
+	expires_len = 0;
+	expires = token + len - UA_MAC_HEX_LEN - 1;
+	while (expires > token && isdigit((unsigned char) expires[-1]) && expires_len < 18)
+	{
+		expires--;
+		expires_len++;
+	}
+	if (expires_len == 0 || expires == token || expires[-1] != '/')
+		return NULL;
+	for (size_t i = 0; i < expires_len; i++)
+		expires_at = expires_at * 10 + (expires[i] - '0');
+	user_len = expires - token - 1;
 	role_name = GetUserNameFromId(role, true);
 	if (role_name == NULL)
 		return NULL;
-	mac = identity_mac(role_name, token, user_len);
+	mac = identity_mac(role_name, token, user_len, expires, expires_len);
 	if (mac == NULL)
 		return NULL;
 	for (int i = 0; i < UA_MAC_HEX_LEN; i++)
-		diff |= mac[i] ^ token[user_len + 1 + i];
-	if (diff != 0)
+		diff |= mac[i] ^ token[len - UA_MAC_HEX_LEN + i];
+	if (diff != 0 || now_seconds() >= expires_at)
 		return NULL;
 
 	if (verified_token)
@@ -194,6 +231,7 @@ token_identity(const char *token)
 	memcpy(verified_user, token, user_len);
 	verified_user[user_len] = '\0';
 	verified_role = role;
+	verified_expires = expires_at;
 	return pstrdup(verified_user);
 }
 
@@ -297,7 +335,8 @@ ua_act_as(PG_FUNCTION_ARGS)
 	 */
 	if (ua_citus())
 	{
-		char	   *mac = identity_mac(role, user_id, strlen(user_id));
+		char	   *expires = psprintf(INT64_FORMAT, (int64) (now_seconds() + ua_identity_token_ttl));
+		char	   *mac = identity_mac(role, user_id, strlen(user_id), expires, strlen(expires));
 		StringInfoData cmd;
 
 		if (mac == NULL)
@@ -309,7 +348,7 @@ ua_act_as(PG_FUNCTION_ARGS)
 								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 		initStringInfo(&cmd);
 		appendStringInfo(&cmd, "SET LOCAL usage_analytics.identity_token TO %s",
-						 quote_literal_cstr(psprintf("%s/%s", user_id, mac)));
+						 quote_literal_cstr(psprintf("%s/%s/%s", user_id, expires, mac)));
 		SPI_connect();
 		if (SPI_execute(cmd.data, false, 0) != SPI_OK_UTILITY)
 			elog(ERROR, "usage_analytics: could not set the identity token");

@@ -4,11 +4,13 @@
 -- current role: the grant helpers bind the roles on every node, and act_as
 -- sends the workers a signed identity (usage_analytics.identity_token).
 -- An end user sees its own rows through the tables, the reads and the
--- dashboard, and nothing of another user; a forged token sees nothing.
+-- dashboard, and nothing of another user; a forged token sees nothing, nor
+-- does a token past its expiry (usage_analytics.identity_token_ttl) or one
+-- whose expiry was changed.
 -- The checks run as the end user inside the act_as transaction (values
 -- kept with \gset), the assertions afterwards as the superuser.
 
-SELECT plan(16);
+SELECT plan(19);
 
 -- Roles (LOGIN: Citus connects to the workers as the current role).
 CREATE ROLE ua_rls_app LOGIN;
@@ -61,6 +63,32 @@ SELECT count(*) AS forged_events FROM analytics.chat_events \gset
 ROLLBACK;
 RESET ROLE;
 
+-- The token act_as signed, set again by hand: valid until its expiry
+-- (the control), and with its expiry moved later: no signature, no rows.
+SET ROLE ua_rls_app;
+BEGIN;
+SELECT analytics.act_as('ra1', 'ua_rls_end') IS NULL AS ok \gset
+SELECT current_setting('usage_analytics.identity_token') AS token \gset
+SELECT regexp_replace(:'token', '/([0-9]+)/', '/' || (substring(:'token' from '/([0-9]+)/')::bigint + 86400) || '/')
+       AS later_token \gset
+SET LOCAL usage_analytics.identity_token = :'token';
+SELECT count(*) AS replayed_events FROM analytics.chat_events \gset
+SET LOCAL usage_analytics.identity_token = :'later_token';
+SELECT count(*) AS later_events FROM analytics.chat_events \gset
+ROLLBACK;
+RESET ROLE;
+
+-- A token past its expiry: a 1-second lifetime, read 2 seconds later.
+SET usage_analytics.identity_token_ttl = 1;
+SET ROLE ua_rls_app;
+BEGIN;
+SELECT analytics.act_as('ra1', 'ua_rls_end') IS NULL AS ok \gset
+SELECT pg_sleep(2);
+SELECT count(*) AS expired_events FROM analytics.chat_events \gset
+ROLLBACK;
+RESET ROLE;
+RESET usage_analytics.identity_token_ttl;
+
 SELECT is(:'end_role'::text, 'ua_rls_end', 'act_as switched to the end-user role');
 SELECT is(:'end_identity'::text, 'ra1', 'and to the identity ra1');
 SELECT is(:end_events::bigint, :ra1_events::bigint, 'the end user reads its own events on the workers, all of them');
@@ -75,5 +103,9 @@ SELECT is(:end_breakdown::numeric, 3::numeric, 'get_user_token_breakdown(): its 
 SELECT is(:'end_daily_user'::text, 'ra1', 'user_daily_usage: its days only');
 SELECT is(:end_analytics::bigint, 1::bigint, 'user_request_analytics: its row only');
 SELECT is(:forged_events::bigint, 0::bigint, 'a forged identity token sees no row on the workers');
+SELECT is(:replayed_events::bigint, :ra1_events::bigint, 'the signed token, set again before its expiry, reads its user''s rows');
+SELECT ok(:later_events::bigint = 0 AND :'later_token' LIKE 'ra1/%/%' AND :'later_token' <> :'token',
+          'the same token with a later expiry does not verify: no row');
+SELECT is(:expired_events::bigint, 0::bigint, 'a token past usage_analytics.identity_token_ttl sees no row on the workers');
 
 SELECT * FROM finish();
