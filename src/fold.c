@@ -29,7 +29,6 @@
 #include "parser/parse_type.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
-#include "citus.h"
 #include "fold_int.h"
 #include "guc.h"
 #include "notify.h"
@@ -96,10 +95,10 @@ ua_fold_range(PG_FUNCTION_ARGS)
 	f.sweep_cxt = caller;
 	f.sweep_from = GetCurrentTransactionStartTimestamp() - USECS_PER_DAY;
 	/*
-	 * On a Citus cluster (fold() restamps the batch, fold.sql) the sweep is
-	 * not run: the writers' own threshold checks remain.
+	 * The sweep runs on a Citus cluster too (on the coordinator, its reads
+	 * and notification rows routed to the users' shards).
 	 */
-	if (PG_ARGISNULL(2) && PG_ARGISNULL(3) && ua_notify_enabled && !ua_citus())
+	if (PG_ARGISNULL(2) && PG_ARGISNULL(3) && ua_notify_enabled)
 		ua_fold_sweep_create(&f, caller);
 
 	cursor = ua_fold_open_batch(args, nulls);
