@@ -34,6 +34,14 @@ BEGIN
     GET DIAGNOSTICS n = ROW_COUNT;
     IF n > 0 THEN
       n := analytics.fold_range(h, h + 1, NULL, NULL);
+      -- No watermark tells refresh_all_views() what this fold changed: the
+      -- user-months and documents of its events go to summary_changes.
+      INSERT INTO analytics.summary_changes (user_id, month)
+      SELECT DISTINCT e.user_id, date_trunc('month', e.usage_date)::date
+        FROM analytics.chat_events e WHERE e.recorded_xid = h;
+      INSERT INTO analytics.summary_changes (document_id)
+      SELECT DISTINCT e.document_id
+        FROM analytics.chat_events e WHERE e.recorded_xid = h AND e.document_id IS NOT NULL;
     END IF;
     -- The API requests the same way (their meters read the rollups).
     UPDATE analytics.api_requests r SET recorded_xid = h WHERE r.recorded_xid >= 0;

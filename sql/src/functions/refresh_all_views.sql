@@ -1,13 +1,14 @@
 -- Brings mv_user_monthly_summary and mv_document_popularity up to date
 -- with the rollups, rewriting only the rows that changed since the last
 -- refresh: the user-months and documents of the events folded since (the
--- fold's watermark then and now bound their recorded_xid), those that
--- rollups_add moved (summary_changes), and the documents with a day that
--- left the 7- or 30-day window since the last refresh's UTC day.  Every
--- row is rebuilt on the first refresh, after a rebuild or restore repair
--- of the rollups, or when more events were folded since than the
--- summaries have rows (then a full pass is cheaper than the keys), and
--- always on a Citus cluster.
+-- fold's watermark then and now bound their recorded_xid; on a Citus
+-- cluster, where the watermark stays 0, fold() lists them in
+-- summary_changes), those that rollups_add moved (summary_changes), and
+-- the documents with a day that left the 7- or 30-day window since the
+-- last refresh's UTC day.  Every row is rebuilt on the first refresh,
+-- after a rebuild or restore repair of the rollups, or when more events
+-- were folded since than the summaries have rows (then a full pass is
+-- cheaper than the keys).
 -- Refreshes take turns (row lock on summary_refresh); readers see the
 -- old rows until it commits.
 CREATE OR REPLACE FUNCTION analytics.refresh_all_views() RETURNS void
@@ -33,9 +34,7 @@ BEGIN
          array_agg(t.document_id) FILTER (WHERE t.document_id IS NOT NULL)
     INTO rebuild, users, months, docs
     FROM taken t;
-  -- On a Citus cluster the fold marks events by sign, not by a watermark
-  -- (fold()): every refresh rebuilds every row there.
-  rebuild := rebuild OR st.refreshed_at IS NULL OR analytics.distributed()
+  rebuild := rebuild OR st.refreshed_at IS NULL
              OR w < st.watermark OR folded < st.events_folded
              OR today - st.utc_day > 30
              OR folded - st.events_folded > (SELECT sum(greatest(c.reltuples, 0)) + 1000
@@ -49,15 +48,17 @@ BEGIN
     INSERT INTO analytics.mv_document_popularity SELECT * FROM analytics.document_popularity_source;
   ELSE
     -- The keys of the events folded since the last refresh.
-    SELECT COALESCE(users, '{}') || array_agg(k.user_id), COALESCE(months, '{}') || array_agg(k.month)
-      INTO users, months
-      FROM (SELECT DISTINCT e.user_id, date_trunc('month', e.usage_date)::date AS month
-              FROM analytics.chat_events e
-             WHERE e.recorded_xid >= st.watermark AND e.recorded_xid < w) k;
-    SELECT COALESCE(docs, '{}') || array_agg(DISTINCT e.document_id)
-      INTO docs
-      FROM analytics.chat_events e
-     WHERE e.recorded_xid >= st.watermark AND e.recorded_xid < w AND e.document_id IS NOT NULL;
+    IF w > st.watermark THEN
+      SELECT COALESCE(users, '{}') || array_agg(k.user_id), COALESCE(months, '{}') || array_agg(k.month)
+        INTO users, months
+        FROM (SELECT DISTINCT e.user_id, date_trunc('month', e.usage_date)::date AS month
+                FROM analytics.chat_events e
+               WHERE e.recorded_xid >= st.watermark AND e.recorded_xid < w) k;
+      SELECT COALESCE(docs, '{}') || array_agg(DISTINCT e.document_id)
+        INTO docs
+        FROM analytics.chat_events e
+       WHERE e.recorded_xid >= st.watermark AND e.recorded_xid < w AND e.document_id IS NOT NULL;
+    END IF;
     -- The documents whose windows lost a day.
     IF today > st.utc_day THEN
       SELECT COALESCE(docs, '{}') || array_agg(DISTINCT d.document_id)
