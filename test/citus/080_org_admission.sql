@@ -8,7 +8,7 @@
 -- the users' counters equal the raw log afterwards, also after the
 -- admitted requests are settled and an event is recorded with org_id.
 
-SELECT plan(23);
+SELECT plan(24);
 
 SELECT is(analytics.distribute(), 0, 'the cluster is distributed');
 
@@ -86,6 +86,18 @@ SELECT allowed AS q_allowed, limit_name AS q_limit, used AS q_used
 SELECT is(:'q_allowed' || ' ' || :'q_limit' || ' ' || :'q_used', 'f org_daily_requests 40',
           'check_quota in the organization reads the pooled counters: the pool is used up');
 
+-- In a transaction block on the worker that holds the member: two
+-- admissions in the organization and one of the user's own, one commit.
+SELECT n.nodeport AS capn_port FROM pg_dist_placement p JOIN pg_dist_node n USING (groupid)
+ WHERE p.shardid = get_shard_id_for_distribution_column('analytics.chat_events', 'capn') \gset
+\setenv UA_CAPN_PORT :capn_port
+\! printf '%s\n' "BEGIN;" "SELECT allowed FROM analytics.start_request('capn', 'gpt-4o-mini', 10, 'txn-1', org_id => 'cap_org');" "SELECT allowed FROM analytics.start_request('capn', 'gpt-4o-mini', 10, 'txn-2', org_id => 'cap_org');" "SELECT allowed FROM analytics.start_request('capn', 'gpt-4o-mini', 10, 'txn-3');" "COMMIT;" | "$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$UA_CAPN_PORT" -d "$UA_DB" 2>&1 | sed 's/^/# txn: /'
+SELECT count(*) FILTER (WHERE org_id = 'cap_org') AS txn_org, count(*) FILTER (WHERE org_id IS NULL) AS txn_own
+  FROM analytics.chat_events
+ WHERE user_id = 'capn' AND request_id IN ('txn-1', 'txn-2', 'txn-3') AND status = 'pending' \gset
+SELECT is(:txn_org || ' ' || :txn_own, '2 1',
+          'in a transaction block on the member''s worker: two admissions in the organization and one of the user''s own');
+
 -- Settle the admitted requests (complete_request, on the coordinator) and
 -- record one more with org_id (delegated).
 DO $$
@@ -153,7 +165,7 @@ SELECT is(:recorded::int, 1, 'record_chat_event with org_id (delegated) is in th
 
 -- The user's own quota leaves the organization's requests out.
 SELECT used AS own_used FROM analytics.check_quota('capn', 0) \gset
-SELECT is(:own_used::int, 0, 'capn''s own quota does not count its requests in the organization');
+SELECT is(:own_used::int, 1, 'capn''s own quota counts its own request, not its 92 in the organization');
 
 -- Admissions after the race: the pool is full, the cap is reached.
 SELECT allowed AS after_pool FROM analytics.start_request('oa4', 'gpt-4o-mini', 10, org_id => 'race_org') \gset
