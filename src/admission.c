@@ -28,6 +28,12 @@
  *	  subtransaction that took each: a ROLLBACK TO SAVEPOINT releases the
  *	  locks taken since, and the list forgets them with it.
  *
+ *	  On a distributed install (Citus) start_request runs on the node that
+ *	  holds the user's shard (Citus delegates a top-level call there), where
+ *	  the user's lock is taken.  A request in an organization takes the
+ *	  user's lock there and the organization's on the node that holds the
+ *	  organization's pooled counters, in key order (lock_org_distributed).
+ *
  *	  A settled event gets the settling transaction's id as recorded_xid, so
  *	  the fold (which skips pending events) folds it exactly once.
  *
@@ -139,13 +145,78 @@ admission_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 /*
+ * On a distributed install an organization's admission lock is the
+ * advisory lock of the node that holds its pooled counters (the shard of
+ * org_usage_counters for user_id ''), taken in the transaction that writes
+ * them there: statements Citus routes to that shard (executed locally when
+ * it is on this node).  First an UPDATE that matches no row: in a call
+ * outside a transaction block (a delegated one) Citus sends a read-only
+ * statement to another node in a transaction of its own, which would
+ * release the lock at once; after a modification every statement to that
+ * shard goes through one remote transaction, committed with this one.
+ * Then the lock: the aggregate gives the one row that carries the lock
+ * function (no counter row matches).  $1 org_id, $2 the key.
+ */
+static UaPlan remote_org_open = {
+	.sql = "UPDATE analytics.org_usage_counters SET slot = slot "
+	"WHERE user_id = '' AND org_id = $1 AND usage_date IS NULL",
+	.nargs = 1, .argtypes = {TEXTOID}
+};
+
+static UaPlan remote_org_lock = {
+	.sql = "SELECT pg_catalog.pg_advisory_xact_lock($2) IS NULL, pg_catalog.count(*) "
+	"FROM analytics.org_usage_counters "
+	"WHERE user_id = '' AND org_id = $1 AND usage_date IS NULL",
+	.nargs = 2, .argtypes = {TEXTOID, INT8OID}
+};
+
+static UaPlan remote_org_try_lock = {
+	.sql = "SELECT pg_catalog.pg_try_advisory_xact_lock($2), pg_catalog.count(*) "
+	"FROM analytics.org_usage_counters "
+	"WHERE user_id = '' AND org_id = $1 AND usage_date IS NULL",
+	.nargs = 2, .argtypes = {TEXTOID, INT8OID}
+};
+
+/*
+ * Take advisory lock `key` to commit (wait: wait for it; else try it);
+ * false when tried and busy.  With org_id on a distributed install: on the
+ * node of the organization's pooled counters (above).
+ */
+static bool
+advisory_lock(int64 key, bool wait, Datum org_id)
+{
+	Datum		a[2];
+	bool		isnull;
+	bool		got;
+
+	if (org_id == (Datum) 0)
+	{
+		if (wait)
+		{
+			DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(key));
+			return true;
+		}
+		return DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8, Int64GetDatum(key)));
+	}
+	a[0] = org_id;
+	a[1] = Int64GetDatum(key);
+	ua_run(&remote_org_open, a, NULL, false, 0);
+	ua_run(wait ? &remote_org_lock : &remote_org_try_lock, a, NULL, false, 1);
+	got = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return wait || (!isnull && got);
+}
+
+/*
  * Take an admission lock, to commit: a user's (scope = NULL) or a rate
  * limited scope's.  The lock order: users by key, then scopes by key.  A
  * transaction waits only for a lock above every one it holds; otherwise
- * it tries, and reports 55P03 if another transaction holds it.
+ * it tries, and reports 55P03 if another transaction holds it.  Keys are
+ * the same on every node, and each key is locked on one node only (a
+ * user's where its shard is, an organization's where its pooled counters
+ * are), so the order holds across the cluster.
  */
 static void
-lock_admission(int64 key, const char *user, const char *scope, bool org)
+lock_admission(int64 key, const char *user, const char *scope, bool org, Datum remote_org)
 {
 	static bool registered = false;
 	UaXactKeys *list = scope ? &held_scopes : &held;
@@ -164,8 +235,8 @@ lock_admission(int64 key, const char *user, const char *scope, bool org)
 	if (!scope && held_scopes.n > 0)
 		in_order = false;
 	if (in_order)
-		DirectFunctionCall1(pg_advisory_xact_lock_int8, Int64GetDatum(key));
-	else if (!DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8, Int64GetDatum(key))))
+		advisory_lock(key, true, remote_org);
+	else if (!advisory_lock(key, false, remote_org))
 	{
 		if (scope)
 			ereport(ERROR,
@@ -195,12 +266,12 @@ lock_admission(int64 key, const char *user, const char *scope, bool org)
 }
 
 /*
- * The user's lock: hashtextextended('usage_analytics.admission:' || user_id, 0);
+ * The user's lock key: hashtextextended('usage_analytics.admission:' || user_id, 0);
  * an organization's: hashtextextended('usage_analytics.org_admission:' || org_id, 0).
  * Both kinds are admission locks in one key order (lock_admission).
  */
-static void
-lock_subject(Datum user_id, bool org)
+static int64
+subject_key(Datum user_id, bool org)
 {
 	const char *prefix = org ? "usage_analytics.org_admission:" : "usage_analytics.admission:";
 	text	   *u = DatumGetTextPP(user_id);
@@ -215,7 +286,40 @@ lock_subject(Datum user_id, bool org)
 	key = DatumGetInt64(DirectFunctionCall2Coll(hashtextextended, C_COLLATION_OID,
 												PointerGetDatum(name), Int64GetDatum(0)));
 	pfree(name);
-	lock_admission(key, text_to_cstring(u), NULL, org);
+	return key;
+}
+
+/* A user's or an organization's admission lock, on this node. */
+static void
+lock_subject(Datum user_id, bool org)
+{
+	lock_admission(subject_key(user_id, org), text_to_cstring(DatumGetTextPP(user_id)), NULL, org,
+				   (Datum) 0);
+}
+
+/*
+ * An organization's admission on a distributed install (the call runs on
+ * the node that holds the user): the user's lock, on this node, and the
+ * organization's, on the node of its pooled counters, in key order.  The
+ * organization's lock serializes its admissions wherever their members
+ * live, and is released only when its pooled counters commit there; the
+ * user's lock is released only when the member's counters commit here.
+ * So each read after its lock sees every admission before it, whatever
+ * order the nodes' commits of a two-phase commit take.
+ */
+static void
+lock_org_distributed(Datum org_id, Datum user_id)
+{
+	int64		user_key = subject_key(user_id, false);
+	int64		org_key = subject_key(org_id, true);
+	char	   *user = text_to_cstring(DatumGetTextPP(user_id));
+	char	   *org = text_to_cstring(DatumGetTextPP(org_id));
+
+	if (user_key < org_key)
+		lock_admission(user_key, user, NULL, false, (Datum) 0);
+	lock_admission(org_key, org, NULL, true, org_id);
+	if (user_key >= org_key)
+		lock_admission(user_key, user, NULL, false, (Datum) 0);
 }
 
 /* The rate-limited scopes' locks, in ascending key order (rules.c sorted them). */
@@ -227,7 +331,7 @@ lock_scopes(const UaModelRules *r)
 	for (i = 0; i < r->nscopes; i++)
 		lock_admission(r->scopes[i].lock_key, NULL,
 					   psprintf("%s/%s", TextDatumGetCString(r->provider),
-								TextDatumGetCString(r->scopes[i].model)), false);
+								TextDatumGetCString(r->scopes[i].model)), false, (Datum) 0);
 }
 
 static UaPlan event_state = {
@@ -435,35 +539,32 @@ ua_start_request(PG_FUNCTION_ARGS)
 	 * error (ua_org_admit_check).
 	 */
 	in_org = !PG_ARGISNULL(S_ORG_ID) && ua_orgs_enabled();
-
-	/*
-	 * On a distributed install the admission lock is an advisory lock of
-	 * the node that holds the user's shard, where Citus runs a delegated
-	 * call: elsewhere it would not exclude the admissions running there.
-	 * An organization's members live on many nodes: no single node's lock
-	 * serializes its pooled admissions, so it is refused, not inexact.
-	 */
-	if (ua_citus())
-	{
-		if (in_org)
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("admission of an organization's request is not supported on a distributed install"),
-					 errdetail("The members of an organization are stored on several nodes; no lock serializes their pooled admissions."),
-					 errhint("Record the organization's events with record_chat_event, or admit the member without org_id.")));
-		if (!ua_citus_user_is_local(user_id))
-			ereport(ERROR,
-					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-					 errmsg("start_request must run on the node that holds user \"%s\"",
-							TextDatumGetCString(user_id)),
-					 errdetail("On a distributed install admission is serialized on the worker that holds the user's shard."),
-					 errhint("Call start_request outside a transaction block: Citus then delegates it to that worker.")));
-	}
 	if (in_org)
 	{
 		org_id = PG_GETARG_DATUM(S_ORG_ID);
 		ua_org_admit_check(org_id, user_id, GetActiveSnapshot(), &org, &member);
-		lock_subject(org_id, true);
+	}
+
+	/*
+	 * On a distributed install the user's admission lock is an advisory
+	 * lock of the node that holds the user's shard, where Citus runs a
+	 * delegated call: elsewhere it would not exclude the admissions running
+	 * there.  An organization's lock is taken on the node of its pooled
+	 * counters (lock_org_distributed).
+	 */
+	if (ua_citus() && !ua_citus_user_is_local(user_id))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("start_request must run on the node that holds user \"%s\"",
+						TextDatumGetCString(user_id)),
+				 errdetail("On a distributed install admission is serialized on the worker that holds the user's shard."),
+				 errhint("Call start_request outside a transaction block: Citus then delegates it to that worker.")));
+	if (in_org)
+	{
+		if (ua_citus())
+			lock_org_distributed(org_id, user_id);
+		else
+			lock_subject(org_id, true);
 		ua_org_quota_evaluate(org_id, user_id, &org, &member, tokens, est_cost, true, cxt, &q);
 	}
 	else

@@ -85,9 +85,9 @@ SELECT throws_ok($$SELECT * FROM analytics.start_request('d4', 'gpt-4o-mini', 10
                  'start_request must run on the node that holds user "d4"',
                  'start_request inside a transaction block on the coordinator is refused (its lock would not serialize)');
 ROLLBACK;
-SELECT throws_ok($$SELECT * FROM analytics.start_request('d5', 'gpt-4o-mini', 10, org_id => 'o1')$$, '0A000',
-                 'admission of an organization''s request is not supported on a distributed install',
-                 'admission in an organization is refused on a distributed install');
+SELECT throws_ok($$SELECT * FROM analytics.start_request('d5', 'gpt-4o-mini', 10, org_id => 'o1')$$, '42704',
+                 'organization "o1" does not exist',
+                 'admission in an org_id that is no organization is refused as on a single node (080_org_admission admits in one)');
 
 -- complete_request without user_id: the event's user is looked up first
 -- (over every shard), then the row is locked by user and id.
