@@ -28,11 +28,13 @@
  *	  subtransaction that took each: a ROLLBACK TO SAVEPOINT releases the
  *	  locks taken since, and the list forgets them with it.
  *
- *	  On a distributed install (Citus) start_request runs on the node that
- *	  holds the user's shard (Citus delegates a top-level call there), where
- *	  the user's lock is taken.  A request in an organization takes the
- *	  user's lock there and the organization's on the node that holds the
- *	  organization's pooled counters, in key order (lock_org_distributed).
+ *	  On a distributed install (Citus) a user's lock is taken on the node
+ *	  that holds the user's shard: where a top-level call runs (Citus
+ *	  delegates it there), or, from a call on another node (the
+ *	  coordinator, inside a transaction block), by statements routed there
+ *	  in the calling transaction.  A request in an organization also takes
+ *	  the organization's on the node that holds its pooled counters, in key
+ *	  order (lock_org_distributed).
  *
  *	  A settled event gets the settling transaction's id as recorded_xid, so
  *	  the fold (which skips pending events) folds it exactly once.
@@ -145,51 +147,69 @@ admission_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 }
 
 /*
- * On a distributed install an organization's admission lock is the
- * advisory lock of the node that holds its pooled counters (the shard of
- * org_usage_counters for user_id ''), taken in the transaction that writes
- * them there: statements Citus routes to that shard (executed locally when
- * it is on this node).  First an UPDATE that matches no row: in a call
- * outside a transaction block (a delegated one) Citus sends a read-only
- * statement to another node in a transaction of its own, which would
- * release the lock at once; after a modification every statement to that
- * shard goes through one remote transaction, committed with this one.
- * Then the lock: the aggregate gives the one row that carries the lock
- * function (no counter row matches).  $1 org_id, $2 the key.
+ * On a distributed install a user's admission lock is the advisory lock of
+ * the node that holds the user's shard, and an organization's that of the
+ * node that holds its pooled counters (the shard of org_usage_counters for
+ * user_id ''), each taken in the transaction that writes those rows there.
+ * On another node (the coordinator, in a transaction block; the member's
+ * node for its organization) it is taken by statements Citus routes to
+ * that shard.  First an UPDATE that matches no row: in a call outside a
+ * transaction block (a delegated one) Citus sends a read-only statement to
+ * another node in a transaction of its own, which would release the lock
+ * at once; after a modification every statement to that shard group goes
+ * through one remote transaction, committed with this one (and the reads
+ * and writes of the admission that follow go through it too).  Then the
+ * lock: the aggregate gives the one row that carries the lock function (no
+ * counter row matches).  $1 the user or organization, $2 the key.
  */
-static UaPlan remote_org_open = {
-	.sql = "UPDATE analytics.org_usage_counters SET slot = slot "
-	"WHERE user_id = '' AND org_id = $1 AND usage_date IS NULL",
-	.nargs = 1, .argtypes = {TEXTOID}
+#define REMOTE_OPEN(table, who) \
+	"UPDATE analytics." table " SET slot = slot WHERE " who " AND usage_date IS NULL"
+#define REMOTE_LOCK(lock, table, who) \
+	"SELECT " lock ", pg_catalog.count(*) FROM analytics." table " WHERE " who " AND usage_date IS NULL"
+#define WAIT_LOCK	"pg_catalog.pg_advisory_xact_lock($2) IS NULL"
+#define TRY_LOCK	"pg_catalog.pg_try_advisory_xact_lock($2)"
+#define ORG_ROWS	"user_id = '' AND org_id = $1"
+#define USER_ROWS	"user_id = $1"
+
+/* The statements for one kind of subject: open, lock (wait), try lock. */
+typedef struct RemoteLock
+{
+	UaPlan		open;
+	UaPlan		lock;
+	UaPlan		try_lock;
+} RemoteLock;
+
+static RemoteLock remote_org = {
+	.open = {.sql = REMOTE_OPEN("org_usage_counters", ORG_ROWS), .nargs = 1, .argtypes = {TEXTOID}},
+	.lock = {.sql = REMOTE_LOCK(WAIT_LOCK, "org_usage_counters", ORG_ROWS),
+	.nargs = 2, .argtypes = {TEXTOID, INT8OID}},
+	.try_lock = {.sql = REMOTE_LOCK(TRY_LOCK, "org_usage_counters", ORG_ROWS),
+	.nargs = 2, .argtypes = {TEXTOID, INT8OID}}
 };
 
-static UaPlan remote_org_lock = {
-	.sql = "SELECT pg_catalog.pg_advisory_xact_lock($2) IS NULL, pg_catalog.count(*) "
-	"FROM analytics.org_usage_counters "
-	"WHERE user_id = '' AND org_id = $1 AND usage_date IS NULL",
-	.nargs = 2, .argtypes = {TEXTOID, INT8OID}
-};
-
-static UaPlan remote_org_try_lock = {
-	.sql = "SELECT pg_catalog.pg_try_advisory_xact_lock($2), pg_catalog.count(*) "
-	"FROM analytics.org_usage_counters "
-	"WHERE user_id = '' AND org_id = $1 AND usage_date IS NULL",
-	.nargs = 2, .argtypes = {TEXTOID, INT8OID}
+static RemoteLock remote_user = {
+	.open = {.sql = REMOTE_OPEN("usage_counters", USER_ROWS), .nargs = 1, .argtypes = {TEXTOID}},
+	.lock = {.sql = REMOTE_LOCK(WAIT_LOCK, "usage_counters", USER_ROWS),
+	.nargs = 2, .argtypes = {TEXTOID, INT8OID}},
+	.try_lock = {.sql = REMOTE_LOCK(TRY_LOCK, "usage_counters", USER_ROWS),
+	.nargs = 2, .argtypes = {TEXTOID, INT8OID}}
 };
 
 /*
  * Take advisory lock `key` to commit (wait: wait for it; else try it);
- * false when tried and busy.  With org_id on a distributed install: on the
- * node of the organization's pooled counters (above).
+ * false when tried and busy.  With `remote` (a user or organization id,
+ * org telling which) on a distributed install: on the node of its shard
+ * (above); (Datum) 0: on this node.
  */
 static bool
-advisory_lock(int64 key, bool wait, Datum org_id)
+advisory_lock(int64 key, bool wait, bool org, Datum remote)
 {
+	RemoteLock *r = org ? &remote_org : &remote_user;
 	Datum		a[2];
 	bool		isnull;
 	bool		got;
 
-	if (org_id == (Datum) 0)
+	if (remote == (Datum) 0)
 	{
 		if (wait)
 		{
@@ -198,10 +218,10 @@ advisory_lock(int64 key, bool wait, Datum org_id)
 		}
 		return DatumGetBool(DirectFunctionCall1(pg_try_advisory_xact_lock_int8, Int64GetDatum(key)));
 	}
-	a[0] = org_id;
+	a[0] = remote;
 	a[1] = Int64GetDatum(key);
-	ua_run(&remote_org_open, a, NULL, false, 0);
-	ua_run(wait ? &remote_org_lock : &remote_org_try_lock, a, NULL, false, 1);
+	ua_run(&r->open, a, NULL, false, 0);
+	ua_run(wait ? &r->lock : &r->try_lock, a, NULL, false, 1);
 	got = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	return wait || (!isnull && got);
 }
@@ -216,7 +236,7 @@ advisory_lock(int64 key, bool wait, Datum org_id)
  * are), so the order holds across the cluster.
  */
 static void
-lock_admission(int64 key, const char *user, const char *scope, bool org, Datum remote_org)
+lock_admission(int64 key, const char *user, const char *scope, bool org, Datum remote)
 {
 	static bool registered = false;
 	UaXactKeys *list = scope ? &held_scopes : &held;
@@ -235,8 +255,8 @@ lock_admission(int64 key, const char *user, const char *scope, bool org, Datum r
 	if (!scope && held_scopes.n > 0)
 		in_order = false;
 	if (in_order)
-		advisory_lock(key, true, remote_org);
-	else if (!advisory_lock(key, false, remote_org))
+		advisory_lock(key, true, org, remote);
+	else if (!advisory_lock(key, false, org, remote))
 	{
 		if (scope)
 			ereport(ERROR,
@@ -289,37 +309,38 @@ subject_key(Datum user_id, bool org)
 	return key;
 }
 
-/* A user's or an organization's admission lock, on this node. */
+/*
+ * A user's or an organization's admission lock: on this node, or (remote)
+ * on the node of its shard.
+ */
 static void
-lock_subject(Datum user_id, bool org)
+lock_subject(Datum id, bool org, bool remote)
 {
-	lock_admission(subject_key(user_id, org), text_to_cstring(DatumGetTextPP(user_id)), NULL, org,
-				   (Datum) 0);
+	lock_admission(subject_key(id, org), text_to_cstring(DatumGetTextPP(id)), NULL, org,
+				   remote ? id : (Datum) 0);
 }
 
 /*
- * An organization's admission on a distributed install (the call runs on
- * the node that holds the user): the user's lock, on this node, and the
+ * An organization's admission on a distributed install: the user's lock,
+ * on the node of the user's shard (this one, or remote_user), and the
  * organization's, on the node of its pooled counters, in key order.  The
  * organization's lock serializes its admissions wherever their members
  * live, and is released only when its pooled counters commit there; the
- * user's lock is released only when the member's counters commit here.
+ * user's lock is released only when the member's counters commit on its
+ * node.
  * So each read after its lock sees every admission before it, whatever
  * order the nodes' commits of a two-phase commit take.
  */
 static void
-lock_org_distributed(Datum org_id, Datum user_id)
+lock_org_distributed(Datum org_id, Datum user_id, bool remote_user)
 {
-	int64		user_key = subject_key(user_id, false);
-	int64		org_key = subject_key(org_id, true);
-	char	   *user = text_to_cstring(DatumGetTextPP(user_id));
-	char	   *org = text_to_cstring(DatumGetTextPP(org_id));
+	bool		user_first = subject_key(user_id, false) < subject_key(org_id, true);
 
-	if (user_key < org_key)
-		lock_admission(user_key, user, NULL, false, (Datum) 0);
-	lock_admission(org_key, org, NULL, true, org_id);
-	if (user_key >= org_key)
-		lock_admission(user_key, user, NULL, false, (Datum) 0);
+	if (user_first)
+		lock_subject(user_id, false, remote_user);
+	lock_subject(org_id, true, true);
+	if (!user_first)
+		lock_subject(user_id, false, remote_user);
 }
 
 /* The rate-limited scopes' locks, in ascending key order (rules.c sorted them). */
@@ -466,6 +487,7 @@ ua_start_request(PG_FUNCTION_ARGS)
 	bool		out_null[6] = {false, false, false, true, true, true};
 	int64		query_length;
 	bool		in_org;
+	bool		remote_user;
 	Datum		org_id = (Datum) 0;
 	UaOrg		org;
 	UaMember	member;
@@ -548,28 +570,24 @@ ua_start_request(PG_FUNCTION_ARGS)
 	/*
 	 * On a distributed install the user's admission lock is an advisory
 	 * lock of the node that holds the user's shard, where Citus runs a
-	 * delegated call: elsewhere it would not exclude the admissions running
-	 * there.  An organization's lock is taken on the node of its pooled
-	 * counters (lock_org_distributed).
+	 * delegated call; a call elsewhere (inside a transaction block) takes
+	 * it there by routed statements of this transaction, through which the
+	 * admission's reads and writes of the user's rows then go too.  An
+	 * organization's lock is taken on the node of its pooled counters
+	 * (lock_org_distributed).
 	 */
-	if (ua_citus() && !ua_citus_user_is_local(user_id))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("start_request must run on the node that holds user \"%s\"",
-						TextDatumGetCString(user_id)),
-				 errdetail("On a distributed install admission is serialized on the worker that holds the user's shard."),
-				 errhint("Call start_request outside a transaction block: Citus then delegates it to that worker.")));
+	remote_user = ua_citus() && !ua_citus_user_is_local(user_id);
 	if (in_org)
 	{
 		if (ua_citus())
-			lock_org_distributed(org_id, user_id);
+			lock_org_distributed(org_id, user_id, remote_user);
 		else
-			lock_subject(org_id, true);
+			lock_subject(org_id, true, false);
 		ua_org_quota_evaluate(org_id, user_id, &org, &member, tokens, est_cost, true, cxt, &q);
 	}
 	else
 	{
-		lock_subject(user_id, false);
+		lock_subject(user_id, false, remote_user);
 		ua_quota_evaluate(user_id, tokens, est_cost, true, cxt, &q);
 	}
 	usage_date = q.today;

@@ -8,7 +8,7 @@
 -- of one user from both workers admit exactly the plan's limit; what is
 -- refused is refused with its SQLSTATE.
 
-SELECT plan(14);
+SELECT plan(16);
 
 SELECT is(analytics.distribute(), 0, 'a second analytics.distribute() converts nothing');
 
@@ -79,12 +79,13 @@ SELECT is((SELECT used::int FROM analytics.check_quota('c1', 0)), 2,
 
 SELECT is(:'d6_status'::text, 'completed', 'complete_request with user_id settles the request on the cluster');
 
--- Refused, clearly.
+-- Inside a transaction block on the coordinator: admitted, its lock taken
+-- on the user's worker (and its rows written there) in this transaction.
 BEGIN;
-SELECT throws_ok($$SELECT * FROM analytics.start_request('d4', 'gpt-4o-mini', 10)$$, '0A000',
-                 'start_request must run on the node that holds user "d4"',
-                 'start_request inside a transaction block on the coordinator is refused (its lock would not serialize)');
-ROLLBACK;
+SELECT allowed AS d4_allowed, status AS d4_status FROM analytics.start_request('d4', 'gpt-4o-mini', 10) \gset
+COMMIT;
+SELECT is(:'d4_allowed' || ' ' || :'d4_status', 't pending',
+          'start_request inside a transaction block on the coordinator admits (the lock taken on the user''s worker)');
 SELECT throws_ok($$SELECT * FROM analytics.start_request('d5', 'gpt-4o-mini', 10, org_id => 'o1')$$, '42704',
                  'organization "o1" does not exist',
                  'admission in an org_id that is no organization is refused as on a single node (080_org_admission admits in one)');
@@ -111,5 +112,17 @@ SELECT count(*) FILTER (WHERE status = 'pending') AS racer_admitted,
 SELECT is(:racer_admitted, 50, 'racing admissions from both workers admit exactly the limit (50 of 80)');
 SELECT is(:racer_rejected, 30, 'and log the 30 others as rejected');
 \! cat "$UA_SCRATCH/race.$UA_W1" "$UA_SCRATCH/race.$UA_W2" | sort | uniq -c | sed 's/^/# race: /'
+
+-- The same race with a third racer on the coordinator, each of its calls
+-- in a transaction block (not delegated: the lock is taken on the user's
+-- worker by statements of that transaction).
+\setenv UA_COORD :coordinator_port
+\! for w in "$UA_W1" "$UA_W2"; do (for i in $(seq 40); do echo "SELECT allowed FROM analytics.start_request('racer2', 'gpt-4o-mini', 10);"; done | "$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$w" -d "$UA_DB" >"$UA_SCRATCH/race2.$w" 2>&1) & done; (for i in $(seq 40); do echo "BEGIN; SELECT allowed FROM analytics.start_request('racer2', 'gpt-4o-mini', 10); COMMIT;"; done | "$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$UA_COORD" -d "$UA_DB" >"$UA_SCRATCH/race2.coord" 2>&1) & wait
+SELECT count(*) FILTER (WHERE status = 'pending') AS racer2_admitted,
+       count(*) FILTER (WHERE status = 'rejected') AS racer2_rejected
+  FROM analytics.chat_events WHERE user_id = 'racer2' \gset
+SELECT is(:racer2_admitted, 50, 'racing admissions from both workers and coordinator transaction blocks admit exactly the limit (50 of 120)');
+SELECT is(:racer2_rejected, 70, 'and log the 70 others as rejected');
+\! cat "$UA_SCRATCH/race2.$UA_W1" "$UA_SCRATCH/race2.$UA_W2" "$UA_SCRATCH/race2.coord" | sort | uniq -c | sed 's/^/# race2: /'
 
 SELECT * FROM finish();

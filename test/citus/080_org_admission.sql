@@ -38,12 +38,14 @@ SELECT throws_ok($$SELECT * FROM analytics.start_request('oa1', 'gpt-4o-mini', 1
 SELECT throws_ok($$SELECT * FROM analytics.start_request('oa1', 'gpt-4o-mini', 10, org_id => 'idle_org')$$, '55000',
                  'organization "idle_org" is suspended', 'a suspended organization: 55000');
 -- In a transaction block on the coordinator nothing is delegated: the
--- admission must run where the user is (as without org_id).
+-- locks are taken on the user's node and the pool's by statements of this
+-- transaction.  Rolled back: the next admission sees the whole pool.
 BEGIN;
-SELECT throws_ok($$SELECT * FROM analytics.start_request('oa1', 'gpt-4o-mini', 10, org_id => 'race_org')$$, '0A000',
-                 'start_request must run on the node that holds user "oa1"',
-                 'an organization''s admission in a transaction block on the coordinator is refused');
+SELECT allowed AS tb_allowed, limit_name AS tb_limit
+  FROM analytics.start_request('oa1', 'gpt-4o-mini', 10, org_id => 'race_org') \gset
 ROLLBACK;
+SELECT is(:'tb_allowed' || ' ' || :'tb_limit', 't org_daily_requests',
+          'an organization''s admission in a transaction block on the coordinator is admitted (rolled back)');
 
 -- One admission, delegated: its answer names the pooled limit.
 SELECT allowed AS one_allowed, limit_name AS one_limit, remaining AS one_remaining
@@ -53,14 +55,16 @@ SELECT is(:'one_allowed' || ' ' || :'one_limit' || ' ' || :'one_remaining', 't o
 
 -- The race: three sessions (worker 1, worker 2, the coordinator), 30 calls
 -- each, over the six members in turn, and over capm and capn of cap_org.
--- Top-level calls: Citus delegates each to the worker holding its user.
+-- The workers' calls are top-level (Citus delegates each to the worker
+-- holding its user); the coordinator's are each in a transaction block
+-- (not delegated: its locks are taken remotely).
 \setenv UA_BINDIR :bindir
 \setenv UA_W1 :worker1_port
 \setenv UA_W2 :worker2_port
 \setenv UA_C :coordinator_port
 \setenv UA_DB :DBNAME
 \setenv UA_SCRATCH :scratch
-\! for p in "$UA_W1" "$UA_W2" "$UA_C"; do (for i in $(seq 30); do echo "SELECT 'race_org ' || allowed FROM analytics.start_request('oa' || ($i % 6 + 1), 'gpt-4o-mini', 10, org_id => 'race_org');"; echo "SELECT 'capm ' || allowed FROM analytics.start_request('capm', 'gpt-4o-mini', 10, org_id => 'cap_org');"; echo "SELECT 'capn ' || allowed FROM analytics.start_request('capn', 'gpt-4o-mini', 10, org_id => 'cap_org');"; done | "$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$p" -d "$UA_DB" >"$UA_SCRATCH/orgrace.$p" 2>&1) & done; wait
+\! for p in "$UA_W1" "$UA_W2" "$UA_C"; do b=''; c=''; [ "$p" = "$UA_C" ] && b='BEGIN;' && c='COMMIT;'; (for i in $(seq 30); do echo "$b SELECT 'race_org ' || allowed FROM analytics.start_request('oa' || ($i % 6 + 1), 'gpt-4o-mini', 10, org_id => 'race_org'); $c"; echo "$b SELECT 'capm ' || allowed FROM analytics.start_request('capm', 'gpt-4o-mini', 10, org_id => 'cap_org'); $c"; echo "$b SELECT 'capn ' || allowed FROM analytics.start_request('capn', 'gpt-4o-mini', 10, org_id => 'cap_org'); $c"; done | "$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$p" -d "$UA_DB" >"$UA_SCRATCH/orgrace.$p" 2>&1) & done; wait
 \! cat "$UA_SCRATCH/orgrace.$UA_W1" "$UA_SCRATCH/orgrace.$UA_W2" "$UA_SCRATCH/orgrace.$UA_C" | sort | uniq -c | sed 's/^/# race: /'
 
 SELECT count(*) FILTER (WHERE status = 'pending') AS race_admitted,
