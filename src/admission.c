@@ -170,6 +170,7 @@ admission_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 #define TRY_LOCK	"pg_catalog.pg_try_advisory_xact_lock($2)"
 #define ORG_ROWS	"user_id = '' AND org_id = $1"
 #define USER_ROWS	"user_id = $1"
+#define PROVIDER_ROWS	"provider = $1 AND period IS NULL"
 
 /* The statements for one kind of subject: open, lock (wait), try lock. */
 typedef struct RemoteLock
@@ -187,6 +188,20 @@ static RemoteLock remote_org = {
 	.nargs = 2, .argtypes = {TEXTOID, INT8OID}}
 };
 
+/*
+ * A rate limit's lock: on the node of its provider's provider_counters
+ * rows (distributed by provider), where the window it guards is counted
+ * and written.
+ */
+static RemoteLock remote_provider = {
+	.open = {.sql = "UPDATE analytics.provider_counters SET slot = slot WHERE " PROVIDER_ROWS,
+	.nargs = 1, .argtypes = {TEXTOID}},
+	.lock = {.sql = "SELECT " WAIT_LOCK ", pg_catalog.count(*) FROM analytics.provider_counters WHERE " PROVIDER_ROWS,
+	.nargs = 2, .argtypes = {TEXTOID, INT8OID}},
+	.try_lock = {.sql = "SELECT " TRY_LOCK ", pg_catalog.count(*) FROM analytics.provider_counters WHERE " PROVIDER_ROWS,
+	.nargs = 2, .argtypes = {TEXTOID, INT8OID}}
+};
+
 static RemoteLock remote_user = {
 	.open = {.sql = REMOTE_OPEN("usage_counters", USER_ROWS), .nargs = 1, .argtypes = {TEXTOID}},
 	.lock = {.sql = REMOTE_LOCK(WAIT_LOCK, "usage_counters", USER_ROWS),
@@ -197,14 +212,13 @@ static RemoteLock remote_user = {
 
 /*
  * Take advisory lock `key` to commit (wait: wait for it; else try it);
- * false when tried and busy.  With `remote` (a user or organization id,
- * org telling which) on a distributed install: on the node of its shard
- * (above); (Datum) 0: on this node.
+ * false when tried and busy.  With `remote` (a user, organization or
+ * provider, r's statements telling which) on a distributed install: on the
+ * node of its shard (above); (Datum) 0: on this node.
  */
 static bool
-advisory_lock(int64 key, bool wait, bool org, Datum remote)
+advisory_lock(int64 key, bool wait, RemoteLock *r, Datum remote)
 {
-	RemoteLock *r = org ? &remote_org : &remote_user;
 	Datum		a[2];
 	bool		isnull;
 	bool		got;
@@ -233,13 +247,17 @@ advisory_lock(int64 key, bool wait, bool org, Datum remote)
  * it tries, and reports 55P03 if another transaction holds it.  Keys are
  * the same on every node, and each key is locked on one node only (a
  * user's where its shard is, an organization's where its pooled counters
- * are), so the order holds across the cluster.
+ * are, a rate limit's where its provider's counters are), so the order
+ * holds across the cluster.  remote: the user, organization or provider
+ * whose node takes the lock on a distributed install, (Datum) 0 for this
+ * node.
  */
 static void
 lock_admission(int64 key, const char *user, const char *scope, bool org, Datum remote)
 {
 	static bool registered = false;
 	UaXactKeys *list = scope ? &held_scopes : &held;
+	RemoteLock *rl = scope ? &remote_provider : org ? &remote_org : &remote_user;
 	bool		in_order = true;
 	int			i;
 
@@ -255,8 +273,8 @@ lock_admission(int64 key, const char *user, const char *scope, bool org, Datum r
 	if (!scope && held_scopes.n > 0)
 		in_order = false;
 	if (in_order)
-		advisory_lock(key, true, org, remote);
-	else if (!advisory_lock(key, false, org, remote))
+		advisory_lock(key, true, rl, remote);
+	else if (!advisory_lock(key, false, rl, remote))
 	{
 		if (scope)
 			ereport(ERROR,
@@ -343,7 +361,10 @@ lock_org_distributed(Datum org_id, Datum user_id, bool remote_user)
 		lock_subject(user_id, false, remote_user);
 }
 
-/* The rate-limited scopes' locks, in ascending key order (rules.c sorted them). */
+/*
+ * The rate-limited scopes' locks, in ascending key order (rules.c sorted
+ * them); on a distributed install on the node of the provider's counters.
+ */
 static void
 lock_scopes(const UaModelRules *r)
 {
@@ -352,7 +373,8 @@ lock_scopes(const UaModelRules *r)
 	for (i = 0; i < r->nscopes; i++)
 		lock_admission(r->scopes[i].lock_key, NULL,
 					   psprintf("%s/%s", TextDatumGetCString(r->provider),
-								TextDatumGetCString(r->scopes[i].model)), false, (Datum) 0);
+								TextDatumGetCString(r->scopes[i].model)), false,
+					   ua_citus() ? r->provider : (Datum) 0);
 }
 
 static UaPlan event_state = {

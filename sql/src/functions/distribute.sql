@@ -12,6 +12,9 @@
  *     org_id they were spread over every shard); an organization's
  *     pooled rows (user_id '') share one shard;
  *   - organization-keyed tables, by org_id, in api_requests' group;
+ *   - provider_counters, by provider, in a group of its own: a rate
+ *     limit's admission lock is taken on the node of its provider's rows
+ *     (admission.c), so the lock and the window it guards commit together;
  *   - catalogs, plans, organizations and their members, subscriptions, API
  *     keys (key_prefix is unique across organizations), alert rules, the
  *     system and document rollups: reference tables.
@@ -57,7 +60,7 @@ DECLARE
     'api_key_rate_limited', 'api_request_keys', 'widgets', 'rollup_api_daily',
     'rollup_widget_daily', 'rollup_org_daily'];
   reference CONSTANT text[] := ARRAY['plans', 'model_prices', 'model_aliases',
-    'provider_limits', 'provider_counters', 'organizations', 'org_members', 'api_keys',
+    'provider_limits', 'organizations', 'org_members', 'api_keys',
     'subscriptions', 'alert_rules', 'rollup_system_models',
     'rollup_system_labels', 'rollup_documents', 'rollup_document_sections',
     'rollup_distinct', 'currencies', 'meters', 'plan_charges', 'plan_charge_tiers'];
@@ -79,7 +82,8 @@ DECLARE
   -- crashes delegating a call whose distribution argument is NULL
   -- (function_call_delegation.c hashes the NULL).  It runs on the
   -- coordinator and finds the event by user and id.
-  all_tables text[] := by_user || by_org || reference;
+  by_provider CONSTANT text[] := ARRAY['provider_counters'];
+  all_tables text[] := by_user || by_org || by_provider || reference;
   t text;
   r record;
   fks text[] := '{}';
@@ -305,6 +309,12 @@ SELECT c.user_id, c.total_requests, c.successful_requests, c.failed_requests, c.
       PERFORM create_distributed_table(format('analytics.%I', t), 'org_id',
                 colocate_with => CASE WHEN t = 'api_requests' THEN 'none'
                                       ELSE 'analytics.api_requests' END);
+      converted := converted + 1;
+    END LOOP;
+    FOREACH t IN ARRAY by_provider LOOP
+      CONTINUE WHEN EXISTS (SELECT 1 FROM pg_dist_partition p
+                             WHERE p.logicalrelid = format('analytics.%I', t)::regclass);
+      PERFORM create_distributed_table(format('analytics.%I', t), 'provider', colocate_with => 'none');
       converted := converted + 1;
     END LOOP;
     FOREACH t IN ARRAY fks LOOP
