@@ -1345,14 +1345,12 @@ ua_record_chat_events(PG_FUNCTION_ARGS)
  * without a trip through jsonb where the type allows it; every row of a
  * batch is checked before the batch is recorded, then recorded as a chunk
  * of record_chat_events is, with one difference: the counter sums and the
- * thresholds wait until IMPORT_FLUSH_ROWS counter rows are waiting, and
- * for the end (a counter row is then written a few times per load, not
- * once per chunk).  An error names the source rows of its batch (or, from
+ * thresholds wait while the sums take at most maintenance_work_mem (as the
+ * fold's), and for the end: a counter row is written once per load (or a
+ * few times), not once per chunk.  An error names the source rows of its batch (or, from
  * the counters and thresholds, the rows since the last flush).
  */
 PG_FUNCTION_INFO_V1(ua_import_rows);
-
-#define IMPORT_FLUSH_ROWS 200000
 
 /* How a source column becomes its key's value. */
 typedef enum ColConv
@@ -1609,7 +1607,6 @@ typedef struct ImportBatch
 	int64		done;			/* rows taken before this batch */
 	int64		flushed;		/* rows whose counters are written */
 	int			taken;			/* rows of this batch */
-	bool		flush;			/* write the sums now */
 } ImportBatch;
 
 /* Fetch, check and record one batch; SPI connected. */
@@ -1646,10 +1643,12 @@ import_batch(void *arg)
 		MemoryContextSwitchTo(old);
 	}
 	record_chunk(ev, ib->taken, ib->orgs, ib->cxt, ib->bs, true);
-	if (ib->flush || hash_get_num_entries(ib->bs->ucount) + hash_get_num_entries(ib->bs->ocount)
-		>= IMPORT_FLUSH_ROWS)
+	if (MemoryContextMemAllocated(ib->bs->cxt, true) > (Size) maintenance_work_mem * 1024)
 	{
 		rows_from = ib->flushed + 1;
+		elog(DEBUG1, "usage_analytics: writing the counters of source rows " INT64_FORMAT " to " INT64_FORMAT
+			 " (%ld rows)", rows_from, rows_to,
+			 hash_get_num_entries(ib->bs->ucount) + hash_get_num_entries(ib->bs->ocount));
 		sums_flush(ib->bs, ib->cxt);
 		ib->flushed = rows_to;
 		sums_reset(ib->bs);
@@ -1661,8 +1660,13 @@ import_final_flush(void *arg)
 {
 	ImportBatch *ib = arg;
 
+	if (ib->flushed == ib->done)
+		return;
 	rows_from = ib->flushed + 1;
 	rows_to = ib->done;
+	elog(DEBUG1, "usage_analytics: writing the counters of source rows " INT64_FORMAT " to " INT64_FORMAT
+		 " (%ld rows)", rows_from, rows_to,
+		 hash_get_num_entries(ib->bs->ucount) + hash_get_num_entries(ib->bs->ocount));
 	sums_flush(ib->bs, ib->cxt);
 	sums_reset(ib->bs);
 }

@@ -1,7 +1,7 @@
 -- The body of a history load (C, src/record_batch.c): the rows of a cursor
 -- that import_chat_events opened over the caller's table, batch_size at a
--- time, checked and recorded as record_chat_events records a chunk, the
--- counters and thresholds written every 200,000 counter rows and at the end.
+-- time, checked and recorded as record_chat_events records a chunk; the
+-- counter sums and thresholds wait in memory up to maintenance_work_mem.
 CREATE OR REPLACE FUNCTION analytics.import_rows(source_rows refcursor, batch_size integer) RETURNS bigint
   LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
