@@ -42,6 +42,7 @@
 #include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -537,12 +538,70 @@ typedef struct PriceEntry
 /* A counter row's sum (org_id 0: usage_counters). */
 typedef struct CounterEntry
 {
-	char		key[KEYLEN];
-	Datum		org_id;
+	Datum		org_id;			/* the key: texts, 0 for no org_id */
 	Datum		user_id;
 	Datum		usage_date;
 	UaCounterDelta d;
 } CounterEntry;
+
+/*
+ * A counter row's key is its first three fields (texts compared by bytes,
+ * as the hash of a make_key string did): a small entry, so a history
+ * load's sums hold many rows in little memory.
+ */
+static uint32
+counter_key_hash(const void *key, Size keysize)
+{
+	const CounterEntry *k = key;
+	text	   *u = (text *) DatumGetPointer(k->user_id);
+	uint32		h = hash_bytes((const unsigned char *) VARDATA_ANY(u), VARSIZE_ANY_EXHDR(u));
+
+	h = hash_combine(h, hash_bytes_uint32((uint32) DatumGetDateADT(k->usage_date)));
+	if (k->org_id != (Datum) 0)
+	{
+		text	   *o = (text *) DatumGetPointer(k->org_id);
+
+		h = hash_combine(h, hash_bytes((const unsigned char *) VARDATA_ANY(o), VARSIZE_ANY_EXHDR(o)));
+	}
+	return h;
+}
+
+static bool
+same_bytes(Datum a, Datum b)
+{
+	text	   *x = (text *) DatumGetPointer(a);
+	text	   *y = (text *) DatumGetPointer(b);
+
+	return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
+		memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
+}
+
+static int
+counter_key_match(const void *key1, const void *key2, Size keysize)
+{
+	const CounterEntry *a = key1;
+	const CounterEntry *b = key2;
+
+	if (DatumGetDateADT(a->usage_date) != DatumGetDateADT(b->usage_date) ||
+		(a->org_id == (Datum) 0) != (b->org_id == (Datum) 0) ||
+		!same_bytes(a->user_id, b->user_id) ||
+		(a->org_id != (Datum) 0 && !same_bytes(a->org_id, b->org_id)))
+		return 1;
+	return 0;
+}
+
+static HTAB *
+new_counter_hash(const char *name, MemoryContext cxt)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = offsetof(CounterEntry, d);
+	ctl.entrysize = sizeof(CounterEntry);
+	ctl.hash = counter_key_hash;
+	ctl.match = counter_key_match;
+	ctl.hcxt = cxt;
+	return hash_create(name, 256, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
 
 /* A subject whose thresholds the chunk may have moved. */
 typedef struct NotifyEntry
@@ -727,8 +786,8 @@ typedef struct BatchSums
 static void
 sums_init(BatchSums *bs)
 {
-	bs->ucount = new_hash("usage_analytics batch counters", sizeof(CounterEntry), bs->cxt);
-	bs->ocount = new_hash("usage_analytics batch org counters", sizeof(CounterEntry), bs->cxt);
+	bs->ucount = new_counter_hash("usage_analytics batch counters", bs->cxt);
+	bs->ocount = new_counter_hash("usage_analytics batch org counters", bs->cxt);
 	bs->notify = new_hash("usage_analytics batch notify", sizeof(NotifyEntry), bs->cxt);
 }
 
@@ -776,16 +835,15 @@ static void
 counter_add(BatchSums *bs, HTAB *h, Datum org_id, Datum user_id, Datum usage_date,
 			const UaCounterDelta *d)
 {
-	char		key[KEYLEN];
-	char		date[16];
+	CounterEntry k;
 	CounterEntry *ce;
 	bool		found;
 	UaCounterDelta sum;
 
-	snprintf(date, sizeof(date), "%d", (int) DatumGetDateADT(usage_date));
-	make_key(key, org_id == (Datum) 0 ? "" : TextDatumGetCString(org_id), TextDatumGetCString(user_id),
-			 date, 0);
-	ce = hash_search(h, key, HASH_ENTER, &found);
+	k.org_id = org_id;
+	k.user_id = user_id;
+	k.usage_date = usage_date;
+	ce = hash_search(h, &k, HASH_ENTER, &found);
 	if (!found)
 	{
 		MemoryContext old = MemoryContextSwitchTo(bs->cxt);
