@@ -1443,7 +1443,8 @@ column_conv(Oid type, KeyKind kind)
 	bool		is_int = type == INT2OID || type == INT4OID || type == INT8OID;
 	bool		is_text = type == TEXTOID || type == VARCHAROID;
 
-	if (type == JSONBOID && kind != K_JSONB)
+	/* A JSON null is an absent key, also in a jsonb column. */
+	if (type == JSONBOID)
 		return CONV_JSONB;
 	switch (kind)
 	{
@@ -1464,7 +1465,7 @@ column_conv(Oid type, KeyKind kind)
 		case K_TEXTARRAY:
 			return type == TEXTARRAYOID ? CONV_TEXTARRAY : CONV_TO_JSONB;
 		case K_JSONB:
-			return type == JSONBOID ? CONV_AS_IS : CONV_TO_JSONB;
+			return CONV_TO_JSONB;
 	}
 	return CONV_TO_JSONB;
 }

@@ -2,7 +2,7 @@
 -- The fold only folds committed transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(26);
+SELECT plan(28);
 
 -- History loads read the source through a cursor (import_rows, C) with
 -- each column taken as its key's value; every row of a batch is checked
@@ -78,6 +78,11 @@ SELECT is_empty($$
     FROM analytics.chat_events WHERE user_id LIKE 'y%'$$,
   'every column as record_chat_events records the row''s to_jsonb (timestamp read in the session''s time zone)');
 SELECT is((SELECT count(*) FROM analytics.chat_events WHERE user_id LIKE 'x%'), 300::bigint, 'all 300 recorded');
+CREATE TABLE jnull (user_id text, model text, metadata jsonb, occurred_at timestamptz);
+INSERT INTO jnull VALUES ('j1', 'gpt-4o', 'null', now() - interval '1 day'), ('j2', 'gpt-4o', '{"a": 1}', now() - interval '1 day');
+SELECT is(analytics.import_chat_events('jnull'), 2::bigint, 'a load of a jsonb column');
+SELECT results_eq($$SELECT user_id, metadata FROM analytics.chat_events WHERE user_id LIKE 'j%' ORDER BY 1$$,
+  $$VALUES ('j1', NULL::jsonb), ('j2', '{"a": 1}'::jsonb)$$, 'a JSON null in a jsonb column is an absent key, as in the batch');
 
 -- Idempotency: a request_id recorded before the load (by the single path),
 -- repeated inside the load, and the whole load again.
@@ -147,6 +152,6 @@ SELECT is(analytics.import_chat_events('today'), 7::bigint, 'loaded again (no re
 SELECT is((SELECT count(*) FROM analytics.notifications WHERE user_id = 'ni'), 6::bigint,
   'and no notification again');
 
-DROP TABLE bad1, bad2, bad3, bad4, bad5, bad6, typed, keyed, wide, today;
+DROP TABLE bad1, bad2, bad3, bad4, bad5, bad6, typed, jnull, keyed, wide, today;
 SELECT * FROM finish();
 DROP EXTENSION usage_analytics;
