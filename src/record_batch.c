@@ -35,6 +35,11 @@
  *	  are notified.  Memory is bounded by the chunk (plus the jsonb
  *	  argument itself and the result's tuplestore).
  *
+ *	  analytics.import_rows(refcursor, batch_size), the body of a history
+ *	  load (import_chat_events), records the rows of a cursor the same
+ *	  way, a batch at a time, without the jsonb argument (see its comment
+ *	  at the end of this file).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
