@@ -1608,6 +1608,31 @@ convert_column(FunctionCallInfo fc, const ImportColumn *c, Datum v)
 	fc->args[k].value = d;
 }
 
+/*
+ * Whose rights: the caller's to read the source -- the cursor's query runs
+ * while it is fetched, with whatever functions, casts and views it calls --
+ * and to turn its values into the keys' (to_jsonb may call a cast the
+ * caller made); the owner's to check and record them, as
+ * record_chat_events does (import_rows is not SECURITY DEFINER).  An error
+ * in between is left to the (sub)transaction's abort, which restores the
+ * user.
+ */
+static Oid	import_caller;
+static Oid	import_owner;
+static int	import_sec_context;
+
+static void
+as_owner(void)
+{
+	SetUserIdAndSecContext(import_owner, import_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+static void
+as_caller(void)
+{
+	SetUserIdAndSecContext(import_caller, import_sec_context);
+}
+
 typedef struct RowArg
 {
 	const ImportMap *map;
@@ -1653,7 +1678,9 @@ parse_row(void *arg)
 		err_key = NULL;
 	}
 	err_whole = false;
+	as_owner();
 	ua_record_check(ev->fc, &ev->a);
+	as_caller();
 }
 
 /* What an error of the load is about: its source rows. */
@@ -1706,6 +1733,7 @@ import_batch(void *arg)
 		with_element(i + 1, parse_row, &ra);
 		MemoryContextSwitchTo(old);
 	}
+	as_owner();
 	record_chunk(ev, ib->taken, ib->orgs, ib->cxt, ib->bs, true);
 	if (MemoryContextMemAllocated(ib->bs->cxt, true) > (Size) maintenance_work_mem * 1024)
 	{
@@ -1717,6 +1745,7 @@ import_batch(void *arg)
 		ib->flushed = rows_to;
 		sums_reset(ib->bs);
 	}
+	as_caller();
 }
 
 static void
@@ -1731,8 +1760,10 @@ import_final_flush(void *arg)
 	elog(DEBUG1, "usage_analytics: writing the counters of source rows " INT64_FORMAT " to " INT64_FORMAT
 		 " (%ld rows)", rows_from, rows_to,
 		 hash_get_num_entries(ib->bs->ucount) + hash_get_num_entries(ib->bs->ocount));
+	as_owner();
 	sums_flush(ib->bs, ib->cxt);
 	sums_reset(ib->bs);
+	as_caller();
 }
 
 /* Run fn(arg), naming the source rows in any error it raises. */
@@ -1793,6 +1824,14 @@ ua_import_rows(PG_FUNCTION_ARGS)
 
 	batch_flinfo = make_flinfo();
 	import_map(portal->tupDesc, &map);
+	{
+		UaSavedUser saved;
+
+		ua_become_function_owner(fcinfo, &saved);
+		import_owner = GetUserId();
+		ua_restore_user(&saved);
+		GetUserIdAndSecContext(&import_caller, &import_sec_context);
+	}
 
 	memset(&ib, 0, sizeof(ib));
 	ib.portal = portal;

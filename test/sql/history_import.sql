@@ -2,7 +2,7 @@
 -- The fold only folds committed transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(28);
+SELECT plan(31);
 
 -- History loads read the source through a cursor (import_rows, C) with
 -- each column taken as its key's value; every row of a batch is checked
@@ -152,6 +152,24 @@ SELECT is(analytics.import_chat_events('today'), 7::bigint, 'loaded again (no re
 SELECT is((SELECT count(*) FROM analytics.notifications WHERE user_id = 'ni'), 6::bigint,
   'and no notification again');
 
+-- The source is read with the caller's rights: what its query runs (a
+-- function of a view) runs as the caller, not as the extension's owner.
+CREATE ROLE ua_imp_app;
+SELECT ok(analytics.grant_app_backend('ua_imp_app') IS NOT NULL, 'an app backend role');
+CREATE FUNCTION public.ua_imp_who() RETURNS text LANGUAGE plpgsql VOLATILE AS $$BEGIN RETURN current_user; END$$;
+SET ROLE ua_imp_app;
+CREATE TEMP VIEW who_src AS SELECT public.ua_imp_who() AS user_id, 'gpt-4o' AS model, 10 AS input_tokens;
+SELECT analytics.import_chat_events('who_src') AS n \gset
+RESET ROLE;
+SELECT is((SELECT array_agg(user_id) FROM analytics.chat_events WHERE input_tokens = 10 AND model = 'gpt-4o'
+            AND user_id LIKE 'ua\_%'), ARRAY['ua_imp_app'], 'a function in the source ran as the caller');
+SELECT is(pg_temp.as_role('ua_imp_app', $$SELECT analytics.import_chat_events('bad1')$$), 'ERROR 42501',
+  'a caller without the right to read the source cannot load it');
+
+DROP VIEW who_src;
 DROP TABLE bad1, bad2, bad3, bad4, bad5, bad6, typed, jnull, keyed, wide, today;
 SELECT * FROM finish();
 DROP EXTENSION usage_analytics;
+DROP FUNCTION public.ua_imp_who();
+DROP OWNED BY ua_imp_app;
+DROP ROLE ua_imp_app;

@@ -2,8 +2,11 @@
 -- that import_chat_events opened over the caller's table, batch_size at a
 -- time, checked and recorded as record_chat_events records a chunk; the
 -- counter sums and thresholds wait in memory up to maintenance_work_mem.
+-- Not SECURITY DEFINER: the cursor is fetched and its values converted
+-- with the caller's rights, then checked and recorded with the owner's
+-- (ua_become_function_owner).
 CREATE OR REPLACE FUNCTION analytics.import_rows(source_rows refcursor, batch_size integer) RETURNS bigint
-  LANGUAGE C VOLATILE CALLED ON NULL INPUT SECURITY DEFINER
+  LANGUAGE C VOLATILE CALLED ON NULL INPUT
   SET search_path = pg_catalog, pg_temp
   AS 'MODULE_PATHNAME', 'ua_import_rows';
 COMMENT ON FUNCTION analytics.import_rows(refcursor, integer) IS
