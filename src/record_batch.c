@@ -35,21 +35,31 @@
  *	  are notified.  Memory is bounded by the chunk (plus the jsonb
  *	  argument itself and the result's tuplestore).
  *
+ *	  analytics.import_rows(refcursor, batch_size), the body of a history
+ *	  load (import_chat_events), records the rows of a cursor the same
+ *	  way, a batch at a time, without the jsonb argument (see its comment
+ *	  at the end of this file).
+ *
  *-------------------------------------------------------------------------
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
+#include "common/hashfn.h"
 #include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/hsearch.h"
 #include "utils/inet.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
@@ -519,6 +529,7 @@ typedef struct SubjectEntry
 	UaOrg		org;
 	UaSubject	subject;
 	Datum		usage_date;
+	TimestampTz at;				/* the time usage_date is the local day of */
 } SubjectEntry;
 
 /* A price at a time. */
@@ -532,12 +543,70 @@ typedef struct PriceEntry
 /* A counter row's sum (org_id 0: usage_counters). */
 typedef struct CounterEntry
 {
-	char		key[KEYLEN];
-	Datum		org_id;
+	Datum		org_id;			/* the key: texts, 0 for no org_id */
 	Datum		user_id;
 	Datum		usage_date;
 	UaCounterDelta d;
 } CounterEntry;
+
+/*
+ * A counter row's key is its first three fields (texts compared by bytes,
+ * as the hash of a make_key string did): a small entry, so a history
+ * load's sums hold many rows in little memory.
+ */
+static uint32
+counter_key_hash(const void *key, Size keysize)
+{
+	const CounterEntry *k = key;
+	text	   *u = (text *) DatumGetPointer(k->user_id);
+	uint32		h = hash_bytes((const unsigned char *) VARDATA_ANY(u), VARSIZE_ANY_EXHDR(u));
+
+	h = hash_combine(h, hash_bytes_uint32((uint32) DatumGetDateADT(k->usage_date)));
+	if (k->org_id != (Datum) 0)
+	{
+		text	   *o = (text *) DatumGetPointer(k->org_id);
+
+		h = hash_combine(h, hash_bytes((const unsigned char *) VARDATA_ANY(o), VARSIZE_ANY_EXHDR(o)));
+	}
+	return h;
+}
+
+static bool
+same_bytes(Datum a, Datum b)
+{
+	text	   *x = (text *) DatumGetPointer(a);
+	text	   *y = (text *) DatumGetPointer(b);
+
+	return VARSIZE_ANY_EXHDR(x) == VARSIZE_ANY_EXHDR(y) &&
+		memcmp(VARDATA_ANY(x), VARDATA_ANY(y), VARSIZE_ANY_EXHDR(x)) == 0;
+}
+
+static int
+counter_key_match(const void *key1, const void *key2, Size keysize)
+{
+	const CounterEntry *a = key1;
+	const CounterEntry *b = key2;
+
+	if (DatumGetDateADT(a->usage_date) != DatumGetDateADT(b->usage_date) ||
+		(a->org_id == (Datum) 0) != (b->org_id == (Datum) 0) ||
+		!same_bytes(a->user_id, b->user_id) ||
+		(a->org_id != (Datum) 0 && !same_bytes(a->org_id, b->org_id)))
+		return 1;
+	return 0;
+}
+
+static HTAB *
+new_counter_hash(const char *name, MemoryContext cxt)
+{
+	HASHCTL		ctl;
+
+	ctl.keysize = offsetof(CounterEntry, d);
+	ctl.entrysize = sizeof(CounterEntry);
+	ctl.hash = counter_key_hash;
+	ctl.match = counter_key_match;
+	ctl.hcxt = cxt;
+	return hash_create(name, 256, &ctl, HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+}
 
 /* A subject whose thresholds the chunk may have moved. */
 typedef struct NotifyEntry
@@ -705,31 +774,107 @@ delta_add(UaCounterDelta *sum, const UaCounterDelta *d)
 	sum->response_time_count += d->response_time_count;
 }
 
-/* Add d to the row (org_id, user_id, usage_date) of hash h. */
-static void
-counter_add(HTAB *h, Datum org_id, Datum user_id, Datum usage_date, const UaCounterDelta *d)
+/*
+ * The sums of the events recorded since the last flush (sums_flush): the
+ * counter rows and the subjects whose thresholds may have moved.  A batch
+ * flushes after each chunk; a history load when many rows are waiting and
+ * at its end.  The hashes and every value they hold live in cxt.
+ */
+typedef struct BatchSums
 {
-	char		key[KEYLEN];
-	char		date[16];
-	CounterEntry *ce;
-	bool		found;
+	MemoryContext cxt;
+	HTAB	   *ucount;			/* usage_counters rows */
+	HTAB	   *ocount;			/* org_usage_counters rows */
+	HTAB	   *notify;
+} BatchSums;
 
-	snprintf(date, sizeof(date), "%d", (int) DatumGetDateADT(usage_date));
-	make_key(key, org_id == (Datum) 0 ? "" : TextDatumGetCString(org_id), TextDatumGetCString(user_id),
-			 date, 0);
-	ce = hash_search(h, key, HASH_ENTER, &found);
-	if (!found)
-	{
-		ce->org_id = org_id;
-		ce->user_id = user_id;
-		ce->usage_date = usage_date;
-		ce->d = *d;
-	}
-	else
-		delta_add(&ce->d, d);
+static void
+sums_init(BatchSums *bs)
+{
+	bs->ucount = new_counter_hash("usage_analytics batch counters", bs->cxt);
+	bs->ocount = new_counter_hash("usage_analytics batch org counters", bs->cxt);
+	bs->notify = new_hash("usage_analytics batch notify", sizeof(NotifyEntry), bs->cxt);
 }
 
-/* Write the rows of h: one statement. */
+static void
+sums_reset(BatchSums *bs)
+{
+	MemoryContextReset(bs->cxt);
+	sums_init(bs);
+}
+
+static Datum
+copy_text(MemoryContext cxt, Datum v)
+{
+	MemoryContext old;
+	Datum		r;
+
+	if (v == (Datum) 0)
+		return v;
+	old = MemoryContextSwitchTo(cxt);
+	r = datumCopy(v, false, -1);
+	MemoryContextSwitchTo(old);
+	return r;
+}
+
+/* a + b (numeric, 0 when (Datum) 0) in cxt; a (there already) is freed. */
+static Datum
+sum_into(MemoryContext cxt, Datum a, Datum b)
+{
+	Datum		r;
+	MemoryContext old;
+
+	if (b == (Datum) 0)
+		return a;
+	r = sum_amounts(a, b);
+	old = MemoryContextSwitchTo(cxt);
+	r = datumCopy(r, false, -1);
+	MemoryContextSwitchTo(old);
+	if (a != (Datum) 0)
+		pfree(DatumGetPointer(a));
+	return r;
+}
+
+/* Add d to the row (org_id, user_id, usage_date) of hash h (of bs). */
+static void
+counter_add(BatchSums *bs, HTAB *h, Datum org_id, Datum user_id, Datum usage_date,
+			const UaCounterDelta *d)
+{
+	CounterEntry k;
+	CounterEntry *ce;
+	bool		found;
+	UaCounterDelta sum;
+
+	k.org_id = org_id;
+	k.user_id = user_id;
+	k.usage_date = usage_date;
+	ce = hash_search(h, &k, HASH_ENTER, &found);
+	if (!found)
+	{
+		MemoryContext old = MemoryContextSwitchTo(bs->cxt);
+
+		ce->org_id = org_id == (Datum) 0 ? (Datum) 0 : datumCopy(org_id, false, -1);
+		ce->user_id = datumCopy(user_id, false, -1);
+		ce->usage_date = usage_date;
+		ce->d = *d;
+		ce->d.cost = d->cost == (Datum) 0 ? (Datum) 0 : datumCopy(d->cost, false, -1);
+		ce->d.cache_savings = d->cache_savings == (Datum) 0 ? (Datum) 0 :
+			datumCopy(d->cache_savings, false, -1);
+		MemoryContextSwitchTo(old);
+		return;
+	}
+	sum = ce->d;
+	sum.cost = (Datum) 0;
+	sum.cache_savings = (Datum) 0;
+	delta_add(&sum, d);
+	sum.cost = sum_into(bs->cxt, ce->d.cost, d->cost);
+	sum.cache_savings = sum_into(bs->cxt, ce->d.cache_savings, d->cache_savings);
+	ce->d = sum;
+}
+
+/* Write the rows of h: one statement per COUNTERS_STATEMENT rows. */
+#define COUNTERS_STATEMENT 10000
+
 static void
 counters_apply(HTAB *h, bool org)
 {
@@ -741,6 +886,7 @@ counters_apply(HTAB *h, bool org)
 	HASH_SEQ_STATUS seq;
 	CounterEntry *ce;
 	long		i = 0;
+	long		from;
 
 	if (n == 0)
 		return;
@@ -757,31 +903,158 @@ counters_apply(HTAB *h, bool org)
 		d[i] = ce->d;
 		i++;
 	}
-	ua_counters_add_many((int) n, org ? orgs : NULL, users, dates, d);
+	for (from = 0; from < n; from += COUNTERS_STATEMENT)
+		ua_counters_add_many((int) Min(n - from, COUNTERS_STATEMENT), org ? orgs + from : NULL,
+							 users + from, dates + from, d + from);
+}
+
+/*
+ * A history load's lookups by interval (record_chunk with by_interval): a
+ * user's subject changes only at the starts and ends of the user's
+ * subscriptions, and a price only at an effective_from of the price book.
+ * Between two such instants every comparison subject_at and price_request
+ * make with the time gives the same answer, so the answer is looked up
+ * once per interval -- (user, interval), (model, provider, interval) --
+ * rather than once per distinct time.  The instants are read with the
+ * chunk's snapshot.
+ */
+typedef struct Instants
+{
+	int			n;
+	TimestampTz *t;				/* sorted, distinct */
+} Instants;
+
+typedef struct UserInstants
+{
+	char		key[KEYLEN];
+	Instants	in;
+} UserInstants;
+
+static int
+timestamptz_cmp_qsort(const void *a, const void *b)
+{
+	TimestampTz x = *(const TimestampTz *) a;
+	TimestampTz y = *(const TimestampTz *) b;
+
+	return x < y ? -1 : x > y ? 1 : 0;
+}
+
+static void
+instants_finish(Instants *in)
+{
+	int			i,
+				m = 0;
+
+	qsort(in->t, in->n, sizeof(TimestampTz), timestamptz_cmp_qsort);
+	for (i = 0; i < in->n; i++)
+		if (m == 0 || in->t[i] != in->t[m - 1])
+			in->t[m++] = in->t[i];
+	in->n = m;
+}
+
+static void
+instants_add(Instants *in, int *cap, TimestampTz t)
+{
+	if (in->n == *cap)
+	{
+		*cap = Max(16, *cap * 2);
+		in->t = in->t == NULL ? palloc(*cap * sizeof(TimestampTz)) :
+			repalloc(in->t, *cap * sizeof(TimestampTz));
+	}
+	in->t[in->n++] = t;
+}
+
+/* How many instants are at or before `at`: the interval of `at`. */
+static int64
+interval_of(const Instants *in, TimestampTz at)
+{
+	int			lo = 0,
+				hi = in->n;
+
+	while (lo < hi)
+	{
+		int			mid = (lo + hi) / 2;
+
+		if (in->t[mid] <= at)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Every effective_from of the price book. */
+static void
+price_instants(Snapshot snap, Instants *in)
+{
+	UaScan		s;
+	int			cap = 0;
+	bool		isnull;
+
+	in->n = 0;
+	in->t = NULL;
+	ua_scan_open(&s, "model_prices", "model_prices_pkey");
+	ua_scan_begin(&s, snap);
+	while (ua_scan_next(&s))
+		instants_add(in, &cap, DatumGetTimestampTz(ua_scan_column(&s, "effective_from", &isnull)));
+	ua_scan_close(&s);
+	instants_finish(in);
+}
+
+/* The starts and ends of a user's subscriptions. */
+static void
+user_instants(Datum user_id, Snapshot snap, Instants *in)
+{
+	UaScan		s;
+	int			cap = 0;
+	bool		isnull;
+
+	in->n = 0;
+	in->t = NULL;
+	ua_scan_open(&s, "subscriptions", "subscriptions_lookup_idx");
+	ua_scan_key(&s, "user_id", BTEqualStrategyNumber, F_TEXTEQ, user_id);
+	ua_scan_begin(&s, snap);
+	while (ua_scan_next(&s))
+	{
+		Datum		v = ua_scan_column(&s, "starts_at", &isnull);
+
+		if (!isnull)
+			instants_add(in, &cap, DatumGetTimestampTz(v));
+		v = ua_scan_column(&s, "ends_at", &isnull);
+		if (!isnull)
+			instants_add(in, &cap, DatumGetTimestampTz(v));
+	}
+	ua_scan_close(&s);
+	instants_finish(in);
 }
 
 /* Record the chunk ev[0..n) (converted and checked); ids into ev[].id. */
 static void
-record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
+record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt, BatchSums *bs, bool by_interval)
 {
 	HTAB	   *subjects = new_hash("usage_analytics batch subjects", sizeof(SubjectEntry), cxt);
 	HTAB	   *prices = new_hash("usage_analytics batch prices", sizeof(PriceEntry), cxt);
-	HTAB	   *ucount = new_hash("usage_analytics batch counters", sizeof(CounterEntry), cxt);
-	HTAB	   *ocount = new_hash("usage_analytics batch org counters", sizeof(CounterEntry), cxt);
-	HTAB	   *notify = new_hash("usage_analytics batch notify", sizeof(NotifyEntry), cxt);
+	HTAB	   *users = by_interval ? new_hash("usage_analytics batch user instants", sizeof(UserInstants), cxt) : NULL;
+	Instants	book = {0, NULL};
 	UaEventRow *rows = palloc(n * sizeof(UaEventRow));
 	int		   *row_of = palloc(n * sizeof(int));
 	int64	   *ids;
 	int			nrows = 0;
 	char		key[KEYLEN];
 	Snapshot	snap;
-	HASH_SEQ_STATUS seq;
 	int			i;
 
 	claim_chunk_keys(ev, n, cxt);
 
 	/* Subjects, days and prices; the rows and their counter sums. */
 	snap = ua_begin_read(true);
+	if (by_interval)
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+
+		price_instants(snap, &book);
+		MemoryContextSwitchTo(old);
+	}
 	for (i = 0; i < n; i++)
 	{
 		FunctionCallInfo fc = ev[i].fc;
@@ -792,13 +1065,29 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 		CostArg		ca;
 		bool		in_org;
 		bool		found;
+		int64		when = (int64) ev[i].a.occurred_at;
+		Datum		usage_date;
 
 		row_of[i] = -1;
 		if (ev[i].skip || ev[i].first >= 0)
 			continue;
 		in_org = orgs && !fc->args[A_ORG_ID].isnull;
-		make_key(key, in_org ? "o" : "u", arg_cstring(fc, in_org ? A_ORG_ID : A_USER_ID), "",
-				 (int64) ev[i].a.occurred_at);
+		if (by_interval && !in_org)
+		{
+			UserInstants *ui;
+
+			make_key(key, arg_cstring(fc, A_USER_ID), "", "", 0);
+			ui = hash_search(users, key, HASH_ENTER, &found);
+			if (!found)
+			{
+				MemoryContext old = MemoryContextSwitchTo(cxt);
+
+				user_instants(fc->args[A_USER_ID].value, snap, &ui->in);
+				MemoryContextSwitchTo(old);
+			}
+			when = interval_of(&ui->in, ev[i].a.occurred_at);
+		}
+		make_key(key, in_org ? "o" : "u", arg_cstring(fc, in_org ? A_ORG_ID : A_USER_ID), "", when);
 		se = hash_search(subjects, key, HASH_ENTER, &found);
 		if (!found)
 		{
@@ -812,10 +1101,15 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 			else
 				ua_subject_at(fc->args[A_USER_ID].value, ev[i].a.occurred_at, snap, &se->subject);
 			se->usage_date = DateADTGetDatum(ua_local_date(se->subject.time_zone, ev[i].a.occurred_at));
+			se->at = ev[i].a.occurred_at;
 		}
+		/* One subject for many times (by_interval): the day of this one. */
+		usage_date = se->at == ev[i].a.occurred_at ? se->usage_date :
+			DateADTGetDatum(ua_local_date(se->subject.time_zone, ev[i].a.occurred_at));
 
 		make_key(key, arg_cstring(fc, A_MODEL), fc->args[A_PROVIDER].isnull ? "\x01" :
-				 arg_cstring(fc, A_PROVIDER), "", (int64) ev[i].a.occurred_at);
+				 arg_cstring(fc, A_PROVIDER), "",
+				 by_interval ? interval_of(&book, ev[i].a.occurred_at) : (int64) ev[i].a.occurred_at);
 		pe = hash_search(prices, key, HASH_ENTER, &found);
 		if (!found)
 		{
@@ -833,16 +1127,18 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 		ca.cost = &cost;
 		with_element(ev[i].index, cost_element, &ca);
 
-		ua_record_row(fc, &ev[i].a, &cost, se->usage_date, Int64GetDatum(ev[i].id), &rows[nrows]);
+		ua_record_row(fc, &ev[i].a, &cost, usage_date, Int64GetDatum(ev[i].id), &rows[nrows]);
 		row_of[i] = nrows++;
 
 		ua_record_delta(&ev[i].a, &cost, &d);
 		/* The user's day; with org_id also the organization's pooled and member rows. */
-		counter_add(ucount, (Datum) 0, fc->args[A_USER_ID].value, se->usage_date, &d);
+		counter_add(bs, bs->ucount, (Datum) 0, fc->args[A_USER_ID].value, usage_date, &d);
 		if (in_org)
 		{
-			counter_add(ocount, fc->args[A_ORG_ID].value, fc->args[A_USER_ID].value, se->usage_date, &d);
-			counter_add(ocount, fc->args[A_ORG_ID].value, CStringGetTextDatum(""), se->usage_date, &d);
+			counter_add(bs, bs->ocount, fc->args[A_ORG_ID].value, fc->args[A_USER_ID].value,
+						usage_date, &d);
+			counter_add(bs, bs->ocount, fc->args[A_ORG_ID].value, CStringGetTextDatum(""),
+						usage_date, &d);
 		}
 
 		/* Only an organization's plan notifies (not an unknown org_id's). */
@@ -851,23 +1147,29 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 			NotifyEntry *ne;
 
 			make_key(key, in_org ? "o" : "u", arg_cstring(fc, in_org ? A_ORG_ID : A_USER_ID), "", 0);
-			ne = hash_search(notify, key, HASH_ENTER, &found);
+			ne = hash_search(bs->notify, key, HASH_ENTER, &found);
 			if (!found)
 			{
 				ne->in_org = in_org;
-				ne->id = fc->args[in_org ? A_ORG_ID : A_USER_ID].value;
-				ne->user_id = fc->args[A_USER_ID].value;
-				ne->org = se->org;
-				ne->latest = DatumGetDateADT(se->usage_date);
+				ne->id = copy_text(bs->cxt, fc->args[in_org ? A_ORG_ID : A_USER_ID].value);
+				ne->user_id = copy_text(bs->cxt, fc->args[A_USER_ID].value);
+				memset(&ne->org, 0, sizeof(UaOrg));
+				if (in_org)
+				{
+					ne->org = se->org;
+					ne->org.time_zone = copy_text(bs->cxt, se->org.time_zone);
+				}
+				ne->latest = DatumGetDateADT(usage_date);
 				ne->have_now = false;
 			}
 			else
-				ne->latest = Max(ne->latest, DatumGetDateADT(se->usage_date));
+				ne->latest = Max(ne->latest, DatumGetDateADT(usage_date));
 			/* An event of now (the usual case): its subject is the one now. */
 			if (!ne->have_now && ev[i].a.occurred_at == GetCurrentTransactionStartTimestamp())
 			{
 				ne->have_now = true;
-				ne->subject = se->subject;
+				ne->subject.plan_id = copy_text(bs->cxt, se->subject.plan_id);
+				ne->subject.time_zone = copy_text(bs->cxt, se->subject.time_zone);
 			}
 		}
 	}
@@ -882,10 +1184,23 @@ record_chunk(BatchEvent *ev, int n, bool orgs, MemoryContext cxt)
 	for (i = 0; i < n; i++)
 		if (ev[i].first >= 0)
 			ev[i].id = ev[ev[i].first].id;
+}
 
-	/* Counter rows: one statement per table. */
-	counters_apply(ucount, false);
-	counters_apply(ocount, true);
+/*
+ * Write the sums of bs and evaluate the thresholds of its subjects; then
+ * empty bs.  SPI connected.
+ */
+static void
+sums_flush(BatchSums *bs, MemoryContext cxt)
+{
+	HTAB	   *notify = bs->notify;
+	char		key[KEYLEN];
+	Snapshot	snap;
+	HASH_SEQ_STATUS seq;
+
+	/* Counter rows: one statement per table (per 10,000 rows). */
+	counters_apply(bs->ucount, false);
+	counters_apply(bs->ocount, true);
 
 	/*
 	 * Thresholds: once per subject, in key order, with the chunk counted.
@@ -995,6 +1310,7 @@ ua_record_chat_events(PG_FUNCTION_ARGS)
 	MemoryContext per_query;
 	MemoryContext old;
 	MemoryContext chunk_cxt;
+	BatchSums	bs;
 	BatchEvent *ev = NULL;
 
 	if (rsinfo == NULL || !IsA(rsinfo, ReturnSetInfo) ||
@@ -1049,6 +1365,9 @@ ua_record_chat_events(PG_FUNCTION_ARGS)
 	 * context) and its result tables go at SPI_finish.
 	 */
 	orgs = ua_orgs_enabled();
+	bs.cxt = AllocSetContextCreate(CurrentMemoryContext, "usage_analytics batch sums",
+								   ALLOCSET_DEFAULT_SIZES);
+	sums_init(&bs);
 	for (from = 0; from < n; from += CHUNK)
 	{
 		int			to = Min(n, from + CHUNK);
@@ -1062,7 +1381,8 @@ ua_record_chat_events(PG_FUNCTION_ARGS)
 			parse_range(jb, from, to, ev);
 		}
 		SPI_connect();
-		record_chunk(ev, to - from, orgs, chunk_cxt);
+		record_chunk(ev, to - from, orgs, chunk_cxt, &bs, false);
+		sums_flush(&bs, chunk_cxt);
 		SPI_finish();
 		MemoryContextSwitchTo(old);
 		for (i = 0; i < to - from; i++)
@@ -1073,7 +1393,480 @@ ua_record_chat_events(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(store, desc, &v, &isnull);
 		}
 		MemoryContextReset(chunk_cxt);
+		sums_reset(&bs);
 	}
 	MemoryContextDelete(chunk_cxt);
+	MemoryContextDelete(bs.cxt);
 	return (Datum) 0;
+}
+
+/*
+ * analytics.import_rows(rows refcursor, batch_size integer): a history
+ * load (import_chat_events opens the cursor over the caller's table, with
+ * the caller's rights, and passes it here).  The rows are read batch_size
+ * at a time straight from the cursor, each column taken as its key's value
+ * without a trip through jsonb where the type allows it; every row of a
+ * batch is checked before the batch is recorded, then recorded as a chunk
+ * of record_chat_events is, with one difference: the counter sums and the
+ * thresholds wait while the sums take at most maintenance_work_mem (as the
+ * fold's), and for the end: a counter row is written once per load (or a
+ * few times), not once per chunk.  An error names the source rows of its batch (or, from
+ * the counters and thresholds, the rows since the last flush).
+ */
+PG_FUNCTION_INFO_V1(ua_import_rows);
+
+/* How a source column becomes its key's value. */
+typedef enum ColConv
+{
+	CONV_AS_IS,					/* the key's type */
+	CONV_INT,					/* int2, int4, int8 to int8, float8 or numeric */
+	CONV_INPUT,					/* text: the key type's input function */
+	CONV_TEXTARRAY,				/* text[]: one dimension, from 1 */
+	CONV_JSONB,					/* jsonb: its value, as the batch takes a key */
+	CONV_TO_JSONB				/* anything else: to_jsonb(), then as jsonb */
+} ColConv;
+
+typedef struct ImportColumn
+{
+	int			attno;			/* 1-based in the cursor's rows */
+	int			key;			/* -1: not a key */
+	Oid			type;			/* base type */
+	ColConv		conv;
+	FmgrInfo	to_jsonb;		/* CONV_TO_JSONB: with the column's type */
+} ImportColumn;
+
+typedef struct ImportMap
+{
+	int			ncols;
+	ImportColumn *cols;
+	const char *unknown;		/* a column that is not a key, or NULL */
+} ImportMap;
+
+static ColConv
+column_conv(Oid type, KeyKind kind)
+{
+	bool		is_int = type == INT2OID || type == INT4OID || type == INT8OID;
+	bool		is_text = type == TEXTOID || type == VARCHAROID;
+
+	/* A JSON null is an absent key, also in a jsonb column. */
+	if (type == JSONBOID)
+		return CONV_JSONB;
+	switch (kind)
+	{
+		case K_TEXT:
+			return is_text ? CONV_AS_IS : CONV_TO_JSONB;
+		case K_INT8:
+			return type == INT8OID ? CONV_AS_IS : is_int ? CONV_INT : is_text ? CONV_INPUT : CONV_TO_JSONB;
+		case K_FLOAT8:
+			return type == FLOAT8OID ? CONV_AS_IS : is_int ? CONV_INT : is_text ? CONV_INPUT : CONV_TO_JSONB;
+		case K_AMOUNT:
+			return type == NUMERICOID ? CONV_AS_IS : is_int ? CONV_INT : is_text ? CONV_INPUT : CONV_TO_JSONB;
+		case K_BOOL:
+			return type == BOOLOID ? CONV_AS_IS : is_text ? CONV_INPUT : CONV_TO_JSONB;
+		case K_TIMESTAMPTZ:
+			return type == TIMESTAMPTZOID ? CONV_AS_IS : is_text ? CONV_INPUT : CONV_TO_JSONB;
+		case K_INET:
+			return type == INETOID ? CONV_AS_IS : is_text ? CONV_INPUT : CONV_TO_JSONB;
+		case K_TEXTARRAY:
+			return type == TEXTARRAYOID ? CONV_TEXTARRAY : CONV_TO_JSONB;
+		case K_JSONB:
+			return CONV_TO_JSONB;
+	}
+	return CONV_TO_JSONB;
+}
+
+static void
+import_map(TupleDesc desc, ImportMap *map)
+{
+	int			i;
+
+	map->ncols = 0;
+	map->cols = palloc0(desc->natts * sizeof(ImportColumn));
+	map->unknown = NULL;
+	for (i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		ImportColumn *c;
+		const char *name = NameStr(att->attname);
+		int			k;
+
+		if (att->attisdropped)
+			continue;
+		k = key_number(name, strlen(name));
+		if (k < 0)
+		{
+			if (map->unknown == NULL)
+				map->unknown = pstrdup(name);
+			continue;
+		}
+		c = &map->cols[map->ncols++];
+		c->attno = i + 1;
+		c->key = k;
+		c->type = getBaseType(att->atttypid);
+		c->conv = column_conv(c->type, batch_keys[k].kind);
+		if (c->conv == CONV_TO_JSONB)
+		{
+			FuncExpr   *fe = makeNode(FuncExpr);
+
+			fmgr_info(F_TO_JSONB, &c->to_jsonb);
+			fe->args = list_make1(makeNullConst(att->atttypid, -1, InvalidOid));
+			fe->funcresulttype = JSONBOID;
+			c->to_jsonb.fn_expr = (Node *) fe;
+		}
+	}
+}
+
+/* A varlena value of the row, whole and with a 4-byte header. */
+static Datum
+whole_value(Datum v)
+{
+	return PointerGetDatum(pg_detoast_datum((struct varlena *) DatumGetPointer(v)));
+}
+
+/* The value of a jsonb, as the batch takes a key's JSON value. */
+static void
+convert_jsonb(FunctionCallInfo fc, int k, Jsonb *jb)
+{
+	JsonbValue	v;
+
+	if (JB_ROOT_IS_SCALAR(jb))
+	{
+		if (!JsonbExtractScalar(&jb->root, &v))
+			elog(ERROR, "usage_analytics: a jsonb scalar without its value");
+	}
+	else
+	{
+		v.type = jbvBinary;
+		v.val.binary.data = &jb->root;
+		v.val.binary.len = VARSIZE(jb) - VARHDRSZ;
+	}
+	convert_value(fc, k, &v);
+}
+
+static void
+convert_column(FunctionCallInfo fc, const ImportColumn *c, Datum v)
+{
+	int			k = c->key;
+	Datum		d;
+
+	switch (c->conv)
+	{
+		case CONV_AS_IS:
+			d = get_typlen(c->type) == -1 ? whole_value(v) : v;
+			break;
+		case CONV_INT:
+			{
+				int64		i = c->type == INT2OID ? DatumGetInt16(v) :
+					c->type == INT4OID ? DatumGetInt32(v) : DatumGetInt64(v);
+
+				if (batch_keys[k].kind == K_INT8)
+					d = Int64GetDatum(i);
+				else if (batch_keys[k].kind == K_FLOAT8)
+					d = Float8GetDatum((float8) i);
+				else
+					d = DirectFunctionCall1(int8_numeric, Int64GetDatum(i));
+			}
+			break;
+		case CONV_INPUT:
+			{
+				JsonbValue	jv;
+				text	   *t = DatumGetTextPP(v);
+
+				jv.type = jbvString;
+				jv.val.string.val = VARDATA_ANY(t);
+				jv.val.string.len = VARSIZE_ANY_EXHDR(t);
+				convert_value(fc, k, &jv);
+				return;
+			}
+		case CONV_TEXTARRAY:
+			{
+				ArrayType  *a = DatumGetArrayTypeP(v);
+				Datum	   *elems;
+				bool	   *nulls;
+				int			n;
+				int			dims[1];
+				int			lbs[1] = {1};
+
+				if (ARR_NDIM(a) > 1)
+					bad_key("an array of strings");
+				deconstruct_array(a, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+				dims[0] = n;
+				d = n == 0 ? PointerGetDatum(construct_empty_array(TEXTOID)) :
+					PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, TEXTOID, -1, false,
+													   TYPALIGN_INT));
+			}
+			break;
+		case CONV_JSONB:
+			convert_jsonb(fc, k, DatumGetJsonbP(v));
+			return;
+		case CONV_TO_JSONB:
+		default:
+			convert_jsonb(fc, k, DatumGetJsonbP(FunctionCall1(&((ImportColumn *) c)->to_jsonb, v)));
+			return;
+	}
+	fc->args[k].isnull = false;
+	fc->args[k].value = d;
+}
+
+/*
+ * Whose rights: the caller's to read the source -- the cursor's query runs
+ * while it is fetched, with whatever functions, casts and views it calls --
+ * and to turn its values into the keys' (to_jsonb may call a cast the
+ * caller made); the owner's to check and record them, as
+ * record_chat_events does (import_rows is not SECURITY DEFINER).  An error
+ * in between is left to the (sub)transaction's abort, which restores the
+ * user.
+ */
+static Oid	import_caller;
+static Oid	import_owner;
+static int	import_sec_context;
+
+static void
+as_owner(void)
+{
+	SetUserIdAndSecContext(import_owner, import_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+}
+
+static void
+as_caller(void)
+{
+	SetUserIdAndSecContext(import_caller, import_sec_context);
+}
+
+typedef struct RowArg
+{
+	const ImportMap *map;
+	HeapTuple	tuple;
+	TupleDesc	desc;
+	BatchEvent *ev;
+} RowArg;
+
+/* Convert and check one source row (run under with_element). */
+static void
+parse_row(void *arg)
+{
+	RowArg	   *ra = arg;
+	BatchEvent *ev = ra->ev;
+	int			i;
+
+	ev->fc = palloc0(SizeForFunctionCallInfo(UA_RECORD_NARGS));
+	InitFunctionCallInfoData(*ev->fc, batch_flinfo, UA_RECORD_NARGS, InvalidOid, NULL, NULL);
+	for (i = 0; i < UA_RECORD_NARGS; i++)
+	{
+		ev->fc->args[i].value = (Datum) 0;
+		ev->fc->args[i].isnull = true;
+	}
+	if (ra->map->unknown != NULL)
+	{
+		err_whole = true;
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("event %d has unknown key \"%s\"", ev->index, ra->map->unknown),
+				 errhint("Keys are the argument names of analytics.record_chat_event.")));
+	}
+	for (i = 0; i < ra->map->ncols; i++)
+	{
+		const ImportColumn *c = &ra->map->cols[i];
+		bool		isnull;
+		Datum		v = heap_getattr(ra->tuple, c->attno, ra->desc, &isnull);
+
+		if (isnull)
+			continue;
+		err_whole = false;
+		err_key = batch_keys[c->key].name;
+		convert_column(ev->fc, c, v);
+		err_key = NULL;
+	}
+	err_whole = false;
+	as_owner();
+	ua_record_check(ev->fc, &ev->a);
+	as_caller();
+}
+
+/* What an error of the load is about: its source rows. */
+static int64 rows_from;
+static int64 rows_to;
+
+typedef struct ImportBatch
+{
+	Portal		portal;
+	const ImportMap *map;
+	int			batch_size;
+	bool		orgs;
+	MemoryContext cxt;
+	BatchSums  *bs;
+	int64		done;			/* rows taken before this batch */
+	int64		flushed;		/* rows whose counters are written */
+	int			taken;			/* rows of this batch */
+} ImportBatch;
+
+/* Fetch, check and record one batch; SPI connected. */
+static void
+import_batch(void *arg)
+{
+	ImportBatch *ib = arg;
+	SPITupleTable *tt;
+	BatchEvent *ev;
+	int			i;
+
+	SPI_cursor_fetch(ib->portal, true, ib->batch_size);
+	tt = SPI_tuptable;
+	ib->taken = (int) SPI_processed;
+	if (ib->taken == 0)
+		return;
+	rows_from = ib->done + 1;
+	rows_to = ib->done + ib->taken;
+	ev = MemoryContextAlloc(ib->cxt, ib->taken * sizeof(BatchEvent));
+	for (i = 0; i < ib->taken; i++)
+	{
+		RowArg		ra;
+		MemoryContext old = MemoryContextSwitchTo(ib->cxt);
+
+		ra.map = ib->map;
+		ra.tuple = tt->vals[i];
+		ra.desc = tt->tupdesc;
+		ra.ev = &ev[i];
+		ev[i].index = i + 1;
+		ev[i].first = -1;
+		ev[i].skip = false;
+		ev[i].id = 0;
+		with_element(i + 1, parse_row, &ra);
+		MemoryContextSwitchTo(old);
+	}
+	as_owner();
+	record_chunk(ev, ib->taken, ib->orgs, ib->cxt, ib->bs, true);
+	if (MemoryContextMemAllocated(ib->bs->cxt, true) > (Size) maintenance_work_mem * 1024)
+	{
+		rows_from = ib->flushed + 1;
+		elog(DEBUG1, "usage_analytics: writing the counters of source rows " INT64_FORMAT " to " INT64_FORMAT
+			 " (%ld rows)", rows_from, rows_to,
+			 hash_get_num_entries(ib->bs->ucount) + hash_get_num_entries(ib->bs->ocount));
+		sums_flush(ib->bs, ib->cxt);
+		ib->flushed = rows_to;
+		sums_reset(ib->bs);
+	}
+	as_caller();
+}
+
+static void
+import_final_flush(void *arg)
+{
+	ImportBatch *ib = arg;
+
+	if (ib->flushed == ib->done)
+		return;
+	rows_from = ib->flushed + 1;
+	rows_to = ib->done;
+	elog(DEBUG1, "usage_analytics: writing the counters of source rows " INT64_FORMAT " to " INT64_FORMAT
+		 " (%ld rows)", rows_from, rows_to,
+		 hash_get_num_entries(ib->bs->ucount) + hash_get_num_entries(ib->bs->ocount));
+	as_owner();
+	sums_flush(ib->bs, ib->cxt);
+	sums_reset(ib->bs);
+	as_caller();
+}
+
+/* Run fn(arg), naming the source rows in any error it raises. */
+static void
+with_rows(void (*fn) (void *), void *arg)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+
+	rows_from = 0;
+	PG_TRY();
+	{
+		fn(arg);
+	}
+	PG_CATCH();
+	{
+		ErrorData  *ed;
+
+		MemoryContextSwitchTo(cxt);
+		ed = CopyErrorData();
+		FlushErrorState();
+		if (rows_from > 0)
+			ed->message = psprintf("source rows " INT64_FORMAT " to " INT64_FORMAT ": %s",
+								   rows_from, rows_to, ed->message);
+		ReThrowError(ed);
+	}
+	PG_END_TRY();
+}
+
+Datum
+ua_import_rows(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	Portal		portal;
+	ImportMap	map;
+	ImportBatch ib;
+	BatchSums	bs;
+	MemoryContext old;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("source_rows must name an open cursor")));
+	if (PG_ARGISNULL(1) || PG_GETARG_INT32(1) < 1 || PG_GETARG_INT32(1) > ua_max_batch_events)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("batch_size must be between 1 and usage_analytics.max_batch_events (%d)",
+						ua_max_batch_events)));
+	name = TextDatumGetCString(PG_GETARG_DATUM(0));
+	portal = SPI_cursor_find(name);
+	if (portal == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_CURSOR),
+				 errmsg("cursor \"%s\" does not exist", name)));
+	if (portal->tupDesc == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_CURSOR_STATE),
+				 errmsg("cursor \"%s\" does not return rows", name)));
+
+	batch_flinfo = make_flinfo();
+	import_map(portal->tupDesc, &map);
+	{
+		UaSavedUser saved;
+
+		ua_become_function_owner(fcinfo, &saved);
+		import_owner = GetUserId();
+		ua_restore_user(&saved);
+		GetUserIdAndSecContext(&import_caller, &import_sec_context);
+	}
+
+	memset(&ib, 0, sizeof(ib));
+	ib.portal = portal;
+	ib.map = &map;
+	ib.batch_size = PG_GETARG_INT32(1);
+	ib.orgs = ua_orgs_enabled();
+	ib.cxt = AllocSetContextCreate(CurrentMemoryContext, "usage_analytics import",
+								   ALLOCSET_DEFAULT_SIZES);
+	bs.cxt = AllocSetContextCreate(CurrentMemoryContext, "usage_analytics import sums",
+								   ALLOCSET_DEFAULT_SIZES);
+	sums_init(&bs);
+	ib.bs = &bs;
+
+	/*
+	 * A batch at a time: an SPI connection each (its fetched rows and what
+	 * its statements leave go at SPI_finish), the batch's memory reset.
+	 */
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		old = MemoryContextSwitchTo(ib.cxt);
+		SPI_connect();
+		with_rows(import_batch, &ib);
+		SPI_finish();
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(ib.cxt);
+		if (ib.taken == 0)
+			break;
+		ib.done += ib.taken;
+	}
+	SPI_connect();
+	with_rows(import_final_flush, &ib);
+	SPI_finish();
+
+	MemoryContextDelete(ib.cxt);
+	MemoryContextDelete(bs.cxt);
+	PG_RETURN_INT64(ib.done);
 }

@@ -169,7 +169,7 @@ SELECT pg_catalog.pg_extension_config_dump('analytics.request_keys', '');
 -- History loads (issue 17): the partitions of past months, then the batch path.
 \ir functions/ensure_event_partitions.sql
 
-\ir functions/import_chunk.sql
+\ir functions/import_rows.sql
 
 \ir functions/import_chat_events.sql
 

@@ -1,16 +1,15 @@
 -- A history load: the rows of a table (or view) whose columns are named after
--- record_chat_events keys, recorded in chunks through the batch path.  Runs
--- with the caller's rights (it reads the caller's table).
+-- record_chat_events keys, recorded through the batch path by import_rows
+-- from a cursor opened here.  Runs with the caller's rights (it reads the
+-- caller's table).
 CREATE OR REPLACE FUNCTION analytics.import_chat_events(source regclass, batch_size integer DEFAULT 10000)
   RETURNS bigint
   LANGUAGE plpgsql VOLATILE
   SET search_path = pg_catalog, pg_temp
   AS $$
 DECLARE
-  r       record;
-  chunk   jsonb[] := '{}';
-  k       integer := 0;
-  n       bigint := 0;
+  cur     refcursor;
+  n       bigint;
   first_at timestamptz;
   last_at  timestamptz;
 BEGIN
@@ -32,23 +31,15 @@ BEGIN
       PERFORM analytics.ensure_event_partitions(first_at, GREATEST(last_at, first_at));
     END IF;
   END IF;
-  FOR r IN EXECUTE format('SELECT pg_catalog.to_jsonb(s) AS e FROM %s s', source) LOOP
-    chunk := chunk || r.e;
-    k := k + 1;
-    IF k = batch_size THEN
-      n := n + analytics.import_chunk(chunk, n);
-      chunk := '{}';
-      k := 0;
-    END IF;
-  END LOOP;
-  IF k > 0 THEN
-    n := n + analytics.import_chunk(chunk, n);
-  END IF;
+  -- Read with the caller's rights; recorded by the batch path (import_rows).
+  OPEN cur NO SCROLL FOR EXECUTE format('SELECT * FROM %s s', source);
+  n := analytics.import_rows(cur, batch_size);
+  CLOSE cur;
   RETURN n;
 END
 $$;
 COMMENT ON FUNCTION analytics.import_chat_events(regclass, integer) IS
-  'A history load: records every row of source (columns named after record_chat_events keys) through the batch path, batch_size rows per call, after creating the partitions of its months; returns how many rows it took (repeats of a request_id included)';
+  'A history load: records every row of source (columns named after record_chat_events keys) through the batch path, batch_size rows at a time, after creating the partitions of its months; returns how many rows it took (repeats of a request_id included)';
 REVOKE ALL ON FUNCTION analytics.import_chat_events(regclass, integer) FROM PUBLIC;
 INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VALUES
   ('app_backend', 'FUNCTION', 'analytics.import_chat_events(regclass, integer)', 'EXECUTE')

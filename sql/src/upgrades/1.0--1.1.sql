@@ -1146,7 +1146,7 @@ REVOKE ALL ON SEQUENCE analytics.billing_outbox_outbox_id_seq FROM PUBLIC;
 DROP FUNCTION analytics.raise_bad_key(integer, text, text);
 \ir ../functions/ensure_event_partitions.sql
 
-\ir ../functions/import_chunk.sql
+\ir ../functions/import_rows.sql
 
 \ir ../functions/import_chat_events.sql
 
