@@ -102,6 +102,8 @@ COMMENT ON COLUMN analytics.chat_events.user_agent IS
  */
 \ir functions/guard_append_only.sql
 
+\ir functions/distributed.sql
+
 \ir functions/guard_partition.sql
 
 \ir functions/index_partition_lookups.sql

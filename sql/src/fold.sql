@@ -389,7 +389,6 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
 
 \ir functions/fold_range.sql
 
-\ir functions/distributed.sql
 \ir functions/fold.sql
 
 /* Per-user views over counters and rollups.  Figures of not yet folded

@@ -230,6 +230,8 @@ ALTER TABLE analytics.chat_events ENABLE ALWAYS TRIGGER chat_events_no_truncate;
 
 \ir ../functions/index_partition.sql
 
+\ir ../functions/distributed.sql
+
 \ir ../functions/guard_partition.sql
 
 SELECT analytics.guard_partition(i.inhrelid::regclass)
@@ -284,7 +286,6 @@ DROP FUNCTION analytics.user_dashboard(text);
 -- together without any of them seeing it (src/fold.c, src/notify.c).
 COMMENT ON TABLE analytics.notifications IS
   'Outbox of usage thresholds reached: one row per user, limit, period and threshold, exactly once, written in the transaction that reached it (or, when concurrent transactions reached it together, by the next fold()) and announced with NOTIFY usage_analytics';
-\ir ../functions/distributed.sql
 \ir ../functions/fold.sql
 
 -- ==== issue 11: model names as sent, price catalog import, usage mappers ====
