@@ -112,6 +112,18 @@ BEGIN
       USING ERRCODE = '42883';
   END IF;
 
+  -- Every worker holds the extension: CREATE EXTENSION on the coordinator
+  -- installs it on the workers Citus knows of, but not on a worker added to
+  -- a coordinator restored from a dump (Citus's object metadata is not in
+  -- the dump).  The same version; none when it is there.
+  SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+    FROM run_command_on_workers(format(
+      'SET LOCAL citus.enable_ddl_propagation TO off; CREATE EXTENSION IF NOT EXISTS usage_analytics VERSION %L',
+      (SELECT x.extversion FROM pg_extension x WHERE x.extname = 'usage_analytics'))) w WHERE NOT w.success;
+  IF failed IS NOT NULL THEN
+    RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+  END IF;
+
   -- Every node: the same identity key (act_as signs the identity Citus sends
   -- to the workers with it) and the same role bindings (with their
   -- privileges: the policies and functions run there too).  Before the
@@ -275,6 +287,13 @@ SELECT c.user_id, c.total_requests, c.successful_requests, c.failed_requests, c.
       END LOOP;
     END LOOP;
 
+    -- Every event and API request is folded again by the first fold on the
+    -- cluster (the rollups are emptied below), and fold() claims those with
+    -- recorded_xid >= 0: clear the marks of folds on another cluster (a
+    -- restored dump of a coordinator), which would keep them out.
+    UPDATE analytics.chat_events e SET recorded_xid = 0 WHERE e.recorded_xid < 0;
+    UPDATE analytics.api_requests a SET recorded_xid = 0 WHERE a.recorded_xid < 0;
+
     -- A distributed table's keys must hold its distribution column.
     IF EXISTS (SELECT 1 FROM pg_constraint
                 WHERE conrelid = 'analytics.event_corrections'::regclass AND contype = 'p'
@@ -319,10 +338,12 @@ SELECT c.user_id, c.total_requests, c.successful_requests, c.failed_requests, c.
       CONTINUE WHEN t !~ '^rollup_';
       EXECUTE format('TRUNCATE analytics.%I', t);
     END LOOP;
-    UPDATE analytics.fold_state SET watermark = 0, events_folded = 0, folded_at = NULL;
+    -- A restore repair pending (needs_repair) is moot: the next fold folds
+    -- the whole log into empty rollups.
+    UPDATE analytics.fold_state SET watermark = 0, events_folded = 0, folded_at = NULL, needs_repair = false;
     SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
       FROM run_command_on_workers(
-      'UPDATE analytics.fold_state SET watermark = 0, events_folded = 0, folded_at = NULL') w WHERE NOT w.success;
+      'UPDATE analytics.fold_state SET watermark = 0, events_folded = 0, folded_at = NULL, needs_repair = false') w WHERE NOT w.success;
     IF failed IS NOT NULL THEN
       RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
     END IF;
