@@ -209,29 +209,46 @@ BEGIN
     -- user_request_analytics: its per-user subqueries call a function over
     -- the shards, which Citus cannot push down to them (only immutable
     -- functions as table expressions in a multi-shard query).  On a cluster
-    -- the per-user totals are computed on the shards first (a materialized
-    -- CTE: intermediate result), then the most used model and provider of
-    -- each user by one router call each, on the coordinator.  Same columns.
+    -- the same figures come from subqueries grouped by user_id over the
+    -- colocated tables, joined on user_id: Citus pushes the whole query to
+    -- the shards, and a filter on one user routes it to that user's shard.
+    -- The most used model and provider add the user's rollup_user_models
+    -- rows and unfolded finished events, as user_model_usage() does.  Same
+    -- columns and rows.
     ddl := $v$CREATE OR REPLACE VIEW analytics.user_request_analytics WITH (security_invoker = true) AS
-WITH c AS MATERIALIZED (
-  SELECT c.user_id,
-         sum(c.requests)::bigint AS total_requests,
-         sum(c.requests - c.failed)::bigint AS successful_requests,
-         sum(c.failed)::bigint AS failed_requests,
-         sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS total_tokens,
-         sum(c.cost) AS total_cost,
-         round(sum(c.response_time_sum)::numeric / NULLIF(sum(c.response_time_count), 0))::integer AS avg_response_time,
-         (SELECT max(e.occurred_at) FROM analytics.chat_events e WHERE e.user_id = c.user_id) AS last_request_time
-    FROM analytics.usage_counters c
-   GROUP BY c.user_id)
 SELECT c.user_id, c.total_requests, c.successful_requests, c.failed_requests, c.total_tokens,
-       c.total_cost, c.avg_response_time,
-       (SELECT m.model FROM analytics.user_model_usage(c.user_id, '-infinity', 'infinity') m
-         GROUP BY m.model ORDER BY sum(m.requests) DESC, m.model LIMIT 1) AS most_used_model,
-       (SELECT NULLIF(m.provider, '') FROM analytics.user_model_usage(c.user_id, '-infinity', 'infinity') m
-         GROUP BY m.provider ORDER BY sum(m.requests) DESC, m.provider LIMIT 1) AS most_used_provider,
-       c.last_request_time
-  FROM c$v$;
+       c.total_cost, c.avg_response_time, mm.most_used_model, mp.most_used_provider,
+       l.last_request_time
+  FROM (SELECT c.user_id,
+               sum(c.requests)::bigint AS total_requests,
+               sum(c.requests - c.failed)::bigint AS successful_requests,
+               sum(c.failed)::bigint AS failed_requests,
+               sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS total_tokens,
+               sum(c.cost) AS total_cost,
+               round(sum(c.response_time_sum)::numeric / NULLIF(sum(c.response_time_count), 0))::integer AS avg_response_time
+          FROM analytics.usage_counters c
+         GROUP BY c.user_id) c
+  LEFT JOIN (SELECT m.user_id, (array_agg(m.model ORDER BY m.requests DESC, m.model))[1] AS most_used_model
+               FROM (SELECT u.user_id, u.model, sum(u.requests) AS requests
+                       FROM (SELECT r.user_id, r.model, r.requests FROM analytics.rollup_user_models r
+                             UNION ALL
+                             SELECT e.user_id, e.model, 1 FROM analytics.chat_events e
+                              WHERE e.recorded_xid >= analytics.fold_watermark()
+                                AND e.status IN ('completed', 'failed')) u
+                      GROUP BY u.user_id, u.model) m
+              GROUP BY m.user_id) mm ON mm.user_id = c.user_id
+  LEFT JOIN (SELECT p.user_id, NULLIF((array_agg(p.provider ORDER BY p.requests DESC, p.provider))[1], '') AS most_used_provider
+               FROM (SELECT u.user_id, u.provider, sum(u.requests) AS requests
+                       FROM (SELECT r.user_id, r.provider, r.requests FROM analytics.rollup_user_models r
+                             UNION ALL
+                             SELECT e.user_id, COALESCE(e.provider, ''), 1 FROM analytics.chat_events e
+                              WHERE e.recorded_xid >= analytics.fold_watermark()
+                                AND e.status IN ('completed', 'failed')) u
+                      GROUP BY u.user_id, u.provider) p
+              GROUP BY p.user_id) mp ON mp.user_id = c.user_id
+  LEFT JOIN (SELECT e.user_id, max(e.occurred_at) AS last_request_time
+               FROM analytics.chat_events e
+              GROUP BY e.user_id) l ON l.user_id = c.user_id$v$;
     SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
       FROM run_command_on_workers('SET LOCAL citus.enable_ddl_propagation TO off; ' || ddl) w WHERE NOT w.success;
     IF failed IS NOT NULL THEN
