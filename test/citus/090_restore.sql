@@ -39,7 +39,7 @@ SELECT :coordinator_port + 10 AS r_port, :coordinator_port + 11 AS rw_port \gset
 
 -- What the log and the counters say, and what the rollups say after a
 -- fold: the same queries on the cluster and on the restored server.
-\! printf '%s\n' 'SELECT concat_ws($$ $$, (SELECT count(*) FROM analytics.chat_events), (SELECT count(*) FROM analytics.chat_events WHERE status IN ($$completed$$, $$failed$$)), (SELECT sum(input_tokens + output_tokens) FROM analytics.chat_events WHERE status IN ($$completed$$, $$failed$$)), (SELECT count(*) FROM analytics.api_requests), (SELECT count(*) FROM analytics.event_corrections), (SELECT sum(requests) || $$/$$ || sum(input_tokens) || $$/$$ || sum(cost) FROM analytics.usage_counters), (SELECT count(DISTINCT user_id) FROM analytics.usage_counters))' >"$UA_SCRATCH/log-figures.sql"
+\! printf '%s\n' 'SELECT concat_ws($$ $$, (SELECT count(*) FROM analytics.chat_events), (SELECT count(*) FROM analytics.chat_events WHERE status IN ($$completed$$, $$failed$$)), (SELECT sum(input_tokens + output_tokens) FROM analytics.chat_events WHERE status IN ($$completed$$, $$failed$$)), (SELECT count(*) FROM analytics.api_requests), (SELECT count(*) FROM analytics.event_corrections), (SELECT sum(requests) || $$/$$ || sum(input_tokens) || $$/$$ || sum(cost) FROM analytics.usage_counters), (SELECT count(DISTINCT user_id) FROM analytics.usage_counters), (SELECT count(*) || $$/$$ || sum(total) FROM analytics.invoices))' >"$UA_SCRATCH/log-figures.sql"
 \! printf '%s\n' 'SELECT concat_ws($$ $$, (SELECT sum(requests) FROM analytics.rollup_user_models), (SELECT sum(requests) FROM analytics.rollup_system_models), (SELECT sum(cost) FROM analytics.rollup_user_models), (SELECT sum(requests) || $$/$$ || sum(tokens_total) FROM analytics.rollup_documents), (SELECT count(*) FROM analytics.rollup_conversations), (SELECT sum(requests) FROM analytics.rollup_api_daily), (SELECT count(*) FROM analytics.verify_rollups()))' >"$UA_SCRATCH/rollup-figures.sql"
 
 \set c_log `"$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$UA_COORD" -d "$UA_DB" -f "$UA_SCRATCH/log-figures.sql"`
@@ -79,15 +79,19 @@ SELECT ok(:'w1_shard' = ANY (string_to_array(:'w_toc2', ',')),
           'with citus.show_shards_for_app_name_prefixes naming pg_dump (and citus.enable_manual_changes_to_shards on), it holds the worker''s shards');
 
 -- 7-12: restored into a fresh server (citus and pg_cron preloaded, no
--- worker): a single-node install with the cluster's rows.
+-- worker; the roles first): a single-node install with the cluster's rows.
 \! D="$UA_SCRATCH/extra-restored"; "$UA_BINDIR/initdb" -D "$D" -U postgres -A trust -E UTF8 --locale=C.UTF-8 >"$D.initdb.log" 2>&1 && printf "port = %s\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '%s'\nshared_preload_libraries = 'citus,pg_cron'\nmax_prepared_transactions = 100\ncron.database_name = '%s'\ntimezone = 'UTC'\nlog_timezone = 'UTC'\nfsync = off\n" "$UA_R" "$UA_SCRATCH" "$UA_DB" >>"$D/postgresql.conf" && "$UA_BINDIR/pg_ctl" -D "$D" -l "$D.log" -w start >/dev/null && "$UA_BINDIR/psql" -X -q -h 127.0.0.1 -p "$UA_R" -d postgres -c "CREATE DATABASE $UA_DB"
-\set restore_rc `"$UA_BINDIR/pg_restore" -h 127.0.0.1 -p "$UA_R" -d "$UA_DB" "$UA_SCRATCH/coordinator.dump" >"$UA_SCRATCH/restore.log" 2>&1; echo $?`
+\set globals_rc `"$UA_BINDIR/pg_dumpall" -h 127.0.0.1 -p "$UA_COORD" --globals-only >"$UA_SCRATCH/globals.sql" 2>&1 && "$UA_BINDIR/psql" -X -q -h 127.0.0.1 -p "$UA_R" -d postgres -f "$UA_SCRATCH/globals.sql" >"$UA_SCRATCH/globals.log" 2>&1; echo $?`
+-- The billing tables that stay local lost their keys to the converted
+-- tables on the cluster, so pg_dump does not order their data after
+-- those tables', which the fresh install's keys need: their data last.
+\set restore_rc `"$UA_BINDIR/pg_restore" -l "$UA_SCRATCH/coordinator.dump" | awk '$4 == "TABLE" && $5 == "DATA" && $6 == "analytics" && $7 ~ /^(invoices|invoice_lines|invoice_number_counters|credit_grants|credit_consumptions|billing_outbox)$/ { late = late $0 ORS; next } { print } END { printf "%s", late }' >"$UA_SCRATCH/coordinator.list" && "$UA_BINDIR/pg_restore" -h 127.0.0.1 -p "$UA_R" -d "$UA_DB" -L "$UA_SCRATCH/coordinator.list" "$UA_SCRATCH/coordinator.dump" >"$UA_SCRATCH/restore.log" 2>&1; echo $?`
 \! sed 's/^/# restore: /' "$UA_SCRATCH/restore.log" | head -n 20
-SELECT is(:'restore_rc'::text, '0'::text, 'pg_restore of the coordinator''s dump into a fresh server succeeds');
+SELECT is(:'globals_rc' || ' ' || :'restore_rc', '0 0', 'the roles (pg_dumpall --globals-only) and pg_restore of the coordinator''s dump (billing data last) into a fresh server succeed');
 \set r_state `"$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$UA_R" -d "$UA_DB" -c "SELECT analytics.distributed() || ' ' || (SELECT needs_repair FROM analytics.fold_lag)"`
 SELECT is(:'r_state'::text, 'false true'::text, 'the restored server is a single-node install, and its fold knows it must repair');
 \set r_log `"$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$UA_R" -d "$UA_DB" -f "$UA_SCRATCH/log-figures.sql"`
-SELECT is(:'r_log'::text, :'c_log'::text, 'the restored log, corrections, API requests and counters equal the cluster''s');
+SELECT is(:'r_log'::text, :'c_log'::text, 'the restored log, corrections, API requests, counters and invoices equal the cluster''s');
 \set r_fold `"$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$UA_R" -d "$UA_DB" -c "SELECT analytics.fold() > 0"`
 SELECT is(:'r_fold'::text, 't'::text, 'the first fold on the restored server repairs it');
 \set r_roll `"$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$UA_R" -d "$UA_DB" -f "$UA_SCRATCH/rollup-figures.sql"`
@@ -102,7 +106,7 @@ SELECT is(:'r_add'::text, 't'::text, 'the restored server takes a fresh worker')
 \set r_dist `"$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$UA_R" -d "$UA_DB" -q -c "SET client_min_messages = error" -c "SELECT analytics.distribute() > 0" -c "SELECT analytics.distributed()" 2>&1 | paste -sd ' '`
 SELECT is(:'r_dist'::text, 't t'::text, 'distribute() distributes the restored install');
 \set r_log2 `"$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$UA_R" -d "$UA_DB" -f "$UA_SCRATCH/log-figures.sql"`
-SELECT is(:'r_log2'::text, :'c_log'::text, 'the distributed log and counters equal the old cluster''s');
+SELECT is(:'r_log2'::text, :'c_log'::text, 'the distributed log, counters and invoices equal the old cluster''s');
 \set r_fold2 `"$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$UA_R" -d "$UA_DB" -c "SELECT analytics.fold() > 0" 2>&1 | tail -n 1`
 SELECT is(:'r_fold2'::text, 't'::text, 'the next fold folds the log');
 \set r_roll2 `"$UA_BINDIR/psql" -X -At -h 127.0.0.1 -p "$UA_R" -d "$UA_DB" -f "$UA_SCRATCH/rollup-figures.sql"`
