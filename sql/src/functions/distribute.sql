@@ -42,7 +42,11 @@
  * user (create_distributed_function).  Every node gets the same identity
  * key (analytics.identity_keys: act_as signs the identity the workers'
  * policies read) and the same role bindings; a second call syncs a new
- * worker.
+ * worker, and gives every worker the cluster's read functions again (a
+ * worker restored from its own dump lost them).  Workers that lack the
+ * extension get it (those added to a coordinator restored from a dump), and
+ * the fold marks of another cluster are cleared (README, "Backup and
+ * restore on a cluster").
  */
 CREATE OR REPLACE FUNCTION analytics.distribute() RETURNS integer
   LANGUAGE plpgsql
@@ -370,6 +374,30 @@ SELECT c.user_id, c.total_requests, c.successful_requests, c.failed_requests, c.
       PERFORM truncate_local_data_after_distributing_table(format('analytics.%I', t));
     END LOOP;
 
+  END IF;
+
+  -- A second call: a worker restored from its own dump (README, "Backup and
+  -- restore on a cluster") has its install as CREATE EXTENSION made it,
+  -- without what the first call changed there.  The read functions it made
+  -- PL/pgSQL (they carry citus.allow_nested_distributed_execution) and the
+  -- cluster form of user_request_analytics, as the coordinator has them,
+  -- again on every worker.
+  IF converted = 0 THEN
+    FOR r IN
+      SELECT pg_get_functiondef(p.oid) AS def
+        FROM pg_proc p
+       WHERE p.pronamespace = 'analytics'::regnamespace
+         AND 'citus.allow_nested_distributed_execution=on' = ANY (p.proconfig)
+      UNION ALL
+      SELECT 'CREATE OR REPLACE VIEW analytics.user_request_analytics WITH (security_invoker = true) AS '
+             || pg_get_viewdef('analytics.user_request_analytics'::regclass)
+    LOOP
+      SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+        FROM run_command_on_workers('SET LOCAL citus.enable_ddl_propagation TO off; ' || r.def) w WHERE NOT w.success;
+      IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+      END IF;
+    END LOOP;
   END IF;
 
   -- Every node draws ids from its own range: node group << 48.
