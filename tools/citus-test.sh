@@ -12,7 +12,8 @@
 #
 #   CITUS_PG_CONFIG   pg_config of the installation that has citus, pg_cron
 #                     and pgTAP (required); the extension is installed there
-#   CITUS_PORT_BASE   coordinator port; workers on +1 and +2 (default 56400)
+#   CITUS_PORT_BASE   coordinator port; workers on +1 and +2 (default 56400);
+#                     090_restore starts two servers of its own on +10 and +11
 #   CITUS_DB          the database the suite runs in (default ua_citus)
 #   CITUS_KEEP=1      keep the scratch directory (data directories, server
 #                     logs) after the run; it is removed otherwise
@@ -67,6 +68,12 @@ cleanup() {
   local node
   for node in "${started[@]}"; do
     "${AS_PG[@]}" "$BINDIR/pg_ctl" -D "$scratch/$node" -m fast -w stop >/dev/null 2>&1 || true
+  done
+  # Servers a test started itself (090_restore: a restored coordinator and
+  # its worker), in $scratch/extra-*.
+  for node in "$scratch"/extra-*/; do
+    [ -f "$node/PG_VERSION" ] || continue
+    "${AS_PG[@]}" "$BINDIR/pg_ctl" -D "$node" -m fast -w stop >/dev/null 2>&1 || true
   done
   if [ "${CITUS_KEEP:-}" = 1 ]; then
     echo "citus-test: kept $scratch"

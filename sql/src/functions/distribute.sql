@@ -45,7 +45,11 @@
  * user (create_distributed_function).  Every node gets the same identity
  * key (analytics.identity_keys: act_as signs the identity the workers'
  * policies read) and the same role bindings; a second call syncs a new
- * worker.
+ * worker, and gives every worker the cluster's read functions again (a
+ * worker restored from its own dump lost them).  Workers that lack the
+ * extension get it (those added to a coordinator restored from a dump), and
+ * the fold marks of another cluster are cleared (README, "Backup and
+ * restore on a cluster").
  */
 CREATE OR REPLACE FUNCTION analytics.distribute() RETURNS integer
   LANGUAGE plpgsql
@@ -114,6 +118,18 @@ BEGIN
     RAISE EXCEPTION 'a function to delegate is missing: %',
       (SELECT string_agg(f, ', ') FROM unnest(delegated) f WHERE to_regprocedure(f) IS NULL)
       USING ERRCODE = '42883';
+  END IF;
+
+  -- Every worker holds the extension: CREATE EXTENSION on the coordinator
+  -- installs it on the workers Citus knows of, but not on a worker added to
+  -- a coordinator restored from a dump (Citus's object metadata is not in
+  -- the dump).  The same version; none when it is there.
+  SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+    FROM run_command_on_workers(format(
+      'SET LOCAL citus.enable_ddl_propagation TO off; CREATE EXTENSION IF NOT EXISTS usage_analytics VERSION %L',
+      (SELECT x.extversion FROM pg_extension x WHERE x.extname = 'usage_analytics'))) w WHERE NOT w.success;
+  IF failed IS NOT NULL THEN
+    RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
   END IF;
 
   -- Every node: the same identity key (act_as signs the identity Citus sends
@@ -201,29 +217,46 @@ BEGIN
     -- user_request_analytics: its per-user subqueries call a function over
     -- the shards, which Citus cannot push down to them (only immutable
     -- functions as table expressions in a multi-shard query).  On a cluster
-    -- the per-user totals are computed on the shards first (a materialized
-    -- CTE: intermediate result), then the most used model and provider of
-    -- each user by one router call each, on the coordinator.  Same columns.
+    -- the same figures come from subqueries grouped by user_id over the
+    -- colocated tables, joined on user_id: Citus pushes the whole query to
+    -- the shards, and a filter on one user routes it to that user's shard.
+    -- The most used model and provider add the user's rollup_user_models
+    -- rows and unfolded finished events, as user_model_usage() does.  Same
+    -- columns and rows.
     ddl := $v$CREATE OR REPLACE VIEW analytics.user_request_analytics WITH (security_invoker = true) AS
-WITH c AS MATERIALIZED (
-  SELECT c.user_id,
-         sum(c.requests)::bigint AS total_requests,
-         sum(c.requests - c.failed)::bigint AS successful_requests,
-         sum(c.failed)::bigint AS failed_requests,
-         sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS total_tokens,
-         sum(c.cost) AS total_cost,
-         round(sum(c.response_time_sum)::numeric / NULLIF(sum(c.response_time_count), 0))::integer AS avg_response_time,
-         (SELECT max(e.occurred_at) FROM analytics.chat_events e WHERE e.user_id = c.user_id) AS last_request_time
-    FROM analytics.usage_counters c
-   GROUP BY c.user_id)
 SELECT c.user_id, c.total_requests, c.successful_requests, c.failed_requests, c.total_tokens,
-       c.total_cost, c.avg_response_time,
-       (SELECT m.model FROM analytics.user_model_usage(c.user_id, '-infinity', 'infinity') m
-         GROUP BY m.model ORDER BY sum(m.requests) DESC, m.model LIMIT 1) AS most_used_model,
-       (SELECT NULLIF(m.provider, '') FROM analytics.user_model_usage(c.user_id, '-infinity', 'infinity') m
-         GROUP BY m.provider ORDER BY sum(m.requests) DESC, m.provider LIMIT 1) AS most_used_provider,
-       c.last_request_time
-  FROM c$v$;
+       c.total_cost, c.avg_response_time, mm.most_used_model, mp.most_used_provider,
+       l.last_request_time
+  FROM (SELECT c.user_id,
+               sum(c.requests)::bigint AS total_requests,
+               sum(c.requests - c.failed)::bigint AS successful_requests,
+               sum(c.failed)::bigint AS failed_requests,
+               sum(c.input_tokens + c.cached_input_tokens + c.cache_write_tokens + c.output_tokens)::bigint AS total_tokens,
+               sum(c.cost) AS total_cost,
+               round(sum(c.response_time_sum)::numeric / NULLIF(sum(c.response_time_count), 0))::integer AS avg_response_time
+          FROM analytics.usage_counters c
+         GROUP BY c.user_id) c
+  LEFT JOIN (SELECT m.user_id, (array_agg(m.model ORDER BY m.requests DESC, m.model))[1] AS most_used_model
+               FROM (SELECT u.user_id, u.model, sum(u.requests) AS requests
+                       FROM (SELECT r.user_id, r.model, r.requests FROM analytics.rollup_user_models r
+                             UNION ALL
+                             SELECT e.user_id, e.model, 1 FROM analytics.chat_events e
+                              WHERE e.recorded_xid >= analytics.fold_watermark()
+                                AND e.status IN ('completed', 'failed')) u
+                      GROUP BY u.user_id, u.model) m
+              GROUP BY m.user_id) mm ON mm.user_id = c.user_id
+  LEFT JOIN (SELECT p.user_id, NULLIF((array_agg(p.provider ORDER BY p.requests DESC, p.provider))[1], '') AS most_used_provider
+               FROM (SELECT u.user_id, u.provider, sum(u.requests) AS requests
+                       FROM (SELECT r.user_id, r.provider, r.requests FROM analytics.rollup_user_models r
+                             UNION ALL
+                             SELECT e.user_id, COALESCE(e.provider, ''), 1 FROM analytics.chat_events e
+                              WHERE e.recorded_xid >= analytics.fold_watermark()
+                                AND e.status IN ('completed', 'failed')) u
+                      GROUP BY u.user_id, u.provider) p
+              GROUP BY p.user_id) mp ON mp.user_id = c.user_id
+  LEFT JOIN (SELECT e.user_id, max(e.occurred_at) AS last_request_time
+               FROM analytics.chat_events e
+              GROUP BY e.user_id) l ON l.user_id = c.user_id$v$;
     SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
       FROM run_command_on_workers('SET LOCAL citus.enable_ddl_propagation TO off; ' || ddl) w WHERE NOT w.success;
     IF failed IS NOT NULL THEN
@@ -279,6 +312,13 @@ SELECT c.user_id, c.total_requests, c.successful_requests, c.failed_requests, c.
       END LOOP;
     END LOOP;
 
+    -- Every event and API request is folded again by the first fold on the
+    -- cluster (the rollups are emptied below), and fold() claims those with
+    -- recorded_xid >= 0: clear the marks of folds on another cluster (a
+    -- restored dump of a coordinator), which would keep them out.
+    UPDATE analytics.chat_events e SET recorded_xid = 0 WHERE e.recorded_xid < 0;
+    UPDATE analytics.api_requests a SET recorded_xid = 0 WHERE a.recorded_xid < 0;
+
     -- A distributed table's keys must hold its distribution column.
     IF EXISTS (SELECT 1 FROM pg_constraint
                 WHERE conrelid = 'analytics.event_corrections'::regclass AND contype = 'p'
@@ -329,10 +369,12 @@ SELECT c.user_id, c.total_requests, c.successful_requests, c.failed_requests, c.
       CONTINUE WHEN t !~ '^rollup_';
       EXECUTE format('TRUNCATE analytics.%I', t);
     END LOOP;
-    UPDATE analytics.fold_state SET watermark = 0, events_folded = 0, folded_at = NULL;
+    -- A restore repair pending (needs_repair) is moot: the next fold folds
+    -- the whole log into empty rollups.
+    UPDATE analytics.fold_state SET watermark = 0, events_folded = 0, folded_at = NULL, needs_repair = false;
     SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
       FROM run_command_on_workers(
-      'UPDATE analytics.fold_state SET watermark = 0, events_folded = 0, folded_at = NULL') w WHERE NOT w.success;
+      'UPDATE analytics.fold_state SET watermark = 0, events_folded = 0, folded_at = NULL, needs_repair = false') w WHERE NOT w.success;
     IF failed IS NOT NULL THEN
       RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
     END IF;
@@ -342,6 +384,30 @@ SELECT c.user_id, c.total_requests, c.successful_requests, c.failed_requests, c.
       PERFORM truncate_local_data_after_distributing_table(format('analytics.%I', t));
     END LOOP;
 
+  END IF;
+
+  -- A second call: a worker restored from its own dump (README, "Backup and
+  -- restore on a cluster") has its install as CREATE EXTENSION made it,
+  -- without what the first call changed there.  The read functions it made
+  -- PL/pgSQL (they carry citus.allow_nested_distributed_execution) and the
+  -- cluster form of user_request_analytics, as the coordinator has them,
+  -- again on every worker.
+  IF converted = 0 THEN
+    FOR r IN
+      SELECT pg_get_functiondef(p.oid) AS def
+        FROM pg_proc p
+       WHERE p.pronamespace = 'analytics'::regnamespace
+         AND 'citus.allow_nested_distributed_execution=on' = ANY (p.proconfig)
+      UNION ALL
+      SELECT 'CREATE OR REPLACE VIEW analytics.user_request_analytics WITH (security_invoker = true) AS '
+             || pg_get_viewdef('analytics.user_request_analytics'::regclass)
+    LOOP
+      SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
+        FROM run_command_on_workers('SET LOCAL citus.enable_ddl_propagation TO off; ' || r.def) w WHERE NOT w.success;
+      IF failed IS NOT NULL THEN
+        RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
+      END IF;
+    END LOOP;
   END IF;
 
   -- Every node draws ids from its own range: node group << 48.

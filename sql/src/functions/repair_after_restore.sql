@@ -46,12 +46,14 @@ BEGIN
   END IF;
   -- API requests: retention drops whole UTC months of both logs and their
   -- rollups are per UTC day, so every month with raw requests is rebuilt
-  -- from them, then restamped below the new watermark.
+  -- from them (from the lowest recorded_xid: a dump of a Citus coordinator
+  -- marks the requests folded there with a negative one), then restamped
+  -- below the new watermark.
   SELECT date_trunc('month', min(r.occurred_at) AT TIME ZONE 'UTC')::date INTO api_from FROM analytics.api_requests r;
   IF api_from IS NOT NULL THEN
     DELETE FROM analytics.rollup_api_daily r WHERE r.usage_date >= api_from;
     DELETE FROM analytics.rollup_widget_daily r WHERE r.usage_date >= api_from;
-    PERFORM analytics.fold_api_requests(0, 9223372036854775807, api_from, NULL);
+    PERFORM analytics.fold_api_requests(-9223372036854775808, 9223372036854775807, api_from, NULL);
     UPDATE analytics.api_requests r SET recorded_xid = h - 1 WHERE r.recorded_xid >= h;
   END IF;
   UPDATE analytics.fold_state
