@@ -16,6 +16,7 @@ OBJS = \
 	src/validate.o \
 	src/record.o \
 	src/record_batch.o \
+	src/import_rows.o \
 	src/request_keys.o \
 	src/quota.o \
 	src/append_only.o \

@@ -1,4 +1,4 @@
--- The body of a history load (C, src/record_batch.c): the rows of a cursor
+-- The body of a history load (C, src/import_rows.c): the rows of a cursor
 -- that import_chat_events opened over the caller's table, batch_size at a
 -- time, checked and recorded as record_chat_events records a chunk; the
 -- counter sums and thresholds wait in memory up to maintenance_work_mem.
