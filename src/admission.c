@@ -160,17 +160,10 @@ admission_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
  * through one remote transaction, committed with this one (and the reads
  * and writes of the admission that follow go through it too).  Then the
  * lock: the aggregate gives the one row that carries the lock function (no
- * counter row matches).  $1 the user or organization, $2 the key.
+ * counter row matches).  $1 the user, organization or provider, $2 the key.
  */
-#define REMOTE_OPEN(table, who) \
-	"UPDATE analytics." table " SET slot = slot WHERE " who " AND usage_date IS NULL"
-#define REMOTE_LOCK(lock, table, who) \
-	"SELECT " lock ", pg_catalog.count(*) FROM analytics." table " WHERE " who " AND usage_date IS NULL"
 #define WAIT_LOCK	"pg_catalog.pg_advisory_xact_lock($2) IS NULL"
 #define TRY_LOCK	"pg_catalog.pg_try_advisory_xact_lock($2)"
-#define ORG_ROWS	"user_id = '' AND org_id = $1"
-#define USER_ROWS	"user_id = $1"
-#define PROVIDER_ROWS	"provider = $1 AND period IS NULL"
 
 /* The statements for one kind of subject: open, lock (wait), try lock. */
 typedef struct RemoteLock
@@ -180,35 +173,27 @@ typedef struct RemoteLock
 	UaPlan		try_lock;
 } RemoteLock;
 
-static RemoteLock remote_org = {
-	.open = {.sql = REMOTE_OPEN("org_usage_counters", ORG_ROWS), .nargs = 1, .argtypes = {TEXTOID}},
-	.lock = {.sql = REMOTE_LOCK(WAIT_LOCK, "org_usage_counters", ORG_ROWS),
-	.nargs = 2, .argtypes = {TEXTOID, INT8OID}},
-	.try_lock = {.sql = REMOTE_LOCK(TRY_LOCK, "org_usage_counters", ORG_ROWS),
-	.nargs = 2, .argtypes = {TEXTOID, INT8OID}}
-};
+/* Those statements for the rows `rows` (they match none) of `table`. */
+#define REMOTE_LOCK(table, rows) { \
+	.open = {.sql = "UPDATE analytics." table " SET slot = slot WHERE " rows, \
+			 .nargs = 1, .argtypes = {TEXTOID}}, \
+	.lock = {.sql = "SELECT " WAIT_LOCK ", pg_catalog.count(*) FROM analytics." table " WHERE " rows, \
+			 .nargs = 2, .argtypes = {TEXTOID, INT8OID}}, \
+	.try_lock = {.sql = "SELECT " TRY_LOCK ", pg_catalog.count(*) FROM analytics." table " WHERE " rows, \
+				 .nargs = 2, .argtypes = {TEXTOID, INT8OID}}}
+
+static RemoteLock remote_org =
+	REMOTE_LOCK("org_usage_counters", "user_id = '' AND org_id = $1 AND usage_date IS NULL");
+static RemoteLock remote_user =
+	REMOTE_LOCK("usage_counters", "user_id = $1 AND usage_date IS NULL");
 
 /*
  * A rate limit's lock: on the node of its provider's provider_counters
  * rows (distributed by provider), where the window it guards is counted
  * and written.
  */
-static RemoteLock remote_provider = {
-	.open = {.sql = "UPDATE analytics.provider_counters SET slot = slot WHERE " PROVIDER_ROWS,
-	.nargs = 1, .argtypes = {TEXTOID}},
-	.lock = {.sql = "SELECT " WAIT_LOCK ", pg_catalog.count(*) FROM analytics.provider_counters WHERE " PROVIDER_ROWS,
-	.nargs = 2, .argtypes = {TEXTOID, INT8OID}},
-	.try_lock = {.sql = "SELECT " TRY_LOCK ", pg_catalog.count(*) FROM analytics.provider_counters WHERE " PROVIDER_ROWS,
-	.nargs = 2, .argtypes = {TEXTOID, INT8OID}}
-};
-
-static RemoteLock remote_user = {
-	.open = {.sql = REMOTE_OPEN("usage_counters", USER_ROWS), .nargs = 1, .argtypes = {TEXTOID}},
-	.lock = {.sql = REMOTE_LOCK(WAIT_LOCK, "usage_counters", USER_ROWS),
-	.nargs = 2, .argtypes = {TEXTOID, INT8OID}},
-	.try_lock = {.sql = REMOTE_LOCK(TRY_LOCK, "usage_counters", USER_ROWS),
-	.nargs = 2, .argtypes = {TEXTOID, INT8OID}}
-};
+static RemoteLock remote_provider =
+	REMOTE_LOCK("provider_counters", "provider = $1 AND period IS NULL");
 
 /*
  * Take advisory lock `key` to commit (wait: wait for it; else try it);

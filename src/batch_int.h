@@ -65,6 +65,7 @@ extern int	err_index;
 extern const char *err_key;
 extern bool err_whole;
 
+extern void run_naming_errors(void (*fn) (void *), void *arg, char *(*prefix) (void));
 extern void with_element(int index, void (*fn) (void *), void *arg);
 extern void bad_key(const char *expected);
 extern int	key_number(const char *name, int len);

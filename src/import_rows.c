@@ -393,30 +393,21 @@ import_final_flush(void *arg)
 	as_caller();
 }
 
+/* The source rows an error is about (none before a batch is fetched). */
+static char *
+rows_prefix(void)
+{
+	if (rows_from == 0)
+		return NULL;
+	return psprintf("source rows " INT64_FORMAT " to " INT64_FORMAT, rows_from, rows_to);
+}
+
 /* Run fn(arg), naming the source rows in any error it raises. */
 static void
 with_rows(void (*fn) (void *), void *arg)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-
 	rows_from = 0;
-	PG_TRY();
-	{
-		fn(arg);
-	}
-	PG_CATCH();
-	{
-		ErrorData  *ed;
-
-		MemoryContextSwitchTo(cxt);
-		ed = CopyErrorData();
-		FlushErrorState();
-		if (rows_from > 0)
-			ed->message = psprintf("source rows " INT64_FORMAT " to " INT64_FORMAT ": %s",
-								   rows_from, rows_to, ed->message);
-		ReThrowError(ed);
-	}
-	PG_END_TRY();
+	run_naming_errors(fn, arg, rows_prefix);
 }
 
 Datum

@@ -139,17 +139,14 @@ const char *err_key;
 bool		err_whole;			/* the message names them already */
 
 /*
- * Run fn(arg) naming the element (and key, if set) in any error it raises,
- * with the error's SQLSTATE.  Nothing is caught for good: the error goes on.
+ * Run fn(arg); an error it raises goes on with its SQLSTATE, its message
+ * preceded by what prefix() says at that moment (nothing when NULL).
  */
 void
-with_element(int index, void (*fn) (void *), void *arg)
+run_naming_errors(void (*fn) (void *), void *arg, char *(*prefix) (void))
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
-	err_index = index;
-	err_key = NULL;
-	err_whole = false;
 	PG_TRY();
 	{
 		fn(arg);
@@ -157,19 +154,38 @@ with_element(int index, void (*fn) (void *), void *arg)
 	PG_CATCH();
 	{
 		ErrorData  *ed;
+		char	   *what;
 
 		MemoryContextSwitchTo(cxt);
 		ed = CopyErrorData();
 		FlushErrorState();
-		if (err_whole)
-			;
-		else if (err_key != NULL)
-			ed->message = psprintf("event %d key \"%s\": %s", err_index, err_key, ed->message);
-		else
-			ed->message = psprintf("event %d: %s", err_index, ed->message);
+		what = prefix();
+		if (what != NULL)
+			ed->message = psprintf("%s: %s", what, ed->message);
 		ReThrowError(ed);
 	}
 	PG_END_TRY();
+}
+
+/* The element (and key, if set) an error is about, unless it names them. */
+static char *
+element_prefix(void)
+{
+	if (err_whole)
+		return NULL;
+	if (err_key != NULL)
+		return psprintf("event %d key \"%s\"", err_index, err_key);
+	return psprintf("event %d", err_index);
+}
+
+/* Run fn(arg) naming the element (and key, if set) in any error it raises. */
+void
+with_element(int index, void (*fn) (void *), void *arg)
+{
+	err_index = index;
+	err_key = NULL;
+	err_whole = false;
+	run_naming_errors(fn, arg, element_prefix);
 	err_key = NULL;
 }
 
