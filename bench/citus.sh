@@ -7,6 +7,11 @@
 # Every node runs on this machine: with 2 cores the workers share the
 # coordinator's CPUs, so the 1 vs 2 workers figure shows the cost of the
 # extra hop, not the scale-out a second machine would give.
+# Then, on the 2-worker cluster, the two admission hotspots of the README
+# ("What does not hold yet"), each against the same calls without it:
+# record_chat_event with org_id (every organization's pooled counter rows
+# live in one shard) and start_request under a provider rate limit (the
+# provider's windows live in one shard).
 #
 #   CITUS_PG_CONFIG=/path/to/pg_config bench/citus.sh   (as root)
 #   BENCH_SECONDS (default 10), BENCH_CLIENTS (default 4),
@@ -49,10 +54,16 @@ cat >"$scratch/record.sql" <<'EOS'
 \set u random_zipfian(1, 10000, 1.1)
 SELECT analytics.record_chat_event(user_id => 'u' || :u, model => 'gpt-4o-mini', input_tokens => 500, output_tokens => 100);
 EOS
-chmod a+r "$scratch/record.sql"
-tps() {  # $1 port
+cat >"$scratch/start.sql" <<'EOS'
+\set u random_zipfian(1, 10000, 1.1)
+SELECT allowed FROM analytics.start_request('user_' || :u, 'gpt-4o', 1000);
+EOS
+cp bench/pgbench/record.sql "$scratch/record_user.sql"
+cp bench/pgbench/record_org.sql "$scratch/record_org.sql"
+chmod a+r "$scratch"/*.sql
+tps() {  # $1 port[, $2 script name, default record]
   runuser -u postgres -- "$BIN/pgbench" -n -h 127.0.0.1 -p "$1" -T "$SECS" -c "$CLIENTS" -j "$CLIENTS" \
-    -f "$scratch/record.sql" bench 2>&1 | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
+    -f "$scratch/${2:-record}.sql" bench 2>&1 | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'
 }
 
 # Single node: the same installation, no Citus.
@@ -76,8 +87,24 @@ q "$BASE" -c "SET client_min_messages = warning" -c "SELECT citus_add_node('127.
   -c "SELECT citus_rebalance_start(shard_transfer_mode => 'block_writes')" -c "SELECT citus_rebalance_wait()" >/dev/null
 two=$(tps "$BASE")
 events=$(q "$BASE" -At -c "SELECT count(*) FROM analytics.chat_events")
+
+# The hotspots, on the 2-worker cluster: 200 organizations on plan pro,
+# user i a member of org_(i % 200 + 1) (bench/orgs.sql).
+q "$BASE" -f bench/orgs.sql >/dev/null
+plain=$(tps "$BASE" record_user)
+org=$(tps "$BASE" record_org)
+unlimited=$(tps "$BASE" start)
+q "$BASE" -c "INSERT INTO analytics.provider_limits (provider, requests_per_minute) VALUES ('openai', 1000000000)"
+limited=$(tps "$BASE" start)
+over=$(q "$BASE" -At -c "SELECT count(*) FILTER (WHERE status = 'rejected') FROM analytics.chat_events")
 echo "record_chat_event, $CLIENTS clients, ${SECS}s each, Zipf over 10000 users (tps):"
 echo "  single node (no Citus):                 $single"
 echo "  Citus, coordinator + 1 worker:          $one"
 echo "  Citus, coordinator + 2 workers:         $two"
 echo "  events in the distributed log: $events"
+echo "hotspots on coordinator + 2 workers, $CLIENTS clients, ${SECS}s each (tps):"
+echo "  record_chat_event without org_id:       $plain"
+echo "  the same with org_id (200 organizations, pooled counters in one shard): $org"
+echo "  start_request, no provider limit:       $unlimited"
+echo "  start_request under a provider limit (one shard for the provider's windows): $limited"
+echo "  admissions refused in these runs (quota or limit): $over"
