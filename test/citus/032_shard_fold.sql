@@ -6,9 +6,11 @@
 -- records it in that node's fold_shard_state; fold_shards() on the
 -- coordinator lists each shard's last fold with the node it ran on.
 -- Exactly once per shard, also after citus_move_shard_placement of a shard
--- holding unfolded events; the rollups equal the log.
+-- holding unfolded events, and when one shard's fold fails (the others
+-- commit theirs, the failed one keeps its events for the next fold); the
+-- rollups equal the log.
 
-SELECT plan(16);
+SELECT plan(22);
 
 SELECT has_function('analytics', 'fold_shards', ARRAY[]::text[], 'analytics.fold_shards() exists');
 
@@ -70,5 +72,39 @@ SELECT sum(requests) AS sfm_requests FROM analytics.rollup_user_models WHERE use
 SELECT is(:sfm_requests::numeric, 3::numeric, 'sfm''s rollups count its events once');
 SELECT is((SELECT count(*)::int FROM analytics.verify_rollups()), 0, 'verify_rollups is empty after the move');
 SELECT is(analytics.fold(), 0::bigint, 'a second fold folds nothing');
+
+-- One shard's fold fails (a rollup row of sfx1 tampered so that merging
+-- its conversation overflows): the other worker's shards commit their
+-- folds, sfx1's shard keeps its events and its older record; once the row
+-- is put back the next fold folds them, once.
+SELECT analytics.record_chat_event(user_id => 'sfx1', model => 'gpt-4o', input_tokens => 3, output_tokens => 1,
+                                   conversation_id => 'cx') > 0 AS ok \gset
+SELECT analytics.fold() AS ok \gset
+SELECT get_shard_id_for_distribution_column('analytics.chat_events', 'sfx1') AS x_shard \gset
+SELECT u AS other FROM (SELECT 'sf' || i AS u FROM generate_series(1, 40) i) x
+ WHERE (SELECT p.groupid FROM pg_dist_placement p
+         WHERE p.shardid = get_shard_id_for_distribution_column('analytics.chat_events', x.u))
+    <> (SELECT p.groupid FROM pg_dist_placement p WHERE p.shardid = :x_shard)
+ LIMIT 1 \gset
+SELECT tokens_total::text AS x_tokens FROM analytics.rollup_conversations WHERE user_id = 'sfx1' \gset
+UPDATE analytics.rollup_conversations SET tokens_total = ARRAY[9223372036854775807]::bigint[] WHERE user_id = 'sfx1';
+SELECT claim AS x_claim FROM analytics.fold_shards() WHERE shard_id = :x_shard \gset
+SELECT analytics.record_chat_event(user_id => 'sfx1', model => 'gpt-4o', input_tokens => 4, output_tokens => 1,
+                                   conversation_id => 'cx') > 0 AS ok \gset
+SELECT analytics.record_chat_event(user_id => :'other', model => 'gpt-4o', input_tokens => 4, output_tokens => 1) > 0 AS ok \gset
+SET client_min_messages = error;
+SELECT analytics.fold() AS partial \gset
+SET client_min_messages = warning;
+SELECT ok(:partial >= 1, 'a fold while one shard''s fold fails folds the other shards'' events');
+SELECT count(*) AS x_unfolded FROM analytics.chat_events WHERE user_id = 'sfx1' AND recorded_xid >= 0 \gset
+SELECT is(:x_unfolded::bigint, 1::bigint, 'the failed shard''s claim rolled back with its fold: sfx1''s event is unfolded');
+SELECT count(*) AS o_unfolded FROM analytics.chat_events WHERE user_id = :'other' AND recorded_xid >= 0 \gset
+SELECT is(:o_unfolded::bigint, 0::bigint, 'the event on the other worker is folded');
+SELECT is((SELECT claim FROM analytics.fold_shards() WHERE shard_id = :x_shard), :x_claim::bigint,
+          'the failed shard keeps the record of its last successful fold');
+UPDATE analytics.rollup_conversations SET tokens_total = :'x_tokens'::bigint[] WHERE user_id = 'sfx1';
+SELECT is(analytics.fold(), 1::bigint, 'the next fold folds the failed shard''s event');
+SELECT is((SELECT count(*)::int FROM analytics.verify_rollups()), 0,
+          'verify_rollups is empty: every event folded exactly once');
 
 SELECT * FROM finish();
