@@ -7,7 +7,7 @@
  */
 CREATE OR REPLACE FUNCTION analytics.fold_shards()
   RETURNS TABLE (shard_id bigint, node text, claim bigint, events bigint, folded_at timestamptz)
-  LANGUAGE plpgsql STABLE SECURITY DEFINER
+  LANGUAGE plpgsql VOLATILE SECURITY DEFINER
   SET search_path = pg_catalog, pg_temp
   AS $$
 BEGIN
