@@ -53,7 +53,7 @@ static const char *const batch_sql =
 "         AND ($4::pg_catalog.date IS NULL OR (e.occurred_at AT TIME ZONE 'UTC')::pg_catalog.date OPERATOR(pg_catalog.<=) $4), "
 "       e.user_query_length, e.ai_response_length, e.sections_referenced, e.query_intent, e.request_type, "
 "       e.session_id, e.org_id "
-"  FROM analytics.chat_events e "
+"  FROM %s e "
 " WHERE e.recorded_xid OPERATOR(pg_catalog.>=) $1 AND e.recorded_xid OPERATOR(pg_catalog.<) $2 "
 "   AND e.status OPERATOR(pg_catalog.=) ANY ('{completed,failed}'::pg_catalog.text[]) "
 "   AND ($3::pg_catalog.date IS NULL OR e.usage_date OPERATOR(pg_catalog.>=) $3 "
@@ -795,12 +795,13 @@ ua_fold_sweep_create(Fold *f, MemoryContext cxt)
 }
 
 Portal
-ua_fold_open_batch(Datum *args, const char *nulls)
+ua_fold_open_batch(Datum *args, const char *nulls, const char *events_table)
 {
 	Oid			argtypes[4] = {INT8OID, INT8OID, DATEOID, DATEOID};
 	SPIPlanPtr	plan;
 
-	plan = SPI_prepare(batch_sql, 4, argtypes);
+	plan = SPI_prepare(psprintf(batch_sql, events_table != NULL ? events_table : "analytics.chat_events"),
+					   4, argtypes);
 	if (plan == NULL)
 		elog(ERROR, "usage_analytics: SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
 	return SPI_cursor_open(NULL, plan, args, nulls, true);

@@ -292,6 +292,8 @@ typedef struct SystemDayAgg
 	SetAgg		documents;
 } SystemDayAgg;
 
+#define FOLD_MAX_LOCAL	16
+
 typedef struct Fold
 {
 	MemoryContext cxt;			/* everything below lives here */
@@ -318,6 +320,17 @@ typedef struct Fold
 	HTAB	   *sweep;			/* SweepUser by user; NULL: no sweep (a rebuild) */
 	MemoryContext sweep_cxt;	/* the sweep's keys */
 	TimestampTz sweep_from;		/* events before this are not swept */
+
+	/*
+	 * On a Citus node folding one local shard of chat_events
+	 * (fold_shard_range): the shard table read, and the colocated shard
+	 * tables of the user-keyed rollups, written there by MERGE; the other
+	 * rollups go through Citus.  events_table NULL, n_local 0 otherwise.
+	 */
+	const char *events_table;
+	int			n_local;
+	const char *local_rollup[FOLD_MAX_LOCAL];	/* rollup's name, unqualified */
+	const char *local_shard[FOLD_MAX_LOCAL];	/* its shard, qualified, quoted */
 } Fold;
 
 /*
@@ -339,8 +352,11 @@ extern void ua_fold_start(Fold *f, MemoryContext parent);
 /* An empty threshold sweep (Fold.sweep), its table and keys in cxt. */
 extern void ua_fold_sweep_create(Fold *f, MemoryContext cxt);
 
-/* The batch cursor: args are fold_range's four, nulls as for SPI. */
-extern Portal ua_fold_open_batch(Datum *args, const char *nulls);
+/*
+ * The batch cursor: args are fold_range's four, nulls as for SPI; the
+ * events of events_table (NULL: analytics.chat_events).
+ */
+extern Portal ua_fold_open_batch(Datum *args, const char *nulls, const char *events_table);
 
 /* Aggregate the next rows of the cursor; how many were read (0: the end). */
 extern uint64 ua_fold_fetch(Fold *f, Portal cursor);

@@ -85,6 +85,7 @@ put_numeric(Columns *cols, int row, int col, Datum sum)
 }
 
 static int	text_datum_cmp(Datum x, Datum y);
+static void write_all(Fold *f);
 
 /*
  * Two rows by their key columns: text bytewise, dates in order.  Rows go
@@ -152,6 +153,44 @@ append_as_excluded(StringInfo sql, const char *set)
 	}
 }
 
+/* The fold writing now (ua_fold_write): upsert() asks it for local shards. */
+static const Fold *writing = NULL;
+
+/*
+ * The local shard table of a rollup when a Citus node folds its shard of
+ * chat_events (Fold.local_rollup), else NULL.
+ */
+static const char *
+local_shard(const char *table)
+{
+	int			i;
+
+	if (writing == NULL)
+		return NULL;
+	for (i = 0; i < writing->n_local; i++)
+		if (strcmp(writing->local_rollup[i], table) == 0)
+			return writing->local_shard[i];
+	return NULL;
+}
+
+/* The rest of a MERGE from fold_rows() after "USING analytics.fold_rows() AS e(". */
+static void
+append_merge(StringInfo sql, char **names, int n, const char *columns, const char *set,
+			 const Columns *cols)
+{
+	int			i;
+
+	append_column_definitions(sql, names, n, cols);
+	appendStringInfoString(sql, ") ON ");
+	for (i = 0; i < cols->nkeys; i++)
+		appendStringInfo(sql, "%sr.%s OPERATOR(pg_catalog.=) e.%s", i > 0 ? " AND " : "", names[i], names[i]);
+	appendStringInfo(sql, " WHEN MATCHED THEN UPDATE SET %s WHEN NOT MATCHED THEN INSERT (%s) VALUES (",
+					 set, columns);
+	for (i = 0; i < n; i++)
+		appendStringInfo(sql, "%se.%s", i > 0 ? ", " : "", names[i]);
+	appendStringInfoChar(sql, ')');
+}
+
 /*
  * Run one upsert of the rows of cols into analytics.<table>: a MERGE whose
  * source is analytics.fold_rows() with a column definition list of the
@@ -178,6 +217,7 @@ upsert(const char *table, const char *columns, const char *set, Columns *cols)
 	int			i;
 	int			rc;
 	TimestampTz started;
+	const char *local;
 
 	if (cols->nrows == 0)
 		return;
@@ -196,7 +236,17 @@ upsert(const char *table, const char *columns, const char *set, Columns *cols)
 	qsort_arg(cols->order, cols->nrows, sizeof(int), row_cmp, cols);
 
 	initStringInfo(&sql);
-	if (ua_citus())
+	local = local_shard(table);
+	if (local != NULL)
+	{
+		/*
+		 * A Citus node folding its shard: the rollup's colocated shard is
+		 * a plain table here, merged into as on a single node.
+		 */
+		appendStringInfo(&sql, "MERGE INTO %s AS r USING analytics.fold_rows() AS e(", local);
+		append_merge(&sql, names, n, columns, set, cols);
+	}
+	else if (ua_citus())
 	{
 		/*
 		 * Citus plans no MERGE from a volatile function into its tables: the
@@ -214,15 +264,7 @@ upsert(const char *table, const char *columns, const char *set, Columns *cols)
 	else
 	{
 		appendStringInfo(&sql, "MERGE INTO analytics.%s AS r USING analytics.fold_rows() AS e(", table);
-		append_column_definitions(&sql, names, n, cols);
-		appendStringInfoString(&sql, ") ON ");
-		for (i = 0; i < cols->nkeys; i++)
-			appendStringInfo(&sql, "%sr.%s OPERATOR(pg_catalog.=) e.%s", i > 0 ? " AND " : "", names[i], names[i]);
-		appendStringInfo(&sql, " WHEN MATCHED THEN UPDATE SET %s WHEN NOT MATCHED THEN INSERT (%s) VALUES (",
-						 set, columns);
-		for (i = 0; i < n; i++)
-			appendStringInfo(&sql, "%se.%s", i > 0 ? ", " : "", names[i]);
-		appendStringInfoChar(&sql, ')');
+		append_merge(&sql, names, n, columns, set, cols);
 	}
 
 	current_rows = cols;
@@ -235,7 +277,7 @@ upsert(const char *table, const char *columns, const char *set, Columns *cols)
 		current_rows = NULL;
 	}
 	PG_END_TRY();
-	if (rc != (ua_citus() ? SPI_OK_INSERT : SPI_OK_MERGE))
+	if (rc != (ua_citus() && local == NULL ? SPI_OK_INSERT : SPI_OK_MERGE))
 		elog(ERROR, "usage_analytics: fold upsert failed: %s", SPI_result_code_string(rc));
 	elog(DEBUG1, "usage_analytics fold: %d rows upserted in %.1f ms: %s", cols->nrows,
 		 (double) (GetCurrentTimestamp() - started) / 1000.0, table);
@@ -879,9 +921,50 @@ write_distinct(Fold *f)
 		   "items = analytics.text_set_union(r.items, e.items)", &rows);
 }
 
-/* Write every rollup gathered: one upsert each. */
+/*
+ * Write every rollup gathered: one upsert each.  A Citus node folding its
+ * shard (Fold.n_local > 0) writes the rollups Citus routes first, the
+ * system's models leading: Citus serializes writes to a reference table
+ * with a lock on its shard that lasts until commit, so the shard folds
+ * running at once on several nodes take their turns there and then write
+ * rollup_org_daily (by org_id, on any node) one at a time, never locking
+ * its rows in opposite orders; the local shards of the user-keyed rollups
+ * last.
+ */
 void
 ua_fold_write(Fold *f)
+{
+	writing = f;
+	PG_TRY();
+	{
+		if (f->n_local > 0)
+		{
+			write_system_models(f, f->sketch_type);
+			write_days(f, f->org_days, "rollup_org_daily", LATENCY_COLUMNS("org_id"));
+			write_documents(f, f->sketch_type);
+			write_labels(f->system_days, f->n_system_labels, false);
+			write_sections(f);
+			write_distinct(f);
+			write_days(f, f->user_days, "rollup_user_daily", LATENCY_COLUMNS("user_id"));
+			write_months(f);
+			write_models(f);
+			write_categories(f);
+			write_labels(f->user_days, f->n_labels, true);
+			write_conversations(f);
+		}
+		else
+			write_all(f);
+	}
+	PG_FINALLY();
+	{
+		writing = NULL;
+	}
+	PG_END_TRY();
+}
+
+/* Every rollup, in the single node's order. */
+static void
+write_all(Fold *f)
 {
 	write_days(f, f->user_days, "rollup_user_daily", LATENCY_COLUMNS("user_id"));
 	write_days(f, f->org_days, "rollup_org_daily", LATENCY_COLUMNS("org_id"));

@@ -53,6 +53,22 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
   ('*', 'TABLE', 'analytics.fold_state', 'SELECT')
   ON CONFLICT DO NOTHING;
 
+-- On a Citus cluster, each node's record of the last fold of each of its
+-- shards of chat_events (fold_shard, in the transaction that folds the
+-- shard); fold_shards() on the coordinator reads every node's.  Local to
+-- each node, as fold_state; empty on a single node.
+CREATE TABLE analytics.fold_shard_state (
+  shard_id  bigint PRIMARY KEY,
+  node      text NOT NULL,
+  claim     bigint NOT NULL,
+  events    bigint NOT NULL,
+  folded_at timestamptz NOT NULL
+);
+COMMENT ON TABLE analytics.fold_shard_state IS
+  'Citus only: the last fold of each of this node''s shards of chat_events: the node (host:port), the claim value (the coordinator''s negated transaction id), the events folded, when';
+ALTER TABLE analytics.fold_shard_state ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON TABLE analytics.fold_shard_state FROM PUBLIC;
+
 -- Per user and local day: latency and time-to-first-token sketches, feedback.
 CREATE TABLE analytics.rollup_user_daily (
   user_id        text NOT NULL,
@@ -389,7 +405,16 @@ INSERT INTO analytics.access_list (kind, object_type, object_name, privilege) VA
 
 \ir functions/fold_range.sql
 
+-- The fold on a Citus cluster, per shard on the node that holds it.
+\ir functions/fold_shard_range.sql
+
+\ir functions/fold_shard.sql
+
+\ir functions/fold_node.sql
+
 \ir functions/fold.sql
+
+\ir functions/fold_shards.sql
 
 /* Per-user views over counters and rollups.  Figures of not yet folded
  * events come from the unfolded tail (index on user_id, recorded_xid), so

@@ -5,7 +5,7 @@ SELECT plan(19);
 SELECT has_schema('analytics');
 SELECT tables_are('analytics', ARRAY['chat_events', 'chat_events_default',
   'model_prices', 'plans', 'subscriptions', 'request_keys', 'usage_counters', 'role_bindings',
-  'fold_state', 'identity_keys', 'rollup_user_daily', 'rollup_user_monthly', 'rollup_user_models', 'rollup_user_categories', 'rollup_documents',
+  'fold_state', 'fold_shard_state', 'identity_keys', 'rollup_user_daily', 'rollup_user_monthly', 'rollup_user_models', 'rollup_user_categories', 'rollup_documents',
   'rollup_system_models', 'rollup_distinct', 'notifications', 'access_list', 'event_corrections', 'model_aliases',
   'alert_rules', 'provider_limits', 'provider_counters',
   'rollup_user_labels', 'rollup_system_labels', 'rollup_conversations', 'rollup_document_sections',

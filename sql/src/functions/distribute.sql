@@ -26,7 +26,8 @@
  *     them, which the extension's views forbid).  Billing on a cluster is
  *     not tested yet.
  *   - access_list and role_bindings stay local to each node (their trigger
- *     grants privileges on the node itself), and so does fold_state: the
+ *     grants privileges on the node itself), and so do fold_state and
+ *     fold_shard_state (each node's record of its shards' folds): the
  *     rollups are emptied and every node's watermark set to 0 for good.
  *     Transaction ids are per node, so on a cluster fold() marks the events
  *     it folds with a negative recorded_xid instead (fold.sql): the events
@@ -372,9 +373,11 @@ SELECT c.user_id, c.total_requests, c.successful_requests, c.failed_requests, c.
     -- A restore repair pending (needs_repair) is moot: the next fold folds
     -- the whole log into empty rollups.
     UPDATE analytics.fold_state SET watermark = 0, events_folded = 0, folded_at = NULL, needs_repair = false;
+    DELETE FROM analytics.fold_shard_state;
     SELECT string_agg(w.nodeport || ': ' || w.result, '; ') INTO failed
       FROM run_command_on_workers(
-      'UPDATE analytics.fold_state SET watermark = 0, events_folded = 0, folded_at = NULL, needs_repair = false') w WHERE NOT w.success;
+      'UPDATE analytics.fold_state SET watermark = 0, events_folded = 0, folded_at = NULL, needs_repair = false; '
+      'DELETE FROM analytics.fold_shard_state') w WHERE NOT w.success;
     IF failed IS NOT NULL THEN
       RAISE EXCEPTION 'a worker refused: %', failed USING ERRCODE = '55000';
     END IF;

@@ -8,6 +8,7 @@ DECLARE
   n bigint;
   repair boolean;
   api bigint;
+  nd record;
 BEGIN
   -- One fold at a time: a concurrent fold waits here, then starts from the
   -- watermark this one leaves.
@@ -17,11 +18,22 @@ BEGIN
   -- folded.  There the mark is the sign of recorded_xid, and every node's
   -- watermark stays 0: an event is folded when its recorded_xid is below 0,
   -- as fold_watermark() says everywhere.  Each fold claims the finished
-  -- events not yet folded by restamping them with its own negated
-  -- transaction id (a row lock each: in-flight writers' rows are not
+  -- events not yet folded by restamping them with a negated transaction id
+  -- of the coordinator, h (a row lock each: in-flight writers' rows are not
   -- visible yet and stay for the next fold; feedback and settling
   -- serialize on the row), then folds exactly those.  The mark moves with
   -- the row, so a shard move or rebalance changes nothing.
+  --
+  -- The fold runs where each shard lives: on every node holding shards of
+  -- chat_events, CALL analytics.fold_node(h) (master_run_on_worker: a
+  -- connection of its own to each node, in parallel, in autocommit, so it
+  -- commits independently of this transaction) folds each local shard in a
+  -- transaction of its own (fold_shard): the claim, the aggregation and the
+  -- user-keyed rollups on the shard tables there, the reference rollups and
+  -- rollup_org_daily through Citus (two-phase commit), the shard's
+  -- fold_shard_state row, all committed together: exactly once per shard,
+  -- whatever another shard's fold does.  h is this transaction's id, so no
+  -- other fold (here or on any node) has the same claim value.
   IF analytics.distributed() THEN
     -- The coordinator's transaction ids name the folds: one node's only.
     IF (SELECT l.groupid FROM pg_catalog.pg_dist_local_group l) <> 0 THEN
@@ -29,11 +41,30 @@ BEGIN
         USING ERRCODE = '55000';
     END IF;
     h := -(pg_current_xact_id()::text::bigint);
-    UPDATE analytics.chat_events e SET recorded_xid = h
-     WHERE e.recorded_xid >= 0 AND e.status IN ('completed', 'failed');
-    GET DIAGNOSTICS n = ROW_COUNT;
+    n := 0;
+    FOR nd IN
+      SELECT m.node_name, m.node_port, m.success, m.result
+        FROM (SELECT array_agg(d.nodename ORDER BY d.nodename, d.nodeport) AS names,
+                     array_agg(d.nodeport ORDER BY d.nodename, d.nodeport) AS ports,
+                     array_agg(format('CALL analytics.fold_node(%s)', h)) AS commands
+                FROM (SELECT DISTINCT d.nodename, d.nodeport
+                        FROM pg_catalog.pg_dist_shard s
+                        JOIN pg_catalog.pg_dist_placement p ON p.shardid = s.shardid
+                        JOIN pg_catalog.pg_dist_node d ON d.groupid = p.groupid
+                       WHERE s.logicalrelid = 'analytics.chat_events'::regclass
+                         AND d.noderole = 'primary' AND d.isactive) d) a,
+             pg_catalog.master_run_on_worker(a.names, a.ports, a.commands, true) m
+       WHERE a.names IS NOT NULL
+    LOOP
+      IF nd.success THEN
+        n := n + COALESCE(NULLIF(nd.result, '')::bigint, 0);
+      ELSE
+        -- What that node committed before it stays folded; its other shards
+        -- keep their events for the next fold.
+        RAISE WARNING 'the fold of the shards on %:% failed: %', nd.node_name, nd.node_port, nd.result;
+      END IF;
+    END LOOP;
     IF n > 0 THEN
-      n := analytics.fold_range(h, h + 1, NULL, NULL);
       -- No watermark tells refresh_all_views() what this fold changed: the
       -- user-months and documents of its events go to summary_changes.
       INSERT INTO analytics.summary_changes (user_id, month)
@@ -43,7 +74,8 @@ BEGIN
       SELECT DISTINCT e.document_id
         FROM analytics.chat_events e WHERE e.recorded_xid = h AND e.document_id IS NOT NULL;
     END IF;
-    -- The API requests the same way (their meters read the rollups).
+    -- The API requests the same way (their meters read the rollups), here,
+    -- in this transaction.
     UPDATE analytics.api_requests r SET recorded_xid = h WHERE r.recorded_xid >= 0;
     GET DIAGNOSTICS api = ROW_COUNT;
     IF api > 0 THEN

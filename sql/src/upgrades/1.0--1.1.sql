@@ -1165,6 +1165,30 @@ SELECT pg_catalog.pg_extension_config_dump('analytics.identity_keys', '');
 
 \ir ../functions/apply_access.sql
 
+-- ==== issue 16: the fold per shard on the node that holds it ====
+CREATE TABLE analytics.fold_shard_state (
+  shard_id  bigint PRIMARY KEY,
+  node      text NOT NULL,
+  claim     bigint NOT NULL,
+  events    bigint NOT NULL,
+  folded_at timestamptz NOT NULL
+);
+COMMENT ON TABLE analytics.fold_shard_state IS
+  'Citus only: the last fold of each of this node''s shards of chat_events: the node (host:port), the claim value (the coordinator''s negated transaction id), the events folded, when';
+ALTER TABLE analytics.fold_shard_state ENABLE ROW LEVEL SECURITY;
+REVOKE ALL ON TABLE analytics.fold_shard_state FROM PUBLIC;
+
+\ir ../functions/fold_shard_range.sql
+
+\ir ../functions/fold_shard.sql
+
+\ir ../functions/fold_node.sql
+
+\ir ../functions/fold_shards.sql
+
+-- fold() and distribute() changed in place: included above (fold.sql in
+-- the 1.1 fold's section, distribute.sql in issue 16's first).
+
 -- ==== end of 1.1: what every bound role holds now ====
 -- Roles bound before this update get what their kind holds now (and
 -- organization-scoped admins lose what they may no longer change).
