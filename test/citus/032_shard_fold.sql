@@ -10,7 +10,7 @@
 -- commit theirs, the failed one keeps its events for the next fold); the
 -- rollups equal the log.
 
-SELECT plan(22);
+SELECT plan(25);
 
 SELECT has_function('analytics', 'fold_shards', ARRAY[]::text[], 'analytics.fold_shards() exists');
 
@@ -106,5 +106,28 @@ UPDATE analytics.rollup_conversations SET tokens_total = :'x_tokens'::bigint[] W
 SELECT is(analytics.fold(), 1::bigint, 'the next fold folds the failed shard''s event');
 SELECT is((SELECT count(*)::int FROM analytics.verify_rollups()), 0,
           'verify_rollups is empty: every event folded exactly once');
+
+-- fold()'s own transaction fails after the shards' folds committed (the
+-- API requests' fold, on the coordinator, overflows a tampered rollup): the
+-- chat events stay folded once, and their user-month and document are in
+-- summary_changes for the next refresh.
+INSERT INTO analytics.organizations (org_id, name, slug) VALUES ('sfapi', 'SF API', 'sfapi');
+SELECT analytics.record_api_request('sfapi', '/v1/x', 'GET', 200, billable_units => 1) > 0 AS ok \gset
+SELECT analytics.fold() >= 0 AS ok \gset
+SELECT analytics.refresh_all_views() IS NULL AS ok \gset
+UPDATE analytics.rollup_api_daily SET billable_units = 9223372036854775807 WHERE org_id = 'sfapi';
+SELECT analytics.record_api_request('sfapi', '/v1/x', 'GET', 200, billable_units => 1) > 0 AS ok \gset
+SELECT analytics.record_chat_event(user_id => 'sfs', model => 'gpt-4o', input_tokens => 3, output_tokens => 1,
+                                   document_id => 'sfsdoc') > 0 AS ok \gset
+SET client_min_messages = error;
+SELECT throws_ok('SELECT analytics.fold()', '22003', NULL,
+                 'fold() fails when its own part (the API requests'' fold) fails after the shards folded');
+SET client_min_messages = warning;
+SELECT count(*) AS sfs_folded FROM analytics.chat_events WHERE user_id = 'sfs' AND recorded_xid < 0 \gset
+SELECT is(:sfs_folded::bigint, 1::bigint, 'the chat event folded on its shard stays folded');
+SELECT is((SELECT count(*)::int FROM analytics.summary_changes
+            WHERE user_id = 'sfs' OR document_id = 'sfsdoc'), 2,
+          'its user-month and document are in summary_changes for the next refresh');
+UPDATE analytics.rollup_api_daily SET billable_units = 1 WHERE org_id = 'sfapi';
 
 SELECT * FROM finish();

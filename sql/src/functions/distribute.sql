@@ -68,7 +68,8 @@ DECLARE
     'provider_limits', 'organizations', 'org_members', 'api_keys',
     'subscriptions', 'alert_rules', 'rollup_system_models',
     'rollup_system_labels', 'rollup_documents', 'rollup_document_sections',
-    'rollup_distinct', 'currencies', 'meters', 'plan_charges', 'plan_charge_tiers'];
+    'rollup_distinct', 'currencies', 'meters', 'plan_charges', 'plan_charge_tiers',
+    'summary_changes'];
   delegated CONSTANT text[] := ARRAY[
     'analytics.record_chat_event(text,text,text,bigint,bigint,bigint,bigint,bigint,analytics.amount,double precision,double precision,text,text,text,text,timestamp with time zone,text,text,text,text,text,text,text,text,boolean,text[],bigint,jsonb,text,bigint,bigint,text,inet,text)',
     'analytics.start_request(text,text,bigint,text,text,analytics.amount,text,text,text,text,text,text,text,text,jsonb,text,bigint,text,inet,text)',

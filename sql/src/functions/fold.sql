@@ -30,8 +30,10 @@ BEGIN
   -- commits independently of this transaction) folds each local shard in a
   -- transaction of its own (fold_shard): the claim, the aggregation and the
   -- user-keyed rollups on the shard tables there, the reference rollups and
-  -- rollup_org_daily through Citus (two-phase commit), the shard's
-  -- fold_shard_state row, all committed together: exactly once per shard,
+  -- rollup_org_daily through Citus (two-phase commit), the user-months and
+  -- documents it changed in summary_changes (a reference table: no
+  -- watermark tells refresh_all_views() what a cluster's fold changed), the
+  -- shard's fold_shard_state row, all committed together: exactly once per shard,
   -- whatever another shard's fold does.  h is this transaction's id, so no
   -- other fold (here or on any node) has the same claim value.
   IF analytics.distributed() THEN
@@ -64,16 +66,6 @@ BEGIN
         RAISE WARNING 'the fold of the shards on %:% failed: %', nd.node_name, nd.node_port, nd.result;
       END IF;
     END LOOP;
-    IF n > 0 THEN
-      -- No watermark tells refresh_all_views() what this fold changed: the
-      -- user-months and documents of its events go to summary_changes.
-      INSERT INTO analytics.summary_changes (user_id, month)
-      SELECT DISTINCT e.user_id, date_trunc('month', e.usage_date)::date
-        FROM analytics.chat_events e WHERE e.recorded_xid = h;
-      INSERT INTO analytics.summary_changes (document_id)
-      SELECT DISTINCT e.document_id
-        FROM analytics.chat_events e WHERE e.recorded_xid = h AND e.document_id IS NOT NULL;
-    END IF;
     -- The API requests the same way (their meters read the rollups), here,
     -- in this transaction.
     UPDATE analytics.api_requests r SET recorded_xid = h WHERE r.recorded_xid >= 0;
