@@ -107,4 +107,16 @@ ua_insert_perminfos(RangeTblEntry *rte, Bitmapset *inserted_cols)
 #define UA_HAS_GENERATED(constr) ((constr) != NULL && (constr)->has_generated_stored)
 #endif
 
+/*
+ * An index scan of the fold's direct insert (fold_direct.c): 18 added the
+ * scan's instrumentation (none here).
+ */
+#if PG_VERSION_NUM >= 180000
+#define UA_INDEX_BEGINSCAN(heap, index, snapshot, nkeys) \
+	index_beginscan(heap, index, snapshot, NULL, nkeys, 0)
+#else
+#define UA_INDEX_BEGINSCAN(heap, index, snapshot, nkeys) \
+	index_beginscan(heap, index, snapshot, nkeys, 0)
+#endif
+
 #endif							/* UA_COMPAT_H */

@@ -10,7 +10,7 @@
 -- transactions: this file commits as it goes.
 \set autocommit on
 \i test/setup.psql
-SELECT plan(16);
+SELECT plan(19);
 
 CREATE FUNCTION pg_temp.workload(n integer, users text[], docs text[], from_days integer, to_days integer)
   RETURNS void LANGUAGE plpgsql AS $$
@@ -100,6 +100,43 @@ CREATE TEMP TABLE f2 AS SELECT r FROM pg_temp.rollups() r;
 SELECT ok(analytics.rebuild_rollups(current_date - 30, current_date) = 9500, 'rebuild the rollups in one fold');
 SELECT set_eq('SELECT r FROM pg_temp.rollups() r', 'SELECT r FROM f2',
               'the fold across early writes gives the rows of one rebuild');
+
+-- The same rows through the MERGE alone: a row trigger on every rollup
+-- keeps the direct insert out (and fires for every row the MERGE inserts).
+CREATE FUNCTION public.fold_direct_seen() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM set_config('fold_direct.fired', (COALESCE(NULLIF(current_setting('fold_direct.fired', true), ''), '0')::int + 1)::text, true);
+  RETURN NEW;
+END
+$$;
+DO $$
+DECLARE
+  t text;
+BEGIN
+  FOREACH t IN ARRAY ARRAY['rollup_user_daily', 'rollup_user_monthly', 'rollup_org_daily', 'rollup_documents',
+      'rollup_system_models', 'rollup_user_models', 'rollup_user_categories', 'rollup_user_labels',
+      'rollup_system_labels', 'rollup_conversations', 'rollup_document_sections', 'rollup_distinct'] LOOP
+    EXECUTE format('CREATE TRIGGER fold_direct_seen BEFORE INSERT ON analytics.%I FOR EACH ROW EXECUTE FUNCTION public.fold_direct_seen()', t);
+  END LOOP;
+END
+$$;
+BEGIN;
+SELECT ok(analytics.rebuild_rollups(current_date - 30, current_date) = 9500, 'rebuild through the MERGE');
+SELECT ok(current_setting('fold_direct.fired')::int >= (SELECT count(*) FROM f2 WHERE r NOT LIKE 'user_monthly %'),
+          'every rebuilt row went through the MERGE''s insert');
+COMMIT;
+SELECT set_eq('SELECT r FROM pg_temp.rollups() r', 'SELECT r FROM f2',
+              'the direct insert and the MERGE give the same rows');
+DO $$
+DECLARE
+  t regclass;
+BEGIN
+  FOR t IN SELECT tgrelid FROM pg_trigger WHERE tgname = 'fold_direct_seen' LOOP
+    EXECUTE format('DROP TRIGGER fold_direct_seen ON %s', t);
+  END LOOP;
+END
+$$;
+DROP FUNCTION public.fold_direct_seen();
 
 -- A rebuild deletes the range's rows and refolds it in one transaction:
 -- the keys it deleted are new again.
