@@ -108,15 +108,18 @@ ua_insert_perminfos(RangeTblEntry *rte, Bitmapset *inserted_cols)
 #endif
 
 /*
- * An index scan of the fold's direct insert (fold_direct.c): 18 added the
- * scan's instrumentation (none here).
+ * The fold's direct insert (fold_direct.c): 18 added an index scan's
+ * instrumentation (none here) and lets the primary key lookup take a
+ * deferrable one (not here: the insert needs an immediate unique check).
  */
 #if PG_VERSION_NUM >= 180000
 #define UA_INDEX_BEGINSCAN(heap, index, snapshot, nkeys) \
 	index_beginscan(heap, index, snapshot, NULL, nkeys, 0)
+#define UA_PRIMARY_KEY_INDEX(rel) RelationGetPrimaryKeyIndex(rel, false)
 #else
 #define UA_INDEX_BEGINSCAN(heap, index, snapshot, nkeys) \
 	index_beginscan(heap, index, snapshot, nkeys, 0)
+#define UA_PRIMARY_KEY_INDEX(rel) RelationGetPrimaryKeyIndex(rel)
 #endif
 
 #endif							/* UA_COMPAT_H */

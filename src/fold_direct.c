@@ -114,7 +114,7 @@ direct_possible(Relation rel, char **names, const Columns *cols, int *attcol, Re
 		if (!immediate)
 			return false;
 	}
-	pkoid = RelationGetPrimaryKeyIndex(rel);
+	pkoid = UA_PRIMARY_KEY_INDEX(rel);
 	if (!OidIsValid(pkoid))
 		return false;
 	idx = index_open(pkoid, RowExclusiveLock);

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * fold_int.h
- *	  Private to the fold (fold.c, fold_aggregate.c, fold_write.c): the
- *	  in-memory aggregates of one batch, built by fold_aggregate.c and
- *	  written by fold_write.c.  Everything lives in Fold.cxt.
+ *	  Private to the fold (fold.c, fold_aggregate.c, fold_write.c,
+ *	  fold_direct.c): the in-memory aggregates of one batch, built by
+ *	  fold_aggregate.c and written by fold_write.c and fold_direct.c.
+ *	  Everything lives in Fold.cxt.
  *
  *-------------------------------------------------------------------------
  */

@@ -1,9 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * fold_write.c
- *	  The fold's writing: each rollup gets one statement that upserts all
- *	  of its groups, gathered by fold_aggregate.c, the merge rules (sums,
- *	  sketch union, sorted set union, conversations_union) staying in SQL.
+ *	  The fold's writing: each rollup's groups, gathered by
+ *	  fold_aggregate.c, in key order; those of users, documents or scopes
+ *	  with no stored row in their days are inserted as COPY does
+ *	  (fold_direct.c), the others get one statement that upserts them all,
+ *	  the merge rules (sums, sketch union, sorted set union,
+ *	  conversations_union) staying in SQL.
  *	  The statement reads its rows from analytics.fold_rows(), which hands
  *	  the executor the columns gathered here as one tuplestore (no arrays,
  *	  one tuple a row).  Runs in the fold's write context (fold.c).
