@@ -68,7 +68,7 @@ SELECT :n || ' ' || extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) |
 SQL
 }
 rate() {
-  echo "$1" | awk '{ printf "%d events in %.2f s: %d events/s (CPU %.2f s: %d events/s)", $1, $2, $1 / $2, $3, $3 > 0 ? $1 / $3 : 0 }'
+  echo "$1" | awk '{ printf "%d events in %.2f s: %d events/s (CPU %.2f s: %d events/s)", $1, $2, $1 / $2, $3, ($3 > 0 ? $1 / $3 : 0) }'
 }
 
 for r in $(seq 1 "$ROUNDS"); do
