@@ -36,7 +36,6 @@
 #include "postgres.h"
 
 #include "access/genam.h"
-#include "access/heapam.h"
 #include "access/nbtree.h"
 #include "access/relscan.h"
 #include "access/table.h"
@@ -58,7 +57,12 @@
 #include "compat.h"
 #include "fold_int.h"
 
-/* Rows per table_multi_insert (copyfrom.c buffers up to 1000 as well). */
+/*
+ * Rows per table_multi_insert (copyfrom.c buffers up to 1000 as well).  No
+ * BulkInsertState: its ring of buffers would leave the new rows' pages out
+ * of shared buffers, and the next fold, which updates today's rows, read
+ * them back.
+ */
 #define DIRECT_BUFFER	1000
 
 /*
@@ -161,7 +165,6 @@ typedef struct DirectExec
 	TupleTableSlot *slots[DIRECT_BUFFER];
 	int			n;
 	CommandId	cid;
-	BulkInsertState bistate;	/* the page being filled, kept pinned */
 	MemoryContext batch_cxt;	/* what one table_multi_insert allocates */
 } DirectExec;
 
@@ -174,7 +177,7 @@ direct_flush(DirectExec *x)
 	if (x->n == 0)
 		return;
 	old = MemoryContextSwitchTo(x->batch_cxt);
-	table_multi_insert(x->rri->ri_RelationDesc, x->slots, x->n, x->cid, 0, x->bistate);
+	table_multi_insert(x->rri->ri_RelationDesc, x->slots, x->n, x->cid, 0, NULL);
 	for (i = 0; i < x->n; i++)
 	{
 		if (x->rri->ri_NumIndices > 0)
@@ -285,7 +288,6 @@ ua_fold_insert_new(const char *table, char **names, Columns *cols)
 	ExecOpenIndices(x.rri, false);
 	x.n = 0;
 	x.cid = GetCurrentCommandId(true);
-	x.bistate = GetBulkInsertState();
 	x.batch_cxt = AllocSetContextCreate(CurrentMemoryContext, "usage_analytics fold insert",
 										ALLOCSET_DEFAULT_SIZES);
 	for (k = 0; k < DIRECT_BUFFER; k++)
@@ -319,7 +321,6 @@ ua_fold_insert_new(const char *table, char **names, Columns *cols)
 			direct_flush(&x);
 	}
 	direct_flush(&x);
-	FreeBulkInsertState(x.bistate);
 	cols->norder = kept;
 
 	ExecResetTupleTable(x.estate->es_tupleTable, false);
