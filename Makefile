@@ -29,6 +29,7 @@ OBJS = \
 	src/fold.o \
 	src/fold_aggregate.o \
 	src/fold_write.o \
+	src/fold_direct.o \
 	src/event_insert.o \
 	src/api_request.o \
 	src/scan.o \

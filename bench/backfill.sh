@@ -16,6 +16,8 @@
 #   BENCH_ROUNDS=n                     rounds (default 2)
 #   BENCH_PROFILE=1                    print the fold's per-rollup write times
 #                                      (its DEBUG1 messages) of the backfill
+# Each fold's wall time and its backend's CPU time (from /proc/self/stat)
+# are printed, with the load average after each round.
 #   PG_CONFIG=..., BENCH_PORT=...      the PostgreSQL to build for and run,
 #                                      the throwaway cluster's port
 set -euo pipefail
@@ -51,17 +53,23 @@ psql_q -d loaded -v n="$N" -v seed=0.17 -v nofold=1 -f bench/bulk.sql
 psql_q -d loaded -c 'VACUUM ANALYZE' >/dev/null
 since=$(psql_q -Atc "SELECT now() - interval '1 hour'")
 
-fold_s() {  # $1 database [$2 profile]: the events one fold() folded and its seconds
+# The backend's CPU time so far (user + system, clock ticks), from /proc:
+# on the shared machine it says what the fold cost when wall times do not.
+TICKS=$(getconf CLK_TCK)
+CPU="(SELECT split_part(s, ' ', 14)::bigint + split_part(s, ' ', 15)::bigint FROM pg_catalog.pg_read_file('/proc/self/stat') s)"
+fold_s() {  # $1 database [$2 profile]: the events one fold() folded, its seconds and CPU seconds
   local set=''
   [ -n "${2:-}" ] && set='SET client_min_messages = debug1;'
   psql_q -d "$1" -At 2>&1 <<SQL
 $set
-SELECT clock_timestamp() AS t0 \gset
+SELECT clock_timestamp() AS t0, $CPU AS c0 \gset
 SELECT analytics.fold() AS n \gset
-SELECT :n || ' ' || extract(epoch FROM clock_timestamp() - :'t0'::timestamptz);
+SELECT :n || ' ' || extract(epoch FROM clock_timestamp() - :'t0'::timestamptz) || ' ' || ($CPU - :c0) / $TICKS::numeric;
 SQL
 }
-rate() { echo "$1" | awk '{ printf "%d events in %.2f s: %d events/s", $1, $2, $1 / $2 }'; }
+rate() {
+  echo "$1" | awk '{ printf "%d events in %.2f s: %d events/s (CPU %.2f s: %d events/s)", $1, $2, $1 / $2, $3, ($3 > 0 ? $1 / $3 : 0) }'
+}
 
 for r in $(seq 1 "$ROUNDS"); do
   for v in "${variants[@]}"; do
@@ -77,7 +85,7 @@ for r in $(seq 1 "$ROUNDS"); do
     psql_q -d run -v n="$STEADY" -v seed=0.29 -v since="$since" -v nofold=1 -f bench/bulk.sql
     s=$(fold_s run)
     bad=$(psql_q -d run -At -c 'SELECT count(*) FROM analytics.verify_rollups()')
-    echo "round $r, $v: backfill $(rate "$b"); steady state $(rate "$s"); verify_rollups rows: $bad"
+    echo "round $r, $v: backfill $(rate "$b"); steady state $(rate "$s"); verify_rollups rows: $bad; load average $(cut -d' ' -f1-3 /proc/loadavg)"
   done
 done
 psql_q -c 'DROP DATABASE IF EXISTS run' >/dev/null

@@ -107,4 +107,19 @@ ua_insert_perminfos(RangeTblEntry *rte, Bitmapset *inserted_cols)
 #define UA_HAS_GENERATED(constr) ((constr) != NULL && (constr)->has_generated_stored)
 #endif
 
+/*
+ * The fold's direct insert (fold_direct.c): 18 added an index scan's
+ * instrumentation (none here) and lets the primary key lookup take a
+ * deferrable one (not here: the insert needs an immediate unique check).
+ */
+#if PG_VERSION_NUM >= 180000
+#define UA_INDEX_BEGINSCAN(heap, index, snapshot, nkeys) \
+	index_beginscan(heap, index, snapshot, NULL, nkeys, 0)
+#define UA_PRIMARY_KEY_INDEX(rel) RelationGetPrimaryKeyIndex(rel, false)
+#else
+#define UA_INDEX_BEGINSCAN(heap, index, snapshot, nkeys) \
+	index_beginscan(heap, index, snapshot, nkeys, 0)
+#define UA_PRIMARY_KEY_INDEX(rel) RelationGetPrimaryKeyIndex(rel)
+#endif
+
 #endif							/* UA_COMPAT_H */

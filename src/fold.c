@@ -8,11 +8,11 @@
  *
  *	  A cursor reads the batch into in-memory aggregates of every rollup
  *	  (fold_aggregate.c), bounded by maintenance_work_mem (beyond it, what is
- *	  gathered is written and aggregation starts afresh); then each rollup
- *	  gets one statement that upserts all of its groups from arrays
- *	  (fold_write.c), the merge rules (sums, sketch union, sorted set union)
- *	  staying in SQL.  Last, the threshold sweep (notify.c) for the users
- *	  with an event of the last day.  fold_int.h is private to the three.
+ *	  gathered is written and aggregation starts afresh); then each rollup's
+ *	  new keys are inserted as COPY does (fold_direct.c) and one statement
+ *	  upserts the rest of its groups (fold_write.c), the merge rules (sums,
+ *	  sketch union, sorted set union) staying in SQL.  Last, the threshold sweep (notify.c) for the users
+ *	  with an event of the last day.  fold_int.h is private to the four.
  *
  *	  The caller (fold(), refold_range()) holds the fold state row lock, so
  *	  no other fold writes the rollups meanwhile.  Internal: not granted.

@@ -1,9 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * fold_int.h
- *	  Private to the fold (fold.c, fold_aggregate.c, fold_write.c): the
- *	  in-memory aggregates of one batch, built by fold_aggregate.c and
- *	  written by fold_write.c.  Everything lives in Fold.cxt.
+ *	  Private to the fold (fold.c, fold_aggregate.c, fold_write.c,
+ *	  fold_direct.c): the in-memory aggregates of one batch, built by
+ *	  fold_aggregate.c and written by fold_write.c and fold_direct.c.
+ *	  Everything lives in Fold.cxt.
  *
  *-------------------------------------------------------------------------
  */
@@ -370,7 +371,36 @@ extern void ua_fold_set_compact(SetAgg *set);
 /* Sort a user-day's conversation figures (by rank once finished), combined. */
 extern void ua_fold_conversations_compact(Fold *f, ConversationAgg *c);
 
+#define MAX_COLUMNS		20
+
+/*
+ * Column arrays of one rollup's write (fold_write.c): values and nulls per
+ * column, one row each group.
+ */
+typedef struct Columns
+{
+	int			ncols;
+	int			nkeys;			/* the first nkeys columns: the rollup's key */
+	int			nrows;
+	int		   *order;			/* the rows in key order (upsert) */
+	int			norder;			/* of which the first norder go to the MERGE */
+	Oid			types[MAX_COLUMNS];	/* element types */
+	Datum	   *values[MAX_COLUMNS];
+	bool	   *nulls[MAX_COLUMNS];
+} Columns;
+
 /* fold_write.c: one upsert per rollup from arrays, in the current context. */
 extern void ua_fold_write(Fold *f);
+
+/* Two text datums bytewise (fold_write.c). */
+extern int	ua_fold_text_cmp(Datum x, Datum y);
+
+/*
+ * fold_direct.c: insert the rows of cols (cols->order, key order) whose
+ * users, documents or scopes have no stored row in their days' range, as
+ * COPY does; cols->order keeps the rest (cols->norder) for the MERGE.
+ * False when the table cannot take the direct insert (everything left).
+ */
+extern bool ua_fold_insert_new(const char *table, char **names, Columns *cols);
 
 #endif							/* UA_FOLD_INT_H */

@@ -1,9 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * fold_write.c
- *	  The fold's writing: each rollup gets one statement that upserts all
- *	  of its groups, gathered by fold_aggregate.c, the merge rules (sums,
- *	  sketch union, sorted set union, conversations_union) staying in SQL.
+ *	  The fold's writing: each rollup's groups, gathered by
+ *	  fold_aggregate.c, in key order; those of users, documents or scopes
+ *	  with no stored row in their days are inserted as COPY does
+ *	  (fold_direct.c), the others get one statement that upserts them all,
+ *	  the merge rules (sums, sketch union, sorted set union,
+ *	  conversations_union) staying in SQL.
  *	  The statement reads its rows from analytics.fold_rows(), which hands
  *	  the executor the columns gathered here as one tuplestore (no arrays,
  *	  one tuple a row).  Runs in the fold's write context (fold.c).
@@ -15,6 +18,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "common/int.h"
@@ -31,19 +35,6 @@
 #include "citus.h"
 #include "fold_int.h"
 
-#define MAX_COLUMNS		20
-
-/* Column arrays of one upsert: values and nulls per column, one row each group. */
-typedef struct Columns
-{
-	int			ncols;
-	int			nkeys;			/* the first nkeys columns: the rollup's key */
-	int			nrows;
-	int		   *order;			/* the rows in key order (upsert) */
-	Oid			types[MAX_COLUMNS];	/* element types */
-	Datum	   *values[MAX_COLUMNS];
-	bool	   *nulls[MAX_COLUMNS];
-} Columns;
 
 static void
 columns_init(Columns *cols, int nrows, int ncols, int nkeys, const Oid *types)
@@ -84,7 +75,6 @@ put_numeric(Columns *cols, int row, int col, Datum sum)
 		: DirectFunctionCall1(int8_numeric, Int64GetDatum(0));
 }
 
-static int	text_datum_cmp(Datum x, Datum y);
 static void write_all(Fold *f);
 
 /*
@@ -93,6 +83,8 @@ static void write_all(Fold *f);
  * next index leaf and heap page (the rollup's own order where its key's
  * collation is bytewise, as "C" and "C.UTF-8" are), not all over them.
  */
+static int	text_cmp_detoasted(Datum x, Datum y);
+
 static int
 row_cmp(const void *x, const void *y, void *arg)
 {
@@ -110,7 +102,7 @@ row_cmp(const void *x, const void *y, void *arg)
 		if (cols->types[k] == DATEOID)
 			c = (DatumGetDateADT(va) > DatumGetDateADT(vb)) - (DatumGetDateADT(va) < DatumGetDateADT(vb));
 		else
-			c = text_datum_cmp(va, vb);
+			c = ua_fold_text_cmp(va, vb);
 		if (c != 0)
 			return c;
 	}
@@ -216,6 +208,7 @@ upsert(const char *table, const char *columns, const char *set, Columns *cols)
 	int			n = 0;
 	int			i;
 	int			rc;
+	int			direct = 0;
 	TimestampTz started;
 	const char *local;
 
@@ -234,6 +227,23 @@ upsert(const char *table, const char *columns, const char *set, Columns *cols)
 	for (i = 0; i < cols->nrows; i++)
 		cols->order[i] = i;
 	qsort_arg(cols->order, cols->nrows, sizeof(int), row_cmp, cols);
+	cols->norder = cols->nrows;
+
+	/*
+	 * New keys first, inserted as COPY does (fold_direct.c); the MERGE gets
+	 * the rows of users, documents or scopes with stored rows in their days.
+	 */
+	if (!ua_citus() && ua_fold_insert_new(table, names, cols))
+	{
+		CommandCounterIncrement();
+		direct = cols->nrows - cols->norder;
+		if (cols->norder == 0)
+		{
+			elog(DEBUG1, "usage_analytics fold: %d rows inserted, 0 merged in %.1f ms: %s", direct,
+				 (double) (GetCurrentTimestamp() - started) / 1000.0, table);
+			return;
+		}
+	}
 
 	initStringInfo(&sql);
 	local = local_shard(table);
@@ -279,8 +289,8 @@ upsert(const char *table, const char *columns, const char *set, Columns *cols)
 	PG_END_TRY();
 	if (rc != (ua_citus() && local == NULL ? SPI_OK_INSERT : SPI_OK_MERGE))
 		elog(ERROR, "usage_analytics: fold upsert failed: %s", SPI_result_code_string(rc));
-	elog(DEBUG1, "usage_analytics fold: %d rows upserted in %.1f ms: %s", cols->nrows,
-		 (double) (GetCurrentTimestamp() - started) / 1000.0, table);
+	elog(DEBUG1, "usage_analytics fold: %d rows inserted, %d merged in %.1f ms: %s", direct,
+		 cols->norder, (double) (GetCurrentTimestamp() - started) / 1000.0, table);
 }
 
 /*
@@ -321,7 +331,7 @@ ua_fold_rows(PG_FUNCTION_ARGS)
 	desc = CreateTupleDescCopy(desc);
 	store = tuplestore_begin_heap(false, false, work_mem);
 	MemoryContextSwitchTo(old);
-	for (row = 0; row < cols->nrows; row++)
+	for (row = 0; row < cols->norder; row++)
 	{
 		int			r = cols->order[row];
 
@@ -743,8 +753,32 @@ conversation_side(FunctionCallInfo fcinfo, int first, ConversationSide *side)
 	}
 }
 
+int
+ua_fold_text_cmp(Datum x, Datum y)
+{
+	struct varlena *px = (struct varlena *) DatumGetPointer(x);
+	struct varlena *py = (struct varlena *) DatumGetPointer(y);
+
+	/*
+	 * The fold's own datums (interned strings, built arrays' elements) are
+	 * plain 4-byte-header varlenas, and equal interned strings are one.
+	 */
+	if (px == py)
+		return 0;
+	if (!VARATT_IS_EXTENDED(px) && !VARATT_IS_EXTENDED(py))
+	{
+		int			la = VARSIZE(px) - VARHDRSZ;
+		int			lb = VARSIZE(py) - VARHDRSZ;
+		int			c = memcmp(VARDATA(px), VARDATA(py), Min(la, lb));
+
+		return c != 0 ? c : (la > lb) - (la < lb);
+	}
+	return text_cmp_detoasted(x, y);
+}
+
+/* Two text datums of any form bytewise. */
 static int
-text_datum_cmp(Datum x, Datum y)
+text_cmp_detoasted(Datum x, Datum y)
 {
 	text	   *a = DatumGetTextPP(x);
 	text	   *b = DatumGetTextPP(y);
@@ -785,7 +819,7 @@ ua_conversations_union(PG_FUNCTION_ARGS)
 		out[k] = palloc(sizeof(Datum) * Max(a.n + b.n, 1));
 	while (i < a.n || j < b.n)
 	{
-		int			c = i >= a.n ? 1 : j >= b.n ? -1 : text_datum_cmp(a.v[0][i], b.v[0][j]);
+		int			c = i >= a.n ? 1 : j >= b.n ? -1 : ua_fold_text_cmp(a.v[0][i], b.v[0][j]);
 
 		if (c < 0)
 		{
