@@ -11,7 +11,12 @@
 # ("What does not hold yet"), each against the same calls without it:
 # record_chat_event with org_id (every organization's pooled counter rows
 # live in one shard) and start_request under a provider rate limit (the
-# provider's windows live in one shard).
+# provider's windows live in one shard); and each of the two inside a
+# transaction block (BEGIN ... COMMIT), where Citus does not delegate the
+# call: the coordinator runs it with its cached connections, while a
+# backend serving a delegated call caches none (Citus's
+# ShouldShutdownConnection), so a delegated call that writes on a second
+# node opens a new connection to it every time.
 #
 #   CITUS_PG_CONFIG=/path/to/pg_config bench/citus.sh   (as root)
 #   BENCH_SECONDS (default 10), BENCH_CLIENTS (default 4),
@@ -60,6 +65,9 @@ SELECT allowed FROM analytics.start_request('user_' || :u, 'gpt-4o', 1000);
 EOS
 cp bench/pgbench/record.sql "$scratch/record_user.sql"
 cp bench/pgbench/record_org.sql "$scratch/record_org.sql"
+for f in record_org start; do  # the same call inside BEGIN ... COMMIT
+  { grep '^\\set' "$scratch/$f.sql"; echo 'BEGIN;'; grep -v '^\\set' "$scratch/$f.sql"; echo 'COMMIT;'; } >"$scratch/${f}_txn.sql"
+done
 chmod a+r "$scratch"/*.sql
 tps() {  # $1 port[, $2 script name, default record]
   runuser -u postgres -- "$BIN/pgbench" -n -h 127.0.0.1 -p "$1" -T "$SECS" -c "$CLIENTS" -j "$CLIENTS" \
@@ -93,9 +101,11 @@ events=$(q "$BASE" -At -c "SELECT count(*) FROM analytics.chat_events")
 q "$BASE" -f bench/orgs.sql >/dev/null
 plain=$(tps "$BASE" record_user)
 org=$(tps "$BASE" record_org)
+org_txn=$(tps "$BASE" record_org_txn)
 unlimited=$(tps "$BASE" start)
 q "$BASE" -c "INSERT INTO analytics.provider_limits (provider, requests_per_minute) VALUES ('openai', 1000000000)"
 limited=$(tps "$BASE" start)
+limited_txn=$(tps "$BASE" start_txn)
 over=$(q "$BASE" -At -c "SELECT count(*) FILTER (WHERE status = 'rejected') FROM analytics.chat_events")
 echo "record_chat_event, $CLIENTS clients, ${SECS}s each, Zipf over 10000 users (tps):"
 echo "  single node (no Citus):                 $single"
@@ -105,6 +115,8 @@ echo "  events in the distributed log: $events"
 echo "hotspots on coordinator + 2 workers, $CLIENTS clients, ${SECS}s each (tps):"
 echo "  record_chat_event without org_id:       $plain"
 echo "  the same with org_id (200 organizations, pooled counters in one shard): $org"
+echo "  the same with org_id, inside BEGIN ... COMMIT (run by the coordinator): $org_txn"
 echo "  start_request, no provider limit:       $unlimited"
 echo "  start_request under a provider limit (one shard for the provider's windows): $limited"
+echo "  the same inside BEGIN ... COMMIT (run by the coordinator): $limited_txn"
 echo "  admissions refused in these runs (quota or limit): $over"
